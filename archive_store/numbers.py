@@ -1,0 +1,111 @@
+"""The notice number registry: 赣市监检约〔YYYY〕N号, numbered per organ code and year, never issued twice."""
+from __future__ import annotations
+
+import re
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pipeline.errors import InvalidArgument, NumberAlreadyHeld
+
+from .db import connect, write_transaction
+
+_NUMBER_RE = re.compile(r"^(?P<prefix>[^〔〕]+)〔(?P<year>\d{4})〕(?P<seq>[1-9]\d*)号$")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS notice_numbers (
+    prefix      TEXT    NOT NULL,
+    year        INTEGER NOT NULL,
+    seq         INTEGER NOT NULL CHECK (seq >= 1),
+    case_id     TEXT,
+    origin      TEXT    NOT NULL CHECK (origin IN ('allocated', 'registered')),
+    recorded_at TEXT    NOT NULL,
+    PRIMARY KEY (prefix, year, seq)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS notice_numbers_case
+    ON notice_numbers (prefix, year, case_id) WHERE case_id IS NOT NULL;
+"""
+
+
+def format_notice_number(prefix: str, year: int, seq: int) -> str:
+    return f"{prefix}〔{year}〕{seq}号"
+
+
+def parse_notice_number(number: str) -> tuple[str, int, int]:
+    match = _NUMBER_RE.match(number)
+    if match is None:
+        raise InvalidArgument(f"文号“{number}”格式不对，应如“赣市监检约〔2025〕3号”")
+    return match["prefix"], int(match["year"]), int(match["seq"])
+
+
+class NoticeNumberRegistry:
+    """Safe across processes: every read-then-write runs under SQLite's write lock (BEGIN IMMEDIATE)."""
+
+    def __init__(self, db_path: Path):
+        self.db_path = Path(db_path)
+        self._conn = connect(self.db_path)
+        self._conn.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> "NoticeNumberRegistry":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def allocate(self, prefix: str, year: int, case_id: str | None = None) -> str:
+        """The next number for this organ code and year; a case asking again gets its own number back."""
+        with write_transaction(self._conn) as conn:
+            if case_id is not None:
+                held = self._held_by_case(conn, prefix, year, case_id)
+                if held is not None:
+                    return format_notice_number(prefix, year, held)
+            (last,) = conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM notice_numbers WHERE prefix = ? AND year = ?",
+                (prefix, year)).fetchone()
+            conn.execute(
+                "INSERT INTO notice_numbers (prefix, year, seq, case_id, origin, recorded_at) "
+                "VALUES (?, ?, ?, ?, 'allocated', ?)", (prefix, year, last + 1, case_id, _now()))
+        return format_notice_number(prefix, year, last + 1)
+
+    def register(self, number: str, case_id: str) -> str:
+        """Record a number a case already carries; refuse one another case holds."""
+        prefix, year, seq = parse_notice_number(number)
+        with write_transaction(self._conn) as conn:
+            row = conn.execute(
+                "SELECT case_id FROM notice_numbers WHERE prefix = ? AND year = ? AND seq = ?",
+                (prefix, year, seq)).fetchone()
+            if row is not None and row[0] not in (None, case_id):
+                raise NumberAlreadyHeld(f"文号“{number}”已由案件 {row[0]} 使用，不能再用于案件 {case_id}：文号不得重复")
+            held = self._held_by_case(conn, prefix, year, case_id)
+            if held is not None and held != seq:
+                raise NumberAlreadyHeld(
+                    f"案件 {case_id} 已持有文号“{format_notice_number(prefix, year, held)}”，不能再登记“{number}”")
+            if row is None:
+                conn.execute(
+                    "INSERT INTO notice_numbers (prefix, year, seq, case_id, origin, recorded_at) "
+                    "VALUES (?, ?, ?, ?, 'registered', ?)", (prefix, year, seq, case_id, _now()))
+            elif row[0] is None:
+                conn.execute("UPDATE notice_numbers SET case_id = ? WHERE prefix = ? AND year = ? AND seq = ?",
+                             (case_id, prefix, year, seq))
+        return number
+
+    def holder(self, number: str) -> str | None:
+        prefix, year, seq = parse_notice_number(number)
+        row = self._conn.execute(
+            "SELECT case_id FROM notice_numbers WHERE prefix = ? AND year = ? AND seq = ?",
+            (prefix, year, seq)).fetchone()
+        return row[0] if row else None
+
+    @staticmethod
+    def _held_by_case(conn: sqlite3.Connection, prefix: str, year: int, case_id: str) -> int | None:
+        row = conn.execute(
+            "SELECT seq FROM notice_numbers WHERE prefix = ? AND year = ? AND case_id = ?",
+            (prefix, year, case_id)).fetchone()
+        return row[0] if row else None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

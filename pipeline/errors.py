@@ -1,0 +1,81 @@
+"""One exception hierarchy; each class carries its exit status so the CLI maps errors in one place."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    ok = 0
+    failed_check = 1          # a verification/audit ran and found problems
+    invalid_input = 2         # the case or the command's input is refused
+    conversion_failed = 3     # an external program could not convert a document
+    archive_conflict = 4      # the archive refuses (number held, case exists, ...)
+    configuration = 5         # the archive home or settings are missing or wrong
+    external_program = 6      # a required program is missing or broke
+    internal = 10
+
+
+class YuetanError(Exception):
+    """Base of all errors yuetan reports to a user; the message is Chinese and says what to do."""
+
+    exit_code: ExitCode = ExitCode.internal
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class CaseProblem:
+    """One reason a case is refused: where (key path or file name) and what is wrong."""
+
+    path: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"path": self.path, "message": self.message}
+
+    def __str__(self) -> str:
+        return f"{self.path}：{self.message}" if self.path else self.message
+
+
+class InvalidCase(YuetanError):
+    """The case is refused; carries every problem found, not only the first."""
+
+    exit_code = ExitCode.invalid_input
+
+    def __init__(self, problems: list[CaseProblem], *, source: str = ""):
+        self.problems = list(problems)
+        self.source = source
+        head = f"案件 {source} 不符合数据契约，共 {len(self.problems)} 处问题" if source else \
+            f"案件不符合数据契约，共 {len(self.problems)} 处问题"
+        super().__init__(head + "：\n" + "\n".join(f"  - {p}" for p in self.problems))
+
+
+class InvalidArgument(YuetanError):
+    exit_code = ExitCode.invalid_input
+
+
+class ConfigurationError(YuetanError):
+    exit_code = ExitCode.configuration
+
+
+class ArchiveConflict(YuetanError):
+    exit_code = ExitCode.archive_conflict
+
+
+class NumberAlreadyHeld(ArchiveConflict):
+    """A notice number is already held by another case; numbers are never issued twice."""
+
+
+class ConversionFailed(YuetanError):
+    exit_code = ExitCode.conversion_failed
+
+
+class ExternalProgramError(YuetanError):
+    exit_code = ExitCode.external_program
+
+
+class VerificationFailed(YuetanError):
+    exit_code = ExitCode.failed_check
