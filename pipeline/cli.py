@@ -34,7 +34,7 @@ def home_option(command):
         if value is not None:
             ctx.ensure_object(dict)["home"] = value
         return value
-    return click.option("--home", type=click.Path(file_okay=False, path_type=Path), expose_value=False,
+    return click.option("--home", type=click.Path(path_type=Path), expose_value=False,
                         callback=remember, help="档案库文件夹（默认 $YUETAN_HOME，否则 ./yuetan-archive）")(command)
 
 
@@ -43,7 +43,7 @@ def _home(ctx: click.Context) -> Path:
 
 
 @click.group(cls=YuetanGroup, context_settings=CONTEXT)
-@click.option("--home", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--home", type=click.Path(path_type=Path),
               help="档案库文件夹（默认 $YUETAN_HOME，否则 ./yuetan-archive）")
 @click.version_option(package_name="yuetan", message="yuetan %(version)s")
 @click.pass_context
