@@ -9,12 +9,14 @@ import click
 
 from archive_store.home import init_home, resolve_home
 
+from . import click_zh
 from .contract import case_json_schema
 from .errors import ExitCode, InvalidCase, YuetanError
 from .findings import SEVERITY_LABELS, assess_procedure
 from .intake import open_case
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+click_zh.install()
 
 
 class YuetanGroup(click.Group):

@@ -90,3 +90,11 @@ def test_schema_is_json_schema_of_the_contract():
 def test_every_command_documents_itself_with_an_example(command):
     result = yuetan(command, "--help")
     assert result.returncode == 0 and "示例" in result.stdout and "--home" in result.stdout
+
+
+def test_usage_errors_are_in_chinese():
+    result = yuetan("check")
+    assert result.returncode == 2 and "缺少参数" in result.stderr and "Missing" not in result.stderr
+    result = yuetan("check", "--bogus", "x")
+    assert result.returncode == 2 and "没有选项" in result.stderr
+    assert "用法" in yuetan("--help").stdout
