@@ -1,0 +1,122 @@
+"""OCRmyPDF as a subprocess: makes scans searchable (Chinese and English) and writes PDF/A-2b.
+
+It runs as `python -m ocrmypdf` of the same interpreter, so the pinned version is used, in its own
+process group and temporary folder, so a time-out can stop Tesseract too and leave nothing behind.
+The output type is left at OCRmyPDF's default ("auto"): on this platform it reaches PDF/A-2b with
+pikepdf alone and falls back to Ghostscript only for files pikepdf cannot confirm; forcing
+`--output-type pdfa-2` would always hand the file to Debian 12's Ghostscript 10.0.0, which
+OCRmyPDF refuses together with `--skip-text`. Callers verify the result themselves.
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from ..errors import ConversionFailed, ExternalProgramError
+
+LANGUAGES = "chi_sim+eng"
+DEBIAN_PACKAGES = ("tesseract-ocr", "tesseract-ocr-chi-sim", "tesseract-ocr-eng", "ghostscript")
+DEFAULT_TIMEOUT = 180
+
+# OCRmyPDF's exit statuses (ocrmypdf.exceptions.ExitCode) that need their own message.
+_MISSING_DEPENDENCY = 3
+_INPUT_FILE = 2
+_ENCRYPTED = 8
+_SKIPPED_PAGES = re.compile(r"^\[OCR skipped on page\(s\) (\d+)(?:-(\d+))?\]$")
+_CHARS_OF_STDERR = 400
+
+
+def ocrmypdf_command(src: Path, dest: Path, *, sidecar: Path | None = None,
+                     image_dpi: int | None = None) -> list[str]:
+    """The command line, kept separate so it can be logged and tested without running it."""
+    cmd = [sys.executable, "-m", "ocrmypdf", "--language", LANGUAGES, "--skip-text", "--jobs", "1"]
+    if image_dpi is not None:
+        cmd += ["--image-dpi", str(image_dpi)]
+    if sidecar is not None:
+        cmd += ["--sidecar", os.fspath(Path(sidecar).absolute())]
+    return cmd + [os.fspath(Path(src).absolute()), os.fspath(Path(dest).absolute())]
+
+
+def run_ocrmypdf(src: Path, dest: Path, *, label: str | None = None, image_dpi: int | None = None,
+                 timeout: float = DEFAULT_TIMEOUT) -> int:
+    """OCR the pages of `src` that have no text and write PDF/A to `dest`; return how many pages
+    were OCRed. `label` is the upload's name for messages (`src` may be a temporary copy)."""
+    label = label or Path(src).name
+    with tempfile.TemporaryDirectory(prefix="yuetan-ocr-") as work:
+        sidecar = Path(work) / "sidecar.txt"
+        cmd = ocrmypdf_command(src, dest, sidecar=sidecar, image_dpi=image_dpi)
+        returncode, stderr = _run(cmd, work, label, timeout)
+        _translate(returncode, stderr, label)
+        if not Path(dest).is_file():
+            raise ConversionFailed(f"“{label}”的文字识别（OCRmyPDF）未生成输出文件：{_tail(stderr)}")
+        text = sidecar.read_text(encoding="utf-8", errors="replace") if sidecar.is_file() else ""
+        return count_ocr_pages(text)
+
+
+def count_ocr_pages(sidecar_text: str) -> int:
+    """Pages OCRmyPDF recognised, from its sidecar: one form-feed-separated chunk per page,
+    except that runs of skipped pages (already holding text) share one marker chunk."""
+    chunks = sidecar_text.split("\f") if sidecar_text else []
+    return sum(1 for chunk in chunks if not _SKIPPED_PAGES.match(chunk.strip()))
+
+
+def _run(cmd: list[str], work: str, label: str, timeout: float) -> tuple[int, str]:
+    """Run in a new session with its own TMPDIR; on time-out kill the whole process group."""
+    env = {**os.environ, "TMPDIR": work, "PYTHONIOENCODING": "utf-8"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                            start_new_session=True)
+    try:
+        _, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise ConversionFailed(
+            f"“{label}”的文字识别（OCRmyPDF）超过 {timeout:g} 秒仍未完成，已中止：文件可能页数过多或"
+            "图像过大，请拆分或压缩后重新上传") from None
+    except BaseException:
+        _kill_group(proc)
+        raise
+    return proc.returncode, err.decode("utf-8", errors="replace")
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """Stop OCRmyPDF and its Tesseract/Ghostscript children, and reap OCRmyPDF."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.communicate()
+
+
+def _translate(returncode: int, stderr: str, label: str) -> None:
+    """OCRmyPDF's exit status → yuetan's errors; return quietly on success."""
+    if returncode == 0:
+        return
+    if returncode == _MISSING_DEPENDENCY:
+        raise ExternalProgramError(
+            f"OCRmyPDF 缺少依赖程序，无法识别“{label}”：{_tail(stderr)}；请安装 Debian 软件包 "
+            f"{' '.join(DEBIAN_PACKAGES)}（apt-get install {' '.join(DEBIAN_PACKAGES)}）")
+    if "No module named ocrmypdf" in stderr:
+        raise ExternalProgramError(
+            f"未安装 OCRmyPDF，无法识别“{label}”：请在项目目录执行 make install 安装固定版本的依赖")
+    if returncode == _ENCRYPTED:
+        raise ConversionFailed(f"“{label}”已加密，OCRmyPDF 无法处理：请上传未加密的版本")
+    if returncode == _INPUT_FILE:
+        raise ConversionFailed(
+            f"OCRmyPDF 无法读取“{label}”（{_tail(stderr)}）：文件可能已损坏，请重新导出或扫描后上传")
+    if returncode < 0:
+        raise ConversionFailed(
+            f"“{label}”的文字识别（OCRmyPDF）被信号 {-returncode} 终止：可能内存不足，请稍后重试")
+    raise ConversionFailed(
+        f"“{label}”的文字识别（OCRmyPDF）失败（退出码 {returncode}）：{_tail(stderr)}；"
+        "请检查文件能否正常打开，必要时重新导出后上传")
+
+
+def _tail(text: str) -> str:
+    """The end of OCRmyPDF's log, where its reason stands."""
+    text = " ".join(text.split())
+    return ("…" + text[-_CHARS_OF_STDERR:]) if len(text) > _CHARS_OF_STDERR else (text or "（无输出）")

@@ -1,0 +1,468 @@
+"""Normalise: every accepted upload becomes one searchable PDF/A-2b file, without active content.
+
+PDFs are repaired where qpdf can, stripped of active content and OCRed where pages carry no text;
+scans (JPEG, PNG) are OCRed in Chinese and English; Word documents go through the LibreOffice
+converter handed in by the caller. Each output is checked with `check_pdfa(expect_part=2)` before
+it is put in place, under a temporary name beside `dest` that is renamed only when it passes.
+The original upload is only read.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pikepdf
+import pikepdf.pdfa as pdfa_writer
+from pikepdf import Array, Dictionary, Name, String
+from pikepdf.sanitize import remove_attachments
+from PIL import Image
+
+from .errors import CaseProblem, ConversionFailed, InvalidArgument, InvalidCase, YuetanError
+from .external.ocrmypdf import DEFAULT_TIMEOUT, run_ocrmypdf
+from .media import DOCX, MEDIA_TYPE_LABELS, PDF, expected_media_type, sniff_media_type
+from .pdfa import FORBIDDEN_ACTIONS, action_name, check_pdfa, is_forbidden_action
+
+__all__ = ["NormalisedUpload", "normalise_upload", "sniff_media_type", "strip_active_content"]
+
+LANGUAGE = "zh-CN"
+DEFAULT_IMAGE_DPI = 150       # screenshots carry no DPI; 150 gives an A4-ish page for 1280 px
+MIN_PLAUSIBLE_DPI = 30        # below this a claimed DPI is a placeholder (0, 1, 2 ...)
+# Actions stripped besides those PDF/A forbids: they reach the network, other files or the form.
+STRIPPED_ACTIONS = FORBIDDEN_ACTIONS | {"/URI", "/SubmitForm", "/GoToR", "/GoToE"}
+MEDIA_ANNOTATIONS = {"/Movie", "/Sound", "/Screen", "/RichMedia", "/3D"}
+_MAX_CHAIN = 50
+ENCRYPTED = "PDF 已加密，无法归档：请上传未加密的版本"
+
+
+@dataclass(frozen=True)
+class NormalisedUpload:
+    """What became of one upload: where the PDF/A is and what was changed on the way."""
+
+    source: Path
+    pdf: Path
+    media_type: str
+    removed: list[str] = field(default_factory=list)    # active content removed (Chinese notes)
+    repaired: list[str] = field(default_factory=list)   # qpdf's warnings when it repaired a damaged PDF
+    ocr_pages: int | None = None                        # pages OCRed; None when no OCR ran (DOCX)
+    page_count: int = 0
+
+
+@dataclass
+class _Converted:
+    pdf: Path
+    removed: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+    ocr_pages: int | None = None
+
+
+def normalise_upload(src: Path, dest: Path, *, converter=None, timeout: float = DEFAULT_TIMEOUT) -> NormalisedUpload:
+    """Turn the upload `src` into a PDF/A-2b at `dest`; refuse (InvalidCase) what cannot be archived.
+
+    `converter` is an open `LibreOfficeConverter`, needed for DOCX only. `timeout` bounds the
+    conversion (OCRmyPDF or LibreOffice) in seconds.
+    """
+    src, dest = Path(src), Path(dest)
+    if dest.absolute() == src.absolute():
+        raise InvalidArgument(f"“{src.name}”的输出路径与原件相同：原件不得改动，请另选输出位置")
+    media_type = _accepted_media_type(src)
+    with tempfile.TemporaryDirectory(prefix="yuetan-normalise-") as work:
+        converted = _convert(src, media_type, Path(work), converter, timeout)
+        page_count, removed_after = _finish(converted.pdf, dest, src.name)
+    return NormalisedUpload(src, dest, media_type, converted.removed + removed_after, converted.repaired,
+                            converted.ocr_pages, page_count)
+
+
+def _convert(src: Path, media_type: str, work: Path, converter, timeout: float) -> _Converted:
+    if media_type == PDF:
+        return _from_pdf(src, work, timeout)
+    if media_type == DOCX:
+        return _from_docx(src, work, converter, timeout)
+    return _from_image(src, work, timeout)
+
+
+def _refuse(name: str, message: str) -> InvalidCase:
+    return InvalidCase([CaseProblem(name, message)])
+
+
+# --- what the upload is ------------------------------------------------------------------------------------
+
+def _accepted_media_type(src: Path) -> str:
+    """The media type, if the content is one we accept and matches the extension."""
+    name = src.name
+    if not src.is_file():
+        raise _refuse(name, "文件不存在或不是普通文件：请确认上传的文件")
+    if src.stat().st_size == 0:
+        raise _refuse(name, "是空文件（0 字节），请重新上传")
+    expected = expected_media_type(name)
+    if expected is None:
+        raise _refuse(name, "类型不受支持：只接受 PDF、DOCX、JPEG、PNG（.pdf .docx .jpg .jpeg .png）")
+    actual = sniff_media_type(src)
+    if actual != expected:
+        shown = MEDIA_TYPE_LABELS.get(actual, "无法识别的内容") if actual else "无法识别的内容"
+        raise _refuse(name, f"扩展名表明是{MEDIA_TYPE_LABELS[expected]}，但内容是{shown}，请上传正确的文件")
+    return expected
+
+
+# --- PDF ---------------------------------------------------------------------------------------------------
+
+def _from_pdf(src: Path, work: Path, timeout: float) -> _Converted:
+    """Sanitise a copy with pikepdf, then let OCRmyPDF OCR the pages without text."""
+    clean = work / "sanitised.pdf"
+    removed, repaired = _sanitised_copy(src, clean)
+    ocr_pages = run_ocrmypdf(clean, work / "ocr.pdf", label=src.name, timeout=timeout)
+    return _Converted(work / "ocr.pdf", removed, repaired, ocr_pages)
+
+
+def _sanitised_copy(src: Path, out: Path) -> tuple[list[str], list[str]]:
+    """Open (qpdf repairs what it can), refuse encrypted or broken files, strip, save to `out`.
+
+    A damaged file is accepted if qpdf can rebuild it (typically when only the cross-reference
+    table or the end of the file is lost); the repair warnings are returned. A file cut before its
+    trailer cannot be rebuilt and is refused.
+    """
+    name = src.name
+    try:
+        with pikepdf.open(src) as pdf:
+            if pdf.is_encrypted:
+                raise _refuse(name, ENCRYPTED)
+            if len(pdf.pages) == 0:
+                raise _refuse(name, "PDF 中没有任何页面：请检查文件后重新上传")
+            removed = strip_active_content(pdf)
+            _drop_doc_checksum(pdf)
+            pdf.save(out)
+            return removed, _repair_notes(pdf.get_warnings(), src)
+    except pikepdf.PasswordError:
+        raise _refuse(name, ENCRYPTED) from None
+    except pikepdf.PdfError as exc:
+        raise _refuse(name, f"PDF 已损坏或不完整，无法修复（{_short(exc)}）：请重新导出完整的 PDF 后上传") from None
+
+
+def _repair_notes(warnings: list[str], src: Path) -> list[str]:
+    """qpdf's warnings without the path it puts in front of each."""
+    prefixes = (f"{src}: ", f"{src.name}: ")
+    return _unique(next((w[len(p):] for p in prefixes if w.startswith(p)), w) for w in warnings)
+
+
+def _drop_doc_checksum(pdf: pikepdf.Pdf) -> None:
+    """LibreOffice's /DocChecksum is stale once rewritten and makes pikepdf's PDF/A validator
+    (and so OCRmyPDF) fall back to Ghostscript."""
+    if "/DocChecksum" in pdf.trailer:
+        del pdf.trailer["/DocChecksum"]
+
+
+def strip_active_content(pdf: pikepdf.Pdf) -> list[str]:
+    """Remove scripts, outward actions, multimedia, embedded files and forms; return what went.
+
+    Forms: the fields' printed appearance is burned into the page (qpdf flattens every printable
+    annotation on that pass) and the AcroForm, with any XFA, is dropped, so what was filled in is
+    kept but nothing stays interactive. Signature fields go too; the original keeps them.
+    The catalog /OpenAction is always dropped: when it is only "open at page 1" it is not
+    recorded, since pikepdf's PDF/A validator does not accept it and it carries no content.
+    """
+    removed: list[str] = []
+    _strip_names(pdf, removed)
+    _strip_open_action(pdf, removed)
+    _strip_aa(pdf.Root, "文档", removed)
+    for number, page in enumerate(pdf.pages, 1):
+        _strip_aa(page.obj, f"第 {number} 页", removed)
+        _strip_annotations(page.obj, number, removed)
+    _strip_outlines(pdf, removed)
+    _strip_form(pdf, removed)
+    _strip_attachments(pdf, removed)
+    names = pdf.Root.get("/Names")
+    if isinstance(names, Dictionary) and not names.keys():
+        del pdf.Root["/Names"]
+    return removed
+
+
+def _strip_names(pdf: pikepdf.Pdf, removed: list[str]) -> None:
+    names = pdf.Root.get("/Names")
+    if not isinstance(names, Dictionary):
+        return
+    if "/JavaScript" in names:
+        del names["/JavaScript"]
+        removed.append("已移除文档级 JavaScript（Names/JavaScript）")
+    if "/Renditions" in names:
+        del names["/Renditions"]
+        removed.append("已移除多媒体资源（Names/Renditions）")
+
+
+def _strip_open_action(pdf: pikepdf.Pdf, removed: list[str]) -> None:
+    if "/OpenAction" in pdf.Root:
+        _note(_bad_actions(pdf.Root.get("/OpenAction")), "OpenAction", removed)
+        del pdf.Root["/OpenAction"]
+
+
+def _strip_aa(holder, where: str, removed: list[str]) -> None:
+    """Additional actions run by themselves (on open, page turn, mouse-over): always dropped."""
+    aa = holder.get("/AA")
+    if aa is None:
+        return
+    bad = [t for action in _values(aa) for t in _bad_actions(action)]
+    if bad:
+        _note(bad, f"{where}的附加动作 AA", removed)
+    else:
+        removed.append(f"已移除附加动作（{where}，AA）")
+    del holder["/AA"]
+
+
+def _strip_slot(holder, key: str, where: str, removed: list[str]) -> None:
+    """Drop holder[key] (an action) if its chain holds a stripped action."""
+    bad = _bad_actions(holder.get(key))
+    if bad:
+        _note(bad, where, removed)
+        del holder[key]
+
+
+def _strip_annotations(page: Dictionary, number: int, removed: list[str]) -> None:
+    """Drop multimedia, attachment and outward link annotations; defuse the others' actions."""
+    annots = page.get("/Annots")
+    if not isinstance(annots, Array):
+        return
+    keep = []
+    for annot in annots:
+        if isinstance(annot, Dictionary) and not _drop_annotation(annot, number, removed):
+            _strip_slot(annot, "/A", f"第 {number} 页的注释", removed)
+            _strip_aa(annot, f"第 {number} 页的注释", removed)
+            keep.append(annot)
+    if len(keep) != len(annots):
+        page.Annots = Array(keep)
+
+
+def _drop_annotation(annot: Dictionary, number: int, removed: list[str]) -> bool:
+    subtype = str(annot.get("/Subtype"))
+    if subtype in MEDIA_ANNOTATIONS:
+        removed.append(f"已移除多媒体注释（第 {number} 页，{subtype[1:]}）")
+        return True
+    if subtype == "/FileAttachment":
+        removed.append(f"已移除附件注释（第 {number} 页，FileAttachment）")
+        return True
+    bad = _bad_actions(annot.get("/A"))
+    if subtype == "/Link" and bad:
+        removed.extend(f"已移除 {action_name(t)}及其链接注释（第 {number} 页）" for t in _unique(bad))
+        return True
+    return False
+
+
+def _strip_outlines(pdf: pikepdf.Pdf, removed: list[str]) -> None:
+    outlines = pdf.Root.get("/Outlines")
+    stack = [outlines.get("/First")] if isinstance(outlines, Dictionary) else []
+    seen: set = set()
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, Dictionary) or (item.is_indirect and item.objgen in seen):
+            continue
+        if item.is_indirect:
+            seen.add(item.objgen)
+        _strip_slot(item, "/A", f"书签“{item.get('/Title', '')}”", removed)
+        stack += [item.get("/Next"), item.get("/First")]
+
+
+def _strip_form(pdf: pikepdf.Pdf, removed: list[str]) -> None:
+    """Flatten the form into the pages and drop the AcroForm (see `strip_active_content`)."""
+    form = pdf.Root.get("/AcroForm")
+    if not isinstance(form, Dictionary):
+        return
+    fields = _field_nodes(form)
+    for node in fields:
+        where = f"表单字段“{node.get('/T', '')}”"
+        _strip_slot(node, "/A", where, removed)
+        _strip_aa(node, where, removed)
+    if "/XFA" in form:
+        del form["/XFA"]
+        removed.append("已移除 XFA 表单（AcroForm/XFA）")
+    signed = any(node.get("/FT") == Name.Sig for node in fields)
+    pdf.generate_appearance_streams()
+    pdf.flatten_annotations("print")
+    if "/AcroForm" in pdf.Root:  # qpdf drops it itself once every field is flattened
+        del pdf.Root["/AcroForm"]
+    _drop_widgets(pdf)
+    removed.append(f"已将表单（{len(fields)} 个字段）的打印外观固化为页面内容，并移除交互式表单（AcroForm）")
+    if signed or "/Perms" in pdf.Root:
+        if "/Perms" in pdf.Root:
+            del pdf.Root["/Perms"]
+        removed.append("已移除数字签名域：归档副本经过重写，其中的原签名不再有效（原件保持不变）")
+
+
+def _field_nodes(form: Dictionary) -> list[Dictionary]:
+    nodes, seen, stack = [], set(), list(_values(form.get("/Fields")))
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, Dictionary) or (node.is_indirect and node.objgen in seen):
+            continue
+        if node.is_indirect:
+            seen.add(node.objgen)
+        nodes.append(node)
+        stack += _values(node.get("/Kids"))
+    return nodes
+
+
+def _drop_widgets(pdf: pikepdf.Pdf) -> None:
+    """Widgets flattening left behind (hidden or not printed) would be orphans without the form."""
+    for page in pdf.pages:
+        annots = page.obj.get("/Annots")
+        if isinstance(annots, Array):
+            keep = [a for a in annots if not (isinstance(a, Dictionary) and a.get("/Subtype") == Name.Widget)]
+            if len(keep) != len(annots):
+                page.obj.Annots = Array(keep)
+
+
+def _strip_attachments(pdf: pikepdf.Pdf, removed: list[str]) -> None:
+    names = pdf.Root.get("/Names")
+    try:
+        attached = list(pdf.attachments.keys())
+    except pikepdf.PdfError:
+        attached = []
+    if attached or (isinstance(names, Dictionary) and "/EmbeddedFiles" in names):
+        remove_attachments(pdf)
+        removed.extend(f"已移除嵌入文件“{n}”（EmbeddedFiles）" for n in attached)
+        if not attached:
+            removed.append("已移除嵌入文件目录（EmbeddedFiles）")
+    if "/Collection" in pdf.Root:
+        del pdf.Root["/Collection"]
+        removed.append("已移除文件包视图（Collection）")
+
+
+def _bad_actions(action, depth: int = 0) -> list[str]:
+    """Stripped action types (/S) in `action` and its /Next chain."""
+    if not isinstance(action, Dictionary) or depth > _MAX_CHAIN:
+        return []
+    kind = str(action.get("/S"))
+    bad = [kind] if kind in STRIPPED_ACTIONS or is_forbidden_action(action) else []
+    nxt = action.get("/Next")
+    for follower in (nxt if isinstance(nxt, Array) else [nxt]):
+        bad += _bad_actions(follower, depth + 1)
+    return bad
+
+
+def _note(bad: list[str], where: str, removed: list[str]) -> None:
+    removed.extend(f"已移除 {action_name(t)}（{where}）" for t in _unique(bad))
+
+
+# --- DOCX --------------------------------------------------------------------------------------------------
+
+def _from_docx(src: Path, work: Path, converter, timeout: float) -> _Converted:
+    """LibreOffice converts a private copy, so lock or temporary files never land beside the original."""
+    if converter is None:
+        raise ConversionFailed(
+            f"“{src.name}”是 Word 文档，需要 LibreOffice 转换器才能转为 PDF/A：请在 "
+            "with LibreOfficeConverter() as converter: 中调用，并传入 converter=converter")
+    copy = work / "upload" / src.name
+    copy.parent.mkdir()
+    shutil.copyfile(src, copy)
+    out = work / "converted.pdf"
+    try:
+        converter.convert_to_pdfa(copy, out, timeout=timeout)
+    except YuetanError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any converter failure is this file's conversion failing
+        raise ConversionFailed(f"“{src.name}”转换为 PDF/A 失败（{type(exc).__name__}: {_short(exc)}）："
+                               "请在 Word 中检查文件能否正常打开，另存后重新上传") from exc
+    if not out.is_file() or out.stat().st_size == 0:
+        raise ConversionFailed(f"“{src.name}”转换为 PDF/A 后没有得到输出文件：请检查文件能否在 Word 中正常打开")
+    return _Converted(out)
+
+
+# --- JPEG, PNG ---------------------------------------------------------------------------------------------
+
+def _from_image(src: Path, work: Path, timeout: float) -> _Converted:
+    """Check the image decodes completely (img2pdf would embed a truncated JPEG as is), then OCR."""
+    image, dpi = _decoded_image(src, work)
+    ocr_pages = run_ocrmypdf(image, work / "ocr.pdf", label=src.name, image_dpi=dpi, timeout=timeout)
+    return _Converted(work / "ocr.pdf", ocr_pages=ocr_pages)
+
+
+def _decoded_image(src: Path, work: Path) -> tuple[Path, int]:
+    """The image to OCR (alpha flattened onto white, which OCRmyPDF requires) and its DPI."""
+    try:
+        with Image.open(src) as image:
+            image.load()
+            dpi = _dpi(image)
+            if not _has_alpha(image):
+                return src, dpi
+            flat = work / "flattened.png"
+            _on_white(image).save(flat)
+            return flat, dpi
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise _refuse(src.name, f"图像已损坏或不完整（{_short(exc)}）：请重新拍摄、扫描或导出后上传") from None
+
+
+def _dpi(image: Image.Image) -> int:
+    """The claimed resolution, or DEFAULT_IMAGE_DPI when there is none worth believing."""
+    claimed = image.info.get("dpi")
+    try:
+        value = round(min(float(claimed[0]), float(claimed[1])))
+    except (TypeError, ValueError, IndexError):
+        return DEFAULT_IMAGE_DPI
+    return value if value >= MIN_PLAUSIBLE_DPI else DEFAULT_IMAGE_DPI
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info
+
+
+def _on_white(image: Image.Image) -> Image.Image:
+    rgba = image.convert("RGBA")
+    background = Image.new("RGB", rgba.size, "white")
+    background.paste(rgba, mask=rgba.getchannel("A"))
+    return background
+
+
+# --- output ------------------------------------------------------------------------------------------------
+
+def _finish(converted: Path, dest: Path, name: str) -> tuple[int, list[str]]:
+    """Strip (what LibreOffice exported: hyperlinks, form fields; a no-op after OCRmyPDF), set
+    /Lang, write PDF/A-2b under a temporary name beside `dest`, check it, then rename.
+    Returns the page count and what was stripped here."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")
+    try:
+        with pikepdf.open(converted) as pdf:
+            page_count = len(pdf.pages)
+            removed = strip_active_content(pdf)
+            _drop_doc_checksum(pdf)
+            if "/Lang" not in pdf.Root:
+                pdf.Root.Lang = String(LANGUAGE)
+            _save_pdfa(pdf, part, name)
+        problems = check_pdfa(part, expect_part=2)
+        if problems:
+            raise ConversionFailed(f"“{name}”转换后的文件不符合 PDF/A-2b：" + "；".join(problems[:5])
+                                   + "。请检查原文件（如字体、加密、表单），必要时重新导出后上传")
+        os.replace(part, dest)
+        return page_count, removed
+    except pikepdf.PdfError as exc:
+        raise ConversionFailed(f"“{name}”转换后的 PDF 无法读取（{_short(exc)}）：请重新上传") from None
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def _save_pdfa(pdf: pikepdf.Pdf, path: Path, name: str) -> None:
+    """pikepdf's PDF/A save validates the bytes it writes; repair=False changes nothing else."""
+    try:
+        pdfa_writer.save(pdf, path, "2b", repair=False)
+    except pdfa_writer.PdfaError as exc:
+        reasons = "；".join(f.message for f in exc.report.findings[:5])
+        raise ConversionFailed(f"“{name}”未能转换为 PDF/A-2b（{reasons}）：请检查原文件，必要时重新导出后上传") from None
+
+
+# --- helpers -----------------------------------------------------------------------------------------------
+
+def _values(obj) -> list:
+    if isinstance(obj, Dictionary):
+        return [obj.get(k) for k in obj.keys()]
+    if isinstance(obj, Array):
+        return list(obj)
+    return []
+
+
+def _unique(items) -> list:
+    return list(dict.fromkeys(items))
+
+
+def _short(exc: BaseException, limit: int = 160) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -1,0 +1,240 @@
+"""check_pdfa names each PDF/A problem in Chinese, passes real PDF/A output (signed ones too) and
+never changes the file; qpdf_check reports what `qpdf --check` finds."""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import re
+from pathlib import Path
+
+import pikepdf
+import pytest
+from pikepdf import Array, Dictionary, Name, String
+
+from pipeline.errors import ExternalProgramError, InvalidArgument
+from pipeline.external import qpdf
+from pipeline.external.qpdf import qpdf_check
+from pipeline.normalise import normalise_upload
+from pipeline.pdfa import check_pdfa
+
+from .conftest import EXAMPLES
+
+PLAN = EXAMPLES / "institution-onsite" / "整改方案.pdf"
+
+
+@pytest.fixture(scope="module")
+def pdfa(tmp_path_factory) -> Path:
+    """A real PDF/A-2b: 整改方案.pdf normalised."""
+    return normalise_upload(PLAN, tmp_path_factory.mktemp("pdfa") / "整改方案.pdf").pdf
+
+
+def helvetica_pdf(path: Path) -> None:
+    """A plain PDF as pikepdf makes it: no OutputIntent, no XMP, Helvetica not embedded."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(595, 842))
+    font = pdf.make_indirect(Dictionary(Type=Name.Font, Subtype=Name.Type1, BaseFont=Name.Helvetica))
+    pdf.pages[0].Resources = Dictionary(Font=Dictionary(F1=font))
+    pdf.pages[0].Contents = pdf.make_stream(b"BT /F1 24 Tf 72 720 Td (Hello) Tj ET")
+    pdf.save(path)
+
+
+def raw_pdf(*, file_id: bool = True, binary_comment: bool = True, tail: bytes = b"") -> bytes:
+    """A minimal one-page PDF written byte by byte, to control header, trailer and end of file."""
+    bodies = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+              b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>"]
+    out = bytearray(b"%PDF-1.7\n" + (b"%\xe2\xe3\xcf\xd3\n" if binary_comment else b""))
+    offsets = []
+    for number, body in enumerate(bodies, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(bodies) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    trailer = b"/Size %d /Root 1 0 R" % (len(bodies) + 1)
+    if file_id:
+        trailer += b" /ID [<00112233445566778899aabbccddeeff> <00112233445566778899aabbccddeeff>]"
+    out += b"trailer\n<< %s >>\nstartxref\n%d\n%%%%EOF\n" % (trailer, xref)
+    return bytes(out) + tail
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# --- failing files -----------------------------------------------------------------------------------------
+
+def test_plain_pikepdf_pdf_lists_each_problem(tmp_path):
+    path = tmp_path / "plain.pdf"
+    helvetica_pdf(path)
+    problems = check_pdfa(path, expect_part=2)
+    assert any("OutputIntent" in p for p in problems)
+    assert any("XMP" in p and "pdfaid" in p for p in problems)
+    assert any("Helvetica" in p and "未嵌入" in p and "第 1 页" in p for p in problems)
+    assert len(problems) == 3, problems
+
+
+def test_unembedded_type0_font_inside_a_form_xobject_is_found(tmp_path, pdfa):
+    path = tmp_path / "type0.pdf"
+    with pikepdf.open(pdfa) as pdf:
+        descendant = Dictionary(Type=Name.Font, Subtype=Name.CIDFontType2, BaseFont=Name.SimSun,
+                                CIDSystemInfo=Dictionary(Registry=String("Adobe"), Ordering=String("GB1"), Supplement=2),
+                                FontDescriptor=Dictionary(Type=Name.FontDescriptor, FontName=Name.SimSun, Flags=4))
+        font = pdf.make_indirect(Dictionary(Type=Name.Font, Subtype=Name.Type0, BaseFont=Name.SimSun,
+                                            Encoding=Name("/UniGB-UCS2-H"), DescendantFonts=Array([descendant])))
+        form = pdf.make_stream(b"BT /F9 12 Tf (A) Tj ET", Type=Name.XObject, Subtype=Name.Form,
+                               BBox=Array([0, 0, 100, 100]), Resources=Dictionary(Font=Dictionary(F9=font)))
+        pdf.pages[0].Resources.XObject = Dictionary(Fm9=form)
+        pdf.save(path)
+    assert any("SimSun" in p and "未嵌入" in p for p in check_pdfa(path, expect_part=2))
+
+
+@pytest.mark.parametrize("user_password", ["secret", ""])
+def test_encryption_is_a_problem(tmp_path, pdfa, user_password):
+    path = tmp_path / "enc.pdf"
+    with pikepdf.open(pdfa) as pdf:
+        pdf.save(path, encryption=pikepdf.Encryption(owner="owner", user=user_password))
+    assert any("加密" in p for p in check_pdfa(path, expect_part=2))
+
+
+def test_active_content_is_listed(tmp_path, pdfa):
+    path = tmp_path / "script.pdf"
+    with pikepdf.open(pdfa) as pdf:
+        pdf.Root.OpenAction = Dictionary(S=Name.JavaScript, JS=String("app.alert(1)"))
+        pdf.pages[0].AA = Dictionary(C=Dictionary(S=Name.Named, N=Name.Print))
+        pdf.pages[0].Annots = Array([pdf.make_indirect(Dictionary(
+            Type=Name.Annot, Subtype=Name.Link, Rect=Array([0, 0, 10, 10]), F=4,
+            A=Dictionary(S=Name.Launch, F=String("calc.exe"))))])
+        pdf.save(path)
+    problems = "\n".join(check_pdfa(path, expect_part=2))
+    for expected in ("JavaScript", "Launch", "附加动作", "命名动作"):
+        assert expected in problems
+
+
+def test_pdfa3_embedded_file_needs_relationship_mime_type_and_af(tmp_path, pdfa):
+    path = tmp_path / "a3.pdf"
+    with pikepdf.open(pdfa) as pdf:
+        with pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
+            meta["pdfaid:part"] = "3"
+        pdf.attachments["case.json"] = pikepdf.AttachedFileSpec(pdf, b"{}", mime_type="application/json")
+        spec = pdf.attachments["case.json"].obj  # pikepdf writes all three; take them away
+        del spec["/AFRelationship"]
+        del spec.EF.F["/Subtype"]
+        del pdf.Root["/AF"]
+        pdf.save(path)
+    problems = check_pdfa(path, expect_part=3)
+    assert any("case.json" in p and "AFRelationship" in p for p in problems)
+    assert any("case.json" in p and "MIME" in p for p in problems)
+    assert any("case.json" in p and "/AF" in p for p in problems)
+    assert not any("声明为" in p for p in problems)
+
+
+def test_wrong_part_is_reported(pdfa):
+    assert check_pdfa(pdfa, expect_part=2) == []
+    assert any("声明为 PDF/A-2，但要求 PDF/A-3" in p for p in check_pdfa(pdfa, expect_part=3))
+
+
+def test_file_level_problems(tmp_path):
+    clean = tmp_path / "clean.pdf"
+    clean.write_bytes(raw_pdf())
+    assert qpdf_check(clean) == []
+    assert not any("/ID" in p or "文件头" in p or "%%EOF" in p for p in check_pdfa(clean))
+    cases = {"no-id.pdf": (raw_pdf(file_id=False), "/ID"),
+             "no-binary.pdf": (raw_pdf(binary_comment=False), "文件头第二行"),
+             "tail.pdf": (raw_pdf(tail=b"junk after the end\n"), "%%EOF")}
+    for name, (data, expected) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        assert any(expected in p for p in check_pdfa(tmp_path / name)), name
+
+
+def test_unreadable_and_missing_files(tmp_path):
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(PLAN.read_bytes()[:20000])
+    assert any("无法解析为 PDF" in p for p in check_pdfa(broken))
+    with pytest.raises(InvalidArgument):
+        check_pdfa(tmp_path / "absent.pdf")
+
+
+# --- passing files -----------------------------------------------------------------------------------------
+
+def test_signed_pdfa_with_incremental_update_passes_unchanged(tmp_path, pdfa):
+    signed = tmp_path / "signed.pdf"
+    _sign(pdfa, signed)
+    data = signed.read_bytes()
+    assert data.startswith(pdfa.read_bytes()) and data.count(b"%%EOF") == 2, "signing appended an update"
+    assert check_pdfa(signed, expect_part=2) == []
+    assert signed.read_bytes() == data
+
+
+def test_signature_field_problems_are_found_after_signing(tmp_path, pdfa):
+    """An incremental update that hides the signature, and a digest that skips a byte, are named."""
+    from pyhanko.pdf_utils.generic import NumberObject
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    signed, hidden, short = tmp_path / "signed.pdf", tmp_path / "hidden.pdf", tmp_path / "short.pdf"
+    _sign(pdfa, signed)
+    with open(signed, "rb") as inf, open(hidden, "wb") as out:
+        writer = IncrementalPdfFileWriter(inf)
+        field = writer.root["/AcroForm"]["/Fields"][0].get_object()
+        field["/F"] = NumberObject(2)  # hidden, not printed
+        writer.update_container(field)
+        writer.write(out)
+    assert any("Sig1" in p and "/F" in p for p in check_pdfa(hidden, expect_part=2))
+    data = signed.read_bytes()
+    match = re.search(rb"/ByteRange \[(\d+) (\d+) (\d+) (\d+)\]", data)
+    numbers = [int(n) for n in match.groups()]
+    numbers[3] -= 10  # the digest now stops before the end of the file
+    patched = b"/ByteRange [%d %d %d %d]" % tuple(numbers)
+    short.write_bytes(data[: match.start()] + patched.ljust(match.end() - match.start()) + data[match.end():])
+    assert any("Sig1" in p and "/ByteRange" in p for p in check_pdfa(short, expect_part=2))
+
+
+def _sign(src: Path, dest: Path) -> None:
+    """Sign with a throw-away self-signed certificate (pyHanko writes an incremental update)."""
+    from asn1crypto import keys as asn1_keys, x509 as asn1_x509
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "测试签章")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    signer = signers.SimpleSigner(
+        signing_cert=asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
+        signing_key=asn1_keys.PrivateKeyInfo.load(key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())),
+        cert_registry=SimpleCertificateStore())
+    with open(src, "rb") as inf, open(dest, "wb") as out:
+        signers.sign_pdf(IncrementalPdfFileWriter(inf), signers.PdfSignatureMetadata(field_name="Sig1"),
+                         signer=signer, output=out)
+
+
+def test_check_does_not_touch_the_file(pdfa):
+    before = _sha256(pdfa)
+    check_pdfa(pdfa, expect_part=2)
+    assert _sha256(pdfa) == before
+
+
+# --- qpdf --------------------------------------------------------------------------------------------------
+
+def test_qpdf_check_reports_damage(tmp_path, pdfa):
+    assert qpdf_check(pdfa) == []
+    damaged = tmp_path / "损坏.pdf"
+    data = PLAN.read_bytes()
+    damaged.write_bytes(data[: data.rindex(b"startxref")])
+    problems = qpdf_check(damaged)
+    assert problems and any("startxref" in p for p in problems)
+    assert not any(str(damaged) in p for p in problems), "the path prefix is removed"
+
+
+def test_qpdf_not_installed_names_the_package(monkeypatch, pdfa):
+    monkeypatch.setattr(qpdf, "QPDF", "qpdf-not-installed")
+    with pytest.raises(ExternalProgramError) as exc:
+        qpdf_check(pdfa)
+    assert "qpdf" in exc.value.message and pdfa.name in exc.value.message
