@@ -7,8 +7,10 @@ its findings that repeat ours are left out, the others are passed on with a Chin
 The validator trusts file-level syntax, so `qpdf --check` runs as well.
 
 The file is only read, never saved, so a signed PDF with incremental updates keeps its bytes.
-pikepdf's validator sees an in-memory copy from which a few harmless constructs it does not know
-are taken out (see `_validator_view`); everything else it cannot confirm counts as a problem.
+pikepdf's validator sees an in-memory copy from which a few constructs it does not know are taken
+out and checked here instead (see `_validator_view`: signature fields, /OpenAction); custom XMP
+properties declared in a PDF/A extension schema are accepted (`XmpExtensions`). Everything else
+the validator cannot confirm counts as a problem.
 """
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ import io
 import re
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from decimal import Decimal
+from xml.etree import ElementTree
 from pathlib import Path
 
 import pikepdf
@@ -73,8 +77,9 @@ def check_pdfa(path: Path, *, expect_part: int | None = None) -> list[str]:
         part = expect_part or declared_part(pdf)
         problems += _document_checks(pdf, part, expect_part) + _signatures(pdf, path)
         encrypted = pdf.is_encrypted
+        extensions = _xmp_extensions(pdf)
     if not encrypted:  # the validator would only repeat it
-        problems += _validator_problems(path, part or 2)
+        problems += _validator_problems(path, part or 2, extensions)
     problems += [f"qpdf 检查发现问题：{p}" for p in qpdf_check(path)]
     return _unique(problems)
 
@@ -312,10 +317,10 @@ def _signatures(pdf: pikepdf.Pdf, path: Path) -> list[str]:
     problems = []
     fields = _signature_fields(pdf)
     eof_ends = _revision_ends(path) if fields else set()
-    for field in fields:
-        name = str(field.get("/T", "（无名）"))
-        problems += [f"签名域“{name}”{p}" for w in _widgets(field) for p in _widget_problems(w)]
-        value = field.get("/V")
+    for signature in fields:
+        name = str(signature.get("/T", "（无名）"))
+        problems += [f"签名域“{name}”{p}" for w in _widgets(signature) for p in _widget_problems(w)]
+        value = signature.get("/V")
         if isinstance(value, Dictionary):
             problems += [f"签名域“{name}”{p}" for p in _signature_value_problems(value, eof_ends)]
     return problems
@@ -327,10 +332,10 @@ def _signature_fields(pdf: pikepdf.Pdf) -> list[Dictionary]:
     return [f for f in _values(fields) if isinstance(f, Dictionary) and f.get("/FT") == Name.Sig]
 
 
-def _widgets(field: Dictionary) -> list[Dictionary]:
+def _widgets(form_field: Dictionary) -> list[Dictionary]:
     """A field's widget annotations: its kids, or the field itself when the two are merged."""
-    kids = [k for k in _values(field.get("/Kids")) if isinstance(k, Dictionary)]
-    return kids or [field]
+    kids = [k for k in _values(form_field.get("/Kids")) if isinstance(k, Dictionary)]
+    return kids or [form_field]
 
 
 def _widget_problems(widget: Dictionary) -> list[str]:
@@ -430,7 +435,7 @@ def _embedded_specs(pdf: pikepdf.Pdf) -> Iterator[tuple[str, Dictionary]]:
 
 # --- pikepdf's validator ---------------------------------------------------------------------------------
 
-def _validator_problems(path: Path, part: int) -> list[str]:
+def _validator_problems(path: Path, part: int, extensions: XmpExtensions) -> list[str]:
     """pikepdf's allow-list validator on a view of the file, minus what we report ourselves."""
     if part not in (1, 2, 3):
         return [f"无法校验 PDF/A-{part}：本系统只校验 PDF/A-1、PDF/A-2、PDF/A-3"]
@@ -442,7 +447,8 @@ def _validator_problems(path: Path, part: int) -> list[str]:
     report = pdfa_validator.validate_written(_validator_view(path), f"{part}b")
     problems = []
     for finding in report.findings:
-        if _COVERED_RULES.search(finding.rule) or (finding.rule, finding.message) in _REPORTED_BY_US:
+        if (_COVERED_RULES.search(finding.rule) or (finding.rule, finding.message) in _REPORTED_BY_US
+                or extensions.declares(finding.message)):
             continue
         verdict = "不符合" if finding.kind == "violation" else "无法确认是否符合"
         where = re.sub(r"obj \d+ \d+ ?", "", finding.where).strip() or "文档"
@@ -485,6 +491,60 @@ def _hide_signature_fields(view: pikepdf.Pdf) -> None:
     del view.Root["/AcroForm"]
     if "/Perms" in view.Root:
         del view.Root["/Perms"]
+
+
+# --- XMP extension schemas ------------------------------------------------------------------------------
+
+_EXTENSION_NAMESPACES = frozenset({
+    "http://www.aiim.org/pdfa/ns/extension/", "http://www.aiim.org/pdfa/ns/schema#",
+    "http://www.aiim.org/pdfa/ns/property#", "http://www.aiim.org/pdfa/ns/type#",
+    "http://www.aiim.org/pdfa/ns/field#",
+})
+_RDF_LI = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}li"
+_SCHEMA_URI = "{http://www.aiim.org/pdfa/ns/schema#}namespaceURI"
+_PROPERTY_NAME = "{http://www.aiim.org/pdfa/ns/property#}name"
+_NOT_PERMITTED = re.compile(r"^XMP (namespace (?P<prefix>[\w.-]+)=(?P<uri>\S+)|property (?P<p>[\w.-]+):(?P<name>[\w.-]+)) "
+                            r"is not permitted$")
+
+
+@dataclass(frozen=True)
+class XmpExtensions:
+    """Custom XMP properties the packet declares in PDF/A extension schemas (ISO 19005-2 6.6.2.3).
+
+    pikepdf's validator only knows the predefined schemas and calls every custom namespace a
+    violation; what an extension schema in the same packet declares is legitimate."""
+
+    properties: dict[str, frozenset[str]] = field(default_factory=dict)   # namespace URI -> names
+    prefixes: dict[str, str] = field(default_factory=dict)                # prefix -> namespace URI
+
+    def declares(self, message: str) -> bool:
+        match = _NOT_PERMITTED.match(message)
+        if not match or not self.properties:
+            return False
+        if match["uri"]:
+            return match["uri"] in self.properties or match["uri"] in _EXTENSION_NAMESPACES
+        uri = self.prefixes.get(match["p"], "")
+        return match["name"] in self.properties.get(uri, ()) or (
+            uri == "http://www.aiim.org/pdfa/ns/extension/" and match["name"] == "schemas")
+
+
+def _xmp_extensions(pdf: pikepdf.Pdf) -> XmpExtensions:
+    metadata = pdf.Root.get("/Metadata")
+    try:
+        text = metadata.read_bytes().decode("utf-8") if isinstance(metadata, Stream) else ""
+        root = ElementTree.fromstring(text.strip()) if "pdfaExtension" in text else None
+    except (pikepdf.PdfError, UnicodeDecodeError, ElementTree.ParseError):
+        return XmpExtensions()
+    if root is None:
+        return XmpExtensions()
+    properties = {}
+    for schema in root.iter(_RDF_LI):
+        uri = schema.find(_SCHEMA_URI)
+        if uri is not None and uri.text:
+            properties[uri.text.strip()] = frozenset(
+                (n.text or "").strip() for n in schema.iter(_PROPERTY_NAME))
+    prefixes = dict(re.findall(r'xmlns:([\w.-]+)\s*=\s*["\']([^"\']+)["\']', text))
+    return XmpExtensions(properties, prefixes)
 
 
 # --- helpers ---------------------------------------------------------------------------------------------

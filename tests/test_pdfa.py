@@ -133,6 +133,37 @@ def test_wrong_part_is_reported(pdfa):
     assert any("声明为 PDF/A-2，但要求 PDF/A-3" in p for p in check_pdfa(pdfa, expect_part=3))
 
 
+EXTENSION = """<rdf:Description rdf:about="" xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/"
+  xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#" xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#">
+ <pdfaExtension:schemas><rdf:Bag><rdf:li rdf:parseType="Resource">
+  <pdfaSchema:schema>yuetan test</pdfaSchema:schema>
+  <pdfaSchema:namespaceURI>https://yuetan.invalid/ns/test/</pdfaSchema:namespaceURI>
+  <pdfaSchema:prefix>yt</pdfaSchema:prefix>
+  <pdfaSchema:property><rdf:Seq><rdf:li rdf:parseType="Resource">
+   <pdfaProperty:name>caseId</pdfaProperty:name><pdfaProperty:valueType>Text</pdfaProperty:valueType>
+   <pdfaProperty:category>external</pdfaProperty:category><pdfaProperty:description>case id</pdfaProperty:description>
+  </rdf:li></rdf:Seq></pdfaSchema:property>
+ </rdf:li></rdf:Bag></pdfaExtension:schemas>
+</rdf:Description>
+<rdf:Description rdf:about="" xmlns:yt="https://yuetan.invalid/ns/test/"><yt:caseId>C1</yt:caseId>{extra}</rdf:Description>
+"""
+
+
+@pytest.mark.parametrize("extra, passes", [("", True), ("<yt:secret>x</yt:secret>", False)])
+def test_xmp_extension_schema_declares_custom_properties(tmp_path, pdfa, extra, passes):
+    """pikepdf's validator rejects every custom namespace; declared ones are accepted, others not."""
+    path = tmp_path / "ext.pdf"
+    with pikepdf.open(pdfa) as pdf:
+        xmp = pdf.Root.Metadata.read_bytes().decode("utf-8")
+        pdf.Root.Metadata.write(xmp.replace("</rdf:RDF>", EXTENSION.format(extra=extra) + "</rdf:RDF>").encode("utf-8"))
+        pdf.save(path)
+    problems = check_pdfa(path, expect_part=2)
+    if passes:
+        assert problems == []
+    else:
+        assert len(problems) == 1 and "yt:secret" in problems[0], problems
+
+
 def test_file_level_problems(tmp_path):
     clean = tmp_path / "clean.pdf"
     clean.write_bytes(raw_pdf())
