@@ -6,7 +6,7 @@ upstream system sends is lost on its way into the archive.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 

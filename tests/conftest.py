@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -40,3 +41,13 @@ def make_case(tmp_path: Path) -> Callable[..., Path]:
 def tree_snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under `folder` with its bytes, to prove a command wrote nothing."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def private_tempdir(tmp_path, monkeypatch):
+    """A private temp root, so a test proves that no temporary folder is left behind."""
+    root = tmp_path / "tmp-root"
+    root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(root))
+    yield root
+    assert list(root.iterdir()) == [], "a temporary folder was left behind"

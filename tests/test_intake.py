@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -15,14 +14,7 @@ from pipeline.intake import MAX_ZIP_MEMBERS, open_case
 from .conftest import EXAMPLE_NAMES, EXAMPLES, tree_snapshot
 
 
-@pytest.fixture(autouse=True)
-def private_tempdir(tmp_path, monkeypatch):
-    """A private temp root, so the tests can prove that no temporary folder is left behind."""
-    root = tmp_path / "tmp-root"
-    root.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(root))
-    yield root
-    assert list(root.iterdir()) == [], "a temporary folder was left behind"
+pytestmark = pytest.mark.usefixtures("private_tempdir")
 
 
 def problems_of(path: Path) -> dict[str, str]:

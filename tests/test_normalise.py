@@ -6,7 +6,6 @@ import hashlib
 import re
 import subprocess
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -31,14 +30,7 @@ SCREENSHOT = EXAMPLES / "refused-to-sign" / "检测线监控截图.png"
 WORD = EXAMPLES / "bureau-video" / "九江市局整改方案.docx"
 
 
-@pytest.fixture(autouse=True)
-def private_tempdir(tmp_path, monkeypatch):
-    """A private temp root, so each test proves that no temporary folder is left behind."""
-    root = tmp_path / "tmp-root"
-    root.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(root))
-    yield root
-    assert list(root.iterdir()) == [], "a temporary folder was left behind"
+pytestmark = pytest.mark.usefixtures("private_tempdir")
 
 
 @pytest.fixture(scope="module")
