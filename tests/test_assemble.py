@@ -5,7 +5,6 @@ import hashlib
 import re
 import subprocess
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pikepdf
 import pytest

@@ -1,0 +1,192 @@
+"""Building the sealed dossier, top-down: check → render → convert → normalise → assemble → seal.
+
+Reading `build_dossier` tells the whole job. Everything is made in a private work folder; only the
+sealed dossier is put at `dest`, by rename, so a failure leaves nothing half-written.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from archive_store.home import ArchiveHome
+
+from . import render
+from .assemble import DossierMetadata, DossierPart, EmbeddedFile, assemble_dossier, numbered_ranges
+from .contract import ATTACHMENT_ROLE_LABELS, AttachmentRole, Case
+from .findings import Finding, assess_procedure
+from .intake import AttachmentFile, open_case
+from .manifest import MANIFEST_NAME, Component, build_manifest, canonical_json, manifest_sha256
+from .media import DOCX, PDF
+from .normalise import NormalisedUpload, normalise_upload
+from .seal import seal_pdf
+
+CHINA = ZoneInfo("Asia/Shanghai")
+ROLE_ORDER = [AttachmentRole.rectification_plan, AttachmentRole.rectification_report,
+              AttachmentRole.followup_record, AttachmentRole.statement, AttachmentRole.evidence,
+              AttachmentRole.other]
+TARGET_AUTHORED = {AttachmentRole.rectification_plan, AttachmentRole.rectification_report,
+                   AttachmentRole.statement}
+
+
+@dataclass(frozen=True)
+class BuiltDossier:
+    path: Path
+    case_id: str
+    notice_number: str
+    manifest: dict
+    manifest_sha256: str
+    dossier_sha256: str
+    page_count: int
+    findings: list[Finding] = field(default_factory=list)
+    removed_content: list[str] = field(default_factory=list)
+    case: Case | None = None
+
+
+def build_dossier(source: Path, dest: Path, *, home: ArchiveHome, converter, filed_by: str,
+                  archived_on: date | None = None) -> BuiltDossier:
+    archived_on = archived_on or datetime.now(CHINA).date()
+    with open_case(source) as bundle, tempfile.TemporaryDirectory(prefix="yuetan-build-") as tmp:
+        work = Path(tmp)
+        case = bundle.case
+        findings = assess_procedure(case)
+        number = notice_number_for(case, home)
+        fonts = render.DocumentFonts(title=home.settings.fonts.title, body=home.settings.fonts.body,
+                                     heading=home.settings.fonts.heading)
+        rendered = render_official_documents(case, number, work, fonts)
+        pdfs = {key: convert(converter, docx) for key, docx in rendered.items()}
+        attachments = ordered_attachments(bundle.attachments)
+        uploads = [normalise_upload(a.path, work / f"upload-{a.index}.pdf", converter=converter)
+                   for a in attachments]
+        cover_docx = render.render_cover(case, number, work, archived_on=archived_on,
+                                         retention_years=home.settings.retention_years, fonts=fonts)
+        parts = document_parts(case, pdfs, attachments, uploads)
+        cover = DossierPart("cover", "案卷封面", convert(converter, cover_docx), numbered=False, label="封面")
+        file_list_docx = render.render_file_list(case, number, file_list_entries(case, number, parts), work,
+                                                 fonts=fonts)
+        file_list = DossierPart("file_list", "卷内文件目录", convert(converter, file_list_docx),
+                                numbered=False, label="目录")
+        removed = [f"{a.attachment.title}：{note}" for a, u in zip(attachments, uploads) for note in u.removed]
+        components = manifest_components(bundle.case_json, {**rendered, "cover": cover_docx,
+                                                            "file_list": file_list_docx},
+                                         {**pdfs, "cover": cover.pdf, "file_list": file_list.pdf},
+                                         attachments, uploads)
+        manifest = build_manifest(case_id=case.case_id, notice_number=number, components=components,
+                                  removed_content=removed)
+        digest = manifest_sha256(manifest)
+        ranges = numbered_ranges(parts)
+        page_total = max((last for _, last in ranges.values()), default=0)
+        remarks_docx = render.render_remarks(case, findings, work, page_count=page_total,
+                                             manifest_sha256=digest, notes=removed, filed_by=filed_by,
+                                             checked_by="", filed_on=archived_on, fonts=fonts)
+        remarks = DossierPart("remarks", "备考表", convert(converter, remarks_docx), numbered=False,
+                              label="备考表")
+        embedded = embedded_files(bundle.case_json, manifest, rendered, attachments, file_list_docx,
+                                  cover_docx, remarks_docx)
+        unsealed = work / "dossier-unsealed.pdf"
+        assemble_dossier([cover, file_list, *parts, remarks], embedded,
+                         dossier_metadata(case, number, digest), unsealed)
+        seal_pdf(unsealed, dest, p12_path=home.seal_pkcs12, passphrase=home.seal_passphrase(),
+                 location=case.organizer.name)
+    return BuiltDossier(path=dest, case_id=case.case_id, notice_number=number, manifest=manifest,
+                        manifest_sha256=digest, dossier_sha256=hashlib.sha256(dest.read_bytes()).hexdigest(),
+                        page_count=page_total, findings=findings, removed_content=removed, case=case)
+
+
+def notice_number_for(case: Case, home: ArchiveHome) -> str:
+    """The case's own number, registered; or the next one for the organizer's prefix and year."""
+    with home.numbers() as registry:
+        if case.notice.number:
+            return registry.register(case.notice.number, case.case_id)
+        return registry.allocate(case.organizer.notice_prefix, case.notice.issued_on.year, case_id=case.case_id)
+
+
+def render_official_documents(case: Case, number: str, work: Path, fonts) -> dict[str, Path]:
+    return {"notice": render.render_notice(case, number, work, fonts=fonts),
+            "record": render.render_record(case, number, work, fonts=fonts)}
+
+
+def convert(converter, docx: Path) -> Path:
+    pdf = docx.with_suffix(".pdf")
+    converter.convert_to_pdfa(docx, pdf)
+    return pdf
+
+
+def ordered_attachments(attachments: list[AttachmentFile]) -> list[AttachmentFile]:
+    """Archival order: plan, report, follow-up records, statements, evidence, other; by date within a role."""
+    return sorted(attachments, key=lambda a: (ROLE_ORDER.index(a.attachment.role),
+                                              a.attachment.submitted_on or date.max, a.index))
+
+
+def document_parts(case: Case, pdfs: dict[str, Path], attachments: list[AttachmentFile],
+                   uploads: list[NormalisedUpload]) -> list[DossierPart]:
+    parts = [DossierPart("notice", "约谈通知书", pdfs["notice"]), DossierPart("record", "约谈记录", pdfs["record"])]
+    parts += [DossierPart(f"attachments[{a.index}]", a.attachment.title, u.pdf)
+              for a, u in zip(attachments, uploads)]
+    return parts
+
+
+def file_list_entries(case: Case, number: str, parts: list[DossierPart]) -> list[render.FileListEntry]:
+    ranges = numbered_ranges(parts)
+    by_key = {f"attachments[{i}]": a for i, a in enumerate(case.attachments)}
+    entries = []
+    for seq, part in enumerate(parts, start=1):
+        first, last = ranges[part.key]
+        if part.key in ("notice", "record"):
+            responsible, doc_number = case.organizer.name, number if part.key == "notice" else ""
+            dated = case.notice.issued_on if part.key == "notice" else case.interview_date
+            note = ""
+        else:
+            att = by_key[part.key]
+            responsible = case.target.name if att.role in TARGET_AUTHORED else case.organizer.name
+            doc_number, dated, note = "", att.submitted_on, ATTACHMENT_ROLE_LABELS[att.role]
+        entries.append(render.FileListEntry(seq=seq, responsible=responsible, number=doc_number, title=part.title,
+                                            dated=dated, first_page=first, last_page=last, note=note))
+    return entries
+
+
+def manifest_components(case_json: bytes, rendered: dict[str, Path], pdfs: dict[str, Path],
+                        attachments: list[AttachmentFile], uploads: list[NormalisedUpload]) -> list[Component]:
+    components = [Component.of_bytes(case_json, role="case_json", name="case.json",
+                                      media_type="application/json", document="case")]
+    for key, docx in rendered.items():
+        components.append(Component.of_file(docx, role="rendered_docx", media_type=DOCX, document=key))
+        components.append(Component.of_file(pdfs[key], role="rendered_pdf", media_type=PDF, document=key))
+    for a, u in zip(attachments, uploads):
+        key = f"attachments[{a.index}]"
+        components.append(Component.of_file(a.path, role="upload_original", media_type=a.media_type,
+                                            name=a.attachment.file, document=key))
+        components.append(Component.of_file(u.pdf, role="upload_pdf", media_type=PDF,
+                                            name=f"{Path(a.attachment.file).stem}.pdfa.pdf", document=key))
+    return components
+
+
+def embedded_files(case_json: bytes, manifest: dict, rendered: dict[str, Path],
+                   attachments: list[AttachmentFile], file_list_docx: Path, cover_docx: Path,
+                   remarks_docx: Path) -> list[EmbeddedFile]:
+    """case.json and manifest.json, every original upload and every rendered DOCX travel inside."""
+    files = [EmbeddedFile("case.json", case_json, "application/json", "Source", "案件数据（case.json）"),
+             EmbeddedFile(MANIFEST_NAME, canonical_json(manifest), "application/json", "Data",
+                          "案卷清单（manifest.json）")]
+    for docx in [*rendered.values(), cover_docx, file_list_docx, remarks_docx]:
+        files.append(EmbeddedFile(docx.name, docx.read_bytes(), DOCX, "Source", f"生成文书原件（{docx.stem}）"))
+    for a in attachments:
+        files.append(EmbeddedFile(Path(a.attachment.file).name, a.path.read_bytes(), a.media_type, "Source",
+                                  f"上传原件：{a.attachment.title}"))
+    return files
+
+
+def dossier_metadata(case: Case, number: str, digest: str) -> DossierMetadata:
+    return DossierMetadata(
+        title=f"{case.target.name}约谈案卷（{number}）", organizer=case.organizer.name,
+        created=datetime.now(CHINA).replace(microsecond=0), case_id=case.case_id, notice_number=number,
+        target=case.target.name, credit_code=case.target.credit_code, closed_on=case.closed_on.isoformat(),
+        manifest_sha256=digest)
+
+
+def manifest_json(manifest: dict) -> str:
+    return json.dumps(manifest, ensure_ascii=False, indent=2)
