@@ -19,7 +19,7 @@ from . import render
 from .assemble import DossierMetadata, DossierPart, EmbeddedFile, assemble_dossier, numbered_ranges
 from .contract import ATTACHMENT_ROLE_LABELS, AttachmentRole, Case
 from .findings import Finding, assess_procedure
-from .intake import AttachmentFile, open_case
+from .intake import AttachmentFile, CaseBundle, open_case
 from .manifest import MANIFEST_NAME, Component, build_manifest, canonical_json, manifest_sha256
 from .media import DOCX, PDF
 from .normalise import NormalisedUpload, normalise_upload
@@ -45,56 +45,68 @@ class BuiltDossier:
     findings: list[Finding] = field(default_factory=list)
     removed_content: list[str] = field(default_factory=list)
     case: Case | None = None
+    component_files: dict[str, Path] = field(default_factory=dict)   # sha256 → file, while `work` exists
+    documents: list[tuple[str, str, Path]] = field(default_factory=list)  # (key, title, pdf) in dossier order
 
 
 def build_dossier(source: Path, dest: Path, *, home: ArchiveHome, converter, filed_by: str,
                   archived_on: date | None = None) -> BuiltDossier:
-    archived_on = archived_on or datetime.now(CHINA).date()
+    """Build the sealed dossier of the case at `source` (folder, zip or case.json) into `dest`."""
     with open_case(source) as bundle, tempfile.TemporaryDirectory(prefix="yuetan-build-") as tmp:
-        work = Path(tmp)
-        case = bundle.case
-        findings = assess_procedure(case)
-        number = notice_number_for(case, home)
-        fonts = render.DocumentFonts(title=home.settings.fonts.title, body=home.settings.fonts.body,
-                                     heading=home.settings.fonts.heading)
-        rendered = render_official_documents(case, number, work, fonts)
-        pdfs = {key: convert(converter, docx) for key, docx in rendered.items()}
-        attachments = ordered_attachments(bundle.attachments)
-        uploads = [normalise_upload(a.path, work / f"upload-{a.index}.pdf", converter=converter)
-                   for a in attachments]
-        cover_docx = render.render_cover(case, number, work, archived_on=archived_on,
-                                         retention_years=home.settings.retention_years, fonts=fonts)
-        parts = document_parts(case, pdfs, attachments, uploads)
-        cover = DossierPart("cover", "案卷封面", convert(converter, cover_docx), numbered=False, label="封面")
-        file_list_docx = render.render_file_list(case, number, file_list_entries(case, number, parts), work,
-                                                 fonts=fonts)
-        file_list = DossierPart("file_list", "卷内文件目录", convert(converter, file_list_docx),
-                                numbered=False, label="目录")
-        removed = [f"{a.attachment.title}：{note}" for a, u in zip(attachments, uploads) for note in u.removed]
-        components = manifest_components(bundle.case_json, {**rendered, "cover": cover_docx,
-                                                            "file_list": file_list_docx},
-                                         {**pdfs, "cover": cover.pdf, "file_list": file_list.pdf},
-                                         attachments, uploads)
-        manifest = build_manifest(case_id=case.case_id, notice_number=number, components=components,
-                                  removed_content=removed)
-        digest = manifest_sha256(manifest)
-        ranges = numbered_ranges(parts)
-        page_total = max((last for _, last in ranges.values()), default=0)
-        remarks_docx = render.render_remarks(case, findings, work, page_count=page_total,
-                                             manifest_sha256=digest, notes=removed, filed_by=filed_by,
-                                             checked_by="", filed_on=archived_on, fonts=fonts)
-        remarks = DossierPart("remarks", "备考表", convert(converter, remarks_docx), numbered=False,
-                              label="备考表")
-        embedded = embedded_files(bundle.case_json, manifest, rendered, attachments, file_list_docx,
-                                  cover_docx, remarks_docx)
-        unsealed = work / "dossier-unsealed.pdf"
-        assemble_dossier([cover, file_list, *parts, remarks], embedded,
-                         dossier_metadata(case, number, digest), unsealed)
-        seal_pdf(unsealed, dest, p12_path=home.seal_pkcs12, passphrase=home.seal_passphrase(),
-                 location=case.organizer.name)
+        return build_from_bundle(bundle, dest, work=Path(tmp), home=home, converter=converter,
+                                 filed_by=filed_by, archived_on=archived_on)
+
+
+def build_from_bundle(bundle: CaseBundle, dest: Path, *, work: Path, home: ArchiveHome, converter,
+                      filed_by: str, archived_on: date | None = None) -> BuiltDossier:
+    """The whole job for an opened case; every component stays in `work` (the caller owns it)."""
+    archived_on = archived_on or datetime.now(CHINA).date()
+    case = bundle.case
+    findings = assess_procedure(case)
+    number = notice_number_for(case, home)
+    fonts = render.DocumentFonts(title=home.settings.fonts.title, body=home.settings.fonts.body,
+                                 heading=home.settings.fonts.heading)
+    rendered = render_official_documents(case, number, work, fonts)
+    pdfs = {key: convert(converter, docx) for key, docx in rendered.items()}
+    attachments = ordered_attachments(bundle.attachments)
+    uploads = [normalise_upload(a.path, work / f"upload-{a.index}.pdf", converter=converter)
+               for a in attachments]
+    cover_docx = render.render_cover(case, number, work, archived_on=archived_on,
+                                     retention_years=home.settings.retention_years, fonts=fonts)
+    parts = document_parts(case, pdfs, attachments, uploads)
+    cover = DossierPart("cover", "案卷封面", convert(converter, cover_docx), numbered=False, label="封面")
+    file_list_docx = render.render_file_list(case, number, file_list_entries(case, number, parts), work,
+                                             fonts=fonts)
+    file_list = DossierPart("file_list", "卷内文件目录", convert(converter, file_list_docx),
+                            numbered=False, label="目录")
+    removed = [f"{a.attachment.title}：{note}" for a, u in zip(attachments, uploads) for note in u.removed]
+    all_docx = {**rendered, "cover": cover_docx, "file_list": file_list_docx}
+    all_pdfs = {**pdfs, "cover": cover.pdf, "file_list": file_list.pdf}
+    components = manifest_components(bundle.case_json, all_docx, all_pdfs, attachments, uploads)
+    manifest = build_manifest(case_id=case.case_id, notice_number=number, components=components,
+                              removed_content=removed)
+    digest = manifest_sha256(manifest)
+    ranges = numbered_ranges(parts)
+    page_total = max((last for _, last in ranges.values()), default=0)
+    remarks_docx = render.render_remarks(case, findings, work, page_count=page_total,
+                                         manifest_sha256=digest, notes=removed, filed_by=filed_by,
+                                         checked_by="", filed_on=archived_on, fonts=fonts)
+    remarks = DossierPart("remarks", "备考表", convert(converter, remarks_docx), numbered=False,
+                          label="备考表")
+    embedded = embedded_files(bundle.case_json, manifest, rendered, attachments, file_list_docx,
+                              cover_docx, remarks_docx)
+    unsealed = work / "dossier-unsealed.pdf"
+    assemble_dossier([cover, file_list, *parts, remarks], embedded,
+                     dossier_metadata(case, number, digest), unsealed)
+    seal_pdf(unsealed, dest, p12_path=home.seal_pkcs12, passphrase=home.seal_passphrase(),
+             location=case.organizer.name)
+    component_files = {c.sha256: path for c, path in zip(
+        components, component_paths(work, bundle.case_json, all_docx, all_pdfs, attachments, uploads))}
+    documents = [(p.key, p.title, p.pdf) for p in [cover, file_list, *parts, remarks]]
     return BuiltDossier(path=dest, case_id=case.case_id, notice_number=number, manifest=manifest,
                         manifest_sha256=digest, dossier_sha256=hashlib.sha256(dest.read_bytes()).hexdigest(),
-                        page_count=page_total, findings=findings, removed_content=removed, case=case)
+                        page_count=page_total, findings=findings, removed_content=removed, case=case,
+                        component_files=component_files, documents=documents)
 
 
 def notice_number_for(case: Case, home: ArchiveHome) -> str:
@@ -163,6 +175,19 @@ def manifest_components(case_json: bytes, rendered: dict[str, Path], pdfs: dict[
         components.append(Component.of_file(u.pdf, role="upload_pdf", media_type=PDF,
                                             name=f"{Path(a.attachment.file).stem}.pdfa.pdf", document=key))
     return components
+
+
+def component_paths(work: Path, case_json: bytes, rendered: dict[str, Path], pdfs: dict[str, Path],
+                    attachments: list[AttachmentFile], uploads: list[NormalisedUpload]) -> list[Path]:
+    """The files behind `manifest_components`, in the same order (case.json is written into `work`)."""
+    case_file = work / "case.json"
+    case_file.write_bytes(case_json)
+    paths = [case_file]
+    for key, docx in rendered.items():
+        paths += [docx, pdfs[key]]
+    for a, u in zip(attachments, uploads):
+        paths += [a.path, u.pdf]
+    return paths
 
 
 def embedded_files(case_json: bytes, manifest: dict, rendered: dict[str, Path],

@@ -7,13 +7,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pikepdf
 
 from .assemble import YUETAN_XMP_NS
+from .external.poppler import pdf_text
 from .manifest import MANIFEST_NAME, canonical_json, manifest_sha256
 from .pdfa import check_pdfa
 from .seal import verify_seal
@@ -122,9 +122,7 @@ def _xmp_manifest_hash(pdf: pikepdf.Pdf) -> str | None:
 def _remarks_text(path: Path, pdf: pikepdf.Pdf) -> str:
     """Text of the 备考表 pages (the last bookmark's pages), white space removed so a wrapped hash matches."""
     first = _remarks_first_page(pdf)
-    result = subprocess.run(["pdftotext", "-layout", "-f", str(first), "-l", str(len(pdf.pages)), str(path), "-"],
-                            capture_output=True, timeout=60)
-    return re.sub(r"\s+", "", result.stdout.decode("utf-8", "replace"))
+    return re.sub(r"\s+", "", pdf_text(path, first_page=first, last_page=len(pdf.pages), layout=True))
 
 
 def _remarks_first_page(pdf: pikepdf.Pdf) -> int:
