@@ -137,3 +137,64 @@ def _print_check(path: Path, report: dict) -> None:
     for f in report["findings"]:
         label = SEVERITY_LABELS[f["severity"]]
         click.echo(f"    [{label}] {f['article']} {f['message']}")
+
+
+@main.command()
+@home_option
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "dest", required=True, type=click.Path(path_type=Path),
+              help="案卷 PDF 的输出路径")
+@click.option("--filed-by", default=None, help="立卷人（默认为当前登录名）")
+@click.pass_context
+def build(ctx: click.Context, path: Path, dest: Path, filed_by: str | None):
+    """生成加盖电子印章的 PDF/A-3b 案卷：生成公文、规范化上传材料、合并、封存。
+
+    未带文号的案件从档案库的文号登记表取得下一个文号。
+
+    \b
+    示例：yuetan build examples/institution-onsite -o 赣信检测案卷.pdf
+    """
+    from archive_store.home import open_home
+    from archive_store.ledger import default_actor
+
+    from .dossier import build_dossier
+    from .external.libreoffice import LibreOfficeConverter
+
+    home = open_home(_home(ctx))
+    with LibreOfficeConverter() as converter:
+        built = build_dossier(path, dest, home=home, converter=converter, filed_by=default_actor(filed_by))
+    click.echo(f"已生成案卷：{dest}（{built.notice_number}，卷内 {built.page_count} 页）")
+    click.echo(f"    清单摘要 {built.manifest_sha256}")
+    click.echo(f"    案卷摘要 {built.dossier_sha256}")
+
+
+@main.command()
+@home_option
+@click.argument("dossier", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--trust", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="信任的印章证书（PEM/DER 证书或 PKCS#12）；不给出时只核验印章完好，并列出签章者")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+def verify(dossier: Path, trust: Path | None, as_json: bool):
+    """核验案卷：电子印章完好且覆盖整个文件、清单摘要（XMP、备考表、嵌入文件）一致、PDF/A 标识。
+
+    全部满足时退出状态为 0，否则为 1 并指明哪一项不满足。
+
+    \b
+    示例：yuetan verify 赣信检测案卷.pdf
+          yuetan verify --json 赣信检测案卷.pdf
+    """
+    from .verify import verify_dossier
+
+    report = verify_dossier(dossier, trust=trust)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        click.echo(f"{'✓ 案卷核验通过' if report.ok else '✗ 案卷核验未通过'}：{dossier}")
+        if report.signer:
+            click.echo(f"    签章者：{report.signer}")
+        if report.manifest_sha256:
+            click.echo(f"    清单摘要：{report.manifest_sha256}")
+        for check in report.checks:
+            click.echo(f"    {'✓' if check.ok else '✗'} {check.message}")
+    if not report.ok:
+        sys.exit(int(ExitCode.failed_check))
