@@ -1,0 +1,342 @@
+"""Compliance export: the cases an inspector asks for, as one BagIt bag (sha256 manifests) in a zip.
+
+Bag layout (bag root = the zip's one top-level folder):
+  data/<case_id>/dossier.pdf, case.json, manifest.json   the sealed dossier and what it was built from
+  data/summary.csv, data/summary.xlsx                    文号, 约谈对象, 信用代码, 事由, 程序核查发现, 处理结果, dates
+  data/ledger.jsonl                                      every ledger entry concerning these cases, chain fields kept
+The bag is built in a temp folder beside the destination, zipped, and renamed into place; the export goes into
+the ledger with the sha256 of the bag's tag manifest (which covers the payload manifest, so the whole bag).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+import zlib
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from pathlib import Path, PurePosixPath
+
+from archive_store.home import ArchiveHome
+
+from .credit import InterviewEntry, interview_entry, write_table
+from .errors import InvalidArgument
+from .manifest import canonical_json
+
+SUMMARY_HEADERS = ["文号", "约谈对象", "信用代码", "事由", "程序核查发现", "处理结果", "约谈日期", "结案日期",
+                   "案件编号", "约谈组织方"]
+TAG_MANIFEST = "tagmanifest-sha256.txt"
+MAX_MEMBERS = 100_000
+
+
+@dataclass(frozen=True)
+class ExportFilters:
+    """The same filters as `yuetan search`; all given ones must hold."""
+
+    query: str | None = None
+    kind: str | None = None
+    ground: str | None = None
+    organizer: str | None = None
+    region: str | None = None
+    outcome: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def as_dict(self) -> dict:
+        return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(self).items() if v}
+
+    def matches(self, record) -> bool:
+        grounds = record.grounds if isinstance(record.grounds, list) else json.loads(record.grounds or "[]")
+        interview_on = _as_date(record.interview_on)
+        checks = [
+            self.kind is None or record.target_kind == self.kind,
+            self.ground is None or any(g == self.ground or g.split(".")[0] == self.ground for g in map(str, grounds)),
+            self.organizer is None or self.organizer in (record.organizer or ""),
+            self.region is None or (record.region_code or "").startswith(self.region),
+            self.outcome is None or record.outcome == self.outcome,
+            self.date_from is None or (interview_on is not None and interview_on >= self.date_from),
+            self.date_to is None or (interview_on is not None and interview_on <= self.date_to),
+        ]
+        return all(checks)
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    case_ids: list[str]
+    tagmanifest_sha256: str
+    zip_sha256: str
+    ledger_seq: int
+
+    def as_dict(self) -> dict:
+        return {"path": str(self.path), "case_ids": self.case_ids, "cases": len(self.case_ids),
+                "tagmanifest_sha256": self.tagmanifest_sha256, "zip_sha256": self.zip_sha256,
+                "ledger_seq": self.ledger_seq}
+
+
+def select_cases(home: ArchiveHome, filters: ExportFilters) -> list:
+    """Current cases matching the filters; a query goes through the full-text index like `search`."""
+    from archive_store.catalog import Catalog
+
+    with Catalog(home.catalog_path) as catalog:
+        records = [r for r in catalog.all_cases(status="current") if filters.matches(r)]
+    if filters.query:
+        wanted = _query_case_ids(home, filters.query)
+        records = [r for r in records if r.case_id in wanted]
+    return sorted(records, key=lambda r: (_as_date(r.interview_on) or date.min, r.notice_number or "", r.case_id))
+
+
+def _query_case_ids(home: ArchiveHome, query: str) -> set[str]:
+    from . import index
+
+    return index.matching_case_ids(home.path / "index", query)
+
+
+def export_bag(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: str) -> ExportResult:
+    """Write the bag zip to `dest`; refuses to export nothing and never overwrites an existing file."""
+    from archive_store import ledger
+    from archive_store.blobs import FilesystemBlobStore
+    from archive_store.catalog import Catalog
+
+    dest = Path(dest)
+    if dest.suffix.lower() != ".zip":
+        raise InvalidArgument(f"导出文件 {dest} 的扩展名应为 .zip")
+    if dest.exists():
+        raise InvalidArgument(f"导出文件 {dest} 已存在：请另选文件名，已有的文件不会被覆盖")
+    records = select_cases(home, filters)
+    if not records:
+        raise InvalidArgument(f"没有符合条件的案件（{_filters_text(filters)}），未导出任何文件")
+    store = FilesystemBlobStore(home.path / "blobs")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{dest.stem}.", suffix=".partial", dir=dest.parent))
+    try:
+        bag_dir = work / _safe_name(dest.stem)
+        bag_dir.mkdir()
+        with Catalog(home.catalog_path) as catalog:
+            entries = _write_payload(catalog, store, records, bag_dir)
+            import bagit
+
+            organizers = sorted({r.organizer for r in records if r.organizer})
+            bag = bagit.make_bag(str(bag_dir), bag_info={
+                "Source-Organization": organizers or ["（未注明）"],
+                "External-Description": f"约谈档案合规导出：{len(records)} 个案件（{_filters_text(filters)}）",
+                "External-Identifier": dest.stem,
+                "Contact-Name": actor,
+                "Bag-Group-Identifier": "yuetan",
+                "Yuetan-Filters": canonical_json(filters.as_dict()).decode("utf-8"),
+                "Yuetan-Case-Count": str(len(records)),
+            }, checksums=["sha256"])
+            tag_sha = _sha256_file(Path(bag.path) / TAG_MANIFEST)
+            zip_tmp = work / "bag.zip"
+            _zip_folder(bag_dir, zip_tmp)
+            zip_sha = _sha256_file(zip_tmp)
+            with catalog.transaction() as tx:
+                entry = ledger.append(tx, action="export", actor=actor, case_id=None, details={
+                    "file": dest.name, "filters": filters.as_dict(), "case_ids": [e.case_id for e in entries],
+                    "manifest_sha256": {e.case_id: r.manifest_sha256 for e, r in zip(entries, records)},
+                    "tagmanifest_sha256": tag_sha, "zip_sha256": zip_sha})
+            os.replace(zip_tmp, dest)
+            _fsync_dir(dest.parent)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return ExportResult(dest, [r.case_id for r in records], tag_sha, zip_sha, entry.seq)
+
+
+def _write_payload(catalog, store, records, bag_dir: Path) -> list[InterviewEntry]:
+    """Files go straight into the future bag folder; bagit's make_bag moves them under data/."""
+    from archive_store import ledger
+
+    entries = []
+    with open(bag_dir / "ledger.jsonl", "w", encoding="utf-8") as ledger_file:
+        for record in records:
+            folder = bag_dir / _safe_name(record.case_id)
+            folder.mkdir()
+            store.export_to(record.dossier_sha256, folder / "dossier.pdf")
+            store.export_to(record.case_json_sha256, folder / "case.json")
+            store.export_to(record.manifest_json_sha256, folder / "manifest.json")
+            for path in folder.iterdir():
+                path.chmod(0o644)
+            entries.append(interview_entry(catalog, store, record))
+            for item in ledger.entries(catalog.connection, case_id=record.case_id):
+                ledger_file.write(json.dumps(_entry_dict(item), ensure_ascii=False, sort_keys=True) + "\n")
+    rows = [_summary_row(e) for e in entries]
+    write_table(entries, bag_dir / "summary.csv", headers=SUMMARY_HEADERS, rows=rows)
+    write_table(entries, bag_dir / "summary.xlsx", headers=SUMMARY_HEADERS, rows=rows, sheet_title="约谈案件汇总")
+    return entries
+
+
+def _summary_row(e: InterviewEntry) -> list:
+    return [e.notice_number, e.target_name, e.credit_code or "", e.grounds_text, e.findings_text, e.outcome_label,
+            e.interview_on, e.closed_on, e.case_id, e.organizer]
+
+
+def _entry_dict(entry) -> dict:
+    value = asdict(entry) if hasattr(entry, "__dataclass_fields__") else dict(entry)
+    return {k: (v.isoformat() if isinstance(v, (date, datetime)) else v) for k, v in value.items()}
+
+
+def _zip_folder(folder: Path, dest: Path) -> None:
+    with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, str(PurePosixPath(folder.name, *path.relative_to(folder).parts)))
+    with open(dest, "rb") as f:
+        os.fsync(f.fileno())
+
+
+# --- verification of a bag received back -----------------------------------------------------------------
+
+def verify_bag(path: Path) -> list[str]:
+    """Every problem of the bag zip, in Chinese; an empty list means the bag is valid."""
+    import bagit
+
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidArgument(f"导出文件 {path} 不存在")
+    with tempfile.TemporaryDirectory(prefix="yuetan-bag-") as tmp:
+        problems = _safe_unzip(path, Path(tmp))
+        root = _bag_root(Path(tmp))
+        if root is None:
+            return problems + ["zip 中找不到 bagit.txt：这不是 BagIt 包"]
+        try:
+            bag = bagit.Bag(str(root))
+        except bagit.BagError as exc:
+            return problems + [f"BagIt 包无法读取：{_bag_error_text(exc)}"]
+        try:
+            bag.validate(processes=1)
+        except bagit.BagValidationError as exc:
+            problems += _validation_problems(exc)
+            if not exc.details:
+                problems += _details_after_early_failure(bag)
+        except bagit.BagError as exc:
+            problems.append(f"BagIt 包无效：{_bag_error_text(exc)}")
+    return problems
+
+
+def _safe_unzip(path: Path, dest: Path) -> list[str]:
+    """Extract member by member, refusing unsafe names; a damaged member is named and skipped."""
+    problems = []
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        return [f"{path.name} 不是完好的 zip 文件（{exc}）"]
+    with archive:
+        members = archive.infolist()
+        if len(members) > MAX_MEMBERS:
+            return [f"{path.name} 含 {len(members)} 个成员，超过上限 {MAX_MEMBERS}"]
+        for member in members:
+            name = PurePosixPath(member.filename)
+            if name.is_absolute() or ".." in name.parts or (member.external_attr >> 16) & 0o170000 == 0o120000:
+                problems.append(f"zip 成员 {member.filename} 的路径不安全（绝对路径、.. 或符号链接），未解压")
+                continue
+            if member.is_dir():
+                continue
+            target = dest.joinpath(*name.parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                with archive.open(member) as source, open(target, "wb") as out:
+                    shutil.copyfileobj(source, out)
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
+                target.unlink(missing_ok=True)
+                problems.append(f"zip 成员 {member.filename} 已损坏，无法解压（{exc}）")
+    return problems
+
+
+def _bag_root(folder: Path) -> Path | None:
+    if (folder / "bagit.txt").is_file():
+        return folder
+    candidates = [p.parent for p in folder.glob("*/bagit.txt")]
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def _validation_problems(exc) -> list[str]:
+    import bagit
+
+    if not exc.details:
+        return [_bag_error_text(exc)]
+    problems = []
+    for detail in exc.details:
+        if isinstance(detail, bagit.ChecksumMismatch):
+            problems.append(f"文件 {detail.path} 的 {detail.algorithm} 摘要不符：清单记为 {detail.expected}，"
+                            f"实为 {detail.found}（文件被改动过）")
+        elif isinstance(detail, bagit.FileMissing):
+            problems.append(f"清单列出的文件 {detail.path} 缺失")
+        elif isinstance(detail, bagit.UnexpectedFile):
+            problems.append(f"文件 {detail.path} 不在清单中（包被加入了文件）")
+        else:
+            problems.append(_bag_error_text(detail))
+    return problems
+
+
+def _details_after_early_failure(bag) -> list[str]:
+    """bagit stops at a Payload-Oxum mismatch; run its completeness and checksum passes too, to list everything."""
+    import bagit
+
+    problems = []
+    for step in (bag._validate_completeness, lambda: bag._validate_entries(1)):
+        try:
+            step()
+        except bagit.BagValidationError as exc:
+            problems += _validation_problems(exc)
+        except (bagit.BagError, OSError):
+            pass
+    return problems
+
+
+_OXUM_RE = re.compile(r"Expected (\d+) files and (\d+) bytes but found (\d+) files and (\d+) bytes")
+
+
+def _bag_error_text(exc) -> str:
+    text = getattr(exc, "message", None) or str(exc)
+    match = _OXUM_RE.search(text)
+    if match:
+        return (f"载荷统计（Payload-Oxum）不符：应为 {match[1]} 个文件、{match[2]} 字节，"
+                f"实为 {match[3]} 个文件、{match[4]} 字节")
+    translations = {"Expected bagit.txt does not exist": "缺少 bagit.txt",
+                    "No manifest files found": "缺少清单文件（manifest-*.txt）",
+                    "Expected data directory": "缺少 data 文件夹",
+                    "Bag is incomplete": "包不完整", "Bag validation failed": "包校验失败"}
+    for english, chinese in translations.items():
+        if english in text:
+            return f"{chinese}（{text}）"
+    return f"BagIt 校验失败：{text}"
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+
+def _filters_text(filters: ExportFilters) -> str:
+    labels = {"query": "检索词", "kind": "对象类型", "ground": "事由", "organizer": "组织方", "region": "地区",
+              "outcome": "处理结果", "date_from": "约谈日期自", "date_to": "约谈日期至"}
+    given = filters.as_dict()
+    return "，".join(f"{labels[k]} {v}" for k, v in given.items()) or "全部案件"
+
+
+def _safe_name(name: str) -> str:
+    cleaned = re.sub(r"[\\/:*?\"<>|\x00-\x1f]", "_", name).strip(". ")
+    return cleaned or "case"
+
+
+def _as_date(value) -> date | None:
+    if value is None or isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,757 @@
+"""Retention (第二十条): what expires when, legal holds, the destruction list (销毁清册) and the purge.
+
+The period is counted the archival way: from 1 January of the year after the case was closed, so a case closed
+on 2019-05-10 is kept to 2025-12-31 and may be destroyed from 2026-01-01.
+
+Purge order per case, chosen so that a crash at any point leaves a state a rerun finishes:
+  1. one catalog transaction: tombstone, status purged, catalog content gone, ledger 'purge' entry that names
+     every blob the case had (the ledger is kept for ever, so a rerun knows what is left to delete);
+  2. delete those blobs unless a case that is not purged still references them;
+  3. remove the case from the index.
+A rerun of the same plan skips purged cases (and says so) after finishing steps 2 and 3 for them.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from enum import Enum
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from archive_store.home import ArchiveHome
+
+from .errors import ArchiveConflict, InvalidArgument
+from .manifest import canonical_json
+
+CHINA = ZoneInfo("Asia/Shanghai")
+PLAN_FORMAT = "yuetan-destruction-plan/1"
+PLAN_FILE = "plan.json"
+LIST_XLSX = "销毁清册.xlsx"
+LIST_DOCX = "销毁清册.docx"
+LIST_PDF = "销毁清册.pdf"
+PLANS_DIR = "plans"
+CRASH_ENV = "YUETAN_CRASH_AT"   # test hook: the process kills itself (SIGKILL) at the named step
+
+LIST_TITLE = "约谈档案销毁清册"
+LIST_HEADERS = ["序号", "文号", "案件编号", "题名", "约谈对象", "约谈组织方", "结案日期", "保管期限", "到期日期",
+                "页数", "清单摘要"]
+APPROVAL_FIELDS = ["鉴定小组意见：", "监销人（签字）：　　　　　　　　　　　　监销人（签字）：", "批准人（签字）：",
+                   "日期：　　　　年　　月　　日"]
+
+
+# --- the rule --------------------------------------------------------------------------------------------
+
+def retention_dates(closed_on: date, years: int) -> tuple[date, date]:
+    """(expires_on, purgeable_from): kept through 31 December of closing year + years, destroyable the day after."""
+    return date(closed_on.year + years, 12, 31), date(closed_on.year + years + 1, 1, 1)
+
+
+def retention_rule(years: int) -> str:
+    example_expiry, example_from = retention_dates(date(2019, 5, 10), years)
+    return (f"保管期限为{years}年（《江西省检验检测领域监督检查工作约谈实施办法（试行）》第二十条），"
+            f"自结案之次年1月1日起计算，期满之年12月31日届满，次日起可以销毁；"
+            f"如2019年5月10日结案的案件保管至{_cn_date(example_expiry)}，{_cn_date(example_from)}起可以销毁。"
+            f"冻结（法律保全）中的案件不予销毁。")
+
+
+def today_in_china() -> date:
+    return datetime.now(CHINA).date()
+
+
+class RetentionStatus(str, Enum):
+    retained = "在保管期内"
+    expired = "已到期可销毁"
+    held = "冻结中"
+
+
+@dataclass(frozen=True)
+class RetentionEntry:
+    case_id: str
+    version: int
+    notice_number: str
+    title: str
+    target_name: str
+    organizer: str
+    closed_on: date | None
+    expires_on: date | None
+    purgeable_from: date | None
+    held: bool
+    hold_reasons: list[str]
+    status: RetentionStatus
+
+    def as_dict(self) -> dict:
+        return {"case_id": self.case_id, "version": self.version, "notice_number": self.notice_number,
+                "title": self.title, "target": self.target_name, "organizer": self.organizer,
+                "closed_on": _iso(self.closed_on), "expires_on": _iso(self.expires_on),
+                "purgeable_from": _iso(self.purgeable_from), "held": self.held, "hold_reasons": self.hold_reasons,
+                "status": self.status.value}
+
+
+def retention_schedule(home: ArchiveHome, *, as_of: date | None = None) -> list[RetentionEntry]:
+    """Every current case with its expiry, in order of expiry (soonest first)."""
+    from archive_store.catalog import Catalog
+
+    as_of = as_of or today_in_china()
+    years = home.settings.retention_years
+    entries = []
+    with Catalog(home.catalog_path) as catalog:
+        for record in catalog.all_cases(status="current"):
+            holds = catalog.active_holds(record.case_id)
+            entries.append(_entry(record, holds, years, as_of))
+    return sorted(entries, key=lambda e: (e.purgeable_from or date.max, e.case_id))
+
+
+def _entry(record, holds, years: int, as_of: date) -> RetentionEntry:
+    closed_on = _as_date(record.closed_on)
+    expires_on, purgeable_from = retention_dates(closed_on, years) if closed_on else (None, None)
+    if holds:
+        status = RetentionStatus.held
+    elif purgeable_from is not None and as_of >= purgeable_from:
+        status = RetentionStatus.expired
+    else:
+        status = RetentionStatus.retained
+    return RetentionEntry(case_id=record.case_id, version=record.version, notice_number=record.notice_number or "",
+                          title=record.title or "", target_name=record.target_name or "",
+                          organizer=record.organizer or "", closed_on=closed_on, expires_on=expires_on,
+                          purgeable_from=purgeable_from, held=bool(holds), hold_reasons=[h.reason for h in holds],
+                          status=status)
+
+
+# --- legal holds -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class HoldChange:
+    case_id: str
+    notice_number: str
+    action: str          # hold / release
+    reason: str
+    actor: str
+    ledger_seq: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def place_hold(home: ArchiveHome, case_ref: str, *, reason: str, actor: str) -> HoldChange:
+    """A held case is never purged, whatever its age, until the hold is released."""
+    from archive_store import ledger
+    from archive_store.catalog import Catalog
+
+    reason = _required_reason(reason)
+    with Catalog(home.catalog_path) as catalog:
+        record = _resolve_current(catalog, case_ref)
+        with catalog.transaction() as tx:
+            catalog.add_hold(tx, record.case_id, reason=reason, held_by=actor)
+            entry = ledger.append(tx, action="hold", actor=actor, case_id=record.case_id,
+                                  details={"reason": reason, "notice_number": record.notice_number,
+                                           "manifest_sha256": record.manifest_sha256})
+    return HoldChange(record.case_id, record.notice_number or "", "hold", reason, actor, entry.seq)
+
+
+def release_hold(home: ArchiveHome, case_ref: str, *, reason: str, actor: str) -> HoldChange:
+    from archive_store import ledger
+    from archive_store.catalog import Catalog
+
+    reason = _required_reason(reason)
+    with Catalog(home.catalog_path) as catalog:
+        record = _resolve_current(catalog, case_ref)
+        if not catalog.active_holds(record.case_id):
+            raise ArchiveConflict(f"案件 {record.case_id}（{record.notice_number}）未被冻结，无需解除")
+        with catalog.transaction() as tx:
+            catalog.release_hold(tx, record.case_id, released_by=actor, reason=reason)
+            entry = ledger.append(tx, action="release", actor=actor, case_id=record.case_id,
+                                  details={"reason": reason, "notice_number": record.notice_number,
+                                           "manifest_sha256": record.manifest_sha256})
+    return HoldChange(record.case_id, record.notice_number or "", "release", reason, actor, entry.seq)
+
+
+def _required_reason(reason: str | None) -> str:
+    if not reason or not reason.strip():
+        raise InvalidArgument("请用 --reason 写明冻结或解除的理由（将记入台账）")
+    return reason.strip()
+
+
+def _resolve_current(catalog, case_ref: str):
+    record = catalog.current(case_ref) or catalog.by_notice_number(case_ref)
+    if record is not None and record.status == "current":
+        return record
+    if catalog.tombstone(case_ref) is not None or _purged_by_number(catalog, case_ref):
+        raise ArchiveConflict(f"案件 {case_ref} 已销毁，只留有销毁记录")
+    raise InvalidArgument(f"档案库中没有案件编号或文号为“{case_ref}”的案件")
+
+
+def _purged_by_number(catalog, number: str) -> bool:
+    return any(t.notice_number == number for t in catalog.tombstones())
+
+
+# --- the destruction plan --------------------------------------------------------------------------------
+
+def plan_sha256(plan: dict) -> str:
+    """sha256 of the plan's canonical JSON without its own `plan_sha256` field."""
+    rest = {k: v for k, v in plan.items() if k != "plan_sha256"}
+    return hashlib.sha256(canonical_json(rest)).hexdigest()
+
+
+def build_plan(entries: list[RetentionEntry], records: dict, *, plan_id: str, as_of: date, years: int,
+               created_by: str, created_at: datetime) -> dict:
+    """The machine-readable plan: only expired, unheld cases; `plan_sha256` covers everything else in it."""
+    cases = []
+    for seq, entry in enumerate((e for e in entries if e.status is RetentionStatus.expired), start=1):
+        record = records[entry.case_id]
+        cases.append({
+            "seq": seq, "notice_number": entry.notice_number, "case_id": entry.case_id, "version": entry.version,
+            "title": entry.title, "target_name": entry.target_name, "credit_code": record.credit_code,
+            "organizer": entry.organizer, "interview_on": _iso(_as_date(record.interview_on)),
+            "closed_on": _iso(entry.closed_on), "retention": f"{years}年", "expires_on": _iso(entry.expires_on),
+            "purgeable_from": _iso(entry.purgeable_from), "page_count": record.page_count,
+            "manifest_sha256": record.manifest_sha256, "dossier_sha256": record.dossier_sha256})
+    plan = {"format": PLAN_FORMAT, "plan_id": plan_id, "as_of": as_of.isoformat(),
+            "created_at": created_at.isoformat(timespec="seconds"), "created_by": created_by,
+            "retention_years": years, "rule": retention_rule(years), "cases": cases,
+            "totals": {"cases": len(cases), "pages": sum(c["page_count"] or 0 for c in cases)}}
+    plan["plan_sha256"] = plan_sha256(plan)
+    return plan
+
+
+def plan_destruction(home: ArchiveHome, out_dir: Path, *, actor: str, as_of: date | None = None,
+                     converter=None) -> dict:
+    """Write 销毁清册.xlsx, 销毁清册.pdf (PDF/A) and plan.json into `out_dir` and record the plan. Deletes nothing.
+
+    Returns the plan; with nothing purgeable it returns a plan without id or cases and writes nothing.
+    """
+    from archive_store import ledger
+    from archive_store.catalog import Catalog
+
+    as_of = as_of or today_in_china()
+    out_dir = Path(out_dir)
+    if (out_dir / PLAN_FILE).exists():
+        raise ArchiveConflict(f"{out_dir / PLAN_FILE} 已存在：请另选输出文件夹，已有的销毁计划不会被覆盖")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InvalidArgument(f"输出路径 {out_dir} 已存在且不是文件夹")
+    years = home.settings.retention_years
+    created_at = datetime.now(CHINA).replace(microsecond=0)
+    with Catalog(home.catalog_path) as catalog:
+        records = {r.case_id: r for r in catalog.all_cases(status="current")}
+        entries = sorted((_entry(r, catalog.active_holds(r.case_id), years, as_of) for r in records.values()),
+                         key=lambda e: (e.closed_on or date.max, e.notice_number, e.case_id))
+        if not any(e.status is RetentionStatus.expired for e in entries):
+            return {"format": PLAN_FORMAT, "plan_id": None, "as_of": as_of.isoformat(), "cases": [],
+                    "totals": {"cases": 0, "pages": 0}}
+        plan_id = _next_plan_id(catalog, created_at.year)
+        plan = build_plan(entries, records, plan_id=plan_id, as_of=as_of, years=years, created_by=actor,
+                          created_at=created_at)
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=out_dir.parent))
+        try:
+            write_plan_files(plan, work, fonts=home.settings.fonts, converter=converter)
+            file_hashes = {name: _sha256_file(work / name) for name in (PLAN_FILE, LIST_XLSX, LIST_PDF)}
+            with catalog.transaction() as tx:
+                if catalog.destruction_plan(plan_id) is not None:
+                    raise ArchiveConflict(f"销毁计划编号 {plan_id} 刚被另一进程使用，请重新运行")
+                catalog.record_destruction_plan(tx, plan_id=plan_id, plan_sha256=plan["plan_sha256"],
+                                                as_of=as_of.isoformat(), created_at=plan["created_at"],
+                                                created_by=actor, plan_json=canonical_json(plan).decode("utf-8"))
+                ledger.append(tx, action="purge_plan", actor=actor, case_id=None,
+                              details={"plan_id": plan_id, "plan_sha256": plan["plan_sha256"],
+                                       "as_of": as_of.isoformat(), "case_ids": [c["case_id"] for c in plan["cases"]],
+                                       "files": file_hashes})
+            _move_files_into(work, out_dir, [LIST_XLSX, LIST_PDF, PLAN_FILE])
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return plan
+
+
+def _next_plan_id(catalog, year: int) -> str:
+    prefix = f"XH-{year}-"
+    taken = [int(p[len(prefix):]) for p in catalog.destruction_plan_ids() if p.startswith(prefix)
+             and p[len(prefix):].isdigit()]
+    return f"{prefix}{max(taken, default=0) + 1:04d}"
+
+
+def write_plan_files(plan: dict, folder: Path, *, fonts, converter=None) -> None:
+    """plan.json, 销毁清册.xlsx and 销毁清册.pdf (through a DOCX, converted to PDF/A by LibreOffice)."""
+    from .external.libreoffice import LibreOfficeConverter
+
+    _write_synced(folder / PLAN_FILE, json.dumps(plan, ensure_ascii=False, indent=1).encode("utf-8") + b"\n")
+    write_destruction_xlsx(plan, folder / LIST_XLSX)
+    docx = folder / LIST_DOCX
+    write_destruction_docx(plan, docx, fonts=fonts)
+    if converter is None:
+        with LibreOfficeConverter() as own:
+            own.convert_to_pdfa(docx, folder / LIST_PDF)
+    else:
+        converter.convert_to_pdfa(docx, folder / LIST_PDF)
+    docx.unlink()
+    _fsync_file(folder / LIST_PDF)
+
+
+def _list_rows(plan: dict) -> list[list]:
+    return [[c["seq"], c["notice_number"], c["case_id"], c["title"], c["target_name"], c["organizer"],
+             c["closed_on"], c["retention"], c["expires_on"], c["page_count"], c["manifest_sha256"]]
+            for c in plan["cases"]]
+
+
+def _plan_header_lines(plan: dict) -> list[str]:
+    return [f"清册编号：{plan['plan_id']}　　计算截止日期：{_cn_date(date.fromisoformat(plan['as_of']))}　　"
+            f"共 {plan['totals']['cases']} 卷，{plan['totals']['pages']} 页　　"
+            f"编制：{plan['created_by']}（{plan['created_at']}）",
+            f"销毁依据：{plan['rule']}",
+            f"清册摘要（plan.json 的 sha256）：{plan['plan_sha256']}"]
+
+
+def write_destruction_xlsx(plan: dict, path: Path) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, Side
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "销毁清册"
+    width = len(LIST_HEADERS)
+    last = get_column_letter(width)
+    sheet.append([LIST_TITLE])
+    sheet.merge_cells(f"A1:{last}1")
+    sheet["A1"].font = Font(size=16, bold=True)
+    sheet["A1"].alignment = Alignment(horizontal="center")
+    for line in _plan_header_lines(plan):
+        sheet.append([line])
+        row = sheet.max_row
+        sheet.merge_cells(f"A{row}:{last}{row}")
+        sheet.cell(row, 1).alignment = Alignment(wrap_text=True, vertical="top")
+        sheet.row_dimensions[row].height = 32
+    sheet.append(LIST_HEADERS)
+    header_row = sheet.max_row
+    thin = Side(style="thin")
+    for rows in _list_rows(plan):
+        sheet.append(rows)
+    for row in sheet.iter_rows(min_row=header_row, max_row=sheet.max_row, max_col=width):
+        for cell in row:
+            cell.border = Border(left=thin, right=thin, top=thin, bottom=thin)
+            cell.alignment = Alignment(wrap_text=True, vertical="center")
+            if cell.row == header_row:
+                cell.font = Font(bold=True)
+    sheet.append([])
+    for label in APPROVAL_FIELDS:
+        sheet.append([label])
+        row = sheet.max_row
+        sheet.merge_cells(f"A{row}:{last}{row}")
+        sheet.row_dimensions[row].height = 30 if not label.startswith("鉴定") else 60
+        sheet.cell(row, 1).alignment = Alignment(vertical="top")
+    for col, w in enumerate([6, 22, 18, 30, 28, 24, 12, 9, 12, 7, 34], start=1):
+        sheet.column_dimensions[get_column_letter(col)].width = w
+    sheet.print_title_rows = f"{header_row}:{header_row}"
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    book.properties.title = f"{LIST_TITLE} {plan['plan_id']}"
+    book.properties.creator = "yuetan"
+    tmp = path.with_name(path.name + ".tmp")
+    book.save(tmp)
+    _fsync_file(tmp)
+    os.replace(tmp, path)
+
+
+def write_destruction_docx(plan: dict, path: Path, *, fonts) -> None:
+    """Landscape A4 list in code (no template to keep in step): title, basis, the table, approval fields."""
+    from docx import Document
+    from docx.enum.section import WD_ORIENT
+    from docx.enum.table import WD_TABLE_ALIGNMENT
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml.ns import qn
+    from docx.shared import Mm, Pt
+
+    def font(run, name: str, size: float, bold: bool = False):
+        run.font.name = name
+        run.font.size = Pt(size)
+        run.font.bold = bold
+        r_fonts = run._element.get_or_add_rPr().get_or_add_rFonts()
+        r_fonts.set(qn("w:eastAsia"), name)
+
+    doc = Document()
+    section = doc.sections[0]
+    section.orientation = WD_ORIENT.LANDSCAPE
+    section.page_width, section.page_height = Mm(297), Mm(210)
+    section.left_margin = section.right_margin = Mm(15)
+    section.top_margin = section.bottom_margin = Mm(18)
+    doc.core_properties.title = f"{LIST_TITLE} {plan['plan_id']}"
+    doc.core_properties.author = "yuetan"
+
+    title = doc.add_paragraph()
+    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    font(title.add_run(LIST_TITLE), fonts.title, 22, bold=True)
+    for line in _plan_header_lines(plan):
+        font(doc.add_paragraph().add_run(line), fonts.body, 10)
+
+    widths = [9, 30, 24, 38, 34, 30, 19, 12, 19, 10, 42]
+    table = doc.add_table(rows=1, cols=len(LIST_HEADERS))
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    for i, header in enumerate(LIST_HEADERS):
+        cell = table.rows[0].cells[i]
+        cell.text = ""
+        font(cell.paragraphs[0].add_run(header), fonts.heading, 9, bold=True)
+    _repeat_header(table.rows[0])
+    for values in _list_rows(plan):
+        cells = table.add_row().cells
+        for i, value in enumerate(values):
+            text = "" if value is None else str(value)
+            if i == len(values) - 1:
+                text = text[:32] + "\n" + text[32:]
+            font(cells[i].paragraphs[0].add_run(text), fonts.body, 7 if i == len(values) - 1 else 9)
+    for row in table.rows:
+        for i, cell in enumerate(row.cells):
+            cell.width = Mm(widths[i])
+    doc.add_paragraph()
+    for label in APPROVAL_FIELDS:
+        p = doc.add_paragraph()
+        p.paragraph_format.space_after = Pt(16 if label.startswith("鉴定") else 10)
+        font(p.add_run(label), fonts.body, 12)
+    tmp = path.with_name(path.name + ".tmp")
+    doc.save(tmp)
+    os.replace(tmp, path)
+
+
+def _repeat_header(row) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    tr_pr = row._tr.get_or_add_trPr()
+    element = OxmlElement("w:tblHeader")
+    element.set(qn("w:val"), "true")
+    tr_pr.append(element)
+
+
+def load_plan(path: Path) -> dict:
+    """Read plan.json and check its own hash; a plan changed since it was written is refused."""
+    path = Path(path)
+    try:
+        plan = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidArgument(f"销毁计划 {path} 不存在") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidArgument(f"销毁计划 {path} 无法解析（{exc}），拒绝执行") from None
+    if not isinstance(plan, dict) or plan.get("format") != PLAN_FORMAT or not isinstance(plan.get("cases"), list):
+        raise InvalidArgument(f"{path} 不是 yuetan 销毁计划（format 应为 {PLAN_FORMAT}），拒绝执行")
+    if plan.get("plan_sha256") != plan_sha256(plan):
+        raise InvalidArgument(f"销毁计划 {path} 在编制后被改动过（plan_sha256 与内容不符），拒绝执行；"
+                              "请重新编制销毁计划并重新审批")
+    return plan
+
+
+# --- the purge -------------------------------------------------------------------------------------------
+
+class PurgeStatus(str, Enum):
+    purged = "已销毁"
+    already = "此前已销毁，跳过"
+    held = "冻结中，未销毁"
+    not_due = "尚未到期，未销毁"
+    changed = "计划编制后案件已更新，未销毁（请重新编制计划）"
+    missing = "档案库中无此案件，未销毁"
+
+
+@dataclass
+class PurgeOutcome:
+    case_id: str
+    notice_number: str
+    status: PurgeStatus
+    deleted_blobs: int = 0
+    kept_shared_blobs: int = 0
+    index_removed: bool = False
+
+    def as_dict(self) -> dict:
+        return {"case_id": self.case_id, "notice_number": self.notice_number, "status": self.status.name,
+                "message": self.status.value, "deleted_blobs": self.deleted_blobs,
+                "kept_shared_blobs": self.kept_shared_blobs, "index_removed": self.index_removed}
+
+
+@dataclass
+class PurgeReport:
+    plan_id: str
+    plan_sha256: str
+    approved_by: str
+    kept_at: Path
+    outcomes: list[PurgeOutcome] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"plan_id": self.plan_id, "plan_sha256": self.plan_sha256, "approved_by": self.approved_by,
+                "kept_at": str(self.kept_at), "cases": [o.as_dict() for o in self.outcomes]}
+
+
+def execute_plan(home: ArchiveHome, plan_path: Path, *, approved_by: str, actor: str,
+                 today: date | None = None) -> PurgeReport:
+    """Purge the approved plan's cases that are still purgeable (as of `today`) and not held.
+
+    Running it again finishes what an interrupted run left and changes nothing else.
+    """
+    from archive_store.catalog import Catalog
+
+    if not approved_by or not approved_by.strip():
+        raise InvalidArgument("请用 --approved-by 写明批准人")
+    approved_by = approved_by.strip()
+    today = today or today_in_china()
+    plan_path = Path(plan_path)
+    plan = load_plan(plan_path)
+    with Catalog(home.catalog_path) as catalog:
+        known = catalog.destruction_plan(plan["plan_id"])
+        if known is None:
+            raise InvalidArgument(f"档案库中没有销毁计划 {plan['plan_id']} 的记录，拒绝执行"
+                                  "（计划须由本档案库的 yuetan purge --plan 编制）")
+        if known.plan_sha256 != plan["plan_sha256"]:
+            raise InvalidArgument(f"销毁计划 {plan['plan_id']} 与编制时登记的摘要不符，拒绝执行")
+        kept_at = _keep_plan(home, plan, plan_path.parent)
+        report = PurgeReport(plan["plan_id"], plan["plan_sha256"], approved_by, kept_at)
+        for planned in plan["cases"]:
+            report.outcomes.append(_purge_one(home, catalog, plan, planned, approved_by=approved_by, actor=actor,
+                                              today=today))
+        if known.executed_at is None:
+            with catalog.transaction() as tx:
+                catalog.mark_destruction_plan_executed(tx, plan["plan_id"], approved_by=approved_by,
+                                                       executed_at=_now())
+    return report
+
+
+def _keep_plan(home: ArchiveHome, plan: dict, folder: Path) -> Path:
+    """Copy plan.json and the 销毁清册 into home/plans/<plan_id>/ before anything is deleted."""
+    dest = home.path / PLANS_DIR / plan["plan_id"]
+    if (dest / PLAN_FILE).is_file():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{plan['plan_id']}.", suffix=".partial", dir=dest.parent))
+    try:
+        for name in (LIST_XLSX, LIST_PDF):
+            if (folder / name).is_file():
+                shutil.copyfile(folder / name, work / name)
+                _fsync_file(work / name)
+        _write_synced(work / PLAN_FILE, json.dumps(plan, ensure_ascii=False, indent=1).encode("utf-8") + b"\n")
+        shutil.rmtree(dest, ignore_errors=True)
+        os.replace(work, dest)
+        _fsync_dir(dest.parent)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return dest
+
+
+def _purge_one(home: ArchiveHome, catalog, plan: dict, planned: dict, *, approved_by: str, actor: str,
+               today: date) -> PurgeOutcome:
+    from archive_store import ledger
+
+    case_id = planned["case_id"]
+    outcome = PurgeOutcome(case_id, planned.get("notice_number") or "", PurgeStatus.purged)
+    versions = catalog.versions(case_id)
+    live = [v for v in versions if v.status != "purged"]
+    if not versions:
+        outcome.status = PurgeStatus.missing
+        return outcome
+    if not live:
+        outcome.status = PurgeStatus.already
+        _finish_purged(home, catalog, case_id, outcome)
+        return outcome
+    current = next((v for v in live if v.status == "current"), live[-1])
+    if catalog.active_holds(case_id):
+        outcome.status = PurgeStatus.held
+        return outcome
+    if current.manifest_sha256 != planned.get("manifest_sha256") or current.version != planned.get("version"):
+        outcome.status = PurgeStatus.changed
+        return outcome
+    closed_on = _as_date(current.closed_on)
+    if closed_on is None or today < retention_dates(closed_on, plan["retention_years"])[1]:
+        outcome.status = PurgeStatus.not_due
+        return outcome
+    blobs = sorted(set().union(*(_blobs_of(catalog, v) for v in live)))
+    purged_at = _now()
+    with catalog.transaction() as tx:
+        for version in live:
+            catalog.purge_version(tx, version, plan_id=plan["plan_id"], plan_sha256=plan["plan_sha256"],
+                                  approved_by=approved_by, purged_at=purged_at)
+        ledger.append(tx, action="purge", actor=actor, case_id=case_id,
+                      details={"plan_id": plan["plan_id"], "plan_sha256": plan["plan_sha256"],
+                               "approved_by": approved_by, "notice_number": current.notice_number,
+                               "versions": [v.version for v in live],
+                               "manifest_sha256": current.manifest_sha256,
+                               "dossier_sha256": current.dossier_sha256, "blobs": blobs})
+    _crash_point("purge_after_catalog")
+    _finish_purged(home, catalog, case_id, outcome)
+    return outcome
+
+
+def _finish_purged(home: ArchiveHome, catalog, case_id: str, outcome: PurgeOutcome) -> None:
+    """Steps 2 and 3 for a purged case: its blobs that no other case needs, then its index entry."""
+    from archive_store.blobs import FilesystemBlobStore
+
+    store = FilesystemBlobStore(home.path / "blobs")
+    needed = catalog.referenced_shas()
+    for sha in purged_blobs(catalog, case_id):
+        if sha in needed:
+            outcome.kept_shared_blobs += 1
+        elif store.has(sha):
+            store.delete(sha)
+            outcome.deleted_blobs += 1
+            _crash_point("purge_after_first_blob")
+    _crash_point("purge_after_blobs")
+    outcome.index_removed = _remove_from_index(home, case_id)
+
+
+def purged_blobs(catalog, case_id: str) -> list[str]:
+    """The blobs a purged case had, as its 'purge' ledger entries name them."""
+    from archive_store import ledger
+
+    shas: set[str] = set()
+    for entry in ledger.entries(catalog.connection, case_id=case_id):
+        if entry.action == "purge":
+            shas.update(entry.details.get("blobs", []))
+    return sorted(shas)
+
+
+def _blobs_of(catalog, record) -> set[str]:
+    shas = {d.sha256 for d in catalog.documents(record.case_id, record.version)}
+    for name in ("dossier_sha256", "text_sha256", "case_json_sha256", "manifest_json_sha256"):
+        value = getattr(record, name, None)
+        if value:
+            shas.add(value)
+    return shas
+
+
+def _remove_from_index(home: ArchiveHome, case_id: str) -> bool:
+    from . import index
+
+    index_dir = home.path / "index"
+    if not index_dir.exists():
+        return False
+    index.remove_case(index_dir, case_id)
+    return True
+
+
+# --- what `show` and `audit` need -------------------------------------------------------------------------
+
+def tombstone_summary(home: ArchiveHome, case_or_number: str) -> dict | None:
+    """The tombstone of a purged case (by case_id or notice number), or None if it was never purged."""
+    from archive_store.catalog import Catalog
+
+    with Catalog(home.catalog_path) as catalog:
+        stones = [t for t in catalog.tombstones()
+                  if case_or_number in (t.case_id, t.notice_number)]
+    if not stones:
+        return None
+    latest = max(stones, key=lambda t: t.version)
+    summary = {k: _iso(v) if isinstance(v, date) else v for k, v in asdict(latest).items()}
+    summary["versions"] = sorted(t.version for t in stones)
+    summary["status"] = "purged"
+    return summary
+
+
+TOMBSTONE_LABELS = [("notice_number", "文号"), ("case_id", "案件编号"), ("versions", "版本"),
+                    ("target_name", "约谈对象"), ("credit_code", "统一社会信用代码"), ("organizer", "约谈组织方"),
+                    ("interview_on", "约谈日期"), ("closed_on", "结案日期"), ("archived_at", "归档时间"),
+                    ("page_count", "页数"), ("manifest_sha256", "清单摘要"), ("dossier_sha256", "案卷摘要"),
+                    ("plan_id", "销毁计划"), ("plan_sha256", "计划摘要"), ("approved_by", "批准人"),
+                    ("purged_at", "销毁时间")]
+
+
+def format_tombstone(summary: dict) -> str:
+    lines = [f"案件 {summary['case_id']} 已按销毁计划 {summary['plan_id']} 销毁，以下为保留的销毁记录："]
+    for key, label in TOMBSTONE_LABELS:
+        value = summary.get(key)
+        if isinstance(value, list):
+            value = "、".join(map(str, value))
+        lines.append(f"    {label}：{'' if value is None else value}")
+    return "\n".join(lines)
+
+
+def purge_leftovers(home: ArchiveHome) -> list[str]:
+    """What an interrupted purge left (Chinese, one line each): blobs only purged cases need, index entries."""
+    from archive_store.blobs import FilesystemBlobStore
+    from archive_store.catalog import Catalog
+
+    from . import index
+
+    problems = []
+    store = FilesystemBlobStore(home.path / "blobs")
+    with Catalog(home.catalog_path) as catalog:
+        needed = catalog.referenced_shas()
+        purged_ids = sorted({t.case_id for t in catalog.tombstones()} - {r.case_id for r in catalog.all_cases()
+                                                                          if r.status != "purged"})
+        for case_id in purged_ids:
+            for sha in purged_blobs(catalog, case_id):
+                if sha not in needed and store.has(sha):
+                    problems.append(f"已销毁案件 {case_id} 的文件 {sha} 仍在档案库中（销毁未完成，"
+                                    "请重新运行 yuetan purge --execute 同一计划）")
+    index_dir = home.path / "index"
+    if purged_ids and index_dir.exists():
+        for case_id in index.indexed_case_ids(index_dir) & set(purged_ids):
+            problems.append(f"已销毁案件 {case_id} 仍在检索索引中（请重新运行 yuetan purge --execute 同一计划，"
+                            "或运行 yuetan reindex）")
+    return problems
+
+
+# --- small helpers ---------------------------------------------------------------------------------------
+
+def _as_date(value) -> date | None:
+    if value is None or isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, datetime):
+        return value.date()
+    return date.fromisoformat(str(value)[:10])
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _cn_date(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _now() -> str:
+    return datetime.now(CHINA).isoformat(timespec="seconds")
+
+
+def _crash_point(step: str) -> None:
+    if os.environ.get(CRASH_ENV) == step:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _move_files_into(work: Path, dest: Path, names: list[str]) -> None:
+    """Rename each file into `dest` (same filesystem), the plan last, so a plan.json means a complete set."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        os.replace(work / name, dest / name)
+    _fsync_dir(dest)
