@@ -198,3 +198,243 @@ def verify(dossier: Path, trust: Path | None, as_json: bool):
             click.echo(f"    {'✓' if check.ok else '✗'} {check.message}")
     if not report.ok:
         sys.exit(int(ExitCode.failed_check))
+
+
+# --- retention, holds, purge, export, credit (issue 7) ---------------------------------------------------
+
+_DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _day(value):
+    return value.date() if value is not None else None
+
+
+@main.command()
+@home_option
+@click.option("--as-of", type=_DATE, help="按此日期计算（YYYY-MM-DD，默认今天）")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_context
+def retention(ctx: click.Context, as_of, as_json: bool):
+    """列出每个案件的保管期限：结案日期、到期日期、可销毁日期、是否冻结、状态。
+
+    保管期限六年（第二十条，可在 yuetan.toml 的 [retention] years 中设置），自结案之次年1月1日起计算。
+
+    \b
+    示例：yuetan retention
+          yuetan retention --as-of 2026-01-01 --json
+    """
+    from archive_store.home import open_home
+
+    from .retention import retention_rule, retention_schedule, today_in_china
+
+    home = open_home(_home(ctx))
+    day = _day(as_of) or today_in_china()
+    entries = retention_schedule(home, as_of=day)
+    if as_json:
+        click.echo(json.dumps({"as_of": day.isoformat(), "retention_years": home.settings.retention_years,
+                               "cases": [e.as_dict() for e in entries]}, ensure_ascii=False))
+        return
+    click.echo(f"保管期限（截至 {day.isoformat()}）：{retention_rule(home.settings.retention_years)}")
+    if not entries:
+        click.echo("档案库中没有案件")
+    for e in entries:
+        held = f"，冻结理由：{'；'.join(e.hold_reasons)}" if e.held else ""
+        click.echo(f"  [{e.status.value}] {e.notice_number} {e.case_id} {e.target_name}　结案 {e.closed_on}　"
+                   f"保管至 {e.expires_on}　{e.purgeable_from} 起可销毁{held}")
+
+
+def _hold_command(name: str, doc: str):
+    @main.command(name=name, help=doc)
+    @home_option
+    @click.argument("case")
+    @click.option("--reason", required=True, help="理由（记入台账）")
+    @click.option("--actor", default=None, help="操作人（默认为当前登录名）")
+    @click.pass_context
+    def command(ctx: click.Context, case: str, reason: str, actor: str | None):
+        from archive_store.home import open_home
+        from archive_store.ledger import default_actor
+
+        from .retention import place_hold, release_hold
+
+        change = (place_hold if name == "hold" else release_hold)(
+            open_home(_home(ctx)), case, reason=reason, actor=default_actor(actor))
+        verb = "已冻结" if name == "hold" else "已解除冻结"
+        click.echo(f"{verb}：案件 {change.case_id}（{change.notice_number}），理由：{change.reason}，"
+                   f"操作人 {change.actor}，台账第 {change.ledger_seq} 条")
+    return command
+
+
+_hold_command("hold", """冻结案件（法律保全）：冻结中的案件不会被销毁。CASE 为案件编号或文号。
+
+    \b
+    示例：yuetan hold GZ-RZ-2025-004 --reason 行政复议期间保全""")
+_hold_command("release", """解除案件冻结。CASE 为案件编号或文号。
+
+    \b
+    示例：yuetan release GZ-RZ-2025-004 --reason 行政复议已终结""")
+
+
+@main.command()
+@home_option
+@click.option("--plan", "make_plan", is_flag=True, help="编制销毁清册与销毁计划（不删除任何内容）")
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="--plan：销毁清册与 plan.json 的输出文件夹")
+@click.option("--as-of", type=_DATE, help="--plan：按此日期计算到期（YYYY-MM-DD，默认今天）")
+@click.option("--execute", "plan_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="执行经批准的销毁计划（plan.json）")
+@click.option("--approved-by", default=None, help="--execute：批准人")
+@click.option("--actor", default=None, help="操作人（默认为当前登录名）")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_context
+def purge(ctx: click.Context, make_plan: bool, out_dir: Path | None, as_of, plan_path: Path | None,
+          approved_by: str | None, actor: str | None, as_json: bool):
+    """销毁到期档案：先编制销毁清册（--plan），经鉴定、批准后执行（--execute）。
+
+    --plan 写出 销毁清册.xlsx、销毁清册.pdf（PDF/A）和 plan.json，只列到期且未冻结的案件，不删除任何内容。
+    --execute 只销毁计划中仍已到期、未冻结、未改动的案件；保留销毁记录、计划与台账。中断后重新运行即可补完。
+
+    \b
+    示例：yuetan purge --plan -o 销毁计划2026
+          yuetan purge --execute 销毁计划2026/plan.json --approved-by 张局长
+    """
+    from archive_store.home import open_home
+    from archive_store.ledger import default_actor
+
+    from .errors import InvalidArgument
+    from .retention import execute_plan, plan_destruction
+
+    if make_plan == bool(plan_path):
+        raise InvalidArgument("请给出 --plan -o 文件夹（编制计划）或 --execute plan.json（执行计划）二者之一")
+    home = open_home(_home(ctx))
+    actor = default_actor(actor)
+    if make_plan:
+        if out_dir is None:
+            raise InvalidArgument("--plan 需要 -o 输出文件夹")
+        plan = plan_destruction(home, out_dir, actor=actor, as_of=_day(as_of))
+        if as_json:
+            click.echo(json.dumps(plan, ensure_ascii=False))
+        elif not plan["cases"]:
+            click.echo(f"截至 {plan['as_of']} 没有到期且未冻结的案件，未编制销毁计划")
+        else:
+            click.echo(f"已编制销毁计划 {plan['plan_id']}（截至 {plan['as_of']}）：{plan['totals']['cases']} 卷，"
+                       f"{plan['totals']['pages']} 页；未删除任何内容")
+            for c in plan["cases"]:
+                click.echo(f"  {c['seq']}. {c['notice_number']} {c['case_id']} {c['target_name']}　结案 {c['closed_on']}")
+            click.echo(f"    {out_dir}/销毁清册.xlsx、销毁清册.pdf、plan.json（计划摘要 {plan['plan_sha256']}）")
+        return
+    if not approved_by:
+        raise InvalidArgument("--execute 需要 --approved-by 批准人")
+    report = execute_plan(home, plan_path, approved_by=approved_by, actor=actor)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        return
+    click.echo(f"销毁计划 {report.plan_id}（批准人 {report.approved_by}）：计划与清册保存在 {report.kept_at}")
+    for o in report.outcomes:
+        extra = f"，删除文件 {o.deleted_blobs} 个" if o.deleted_blobs else ""
+        extra += f"，与其他案件共用而保留 {o.kept_shared_blobs} 个" if o.kept_shared_blobs else ""
+        click.echo(f"  {o.notice_number} {o.case_id}：{o.status.value}{extra}")
+
+
+@main.command()
+@home_option
+@click.argument("query", required=False)
+@click.option("--kind", type=click.Choice(["institution", "bureau"]), help="约谈对象类型")
+@click.option("--ground", help="约谈事由，如 6.2（第六条第二项）或 6")
+@click.option("--organizer", help="约谈组织方（名称的一部分）")
+@click.option("--region", help="行政区划代码（或其前几位）")
+@click.option("--outcome", help="处理结果，如 completed、administrative_penalty")
+@click.option("--from", "date_from", type=_DATE, help="约谈日期自（YYYY-MM-DD）")
+@click.option("--to", "date_to", type=_DATE, help="约谈日期至（YYYY-MM-DD）")
+@click.option("-o", "--output", "dest", type=click.Path(path_type=Path, dir_okay=False), help="导出的 zip 文件")
+@click.option("--verify", "verify_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="核验收回的导出包（zip），不导出")
+@click.option("--actor", default=None, help="操作人（默认为当前登录名）")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_context
+def export(ctx: click.Context, query, kind, ground, organizer, region, outcome, date_from, date_to,
+           dest: Path | None, verify_path: Path | None, actor: str | None, as_json: bool):
+    """合规导出：把选定案件的案卷、case.json、清单、汇总表和相关台账写成 BagIt 包（sha256）。
+
+    筛选条件与 yuetan search 相同；导出本身记入台账。--verify 核验收回的导出包，全部问题逐项列出。
+
+    \b
+    示例：yuetan export --organizer 赣州市 --from 2025-01-01 -o 赣州2025.zip
+          yuetan export 数据失实 --ground 6.2 -o 数据失实.zip
+          yuetan export --verify 赣州2025.zip
+    """
+    from .errors import InvalidArgument
+
+    if verify_path is not None:
+        from .export import verify_bag
+
+        problems = verify_bag(verify_path)
+        if as_json:
+            click.echo(json.dumps({"valid": not problems, "problems": problems}, ensure_ascii=False))
+        else:
+            click.echo(f"{'✓ 导出包完好' if not problems else '✗ 导出包校验未通过'}：{verify_path}")
+            for p in problems:
+                click.echo(f"    {p}")
+        if problems:
+            sys.exit(int(ExitCode.failed_check))
+        return
+    if dest is None:
+        raise InvalidArgument("请用 -o 给出导出的 zip 文件（或用 --verify 核验导出包）")
+    from archive_store.home import open_home
+    from archive_store.ledger import default_actor
+
+    from .export import ExportFilters, export_bag
+
+    filters = ExportFilters(query=query, kind=kind, ground=ground, organizer=organizer, region=region,
+                            outcome=outcome, date_from=_day(date_from), date_to=_day(date_to))
+    result = export_bag(open_home(_home(ctx)), filters, dest, actor=default_actor(actor))
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+    else:
+        click.echo(f"已导出 {len(result.case_ids)} 个案件：{dest}（BagIt，台账第 {result.ledger_seq} 条）")
+        click.echo(f"    标签清单摘要 {result.tagmanifest_sha256}")
+
+
+@main.command()
+@home_option
+@click.argument("credit_code", required=False)
+@click.option("--all", "everyone", is_flag=True, help="全部检验检测机构（与 -o 一起使用）")
+@click.option("-o", "--output", "dest", type=click.Path(path_type=Path, dir_okay=False),
+              help="写成表格：.xlsx 或 .csv")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_context
+def credit(ctx: click.Context, credit_code: str | None, everyone: bool, dest: Path | None, as_json: bool):
+    """信用档案（第十八条）：机构的历次约谈、程序核查发现、整改情况与处理结果。
+
+    \b
+    示例：yuetan credit 91360702MA39ABCD1X
+          yuetan credit --all -o 信用档案.xlsx
+    """
+    from archive_store.home import open_home
+
+    from .credit import credit_file, credit_file_all, write_table
+    from .errors import InvalidArgument
+
+    if everyone == bool(credit_code):
+        raise InvalidArgument("请给出一个统一社会信用代码，或用 --all 列出全部机构")
+    home = open_home(_home(ctx))
+    entries = credit_file_all(home) if everyone else credit_file(home, credit_code)
+    if dest is not None:
+        write_table(entries, dest)
+    if as_json:
+        click.echo(json.dumps({"credit_code": None if everyone else credit_code.strip().upper(),
+                               "interviews": [e.as_dict() for e in entries]}, ensure_ascii=False))
+        return
+    if dest is not None:
+        click.echo(f"已写出 {len(entries)} 次约谈的信用档案：{dest}")
+        return
+    if not entries:
+        click.echo(f"统一社会信用代码 {credit_code} 在档案库中没有约谈记录")
+        return
+    click.echo(f"{entries[0].target_name}（{entries[0].credit_code}）：约谈 {len(entries)} 次")
+    for e in entries:
+        click.echo(f"  {e.interview_on} {e.notice_number}（{e.organizer}）事由：{e.grounds_text}")
+        click.echo(f"      程序核查：{e.findings_text}")
+        r = e.rectification
+        click.echo(f"      整改：方案 {r.get('plan_submitted_on') or '未提交'}，报告 "
+                   f"{r.get('report_submitted_on') or '未提交'}，跟踪检查 {len(r.get('followups', []))} 次；"
+                   f"处理结果：{e.outcome_label}")
