@@ -365,9 +365,16 @@ def export(ctx: click.Context, query, kind, ground, organizer, region, outcome, 
     from .errors import InvalidArgument
 
     if verify_path is not None:
+        from archive_store.home import open_home
+
+        from .errors import ConfigurationError
         from .export import verify_bag
 
-        problems = verify_bag(verify_path)
+        try:
+            home = open_home(_home(ctx))
+        except ConfigurationError:
+            home = None   # a bag can be verified anywhere; the archive's ledger is an extra check
+        problems = verify_bag(verify_path, home=home)
         if as_json:
             click.echo(json.dumps({"valid": not problems, "problems": problems}, ensure_ascii=False))
         else:

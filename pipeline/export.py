@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import tempfile
 import zipfile
 import zlib
@@ -180,7 +181,9 @@ def _entry_dict(entry) -> dict:
 
 
 def _zip_folder(folder: Path, dest: Path) -> None:
-    with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    """Stored, not deflated: every byte of a member is then covered by its CRC and its bag checksum (a deflate
+    stream can change in bits the decompressor ignores), and the dossiers are compressed PDFs anyway."""
+    with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_STORED) as archive:
         for path in sorted(folder.rglob("*")):
             if path.is_file():
                 archive.write(path, str(PurePosixPath(folder.name, *path.relative_to(folder).parts)))
@@ -190,8 +193,13 @@ def _zip_folder(folder: Path, dest: Path) -> None:
 
 # --- verification of a bag received back -----------------------------------------------------------------
 
-def verify_bag(path: Path) -> list[str]:
-    """Every problem of the bag zip, in Chinese; an empty list means the bag is valid."""
+def verify_bag(path: Path, *, home: ArchiveHome | None = None) -> list[str]:
+    """Every problem of the bag zip, in Chinese; an empty list means the bag is valid.
+
+    Three layers: the zip's own structure (each local header agrees with the central directory, no bytes
+    outside the entries), BagIt validation (every checksum, nothing missing or added), and, when the archive
+    home is at hand and its ledger recorded this export, the zip's sha256 against the one recorded.
+    """
     import bagit
 
     path = Path(path)
@@ -199,6 +207,7 @@ def verify_bag(path: Path) -> list[str]:
         raise InvalidArgument(f"导出文件 {path} 不存在")
     with tempfile.TemporaryDirectory(prefix="yuetan-bag-") as tmp:
         problems = _safe_unzip(path, Path(tmp))
+        problems += _ledger_problems(home, path, Path(tmp))
         root = _bag_root(Path(tmp))
         if root is None:
             return problems + ["zip 中找不到 bagit.txt：这不是 BagIt 包"]
@@ -219,12 +228,12 @@ def verify_bag(path: Path) -> list[str]:
 
 def _safe_unzip(path: Path, dest: Path) -> list[str]:
     """Extract member by member, refusing unsafe names; a damaged member is named and skipped."""
-    problems = []
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
         return [f"{path.name} 不是完好的 zip 文件（{exc}）"]
     with archive:
+        problems = _structure_problems(archive, path)
         members = archive.infolist()
         if len(members) > MAX_MEMBERS:
             return [f"{path.name} 含 {len(members)} 个成员，超过上限 {MAX_MEMBERS}"]
@@ -244,6 +253,62 @@ def _safe_unzip(path: Path, dest: Path) -> list[str]:
                 target.unlink(missing_ok=True)
                 problems.append(f"zip 成员 {member.filename} 已损坏，无法解压（{exc}）")
     return problems
+
+
+_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
+
+
+def _structure_problems(archive: zipfile.ZipFile, path: Path) -> list[str]:
+    """Local headers must repeat the central directory, and the entries must fill the file up to it."""
+    problems = []
+    end = archive.start_dir
+    expected = 0
+    with open(path, "rb") as raw:
+        for info in sorted(archive.infolist(), key=lambda i: i.header_offset):
+            raw.seek(info.header_offset)
+            header = raw.read(_LOCAL_HEADER.size)
+            if len(header) < _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
+                problems.append(f"zip 成员 {info.filename} 的本地文件头损坏")
+                continue
+            _, needed, flags, method, dos_time, dos_date, crc, csize, usize, name_len, extra_len = \
+                _LOCAL_HEADER.unpack(header)
+            name = raw.read(name_len)
+            y, mo, d, h, mi, sec = info.date_time
+            same = [needed == info.extract_version, info.volume == 0, flags == info.flag_bits, method == info.compress_type,
+                    dos_time == (sec // 2) | (mi << 5) | (h << 11), dos_date == d | (mo << 5) | ((y - 1980) << 9),
+                    name == info.filename.encode("utf-8" if flags & 0x800 else "cp437")]
+            if not flags & 0x08:
+                same += [crc == info.CRC, csize == info.compress_size, usize == info.file_size]
+            if not all(same):
+                problems.append(f"zip 成员 {info.filename} 的本地文件头与中央目录不一致（zip 文件被改动过）")
+            if info.header_offset != expected:
+                problems.append(f"zip 成员 {info.filename} 之前有 {info.header_offset - expected} 字节不属于任何成员")
+            expected = info.header_offset + _LOCAL_HEADER.size + name_len + extra_len + info.compress_size
+            if flags & 0x08:
+                expected += 16
+    if expected != end:
+        problems.append(f"zip 中央目录之前有 {end - expected} 字节不属于任何成员（zip 文件被改动过）")
+    return problems
+
+
+def _ledger_problems(home: ArchiveHome | None, path: Path, unpacked: Path) -> list[str]:
+    """If this archive's ledger recorded the export (same tag manifest), the zip must be the file it wrote."""
+    if home is None or not home.catalog_path.exists():
+        return []
+    tags = list(unpacked.glob(f"*/{TAG_MANIFEST}")) + list(unpacked.glob(TAG_MANIFEST))
+    if len(tags) != 1:
+        return []
+    from archive_store import ledger
+    from archive_store.catalog import Catalog
+
+    tag_sha = _sha256_file(tags[0])
+    with Catalog(home.catalog_path) as catalog:
+        recorded = [e for e in ledger.entries(catalog.connection)
+                    if e.action == "export" and e.details.get("tagmanifest_sha256") == tag_sha]
+    if recorded and all(e.details.get("zip_sha256") != _sha256_file(path) for e in recorded):
+        return [f"{path.name} 与台账第 {recorded[-1].seq} 条记录的导出文件不同（sha256 不符）："
+                "zip 文件在导出后被改动或重新打包过"]
+    return []
 
 
 def _bag_root(folder: Path) -> Path | None:
