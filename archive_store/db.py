@@ -25,6 +25,7 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:        # SQLite may already have rolled back (e.g. disk full)
+            conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")

@@ -1,0 +1,624 @@
+"""The catalog: cases and their versions, documents, findings, legal holds, tombstones and destruction plans.
+
+One SQLite file (WAL) shared with the notice number registry and the ledger, so a case, its documents,
+findings and ledger entry commit in ONE transaction or not at all. Blobs are referred to by sha256 only;
+the blob store holds the bytes.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from pipeline.errors import ArchiveConflict, ConfigurationError, InvalidArgument
+from pipeline.manifest import Component, canonical_json
+
+from . import ledger
+from .db import connect, write_transaction
+
+SCHEMA_VERSION = 1
+CASE_STATUSES = ("current", "superseded", "purged")
+
+_SCHEMA_V1 = """
+CREATE TABLE IF NOT EXISTS cases (
+    case_id              TEXT    NOT NULL,
+    version              INTEGER NOT NULL CHECK (version >= 1),
+    content_sha256       TEXT    NOT NULL,
+    status               TEXT    NOT NULL CHECK (status IN ('current', 'superseded', 'purged')),
+    supersedes           INTEGER,
+    notice_number        TEXT    NOT NULL,
+    title                TEXT    NOT NULL,
+    target_name          TEXT    NOT NULL,
+    target_kind          TEXT    NOT NULL,
+    credit_code          TEXT,
+    organizer            TEXT    NOT NULL,
+    organizer_level      TEXT    NOT NULL,
+    region_code          TEXT    NOT NULL,
+    grounds              TEXT    NOT NULL,
+    outcome              TEXT    NOT NULL,
+    interview_on         TEXT    NOT NULL,
+    closed_on            TEXT    NOT NULL,
+    archived_at          TEXT    NOT NULL,
+    dossier_sha256       TEXT    NOT NULL,
+    manifest_sha256      TEXT    NOT NULL,
+    page_count           INTEGER NOT NULL,
+    text_sha256          TEXT,
+    case_json_sha256     TEXT    NOT NULL,
+    manifest_json_sha256 TEXT    NOT NULL,
+    indexed_at           TEXT,
+    PRIMARY KEY (case_id, version)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS cases_one_current ON cases (case_id) WHERE status = 'current';
+CREATE INDEX IF NOT EXISTS cases_notice_number ON cases (notice_number);
+CREATE INDEX IF NOT EXISTS cases_credit_code ON cases (credit_code);
+CREATE INDEX IF NOT EXISTS cases_status ON cases (status);
+
+CREATE TABLE IF NOT EXISTS documents (
+    case_id    TEXT    NOT NULL,
+    version    INTEGER NOT NULL,
+    seq        INTEGER NOT NULL,
+    role       TEXT    NOT NULL,
+    document   TEXT    NOT NULL DEFAULT '',
+    title      TEXT    NOT NULL DEFAULT '',
+    name       TEXT    NOT NULL,
+    media_type TEXT    NOT NULL,
+    size       INTEGER NOT NULL,
+    sha256     TEXT    NOT NULL,
+    PRIMARY KEY (case_id, version, seq),
+    FOREIGN KEY (case_id, version) REFERENCES cases (case_id, version)
+);
+CREATE INDEX IF NOT EXISTS documents_sha256 ON documents (sha256);
+
+CREATE TABLE IF NOT EXISTS findings (
+    case_id  TEXT    NOT NULL,
+    version  INTEGER NOT NULL,
+    seq      INTEGER NOT NULL,
+    code     TEXT    NOT NULL,
+    article  TEXT    NOT NULL,
+    severity TEXT    NOT NULL,
+    message  TEXT    NOT NULL,
+    evidence TEXT    NOT NULL,
+    PRIMARY KEY (case_id, version, seq),
+    FOREIGN KEY (case_id, version) REFERENCES cases (case_id, version)
+);
+CREATE INDEX IF NOT EXISTS findings_code ON findings (code);
+
+CREATE TABLE IF NOT EXISTS holds (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    case_id        TEXT NOT NULL,
+    reason         TEXT NOT NULL,
+    held_by        TEXT NOT NULL,
+    held_at        TEXT NOT NULL,
+    released_by    TEXT,
+    released_at    TEXT,
+    release_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS holds_case ON holds (case_id);
+
+CREATE TABLE IF NOT EXISTS tombstones (
+    case_id         TEXT    NOT NULL,
+    version         INTEGER NOT NULL,
+    notice_number   TEXT    NOT NULL,
+    target_name     TEXT    NOT NULL,
+    credit_code     TEXT,
+    organizer       TEXT    NOT NULL,
+    interview_on    TEXT    NOT NULL,
+    closed_on       TEXT    NOT NULL,
+    archived_at     TEXT    NOT NULL,
+    manifest_sha256 TEXT    NOT NULL,
+    dossier_sha256  TEXT    NOT NULL,
+    page_count      INTEGER NOT NULL,
+    plan_id         TEXT    NOT NULL,
+    plan_sha256     TEXT    NOT NULL,
+    approved_by     TEXT    NOT NULL,
+    purged_at       TEXT    NOT NULL,
+    PRIMARY KEY (case_id, version)
+);
+CREATE INDEX IF NOT EXISTS tombstones_notice_number ON tombstones (notice_number);
+
+CREATE TABLE IF NOT EXISTS destruction_plans (
+    plan_id     TEXT PRIMARY KEY,
+    plan_sha256 TEXT NOT NULL,
+    as_of       TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    created_by  TEXT NOT NULL,
+    plan_json   TEXT NOT NULL,
+    executed_at TEXT,
+    approved_by TEXT
+);
+"""
+
+# Each step brings the schema from version i to i + 1; append new steps, never edit old ones.
+MIGRATIONS: list[Sequence[str]] = [ledger.ddl_statements(_SCHEMA_V1) + ledger.ddl_statements(ledger.SCHEMA)]
+
+
+# --- records --------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, kw_only=True)
+class CaseRecord:
+    """One stored version of a case; mirrors the `cases` table (dates as date/datetime objects)."""
+
+    case_id: str
+    version: int = 0                      # assigned by record_case
+    content_sha256: str
+    status: str = "current"
+    supersedes: int | None = None
+    notice_number: str
+    title: str
+    target_name: str
+    target_kind: str
+    credit_code: str | None = None
+    organizer: str
+    organizer_level: str
+    region_code: str
+    grounds: list[str] = field(default_factory=list)   # e.g. ["6.2", "6.3"]
+    outcome: str
+    interview_on: date
+    closed_on: date
+    archived_at: datetime
+    dossier_sha256: str
+    manifest_sha256: str
+    page_count: int
+    text_sha256: str | None = None
+    case_json_sha256: str
+    manifest_json_sha256: str
+    indexed_at: datetime | None = None
+
+    def blob_shas(self) -> set[str]:
+        return {s for s in (self.dossier_sha256, self.text_sha256, self.case_json_sha256,
+                            self.manifest_json_sha256) if s}
+
+
+@dataclass(frozen=True, kw_only=True)
+class DocumentRow:
+    """One component of a version's manifest."""
+
+    seq: int
+    role: str
+    name: str
+    media_type: str
+    size: int
+    sha256: str
+    title: str = ""
+    document: str = ""       # the document it belongs to (notice, record, attachments[0], ...)
+
+    @classmethod
+    def of_component(cls, seq: int, component: Component, *, title: str = "") -> "DocumentRow":
+        return cls(seq=seq, role=component.role, name=component.name, media_type=component.media_type,
+                   size=component.size, sha256=component.sha256, title=title, document=component.document)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FindingRow:
+    code: str
+    article: str
+    severity: str
+    message: str
+    evidence: dict = field(default_factory=dict)
+
+    @classmethod
+    def of_finding(cls, finding) -> "FindingRow":
+        """From pipeline.findings.Finding or its as_dict()."""
+        data = finding if isinstance(finding, dict) else finding.as_dict()
+        return cls(code=data["code"], article=data["article"], severity=str(data["severity"]),
+                   message=data["message"], evidence=data.get("evidence") or {})
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "article": self.article, "severity": self.severity, "message": self.message,
+                "evidence": self.evidence}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hold:
+    """A legal hold: while active (not released) the case is never purged."""
+
+    id: int
+    case_id: str
+    reason: str
+    held_by: str
+    held_at: datetime
+    released_by: str | None = None
+    released_at: datetime | None = None
+    release_reason: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.released_at is None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tombstone:
+    """What remains of a purged case version: who it was about, its hashes, and the plan that destroyed it."""
+
+    case_id: str
+    version: int
+    notice_number: str
+    target_name: str
+    credit_code: str | None = None
+    organizer: str
+    interview_on: date
+    closed_on: date
+    archived_at: datetime
+    manifest_sha256: str
+    dossier_sha256: str
+    page_count: int
+    plan_id: str
+    plan_sha256: str
+    approved_by: str
+    purged_at: datetime
+
+    @classmethod
+    def of_case(cls, record: CaseRecord, *, plan_id: str, plan_sha256: str, approved_by: str,
+                purged_at: datetime | None = None) -> "Tombstone":
+        return cls(case_id=record.case_id, version=record.version, notice_number=record.notice_number,
+                   target_name=record.target_name, credit_code=record.credit_code, organizer=record.organizer,
+                   interview_on=record.interview_on, closed_on=record.closed_on, archived_at=record.archived_at,
+                   manifest_sha256=record.manifest_sha256, dossier_sha256=record.dossier_sha256,
+                   page_count=record.page_count, plan_id=plan_id, plan_sha256=plan_sha256,
+                   approved_by=approved_by, purged_at=purged_at or _now())
+
+
+@dataclass(frozen=True, kw_only=True)
+class DestructionPlanRow:
+    plan_id: str
+    plan_sha256: str
+    as_of: date
+    created_at: datetime
+    created_by: str
+    plan_json: str
+    executed_at: datetime | None = None
+    approved_by: str | None = None
+
+
+# Column kinds for (de)serialisation; every other column is stored as is.
+_DATES = {"interview_on", "closed_on", "as_of"}
+_DATETIMES = {"archived_at", "indexed_at", "held_at", "released_at", "purged_at", "created_at", "executed_at"}
+_JSON = {"grounds", "evidence"}
+
+
+def _columns(cls) -> list[str]:
+    return [f.name for f in fields(cls)]
+
+
+def _to_db(obj) -> list:
+    values = []
+    for name in _columns(type(obj)):
+        value = getattr(obj, name)
+        if name in _JSON:
+            value = canonical_json(value).decode("utf-8")
+        elif isinstance(value, (date, datetime)):
+            value = value.isoformat()
+        values.append(value)
+    return values
+
+
+def _from_db(cls, row: sqlite3.Row):
+    kwargs = {}
+    for name in _columns(cls):
+        value = row[name]
+        if value is not None:
+            if name in _JSON:
+                value = json.loads(value)
+            elif name in _DATES:
+                value = date.fromisoformat(value)
+            elif name in _DATETIMES:
+                value = datetime.fromisoformat(value)
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+# --- the catalog ----------------------------------------------------------------------------------------------
+
+class CatalogTransaction:
+    """An open write transaction: pass it to the catalog's writes and to ledger.append."""
+
+    def __init__(self, catalog: "Catalog", conn: sqlite3.Connection):
+        self.catalog = catalog
+        self.conn = conn
+
+    def record_case(self, record: CaseRecord, documents: list[DocumentRow], findings: list[FindingRow]) -> int:
+        return self.catalog.record_case(self, record, documents, findings)
+
+    def mark_superseded(self, case_id: str, version: int) -> None:
+        self.catalog.mark_superseded(self, case_id, version)
+
+    def append_ledger(self, **kwargs) -> ledger.LedgerEntry:
+        return ledger.append(self, **kwargs)
+
+
+class Catalog:
+    """The catalog in `db_path`; safe across threads if each uses its own Catalog, and across processes."""
+
+    def __init__(self, db_path: Path):
+        self.db_path = Path(db_path)
+        self.conn = connect(self.db_path)
+        self.conn.row_factory = sqlite3.Row
+        try:
+            _migrate(self.conn, self.db_path)
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Catalog":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[CatalogTransaction]:
+        """BEGIN IMMEDIATE … COMMIT; an exception rolls every write back."""
+        with write_transaction(self.conn) as conn:
+            yield CatalogTransaction(self, conn)
+
+    # --- case versions ------------------------------------------------------------------------------------
+
+    def record_case(self, tx: CatalogTransaction, record: CaseRecord, documents: list[DocumentRow],
+                    findings: list[FindingRow]) -> int:
+        """Store a new version of a case with its documents and findings; returns the version number.
+
+        A case that already has a current version is only recorded as its successor
+        (`record.supersedes` = that version), which is then marked superseded in the same transaction.
+        """
+        conn = _tx_conn(tx)
+        if not record.case_id:
+            raise InvalidArgument("入库记录缺少 case_id")
+        current = self._one(conn, "SELECT * FROM cases WHERE case_id = ? AND status = 'current'", (record.case_id,))
+        if current is not None and record.supersedes != current.version:
+            raise ArchiveConflict(
+                f"案件 {record.case_id} 已有现行版本（第 {current.version} 版，文号 {current.notice_number}），"
+                "新版本必须声明取代它（--supersede）")
+        if record.supersedes is not None and self._one(
+                conn, "SELECT * FROM cases WHERE case_id = ? AND version = ? AND status != 'purged'",
+                (record.case_id, record.supersedes)) is None:
+            raise ArchiveConflict(f"案件 {record.case_id} 没有可被取代的第 {record.supersedes} 版")
+        if current is not None:
+            self.mark_superseded(tx, record.case_id, current.version)
+        (last,) = conn.execute("SELECT COALESCE(MAX(version), 0) FROM cases WHERE case_id = ?",
+                               (record.case_id,)).fetchone()
+        record = replace(record, version=last + 1, status="current")
+        _insert(conn, "cases", record)
+        for doc in documents:
+            conn.execute("INSERT INTO documents (case_id, version, " + ", ".join(_columns(DocumentRow)) + ") "
+                         "VALUES (?, ?, " + ", ".join("?" * len(_columns(DocumentRow))) + ")",
+                         [record.case_id, record.version, *_to_db(doc)])
+        for seq, finding in enumerate(findings, start=1):
+            conn.execute("INSERT INTO findings (case_id, version, seq, " + ", ".join(_columns(FindingRow)) + ") "
+                         "VALUES (?, ?, ?, " + ", ".join("?" * len(_columns(FindingRow))) + ")",
+                         [record.case_id, record.version, seq, *_to_db(finding)])
+        return record.version
+
+    def mark_superseded(self, tx: CatalogTransaction, case_id: str, version: int) -> None:
+        _tx_conn(tx).execute("UPDATE cases SET status = 'superseded' WHERE case_id = ? AND version = ? "
+                             "AND status = 'current'", (case_id, version))
+
+    def mark_indexed(self, tx_or_none: CatalogTransaction | None, case_id: str, version: int,
+                     at: datetime | None = None) -> None:
+        """Note that a version is in the search index (a crash between catalog and index leaves it NULL)."""
+        sql = "UPDATE cases SET indexed_at = ? WHERE case_id = ? AND version = ?"
+        args = ((at or _now()).isoformat(), case_id, version)
+        if tx_or_none is None:
+            with write_transaction(self.conn):
+                self.conn.execute(sql, args)
+        else:
+            _tx_conn(tx_or_none).execute(sql, args)
+
+    def current(self, case_id: str) -> CaseRecord | None:
+        return self._one(self.conn, "SELECT * FROM cases WHERE case_id = ? AND status = 'current'", (case_id,))
+
+    def version(self, case_id: str, version: int) -> CaseRecord | None:
+        return self._one(self.conn, "SELECT * FROM cases WHERE case_id = ? AND version = ?", (case_id, version))
+
+    def versions(self, case_id: str) -> list[CaseRecord]:
+        """Every version of a case, oldest first, whatever its status."""
+        return self._all("SELECT * FROM cases WHERE case_id = ? ORDER BY version", (case_id,))
+
+    def by_notice_number(self, number: str) -> CaseRecord | None:
+        """The current version carrying this notice number (else its latest superseded one); None once purged."""
+        return self._one(self.conn, "SELECT * FROM cases WHERE notice_number = ? AND status != 'purged' "
+                                    "ORDER BY status = 'current' DESC, version DESC LIMIT 1", (number,))
+
+    def by_credit_code(self, credit_code: str, *, include_superseded: bool = False) -> list[CaseRecord]:
+        statuses = ("current", "superseded") if include_superseded else ("current",)
+        return self._all(f"SELECT * FROM cases WHERE credit_code = ? AND status IN ({_marks(statuses)}) "
+                         "ORDER BY interview_on, case_id, version", (credit_code, *statuses))
+
+    def all_cases(self, status: str | None = None) -> list[CaseRecord]:
+        """Every case version with this status (all versions when None), by case_id and version."""
+        if status is None:
+            return self._all("SELECT * FROM cases ORDER BY case_id, version", ())
+        if status not in CASE_STATUSES:
+            raise InvalidArgument(f"案件状态“{status}”无效，应为 {'、'.join(CASE_STATUSES)} 之一")
+        return self._all("SELECT * FROM cases WHERE status = ? ORDER BY case_id, version", (status,))
+
+    def not_indexed(self) -> list[CaseRecord]:
+        return self._all("SELECT * FROM cases WHERE status = 'current' AND indexed_at IS NULL "
+                         "ORDER BY case_id", ())
+
+    def documents(self, case_id: str, version: int) -> list[DocumentRow]:
+        rows = self.conn.execute(f"SELECT {', '.join(_columns(DocumentRow))} FROM documents "
+                                 "WHERE case_id = ? AND version = ? ORDER BY seq", (case_id, version)).fetchall()
+        return [_from_db(DocumentRow, row) for row in rows]
+
+    def findings(self, case_id: str, version: int) -> list[FindingRow]:
+        rows = self.conn.execute(f"SELECT {', '.join(_columns(FindingRow))} FROM findings "
+                                 "WHERE case_id = ? AND version = ? ORDER BY seq", (case_id, version)).fetchall()
+        return [_from_db(FindingRow, row) for row in rows]
+
+    def case_shas(self, case_id: str, version: int | None = None) -> set[str]:
+        """The blobs a case (one version, or all of them) refers to."""
+        records = self.versions(case_id) if version is None else [v for v in [self.version(case_id, version)] if v]
+        shas: set[str] = set()
+        for record in records:
+            shas |= record.blob_shas()
+            shas |= {d.sha256 for d in self.documents(record.case_id, record.version)}
+        return shas
+
+    def referenced_shas(self) -> set[str]:
+        """Every blob a case version that is not purged still needs: purge must keep these."""
+        shas: set[str] = set()
+        for row in self.conn.execute("SELECT dossier_sha256, text_sha256, case_json_sha256, manifest_json_sha256 "
+                                     "FROM cases WHERE status != 'purged'"):
+            shas.update(s for s in row if s)
+        shas.update(row[0] for row in self.conn.execute(
+            "SELECT DISTINCT d.sha256 FROM documents d JOIN cases c ON c.case_id = d.case_id "
+            "AND c.version = d.version WHERE c.status != 'purged'"))
+        return shas
+
+    # --- legal holds --------------------------------------------------------------------------------------
+
+    def add_hold(self, tx: CatalogTransaction, case_id: str, *, reason: str, held_by: str,
+                 held_at: datetime | None = None) -> Hold:
+        if not reason.strip():
+            raise InvalidArgument("保全（冻结）必须写明理由（--reason）")
+        cur = _tx_conn(tx).execute("INSERT INTO holds (case_id, reason, held_by, held_at) VALUES (?, ?, ?, ?)",
+                                   (case_id, reason.strip(), held_by, (held_at or _now()).isoformat()))
+        return self._hold(_tx_conn(tx), cur.lastrowid)
+
+    def release_hold(self, tx: CatalogTransaction, case_id: str, *, reason: str, released_by: str,
+                     released_at: datetime | None = None) -> list[Hold]:
+        """Release every active hold on the case; returns them (empty when none was active)."""
+        if not reason.strip():
+            raise InvalidArgument("解除保全必须写明理由（--reason）")
+        conn = _tx_conn(tx)
+        ids = [row[0] for row in conn.execute(
+            "SELECT id FROM holds WHERE case_id = ? AND released_at IS NULL ORDER BY id", (case_id,))]
+        for hold_id in ids:
+            conn.execute("UPDATE holds SET released_by = ?, released_at = ?, release_reason = ? WHERE id = ?",
+                         (released_by, (released_at or _now()).isoformat(), reason.strip(), hold_id))
+        return [self._hold(conn, hold_id) for hold_id in ids]
+
+    def active_holds(self, case_id: str | None = None) -> list[Hold]:
+        where = "released_at IS NULL" + (" AND case_id = ?" if case_id is not None else "")
+        return self._holds(where, () if case_id is None else (case_id,))
+
+    def hold_history(self, case_id: str | None = None) -> list[Hold]:
+        return self._holds("case_id = ?" if case_id is not None else "1", () if case_id is None else (case_id,))
+
+    def is_held(self, case_id: str) -> bool:
+        return bool(self.active_holds(case_id))
+
+    # --- purge: tombstones and destruction plans ----------------------------------------------------------
+
+    def record_tombstone_and_clear(self, tx: CatalogTransaction, tombstone: Tombstone) -> None:
+        """Keep the tombstone, drop the version's documents and findings, mark it purged. A rerun is a no-op."""
+        conn = _tx_conn(tx)
+        record = self._one(conn, "SELECT * FROM cases WHERE case_id = ? AND version = ?",
+                           (tombstone.case_id, tombstone.version))
+        if record is None:
+            raise InvalidArgument(f"目录中没有案件 {tombstone.case_id} 的第 {tombstone.version} 版，无法销毁")
+        cols = _columns(Tombstone)
+        conn.execute(f"INSERT OR IGNORE INTO tombstones ({', '.join(cols)}) VALUES ({_marks(cols)})",
+                     _to_db(tombstone))
+        conn.execute("DELETE FROM documents WHERE case_id = ? AND version = ?", (tombstone.case_id, tombstone.version))
+        conn.execute("DELETE FROM findings WHERE case_id = ? AND version = ?", (tombstone.case_id, tombstone.version))
+        conn.execute("UPDATE cases SET status = 'purged' WHERE case_id = ? AND version = ?",
+                     (tombstone.case_id, tombstone.version))
+
+    def tombstone(self, case_id: str) -> Tombstone | None:
+        """The tombstone of the case's latest purged version."""
+        found = self.tombstones(case_id)
+        return found[-1] if found else None
+
+    def tombstone_by_notice_number(self, number: str) -> Tombstone | None:
+        row = self.conn.execute("SELECT * FROM tombstones WHERE notice_number = ? ORDER BY version DESC LIMIT 1",
+                                (number,)).fetchone()
+        return _from_db(Tombstone, row) if row else None
+
+    def tombstones(self, case_id: str | None = None) -> list[Tombstone]:
+        if case_id is None:
+            rows = self.conn.execute("SELECT * FROM tombstones ORDER BY case_id, version").fetchall()
+        else:
+            rows = self.conn.execute("SELECT * FROM tombstones WHERE case_id = ? ORDER BY version",
+                                     (case_id,)).fetchall()
+        return [_from_db(Tombstone, row) for row in rows]
+
+    def record_plan(self, tx: CatalogTransaction, plan: DestructionPlanRow) -> None:
+        conn = _tx_conn(tx)
+        existing = self._plan(conn, plan.plan_id)
+        if existing is not None:
+            if existing.plan_sha256 != plan.plan_sha256:
+                raise ArchiveConflict(f"销毁清册 {plan.plan_id} 已登记，且内容不同（哈希 {existing.plan_sha256}）")
+            return
+        _insert(conn, "destruction_plans", plan)
+
+    def mark_plan_executed(self, tx: CatalogTransaction, plan_id: str, *, approved_by: str,
+                           executed_at: datetime | None = None) -> None:
+        cur = _tx_conn(tx).execute(
+            "UPDATE destruction_plans SET executed_at = COALESCE(executed_at, ?), approved_by = COALESCE(approved_by, ?) "
+            "WHERE plan_id = ?", ((executed_at or _now()).isoformat(), approved_by, plan_id))
+        if cur.rowcount == 0:
+            raise InvalidArgument(f"目录中没有销毁清册 {plan_id}")
+
+    def plan(self, plan_id: str) -> DestructionPlanRow | None:
+        return self._plan(self.conn, plan_id)
+
+    def plans(self) -> list[DestructionPlanRow]:
+        rows = self.conn.execute("SELECT * FROM destruction_plans ORDER BY created_at, plan_id").fetchall()
+        return [_from_db(DestructionPlanRow, row) for row in rows]
+
+    # --- helpers ------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _one(conn: sqlite3.Connection, sql: str, args: tuple) -> CaseRecord | None:
+        row = conn.execute(sql, args).fetchone()
+        return _from_db(CaseRecord, row) if row else None
+
+    def _all(self, sql: str, args: tuple) -> list[CaseRecord]:
+        return [_from_db(CaseRecord, row) for row in self.conn.execute(sql, args).fetchall()]
+
+    def _holds(self, where: str, args: tuple) -> list[Hold]:
+        rows = self.conn.execute(f"SELECT * FROM holds WHERE {where} ORDER BY id", args).fetchall()
+        return [_from_db(Hold, row) for row in rows]
+
+    @staticmethod
+    def _hold(conn: sqlite3.Connection, hold_id: int) -> Hold:
+        return _from_db(Hold, conn.execute("SELECT * FROM holds WHERE id = ?", (hold_id,)).fetchone())
+
+    @staticmethod
+    def _plan(conn: sqlite3.Connection, plan_id: str) -> DestructionPlanRow | None:
+        row = conn.execute("SELECT * FROM destruction_plans WHERE plan_id = ?", (plan_id,)).fetchone()
+        return _from_db(DestructionPlanRow, row) if row else None
+
+
+def _migrate(conn: sqlite3.Connection, db_path: Path) -> None:
+    """Bring the schema up to SCHEMA_VERSION (pragma user_version), one step per transaction."""
+    (found,) = conn.execute("PRAGMA user_version").fetchone()
+    if found > SCHEMA_VERSION:
+        raise ConfigurationError(f"档案库目录 {db_path} 的结构版本为 {found}，比本程序支持的 {SCHEMA_VERSION} 新："
+                                 "请升级 yuetan 后再使用")
+    if found == SCHEMA_VERSION:
+        return
+    with write_transaction(conn):
+        (found,) = conn.execute("PRAGMA user_version").fetchone()
+        for step in range(found, SCHEMA_VERSION):
+            for statement in MIGRATIONS[step]:
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _insert(conn: sqlite3.Connection, table: str, obj) -> None:
+    cols = _columns(type(obj))
+    conn.execute(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({_marks(cols)})", _to_db(obj))
+
+
+def _tx_conn(tx) -> sqlite3.Connection:
+    conn = tx.conn if isinstance(tx, CatalogTransaction) else tx
+    if not conn.in_transaction:
+        raise RuntimeError("catalog writes must run inside Catalog.transaction()")
+    return conn
+
+
+def _marks(items) -> str:
+    return ", ".join("?" * len(items))
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)

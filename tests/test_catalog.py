@@ -1,0 +1,274 @@
+"""The catalog on a real SQLite file: versions, queries, holds, tombstones, plans, atomicity, two processes."""
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import sqlite3
+from dataclasses import replace
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from archive_store import ledger
+from archive_store.catalog import (SCHEMA_VERSION, Catalog, CaseRecord, DestructionPlanRow, DocumentRow, FindingRow,
+                                   Tombstone)
+from archive_store.numbers import NoticeNumberRegistry
+from pipeline.errors import ArchiveConflict, ConfigurationError, InvalidArgument
+from pipeline.findings import Finding, Severity
+from pipeline.manifest import Component
+
+ARCHIVED = datetime(2026, 3, 2, 8, 30, tzinfo=timezone.utc)
+
+
+def h(label: str) -> str:
+    return hashlib.sha256(label.encode()).hexdigest()
+
+
+def make_record(case_id: str, *, number: str = "赣市监检约〔2025〕3号", content: str = "v1", **changes) -> CaseRecord:
+    record = CaseRecord(
+        case_id=case_id, content_sha256=h(case_id + content), notice_number=number,
+        title="关于某检验检测公司出具不实报告的约谈", target_name="江西某检验检测有限公司", target_kind="institution",
+        credit_code="91360100MA35XXXX0X", organizer="江西省市场监督管理局", organizer_level="province",
+        region_code="360000", grounds=["6.2", "6.3"], outcome="rectified", interview_on=date(2025, 4, 10),
+        closed_on=date(2025, 6, 30), archived_at=ARCHIVED, dossier_sha256=h(case_id + content + "dossier"),
+        manifest_sha256=h(case_id + content + "manifest"), page_count=23, text_sha256=h(case_id + content + "text"),
+        case_json_sha256=h(case_id + content + "case.json"), manifest_json_sha256=h(case_id + content + "manifest"))
+    return replace(record, **changes)
+
+
+def make_documents(case_id: str, *, shared: str | None = None) -> list[DocumentRow]:
+    docs = [DocumentRow(seq=1, role="rendered_pdf", name="约谈通知书.pdf", media_type="application/pdf", size=1200,
+                        sha256=h(case_id + "notice"), title="约谈通知书", document="notice"),
+            DocumentRow.of_component(2, Component.of_bytes(case_id.encode(), role="upload_original", name="scan.jpg",
+                                                           media_type="image/jpeg", document="attachments[0]"),
+                                     title="现场检查笔录")]
+    if shared:
+        docs.append(DocumentRow(seq=3, role="upload_pdf", name="授权书.pdf", media_type="application/pdf", size=9,
+                                sha256=shared))
+    return docs
+
+
+FINDINGS = [FindingRow.of_finding(Finding(code="notice-late", article="第十条", severity=Severity.violation,
+                                          message="约谈通知书送达晚于约谈前三个工作日",
+                                          evidence={"served_on": "2025-04-08", "working_days": 2})),
+            FindingRow(code="no-signature", article="第十四条", severity="warning", message="约谈记录无被约谈方签字")]
+
+
+@pytest.fixture
+def catalog(tmp_path):
+    with Catalog(tmp_path / "catalog.sqlite") as cat:
+        yield cat
+
+
+def store(catalog: Catalog, record: CaseRecord, docs=None, findings=FINDINGS) -> int:
+    with catalog.transaction() as tx:
+        version = catalog.record_case(tx, record, make_documents(record.case_id) if docs is None else docs, findings)
+        ledger.append(tx, action="ingest", actor="档案员甲", case_id=record.case_id,
+                      details={"version": version, "dossier_sha256": record.dossier_sha256})
+    return version
+
+
+def test_record_and_query_a_case(catalog):
+    record = make_record("JX-2025-001")
+    assert store(catalog, record) == 1
+    found = catalog.current("JX-2025-001")
+    assert found == replace(record, version=1)
+    assert isinstance(found.interview_on, date) and found.archived_at == ARCHIVED
+    assert found.grounds == ["6.2", "6.3"]
+    assert catalog.by_notice_number("赣市监检约〔2025〕3号") == found
+    assert catalog.by_notice_number("赣市监检约〔2025〕4号") is None
+    assert catalog.by_credit_code("91360100MA35XXXX0X") == [found]
+    assert catalog.all_cases("current") == [found] and catalog.all_cases("superseded") == []
+    assert catalog.documents("JX-2025-001", 1) == make_documents("JX-2025-001")
+    assert catalog.documents("JX-2025-001", 1)[1].document == "attachments[0]"
+    assert catalog.findings("JX-2025-001", 1) == FINDINGS
+    assert catalog.findings("JX-2025-001", 1)[0].evidence == {"served_on": "2025-04-08", "working_days": 2}
+    assert catalog.findings("JX-2025-001", 1)[0].severity == "violation"
+    assert catalog.referenced_shas() == record.blob_shas() | {d.sha256 for d in make_documents("JX-2025-001")}
+    assert catalog.case_shas("JX-2025-001") == catalog.referenced_shas()
+    with pytest.raises(InvalidArgument):
+        catalog.all_cases("deleted")
+
+
+def test_same_case_again_is_refused_without_supersede(catalog):
+    store(catalog, make_record("JX-1"))
+    with pytest.raises(ArchiveConflict) as err:
+        store(catalog, make_record("JX-1", content="v2"))
+    assert "JX-1" in err.value.message and "--supersede" in err.value.message
+    assert [r.version for r in catalog.versions("JX-1")] == [1]
+    assert len(ledger.entries(catalog)) == 1
+
+
+def test_supersede_keeps_both_versions_linked(catalog):
+    store(catalog, make_record("JX-1"))
+    v2 = make_record("JX-1", content="v2", supersedes=1, page_count=25)
+    assert store(catalog, v2) == 2
+    versions = catalog.versions("JX-1")
+    assert [(r.version, r.status, r.supersedes) for r in versions] == [(1, "superseded", None), (2, "current", 1)]
+    assert catalog.current("JX-1").page_count == 25
+    assert catalog.by_notice_number("赣市监检约〔2025〕3号").version == 2
+    assert catalog.by_credit_code("91360100MA35XXXX0X") == [catalog.current("JX-1")]
+    assert len(catalog.by_credit_code("91360100MA35XXXX0X", include_superseded=True)) == 2
+    # the old version's blobs are still needed: it is kept, not purged
+    assert make_record("JX-1").dossier_sha256 in catalog.referenced_shas()
+    with pytest.raises(ArchiveConflict):
+        store(catalog, make_record("JX-1", content="v3", supersedes=1))   # 1 is no longer current
+
+
+def test_one_current_version_per_case_is_enforced_by_the_database(catalog):
+    store(catalog, make_record("JX-1"))
+    with pytest.raises(sqlite3.IntegrityError):
+        with catalog.transaction() as tx:
+            tx.conn.execute("UPDATE cases SET version = 7 WHERE case_id = 'JX-1'")
+            tx.conn.execute("INSERT INTO cases SELECT * FROM cases WHERE case_id = 'JX-1'")
+
+
+def test_a_transaction_that_raises_leaves_nothing(catalog):
+    with pytest.raises(RuntimeError, match="conversion broke"):
+        with catalog.transaction() as tx:
+            catalog.record_case(tx, make_record("JX-9"), make_documents("JX-9"), FINDINGS)
+            ledger.append(tx, action="ingest", actor="档案员甲", case_id="JX-9", details={})
+            catalog.add_hold(tx, "JX-9", reason="诉讼", held_by="甲")
+            raise RuntimeError("conversion broke")
+    for table in ("cases", "documents", "findings", "holds", "ledger"):
+        assert catalog.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0, table
+    assert catalog.current("JX-9") is None
+    assert store(catalog, make_record("JX-9")) == 1          # and the retry works
+
+
+def test_writes_outside_a_transaction_are_refused(catalog):
+    with pytest.raises(RuntimeError):
+        catalog.record_case(catalog.conn, make_record("JX-1"), [], [])
+
+
+def test_holds_active_and_history(catalog):
+    store(catalog, make_record("JX-1"))
+    at = datetime(2026, 5, 1, tzinfo=timezone.utc)
+    with catalog.transaction() as tx:
+        hold = catalog.add_hold(tx, "JX-1", reason="行政诉讼中", held_by="法制科乙", held_at=at)
+    assert hold.active and hold.held_at == at and hold.reason == "行政诉讼中"
+    assert catalog.is_held("JX-1") and catalog.active_holds() == [hold] and catalog.active_holds("JX-1") == [hold]
+    with catalog.transaction() as tx:
+        released = catalog.release_hold(tx, "JX-1", reason="判决生效", released_by="法制科乙")
+    assert [r.id for r in released] == [hold.id]
+    assert not released[0].active and released[0].release_reason == "判决生效"
+    assert not catalog.is_held("JX-1") and catalog.active_holds() == []
+    assert catalog.hold_history("JX-1") == released
+    with catalog.transaction() as tx:
+        assert catalog.release_hold(tx, "JX-1", reason="再次解除", released_by="乙") == []
+    with pytest.raises(InvalidArgument):
+        with catalog.transaction() as tx:
+            catalog.add_hold(tx, "JX-1", reason="  ", held_by="乙")
+
+
+def test_purge_keeps_a_tombstone_and_a_blob_another_case_needs(catalog):
+    shared = h("shared authorisation letter")
+    store(catalog, make_record("JX-A"), docs=make_documents("JX-A", shared=shared))
+    store(catalog, make_record("JX-A", content="v2", supersedes=1), docs=make_documents("JX-A", shared=shared))
+    store(catalog, make_record("JX-B", number="赣市监检约〔2025〕4号"), docs=make_documents("JX-B", shared=shared))
+    a_only = catalog.case_shas("JX-A") - catalog.case_shas("JX-B")
+    assert shared in catalog.case_shas("JX-A") and shared not in a_only
+    purged_at = datetime(2032, 1, 2, tzinfo=timezone.utc)
+
+    def purge():
+        with catalog.transaction() as tx:
+            for record in catalog.versions("JX-A"):
+                catalog.record_tombstone_and_clear(tx, Tombstone.of_case(
+                    record, plan_id="P-2032-01", plan_sha256=h("plan"), approved_by="局长丙、科长丁",
+                    purged_at=purged_at))
+            ledger.append(tx, action="purge", actor="局长丙", case_id="JX-A", details={"plan_id": "P-2032-01"})
+
+    purge()
+    assert catalog.current("JX-A") is None
+    assert [r.status for r in catalog.versions("JX-A")] == ["purged", "purged"]
+    assert catalog.documents("JX-A", 1) == [] and catalog.findings("JX-A", 2) == []
+    assert catalog.by_notice_number("赣市监检约〔2025〕3号") is None
+    stone = catalog.tombstone("JX-A")
+    assert (stone.version, stone.notice_number, stone.plan_id, stone.purged_at) == (2, "赣市监检约〔2025〕3号",
+                                                                                    "P-2032-01", purged_at)
+    assert stone.dossier_sha256 == make_record("JX-A", content="v2").dossier_sha256
+    assert catalog.tombstone_by_notice_number("赣市监检约〔2025〕3号") == stone
+    assert len(catalog.tombstones()) == 2 and catalog.tombstone("JX-B") is None
+    referenced = catalog.referenced_shas()
+    assert shared in referenced                                  # JX-B still needs it
+    assert not (a_only & referenced)                             # everything else of JX-A may go
+    assert catalog.case_shas("JX-B") <= referenced
+    purge()                                                      # a rerun after a crash changes nothing
+    assert len(catalog.tombstones()) == 2
+    assert ledger.verify_chain(catalog) == []
+
+
+def test_destruction_plans(catalog):
+    plan = DestructionPlanRow(plan_id="P-2032-01", plan_sha256=h("plan"), as_of=date(2032, 1, 1),
+                              created_at=datetime(2032, 1, 1, 9, tzinfo=timezone.utc), created_by="档案员甲",
+                              plan_json='{"cases":[]}')
+    with catalog.transaction() as tx:
+        catalog.record_plan(tx, plan)
+        catalog.record_plan(tx, plan)                         # the same plan again: no-op
+    assert catalog.plan("P-2032-01") == plan and catalog.plans() == [plan]
+    with pytest.raises(ArchiveConflict):
+        with catalog.transaction() as tx:
+            catalog.record_plan(tx, replace(plan, plan_sha256=h("changed")))
+    with catalog.transaction() as tx:
+        catalog.mark_plan_executed(tx, "P-2032-01", approved_by="局长丙")
+    executed = catalog.plan("P-2032-01")
+    assert executed.approved_by == "局长丙" and executed.executed_at is not None
+    with pytest.raises(InvalidArgument):
+        with catalog.transaction() as tx:
+            catalog.mark_plan_executed(tx, "P-none", approved_by="x")
+    assert catalog.plan("P-none") is None
+
+
+def test_indexed_at_marks_what_the_index_has(catalog):
+    store(catalog, make_record("JX-1"))
+    store(catalog, make_record("JX-2"))
+    assert [r.case_id for r in catalog.not_indexed()] == ["JX-1", "JX-2"]
+    catalog.mark_indexed(None, "JX-1", 1)
+    assert [r.case_id for r in catalog.not_indexed()] == ["JX-2"]
+    assert catalog.current("JX-1").indexed_at is not None
+
+
+def test_schema_version_and_shared_file_with_notice_numbers(tmp_path):
+    path = tmp_path / "catalog.sqlite"
+    with NoticeNumberRegistry(path) as numbers:
+        numbers.register("赣市监检约〔2025〕3号", "JX-1")
+    with Catalog(path) as catalog:
+        store(catalog, make_record("JX-1"))
+        assert catalog.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert catalog.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with Catalog(path) as catalog, NoticeNumberRegistry(path) as numbers:    # reopening migrates nothing
+        assert catalog.current("JX-1").version == 1
+        assert numbers.holder("赣市监检约〔2025〕3号") == "JX-1"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(ConfigurationError) as err:
+        Catalog(path)
+    assert "升级" in err.value.message
+
+
+def _record_cases(db_path: str, prefix: str, count: int) -> None:
+    with Catalog(Path(db_path)) as catalog:
+        for i in range(count):
+            store(catalog, make_record(f"{prefix}-{i:03d}", number=f"赣市监检约〔2025〕{prefix}{i}号"))
+
+
+def test_two_processes_recording_different_cases_both_land(tmp_path):
+    db_path = tmp_path / "catalog.sqlite"
+    Catalog(db_path).close()
+    ctx = multiprocessing.get_context("spawn")
+    workers = [ctx.Process(target=_record_cases, args=(str(db_path), prefix, 25)) for prefix in ("NC", "GZ")]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(120)
+    assert [w.exitcode for w in workers] == [0, 0]
+    with Catalog(db_path) as catalog:
+        cases = catalog.all_cases("current")
+        assert len(cases) == 50
+        assert {c.case_id[:2] for c in cases} == {"NC", "GZ"}
+        assert all(len(catalog.documents(c.case_id, 1)) == 2 for c in cases)
+        entries = ledger.entries(catalog)
+        assert [e.seq for e in entries] == list(range(1, 51))
+        assert ledger.verify_chain(catalog) == []
