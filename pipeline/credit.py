@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from archive_store.blobs import FilesystemBlobStore
+from archive_store.catalog import Catalog
 from archive_store.home import ArchiveHome
 
 from .contract import (OUTCOME_LABELS, Outcome, _CREDIT_CODE_ALPHABET, credit_code_check_digit)
@@ -131,8 +133,6 @@ def credit_file_all(home: ArchiveHome) -> list[InterviewEntry]:
 
 
 def _all_entries(home: ArchiveHome) -> list[InterviewEntry]:
-    from archive_store.blobs import FilesystemBlobStore
-    from archive_store.catalog import Catalog
 
     store = FilesystemBlobStore(home.path / "blobs")
     with Catalog(home.catalog_path) as catalog:

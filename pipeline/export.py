@@ -22,6 +22,9 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 
+from archive_store import ledger
+from archive_store.blobs import FilesystemBlobStore
+from archive_store.catalog import Catalog
 from archive_store.home import ArchiveHome
 
 from .credit import InterviewEntry, interview_entry, write_table
@@ -81,7 +84,6 @@ class ExportResult:
 
 def select_cases(home: ArchiveHome, filters: ExportFilters) -> list:
     """Current cases matching the filters; a query goes through the full-text index like `search`."""
-    from archive_store.catalog import Catalog
 
     with Catalog(home.catalog_path) as catalog:
         records = [r for r in catalog.all_cases(status="current") if filters.matches(r)]
@@ -99,9 +101,6 @@ def _query_case_ids(home: ArchiveHome, query: str) -> set[str]:
 
 def export_bag(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: str) -> ExportResult:
     """Write the bag zip to `dest`; refuses to export nothing and never overwrites an existing file."""
-    from archive_store import ledger
-    from archive_store.blobs import FilesystemBlobStore
-    from archive_store.catalog import Catalog
 
     dest = Path(dest)
     if dest.suffix.lower() != ".zip":
@@ -149,7 +148,6 @@ def export_bag(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: 
 
 def _write_payload(catalog, store, records, bag_dir: Path) -> list[InterviewEntry]:
     """Files go straight into the future bag folder; bagit's make_bag moves them under data/."""
-    from archive_store import ledger
 
     entries = []
     with open(bag_dir / "ledger.jsonl", "w", encoding="utf-8") as ledger_file:
@@ -162,7 +160,7 @@ def _write_payload(catalog, store, records, bag_dir: Path) -> list[InterviewEntr
             for path in folder.iterdir():
                 path.chmod(0o644)
             entries.append(interview_entry(catalog, store, record))
-            for item in ledger.entries(catalog.connection, case_id=record.case_id):
+            for item in ledger.entries(catalog, case_id=record.case_id):
                 ledger_file.write(json.dumps(_entry_dict(item), ensure_ascii=False, sort_keys=True) + "\n")
     rows = [_summary_row(e) for e in entries]
     write_table(entries, bag_dir / "summary.csv", headers=SUMMARY_HEADERS, rows=rows)
@@ -298,12 +296,10 @@ def _ledger_problems(home: ArchiveHome | None, path: Path, unpacked: Path) -> li
     tags = list(unpacked.glob(f"*/{TAG_MANIFEST}")) + list(unpacked.glob(TAG_MANIFEST))
     if len(tags) != 1:
         return []
-    from archive_store import ledger
-    from archive_store.catalog import Catalog
 
     tag_sha = _sha256_file(tags[0])
     with Catalog(home.catalog_path) as catalog:
-        recorded = [e for e in ledger.entries(catalog.connection)
+        recorded = [e for e in ledger.entries(catalog)
                     if e.action == "export" and e.details.get("tagmanifest_sha256") == tag_sha]
     if recorded and all(e.details.get("zip_sha256") != _sha256_file(path) for e in recorded):
         return [f"{path.name} 与台账第 {recorded[-1].seq} 条记录的导出文件不同（sha256 不符）："

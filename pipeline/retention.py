@@ -24,6 +24,9 @@ from enum import Enum
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from archive_store import ledger
+from archive_store.blobs import FilesystemBlobStore
+from archive_store.catalog import Catalog, DestructionPlanRow, Tombstone
 from archive_store.home import ArchiveHome
 
 from .errors import ArchiveConflict, InvalidArgument
@@ -95,7 +98,6 @@ class RetentionEntry:
 
 def retention_schedule(home: ArchiveHome, *, as_of: date | None = None) -> list[RetentionEntry]:
     """Every current case with its expiry, in order of expiry (soonest first)."""
-    from archive_store.catalog import Catalog
 
     as_of = as_of or today_in_china()
     years = home.settings.retention_years
@@ -140,8 +142,6 @@ class HoldChange:
 
 def place_hold(home: ArchiveHome, case_ref: str, *, reason: str, actor: str) -> HoldChange:
     """A held case is never purged, whatever its age, until the hold is released."""
-    from archive_store import ledger
-    from archive_store.catalog import Catalog
 
     reason = _required_reason(reason)
     with Catalog(home.catalog_path) as catalog:
@@ -155,8 +155,6 @@ def place_hold(home: ArchiveHome, case_ref: str, *, reason: str, actor: str) -> 
 
 
 def release_hold(home: ArchiveHome, case_ref: str, *, reason: str, actor: str) -> HoldChange:
-    from archive_store import ledger
-    from archive_store.catalog import Catalog
 
     reason = _required_reason(reason)
     with Catalog(home.catalog_path) as catalog:
@@ -181,13 +179,9 @@ def _resolve_current(catalog, case_ref: str):
     record = catalog.current(case_ref) or catalog.by_notice_number(case_ref)
     if record is not None and record.status == "current":
         return record
-    if catalog.tombstone(case_ref) is not None or _purged_by_number(catalog, case_ref):
+    if catalog.tombstone(case_ref) is not None or catalog.tombstone_by_notice_number(case_ref) is not None:
         raise ArchiveConflict(f"案件 {case_ref} 已销毁，只留有销毁记录")
     raise InvalidArgument(f"档案库中没有案件编号或文号为“{case_ref}”的案件")
-
-
-def _purged_by_number(catalog, number: str) -> bool:
-    return any(t.notice_number == number for t in catalog.tombstones())
 
 
 # --- the destruction plan --------------------------------------------------------------------------------
@@ -225,8 +219,6 @@ def plan_destruction(home: ArchiveHome, out_dir: Path, *, actor: str, as_of: dat
 
     Returns the plan; with nothing purgeable it returns a plan without id or cases and writes nothing.
     """
-    from archive_store import ledger
-    from archive_store.catalog import Catalog
 
     as_of = as_of or today_in_china()
     out_dir = Path(out_dir)
@@ -252,11 +244,11 @@ def plan_destruction(home: ArchiveHome, out_dir: Path, *, actor: str, as_of: dat
             write_plan_files(plan, work, fonts=home.settings.fonts, converter=converter)
             file_hashes = {name: _sha256_file(work / name) for name in (PLAN_FILE, LIST_XLSX, LIST_PDF)}
             with catalog.transaction() as tx:
-                if catalog.destruction_plan(plan_id) is not None:
+                if catalog.plan(plan_id) is not None:
                     raise ArchiveConflict(f"销毁计划编号 {plan_id} 刚被另一进程使用，请重新运行")
-                catalog.record_destruction_plan(tx, plan_id=plan_id, plan_sha256=plan["plan_sha256"],
-                                                as_of=as_of.isoformat(), created_at=plan["created_at"],
-                                                created_by=actor, plan_json=canonical_json(plan).decode("utf-8"))
+                catalog.record_plan(tx, DestructionPlanRow(
+                    plan_id=plan_id, plan_sha256=plan["plan_sha256"], as_of=as_of, created_at=created_at,
+                    created_by=actor, plan_json=canonical_json(plan).decode("utf-8")))
                 ledger.append(tx, action="purge_plan", actor=actor, case_id=None,
                               details={"plan_id": plan_id, "plan_sha256": plan["plan_sha256"],
                                        "as_of": as_of.isoformat(), "case_ids": [c["case_id"] for c in plan["cases"]],
@@ -269,8 +261,8 @@ def plan_destruction(home: ArchiveHome, out_dir: Path, *, actor: str, as_of: dat
 
 def _next_plan_id(catalog, year: int) -> str:
     prefix = f"XH-{year}-"
-    taken = [int(p[len(prefix):]) for p in catalog.destruction_plan_ids() if p.startswith(prefix)
-             and p[len(prefix):].isdigit()]
+    ids = [p.plan_id for p in catalog.plans()]
+    taken = [int(p[len(prefix):]) for p in ids if p.startswith(prefix) and p[len(prefix):].isdigit()]
     return f"{prefix}{max(taken, default=0) + 1:04d}"
 
 
@@ -492,7 +484,6 @@ def execute_plan(home: ArchiveHome, plan_path: Path, *, approved_by: str, actor:
 
     Running it again finishes what an interrupted run left and changes nothing else.
     """
-    from archive_store.catalog import Catalog
 
     if not approved_by or not approved_by.strip():
         raise InvalidArgument("请用 --approved-by 写明批准人")
@@ -501,7 +492,7 @@ def execute_plan(home: ArchiveHome, plan_path: Path, *, approved_by: str, actor:
     plan_path = Path(plan_path)
     plan = load_plan(plan_path)
     with Catalog(home.catalog_path) as catalog:
-        known = catalog.destruction_plan(plan["plan_id"])
+        known = catalog.plan(plan["plan_id"])
         if known is None:
             raise InvalidArgument(f"档案库中没有销毁计划 {plan['plan_id']} 的记录，拒绝执行"
                                   "（计划须由本档案库的 yuetan purge --plan 编制）")
@@ -514,8 +505,7 @@ def execute_plan(home: ArchiveHome, plan_path: Path, *, approved_by: str, actor:
                                               today=today))
         if known.executed_at is None:
             with catalog.transaction() as tx:
-                catalog.mark_destruction_plan_executed(tx, plan["plan_id"], approved_by=approved_by,
-                                                       executed_at=_now())
+                catalog.mark_plan_executed(tx, plan["plan_id"], approved_by=approved_by, executed_at=_now())
     return report
 
 
@@ -542,7 +532,6 @@ def _keep_plan(home: ArchiveHome, plan: dict, folder: Path) -> Path:
 
 def _purge_one(home: ArchiveHome, catalog, plan: dict, planned: dict, *, approved_by: str, actor: str,
                today: date) -> PurgeOutcome:
-    from archive_store import ledger
 
     case_id = planned["case_id"]
     outcome = PurgeOutcome(case_id, planned.get("notice_number") or "", PurgeStatus.purged)
@@ -566,12 +555,13 @@ def _purge_one(home: ArchiveHome, catalog, plan: dict, planned: dict, *, approve
     if closed_on is None or today < retention_dates(closed_on, plan["retention_years"])[1]:
         outcome.status = PurgeStatus.not_due
         return outcome
-    blobs = sorted(set().union(*(_blobs_of(catalog, v) for v in live)))
+    blobs = sorted(set().union(*(catalog.case_shas(case_id, v.version) for v in live)))
     purged_at = _now()
     with catalog.transaction() as tx:
         for version in live:
-            catalog.purge_version(tx, version, plan_id=plan["plan_id"], plan_sha256=plan["plan_sha256"],
-                                  approved_by=approved_by, purged_at=purged_at)
+            catalog.record_tombstone_and_clear(tx, Tombstone.of_case(
+                version, plan_id=plan["plan_id"], plan_sha256=plan["plan_sha256"], approved_by=approved_by,
+                purged_at=purged_at))
         ledger.append(tx, action="purge", actor=actor, case_id=case_id,
                       details={"plan_id": plan["plan_id"], "plan_sha256": plan["plan_sha256"],
                                "approved_by": approved_by, "notice_number": current.notice_number,
@@ -585,7 +575,6 @@ def _purge_one(home: ArchiveHome, catalog, plan: dict, planned: dict, *, approve
 
 def _finish_purged(home: ArchiveHome, catalog, case_id: str, outcome: PurgeOutcome) -> None:
     """Steps 2 and 3 for a purged case: its blobs that no other case needs, then its index entry."""
-    from archive_store.blobs import FilesystemBlobStore
 
     store = FilesystemBlobStore(home.path / "blobs")
     needed = catalog.referenced_shas()
@@ -602,22 +591,12 @@ def _finish_purged(home: ArchiveHome, catalog, case_id: str, outcome: PurgeOutco
 
 def purged_blobs(catalog, case_id: str) -> list[str]:
     """The blobs a purged case had, as its 'purge' ledger entries name them."""
-    from archive_store import ledger
 
     shas: set[str] = set()
-    for entry in ledger.entries(catalog.connection, case_id=case_id):
+    for entry in ledger.entries(catalog, case_id=case_id):
         if entry.action == "purge":
             shas.update(entry.details.get("blobs", []))
     return sorted(shas)
-
-
-def _blobs_of(catalog, record) -> set[str]:
-    shas = {d.sha256 for d in catalog.documents(record.case_id, record.version)}
-    for name in ("dossier_sha256", "text_sha256", "case_json_sha256", "manifest_json_sha256"):
-        value = getattr(record, name, None)
-        if value:
-            shas.add(value)
-    return shas
 
 
 def _remove_from_index(home: ArchiveHome, case_id: str) -> bool:
@@ -634,7 +613,6 @@ def _remove_from_index(home: ArchiveHome, case_id: str) -> bool:
 
 def tombstone_summary(home: ArchiveHome, case_or_number: str) -> dict | None:
     """The tombstone of a purged case (by case_id or notice number), or None if it was never purged."""
-    from archive_store.catalog import Catalog
 
     with Catalog(home.catalog_path) as catalog:
         stones = [t for t in catalog.tombstones()
@@ -642,7 +620,7 @@ def tombstone_summary(home: ArchiveHome, case_or_number: str) -> dict | None:
     if not stones:
         return None
     latest = max(stones, key=lambda t: t.version)
-    summary = {k: _iso(v) if isinstance(v, date) else v for k, v in asdict(latest).items()}
+    summary = {k: v.isoformat() if isinstance(v, date) else v for k, v in asdict(latest).items()}
     summary["versions"] = sorted(t.version for t in stones)
     summary["status"] = "purged"
     return summary
@@ -668,8 +646,6 @@ def format_tombstone(summary: dict) -> str:
 
 def purge_leftovers(home: ArchiveHome) -> list[str]:
     """What an interrupted purge left (Chinese, one line each): blobs only purged cases need, index entries."""
-    from archive_store.blobs import FilesystemBlobStore
-    from archive_store.catalog import Catalog
 
     from . import index
 
@@ -710,8 +686,8 @@ def _cn_date(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def _now() -> str:
-    return datetime.now(CHINA).isoformat(timespec="seconds")
+def _now() -> datetime:
+    return datetime.now(CHINA).replace(microsecond=0)
 
 
 def _crash_point(step: str) -> None:

@@ -8,12 +8,15 @@ from types import SimpleNamespace
 import pytest
 from openpyxl import load_workbook
 
-from pipeline.errors import InvalidArgument
+from archive_store import ledger
+from archive_store.catalog import Catalog
+from archive_store.home import DocumentFontNames, open_home
+from pipeline.errors import ArchiveConflict, InvalidArgument
 from pipeline.retention import (LIST_HEADERS, LIST_TITLE, RetentionEntry, RetentionStatus, build_plan, load_plan,
-                                plan_sha256, retention_dates, retention_rule, write_destruction_docx,
-                                write_destruction_xlsx)
+                                place_hold, plan_sha256, release_hold, retention_dates, retention_rule,
+                                retention_schedule, write_destruction_docx, write_destruction_xlsx)
 
-from archive_store.home import DocumentFontNames
+from .stored_cases import credit_code, new_home, store_case
 
 
 # --- the rule --------------------------------------------------------------------------------------------
@@ -118,3 +121,65 @@ def test_destruction_docx_carries_the_same_content(tmp_path):
     assert [r.cells[2].text for r in table.rows[1:]] == ["A", "BB"]
     assert LIST_TITLE in text and "第二十条" in text and text.count("监销人") == 2 and "批准人" in text
     assert doc.sections[0].page_width > doc.sections[0].page_height
+
+
+# --- on a real archive home ------------------------------------------------------------------------------
+
+CLOSED = {"C2018": date(2018, 6, 15), "C2019A": date(2019, 5, 10), "C2019B": date(2019, 12, 31),
+          "C2019H": date(2019, 3, 1), "C2020": date(2020, 1, 1), "C2022": date(2022, 7, 1),
+          "C2024": date(2024, 11, 30), "C2026": date(2026, 3, 1)}
+
+
+@pytest.fixture
+def archive(tmp_path):
+    home = new_home(tmp_path / "home")
+    for n, (case_id, closed_on) in enumerate(CLOSED.items(), start=1):
+        store_case(home, case_id, closed_on, credit=credit_code(n))
+    place_hold(home, "C2019H", reason="行政诉讼期间保全", actor="法规科")
+    return home
+
+
+@pytest.mark.parametrize("as_of, expired", [
+    (date(2024, 12, 31), set()),
+    (date(2025, 1, 1), {"C2018"}),
+    (date(2025, 12, 31), {"C2018"}),                                  # 2019-12-31 not yet
+    (date(2026, 1, 1), {"C2018", "C2019A", "C2019B"}),               # ... and now it is
+    (date(2026, 12, 31), {"C2018", "C2019A", "C2019B"}),
+    (date(2027, 1, 1), {"C2018", "C2019A", "C2019B", "C2020"}),
+    (date(2033, 1, 1), {"C2018", "C2019A", "C2019B", "C2020", "C2022", "C2024", "C2026"}),
+])
+def test_schedule_marks_exactly_the_expired_unheld_cases(archive, as_of, expired):
+    entries = {e.case_id: e for e in retention_schedule(archive, as_of=as_of)}
+    assert set(entries) == set(CLOSED)
+    assert {c for c, e in entries.items() if e.status is RetentionStatus.expired} == expired
+    assert entries["C2019H"].status is RetentionStatus.held and entries["C2019H"].hold_reasons == ["行政诉讼期间保全"]
+    assert entries["C2019B"].expires_on == date(2025, 12, 31) and entries["C2019B"].purgeable_from == date(2026, 1, 1)
+
+
+def test_retention_years_come_from_the_settings(archive):
+    settings = archive.path / "yuetan.toml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace("years = 6", "years = 10"), encoding="utf-8")
+    home = open_home(archive.path)
+    entries = {e.case_id: e for e in retention_schedule(home, as_of=date(2026, 1, 1))}
+    assert entries["C2018"].expires_on == date(2028, 12, 31)
+    assert not any(e.status is RetentionStatus.expired for e in entries.values())
+
+
+def test_hold_and_release_go_into_the_ledger_and_name_the_case(archive):
+    with Catalog(archive.catalog_path) as catalog:
+        record = catalog.current("C2019A")
+    change = place_hold(archive, record.notice_number, reason="信访复查", actor="张三")
+    assert change.case_id == "C2019A"
+    with pytest.raises(InvalidArgument, match="理由"):
+        release_hold(archive, "C2019A", reason="  ", actor="张三")
+    release_hold(archive, "C2019A", reason="复查结束", actor="李四")
+    with pytest.raises(ArchiveConflict, match="未被冻结"):
+        release_hold(archive, "C2019A", reason="again", actor="李四")
+    with pytest.raises(InvalidArgument, match="没有案件编号或文号"):
+        place_hold(archive, "NO-SUCH", reason="x", actor="张三")
+    with Catalog(archive.catalog_path) as catalog:
+        entries = ledger.entries(catalog, case_id="C2019A")
+        assert [(e.action, e.actor, e.details["reason"]) for e in entries if e.action != "ingest"] == [
+            ("hold", "张三", "信访复查"), ("release", "李四", "复查结束")]
+        assert ledger.verify_chain(catalog) == []
+        assert not catalog.active_holds("C2019A") and catalog.active_holds("C2019H")

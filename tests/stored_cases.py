@@ -1,0 +1,101 @@
+"""Cases put straight into a real archive home (blob store, catalog, ledger), without building dossiers.
+
+Each stored case has real files: a one-page PDF of its own as the dossier, the example's rectification plan
+PDF as an upload (the same bytes in every case, so its blob is shared), case.json, manifest.json and a text
+blob, all in the blob store and listed in the catalog exactly as ingest lists them.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zlib
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pikepdf
+
+from archive_store import ledger
+from archive_store.blobs import FilesystemBlobStore
+from archive_store.catalog import Catalog, CaseRecord, DocumentRow, FindingRow
+from archive_store.home import ArchiveHome, init_home
+from pipeline.contract import credit_code_check_digit
+from pipeline.manifest import Component, build_manifest, canonical_json, manifest_sha256
+
+from .conftest import EXAMPLES
+
+SHARED_UPLOAD = EXAMPLES / "institution-onsite" / "整改方案.pdf"
+
+
+def new_home(path: Path) -> ArchiveHome:
+    home, _ = init_home(path)
+    return home
+
+
+def credit_code(seed: int) -> str:
+    first17 = f"91360100MA35{seed:05d}"[:17]
+    return first17 + credit_code_check_digit(first17)
+
+
+def one_page_pdf(text: str) -> bytes:
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(595, 842))
+    pdf.docinfo["/Title"] = text
+    out = io.BytesIO()
+    pdf.save(out, deterministic_id=True)
+    return out.getvalue()
+
+
+def store_case(home: ArchiveHome, case_id: str, closed_on: date, *, credit: str | None = None,
+               notice_number: str | None = None, organizer: str = "江西省市场监督管理局", region_code: str = "360000",
+               kind: str = "institution", grounds: list[tuple[int, int]] = ((6, 2),), outcome: str = "completed",
+               interview_on: date | None = None, findings: list[dict] | None = None,
+               actor: str = "档案员") -> CaseRecord:
+    """Record one case (version 1) with its blobs, documents, findings and an 'ingest' ledger entry."""
+    store = FilesystemBlobStore(home.path / "blobs")
+    case = json.loads((EXAMPLES / "institution-onsite" / "case.json").read_text(encoding="utf-8"))
+    interview_on = interview_on or closed_on - timedelta(days=60)
+    number = notice_number or f"赣市监检约〔{interview_on.year}〕{zlib.crc32(case_id.encode()) % 9000 + 100}号"
+    case["case_id"] = case_id
+    case["notice"]["number"] = number
+    case["target"]["kind"] = kind
+    case["target"]["name"] = f"江西{case_id}检测有限公司"
+    case["target"]["credit_code"] = credit
+    case["grounds"] = [{"article": a, "item": i, "facts": [f"{case_id} 的事实 {a}.{i}：检验报告数据失实"]}
+                       for a, i in grounds]
+    case["rectification"]["outcome"] = outcome
+    case["closed_on"] = closed_on.isoformat()
+    case["organizer"]["name"] = organizer
+    case_json = json.dumps(case, ensure_ascii=False, indent=1).encode("utf-8")
+    dossier = one_page_pdf(f"案卷 {case_id}")
+    upload = SHARED_UPLOAD.read_bytes()
+    components = [
+        Component.of_bytes(case_json, role="case_json", name="case.json", media_type="application/json"),
+        Component.of_bytes(upload, role="upload_original", name="整改方案.pdf", media_type="application/pdf",
+                           document="attachments[0]"),
+    ]
+    manifest = build_manifest(case_id=case_id, notice_number=number, components=components)
+    manifest_bytes = canonical_json(manifest)
+    text = canonical_json({"content": f"{case_id} 检验报告数据失实 超出资质认定范围"})
+    for data in (case_json, dossier, upload, manifest_bytes, text):
+        store.put_bytes(data)
+    finding_rows = [FindingRow.of_finding(f) for f in (findings if findings is not None else [
+        {"code": "notice_served_late", "article": "第十三条", "severity": "violation",
+         "message": "约谈通知书送达不足3个工作日", "evidence": {"served_on": "2025-09-29"}}])]
+    record = CaseRecord(
+        case_id=case_id, content_sha256=hashlib.sha256(case_json).hexdigest(), notice_number=number,
+        title=f"关于约谈江西{case_id}检测有限公司的案卷", target_name=case["target"]["name"], target_kind=kind,
+        credit_code=credit, organizer=organizer, organizer_level="province", region_code=region_code,
+        grounds=[f"{a}.{i}" for a, i in grounds], outcome=outcome, interview_on=interview_on, closed_on=closed_on,
+        archived_at=datetime(closed_on.year, closed_on.month, closed_on.day, 9, tzinfo=timezone.utc),
+        dossier_sha256=hashlib.sha256(dossier).hexdigest(), manifest_sha256=manifest_sha256(manifest), page_count=1,
+        text_sha256=hashlib.sha256(text).hexdigest(), case_json_sha256=hashlib.sha256(case_json).hexdigest(),
+        manifest_json_sha256=hashlib.sha256(manifest_bytes).hexdigest())
+    documents = [DocumentRow.of_component(seq, c) for seq, c in enumerate(components, start=1)]
+    with Catalog(home.catalog_path) as catalog:
+        with catalog.transaction() as tx:
+            catalog.record_case(tx, record, documents, finding_rows)
+            ledger.append(tx, action="ingest", actor=actor, case_id=case_id,
+                          details={"manifest_sha256": record.manifest_sha256,
+                                   "dossier_sha256": record.dossier_sha256})
+        return catalog.current(case_id)
