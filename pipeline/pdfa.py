@@ -86,7 +86,8 @@ def check_pdfa(path: Path, *, expect_part: int | None = None) -> list[str]:
 
 def _document_checks(pdf: pikepdf.Pdf, part: int | None, expect_part: int | None) -> list[str]:
     """Our own clause checks on an open document."""
-    return (_encryption(pdf) + _trailer_id(pdf) + _output_intent(pdf) + _xmp_identification(pdf, expect_part)
+    return (_encryption(pdf) + _trailer_id(pdf) + _pdf_version(pdf) + _output_intent(pdf)
+            + _xmp_identification(pdf, expect_part)
             + _unembedded_fonts(pdf) + active_content(pdf) + _forms(pdf) + _embedded_files(pdf, part))
 
 
@@ -123,6 +124,22 @@ def _trailer_id(pdf: pikepdf.Pdf) -> list[str]:
     if isinstance(file_id, Array) and len(file_id) == 2:
         return []
     return ["文件尾（trailer）缺少文件标识 /ID：PDF/A 要求必须有 /ID"]
+
+
+def _pdf_version(pdf: pikepdf.Pdf) -> list[str]:
+    """The catalog /Version overrides the header (a signer may raise it), and developer extensions
+    must build on PDF 1.7 at most: PDF/A-2 and -3 are based on PDF 1.7 (ISO 19005-2 6.1.2)."""
+    problems = []
+    version = pdf.Root.get("/Version")
+    if version is not None and not re.fullmatch(r"/1\.[0-7]", str(version)):
+        problems.append(f"文档目录声明的 PDF 版本为 {str(version)[1:]}：PDF/A-2、PDF/A-3 基于 PDF 1.7，不允许更高版本")
+    extensions = pdf.Root.get("/Extensions")
+    for prefix, ext in (extensions.items() if isinstance(extensions, Dictionary) else []):
+        for entry in ext if isinstance(ext, Array) else [ext]:
+            base = str(entry.get("/BaseVersion", "")) if isinstance(entry, Dictionary) else ""
+            if base and not re.fullmatch(r"/1\.[0-7]", base):
+                problems.append(f"开发者扩展 {prefix[1:]} 基于 PDF {base[1:]}：PDF/A-2、PDF/A-3 基于 PDF 1.7，不允许更高版本")
+    return problems
 
 
 def _output_intent(pdf: pikepdf.Pdf) -> list[str]:
@@ -473,11 +490,22 @@ def _validator_view(path: Path) -> io.BytesIO:
             del view.Root["/OpenAction"]
         if signature_fields_only(view):
             _hide_signature_fields(view)
+        _hide_pades_extension(view)
         buffer = io.BytesIO()
         view.save(buffer, stream_decode_level=pikepdf.StreamDecodeLevel.none, compress_streams=False,
                   fix_metadata_version=False, object_stream_mode=pikepdf.ObjectStreamMode.preserve)
     buffer.seek(0)
     return buffer
+
+
+def _hide_pades_extension(view: pikepdf.Pdf) -> None:
+    """The ESIC developer extension (ETSI EN 319 142-1) declares a PAdES signature in a PDF 1.7 file;
+    PDF 1.7 allows developer extensions and `_pdf_version` checks their base version."""
+    extensions = view.Root.get("/Extensions")
+    if isinstance(extensions, Dictionary) and "/ESIC" in extensions:
+        del extensions["/ESIC"]
+        if not len(extensions.keys()):
+            del view.Root["/Extensions"]
 
 
 def _hide_signature_fields(view: pikepdf.Pdf) -> None:
