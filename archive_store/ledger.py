@@ -14,6 +14,7 @@ import getpass
 import hashlib
 import json
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -26,9 +27,12 @@ GENESIS_HASH = "0" * 64
 ACTIONS = frozenset({"ingest", "supersede", "export", "hold", "release", "purge_plan", "purge", "reindex"})
 ACTION_LABELS = {"ingest": "入库", "supersede": "新版本入库", "export": "导出", "hold": "保全（冻结）",
                  "release": "解除保全", "purge_plan": "编制销毁清册", "purge": "销毁", "reindex": "重建索引"}
+GUARD_TRIGGERS = ("ledger_no_update", "ledger_no_delete")
 COLUMNS = "seq, at, actor, action, case_id, details, prev_hash, entry_hash"
 # How many mismatching entries verify_chain searches the original position of (each search is O(n)).
 _MAX_DIAGNOSED = 50
+_NEAR = 5
+_FULL_SEARCH_UP_TO = 20_000
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ledger (
@@ -136,10 +140,15 @@ def head(conn) -> LedgerEntry | None:
 
 def verify_chain(conn) -> list[str]:
     """Every problem in the chain, in Chinese, each naming the entry (seq); empty when the chain is intact."""
-    rows = _conn_of(conn).execute(f"SELECT {COLUMNS} FROM ledger ORDER BY seq").fetchall()
-    problems: list[str] = []
+    conn = _conn_of(conn)
+    rows = conn.execute(f"SELECT {COLUMNS} FROM ledger ORDER BY seq").fetchall()
+    problems = [f"账本的防改触发器 {name} 已被删除：有人绕过了只能追加的限制"
+                for name in GUARD_TRIGGERS
+                if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+                                (name,)).fetchone() is None]
     moved: set[int] = set()
-    seqs = [row[0] for row in rows]
+    by_hash = {row[7]: row[0] for row in rows}
+    last_seq = rows[-1][0] if rows else 0
     diagnosed = 0
     for seq, at, actor, action, case_id, details_text, prev_hash, stored_hash in rows:
         try:
@@ -153,8 +162,8 @@ def verify_chain(conn) -> list[str]:
         original = None
         if diagnosed < _MAX_DIAGNOSED:
             diagnosed += 1
-            original = next((s for s in range(1, max(seqs) + 2)
-                             if s != seq and entry_hash(seq=s, **fields) == stored_hash), None)
+            original = next((s for s in _candidate_seqs(seq, prev_hash, by_hash, last_seq)
+                             if entry_hash(seq=s, **fields) == stored_hash), None)
         if original is not None:
             moved.add(seq)
             problems.append(f"第 {seq} 条账目（{_label(action)}，{at}）原是第 {original} 条：账目顺序被调换或序号被改动")
@@ -175,6 +184,20 @@ def verify_chain(conn) -> list[str]:
                             f"第 {previous[0]} 条被改动后重算了哈希，或两条之间的账目被删除、调换")
         previous = row
     return problems
+
+
+def _candidate_seqs(seq: int, prev_hash: str, by_hash: dict[str, int], last_seq: int) -> Iterator[int]:
+    """Where a moved entry may have been written: after the entry its prev_hash names, near its place now,
+    and (for a ledger small enough) anywhere."""
+    tried = {seq}
+    guesses = [by_hash[prev_hash] + 1] if prev_hash in by_hash else []
+    guesses += [seq + d for d in range(-_NEAR, _NEAR + 1)]
+    if last_seq <= _FULL_SEARCH_UP_TO:
+        guesses += range(1, last_seq + 2)
+    for s in guesses:
+        if s >= 1 and s not in tried:
+            tried.add(s)
+            yield s
 
 
 def _label(action: str) -> str:

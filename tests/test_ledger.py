@@ -1,0 +1,154 @@
+"""The ledger's hash chain on a real SQLite file, and what an editor with direct access to the file can(not) hide."""
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+
+import pytest
+
+from archive_store import ledger
+from archive_store.catalog import Catalog
+from archive_store.ledger import GENESIS_HASH, append, default_actor, entries, head, verify_chain
+from pipeline.errors import InvalidArgument
+
+ACTIONS = ["ingest", "ingest", "hold", "ingest", "supersede", "export", "release", "purge_plan", "purge", "reindex"]
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    path = tmp_path / "catalog.sqlite"
+    with Catalog(path) as catalog:
+        for i, action in enumerate(ACTIONS, start=1):
+            with catalog.transaction() as tx:
+                append(tx, action=action, actor="档案员甲", case_id=f"JX-{i % 3}",
+                       details={"dossier_sha256": hashlib.sha256(str(i).encode()).hexdigest(), "说明": f"第{i}次"},
+                       at=f"2026-03-0{1 + i % 9}T08:00:00+00:00")
+    return path
+
+
+def tamper(db_path, *statements, keep_guards: bool = True):
+    """What an editor with the file does: drop the append-only triggers, change rows, put the triggers back."""
+    conn = sqlite3.connect(db_path)
+    conn.execute("DROP TRIGGER ledger_no_update")
+    conn.execute("DROP TRIGGER ledger_no_delete")
+    for sql, args in statements:
+        conn.execute(sql, args)
+    if keep_guards:
+        for statement in ledger.ddl_statements(ledger.SCHEMA):
+            if statement.startswith("CREATE TRIGGER"):
+                conn.execute(statement)
+    conn.commit()
+    conn.close()
+
+
+def problems(db_path) -> list[str]:
+    with Catalog(db_path) as catalog:
+        return verify_chain(catalog)
+
+
+def test_appended_chain_verifies_and_follows_the_recipe(db_path):
+    with Catalog(db_path) as catalog:
+        chain = entries(catalog)
+        assert [e.seq for e in chain] == list(range(1, len(ACTIONS) + 1))
+        assert [e.action for e in chain] == ACTIONS
+        assert chain[0].prev_hash == GENESIS_HASH
+        for before, after in zip(chain, chain[1:]):
+            assert after.prev_hash == before.entry_hash
+        for e in chain:     # recomputed here from the documented recipe, not with the module's own function
+            body = {"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "case_id": e.case_id,
+                    "details": e.details, "prev_hash": e.prev_hash}
+            canonical = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+            assert hashlib.sha256(canonical).hexdigest() == e.entry_hash
+        assert chain[3].details["说明"] == "第4次"
+        assert head(catalog) == chain[-1]
+        assert [e.seq for e in entries(catalog, case_id="JX-0")] == [3, 6, 9]
+        assert verify_chain(catalog) == []
+
+
+def test_the_database_refuses_update_and_delete(db_path):
+    conn = sqlite3.connect(db_path)
+    with pytest.raises(sqlite3.DatabaseError, match="只能追加"):
+        conn.execute("UPDATE ledger SET actor = '别人' WHERE seq = 2")
+    with pytest.raises(sqlite3.DatabaseError, match="只能追加"):
+        conn.execute("DELETE FROM ledger WHERE seq = 2")
+    conn.close()
+    assert problems(db_path) == []
+
+
+def test_an_edited_entry_is_named(db_path):
+    tamper(db_path, ("UPDATE ledger SET details = ? WHERE seq = 4",
+                     ('{"dossier_sha256":"0000","说明":"第4次"}',)))
+    found = problems(db_path)
+    assert len(found) == 1
+    assert "第 4 条" in found[0] and "被改动" in found[0]
+
+
+def test_an_edit_with_a_recomputed_hash_is_named_by_the_next_link(db_path):
+    with Catalog(db_path) as catalog:
+        e = entries(catalog)[3]
+    forged = {"dossier_sha256": "0000"}
+    new_hash = ledger.entry_hash(seq=e.seq, at=e.at, actor=e.actor, action=e.action, case_id=e.case_id,
+                                 details=forged, prev_hash=e.prev_hash)
+    tamper(db_path, ("UPDATE ledger SET details = ?, entry_hash = ? WHERE seq = 4",
+                     (json.dumps(forged), new_hash)))
+    found = problems(db_path)
+    assert len(found) == 1
+    assert "第 5 条" in found[0] and "第 4 条被改动" in found[0]
+
+
+def test_a_removed_entry_is_named(db_path):
+    tamper(db_path, ("DELETE FROM ledger WHERE seq = 6", ()))
+    assert problems(db_path) == ["第 6 条账目缺失：已被删除"]
+
+
+def test_removed_first_entries_are_named(db_path):
+    tamper(db_path, ("DELETE FROM ledger WHERE seq <= 2", ()))
+    assert problems(db_path) == ["第 1 至 2 条账目缺失：已被删除"]
+
+
+def test_a_removal_hidden_by_renumbering_is_named(db_path):
+    tamper(db_path, ("DELETE FROM ledger WHERE seq = 6", ()),
+           ("UPDATE ledger SET seq = seq - 1 WHERE seq > 6", ()))
+    found = problems(db_path)
+    assert any("第 6 条" in p and "原是第 7 条" in p for p in found)
+    assert len(found) == len(ACTIONS) - 6      # every renumbered entry is named
+
+
+def test_two_swapped_entries_are_named(db_path):
+    with Catalog(db_path) as catalog:
+        rows = {r[0]: r for r in catalog.conn.execute(f"SELECT {ledger.COLUMNS} FROM ledger WHERE seq IN (3, 4)")}
+    update = "UPDATE ledger SET at = ?, actor = ?, action = ?, case_id = ?, details = ?, prev_hash = ?, " \
+             "entry_hash = ? WHERE seq = ?"
+    tamper(db_path, (update, (*tuple(rows[4])[1:], 3)), (update, (*tuple(rows[3])[1:], 4)))
+    found = problems(db_path)
+    assert len(found) == 2
+    assert "第 3 条" in found[0] and "原是第 4 条" in found[0] and "顺序" in found[0]
+    assert "第 4 条" in found[1] and "原是第 3 条" in found[1]
+
+
+def test_dropped_guards_are_reported(db_path):
+    tamper(db_path, keep_guards=False)
+    found = problems(db_path)
+    assert len(found) == 2 and all("触发器" in p for p in found)
+
+
+def test_append_checks_its_input_and_opens_a_transaction_when_none_is_open(db_path):
+    with Catalog(db_path) as catalog:
+        with pytest.raises(InvalidArgument) as err:
+            append(catalog, action="rename", actor="甲", details={})
+        assert "rename" in err.value.message
+        with pytest.raises(InvalidArgument):
+            append(catalog, action="export", actor="  ", details={})
+        entry = append(catalog, action="export", actor="甲", details={"bag_sha256": "ab"})
+        assert entry.seq == len(ACTIONS) + 1 and not catalog.conn.in_transaction
+        assert verify_chain(catalog) == []
+
+
+def test_default_actor(monkeypatch):
+    assert default_actor(" 档案员甲 ") == "档案员甲"
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LOGNAME", "archivist")
+    assert default_actor(None) == "archivist"
+    assert default_actor("") == "archivist"
