@@ -622,3 +622,99 @@ def _marks(items) -> str:
 
 def _now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+# --- keeping it true: the catalog against the blob store -----------------------------------------------------
+
+@dataclass
+class StoreCheck:
+    """What `check_store` found. `problems` make an audit fail; the rest are explained leftovers."""
+
+    problems: list[str] = field(default_factory=list)
+    damaged: list[str] = field(default_factory=list)          # sha256 of blobs whose bytes changed
+    missing: list[str] = field(default_factory=list)          # sha256 a kept case needs but the store lacks
+    unreferenced: list[str] = field(default_factory=list)     # blobs no kept case needs (an interrupted ingest)
+    purge_leftovers: list[str] = field(default_factory=list)  # blobs of purged versions still stored
+    blobs_checked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_store(catalog: Catalog, blobs, *, rehash: bool = True) -> StoreCheck:
+    """Every blob re-hashed; every blob a kept case version refers to present; each version's documents equal
+    its stored manifest's components; tombstones and purged versions match. Messages name the case."""
+    result = StoreCheck()
+    users = _blob_users(catalog)
+    stored = set()
+    for sha in blobs.iter_shas():
+        stored.add(sha)
+        result.blobs_checked += 1
+        if rehash and not blobs.verify(sha):
+            result.damaged.append(sha)
+            who = "；".join(users.get(sha, [])) or "未被任何案件引用"
+            result.problems.append(f"存储中的内容 {sha} 已损坏：重新计算的哈希值与文件名不符（{who}）")
+    for sha, who in sorted(users.items()):
+        if sha not in stored:
+            result.missing.append(sha)
+            result.problems.append(f"存储中缺少内容 {sha}（{'；'.join(who)}）")
+    purged = {s for r in catalog.all_cases("purged") for s in r.blob_shas()}
+    for sha in sorted(stored - set(users)):
+        (result.purge_leftovers if sha in purged else result.unreferenced).append(sha)
+
+    for record in catalog.all_cases():
+        label = _version_label(record)
+        if record.status == "purged":
+            if not catalog.conn.execute("SELECT 1 FROM tombstones WHERE case_id = ? AND version = ?",
+                                        (record.case_id, record.version)).fetchone():
+                result.problems.append(f"{label}已标记为销毁，但没有销毁记录（墓碑）")
+            continue
+        if record.manifest_json_sha256 in stored and record.manifest_json_sha256 not in result.damaged:
+            result.problems.extend(_manifest_problems(catalog, blobs, record, label))
+    for stone in catalog.tombstones():
+        record = catalog.version(stone.case_id, stone.version)
+        if record is None or record.status != "purged":
+            result.problems.append(f"案件 {stone.case_id} 第 {stone.version} 版有销毁记录（墓碑，清册 {stone.plan_id}），"
+                                   "但目录中该版本并未标记为销毁")
+    return result
+
+
+def _blob_users(catalog: Catalog) -> dict[str, list[str]]:
+    """sha256 → who needs it, in words, for every version that is not purged."""
+    users: dict[str, list[str]] = {}
+    names = {"dossier_sha256": "档案文件", "text_sha256": "全文", "case_json_sha256": "case.json",
+             "manifest_json_sha256": "manifest.json"}
+    for record in catalog.all_cases():
+        if record.status == "purged":
+            continue
+        label = _version_label(record)
+        for column, name in names.items():
+            sha = getattr(record, column)
+            if sha:
+                users.setdefault(sha, []).append(f"{label}的{name}")
+    for row in catalog.conn.execute(
+            "SELECT d.case_id, d.version, d.name, d.sha256, c.notice_number FROM documents d JOIN cases c "
+            "ON c.case_id = d.case_id AND c.version = d.version WHERE c.status != 'purged'"):
+        users.setdefault(row["sha256"], []).append(
+            f"案件 {row['case_id']} 第 {row['version']} 版（{row['notice_number']}）的 {row['name']}")
+    return users
+
+
+def _manifest_problems(catalog: Catalog, blobs, record: CaseRecord, label: str) -> list[str]:
+    try:
+        manifest = json.loads(blobs.read_bytes(record.manifest_json_sha256))
+        in_manifest = sorted((c["sha256"], c["name"]) for c in manifest["components"])
+    except (ValueError, KeyError, TypeError):
+        return [f"{label}的 manifest.json 无法解析"]
+    in_catalog = sorted((d.sha256, d.name) for d in catalog.documents(record.case_id, record.version))
+    if in_manifest == in_catalog:
+        return []
+    only_manifest = [name for sha, name in in_manifest if (sha, name) not in in_catalog]
+    only_catalog = [name for sha, name in in_catalog if (sha, name) not in in_manifest]
+    return [f"{label}的目录与其 manifest.json 不一致：仅在 manifest 中 {only_manifest or '无'}，"
+            f"仅在目录中 {only_catalog or '无'}"]
+
+
+def _version_label(record: CaseRecord) -> str:
+    return f"案件 {record.case_id} 第 {record.version} 版（{record.notice_number}）"

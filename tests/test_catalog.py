@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 
 from archive_store import ledger
+from archive_store.blobs import FilesystemBlobStore
 from archive_store.catalog import (SCHEMA_VERSION, Catalog, CaseRecord, DestructionPlanRow, DocumentRow, FindingRow,
-                                   Tombstone)
+                                   Tombstone, check_store)
 from archive_store.numbers import NoticeNumberRegistry
 from pipeline.errors import ArchiveConflict, ConfigurationError, InvalidArgument
 from pipeline.findings import Finding, Severity
-from pipeline.manifest import Component
+from pipeline.manifest import Component, build_manifest, canonical_json
 
 ARCHIVED = datetime(2026, 3, 2, 8, 30, tzinfo=timezone.utc)
 
@@ -272,3 +273,74 @@ def test_two_processes_recording_different_cases_both_land(tmp_path):
         entries = ledger.entries(catalog)
         assert [e.seq for e in entries] == list(range(1, 51))
         assert ledger.verify_chain(catalog) == []
+
+
+# --- the catalog against a real blob store -------------------------------------------------------------------
+
+def ingest_into(catalog: Catalog, blobs, case_id: str, *, extra: bytes = b"") -> CaseRecord:
+    """Store real bytes for every component and catalog them, as ingest does."""
+    files = {"约谈通知书.pdf": f"%PDF notice of {case_id}".encode(), "scan.jpg": b"\xff\xd8 scan " + extra}
+    components = [Component.of_bytes(data, role="upload_pdf", name=name, media_type="application/pdf")
+                  for name, data in files.items()]
+    for data in files.values():
+        blobs.put_bytes(data)
+    manifest = build_manifest(case_id=case_id, notice_number="赣市监检约〔2025〕3号", components=components)
+    manifest_sha = blobs.put_bytes(canonical_json(manifest))
+    record = make_record(case_id, dossier_sha256=blobs.put_bytes(f"%PDF dossier {case_id}".encode()),
+                         text_sha256=blobs.put_bytes(f'{{"text": "{case_id}"}}'.encode()),
+                         case_json_sha256=blobs.put_bytes(f'{{"case_id": "{case_id}"}}'.encode()),
+                         manifest_sha256=manifest_sha, manifest_json_sha256=manifest_sha)
+    store(catalog, record, docs=[DocumentRow.of_component(i, c) for i, c in enumerate(components, 1)])
+    return catalog.current(case_id)
+
+
+@pytest.fixture
+def blobs(tmp_path):
+    return FilesystemBlobStore(tmp_path / "blobs")
+
+
+def test_check_store_clean_then_names_damaged_and_missing_blobs(catalog, blobs):
+    a = ingest_into(catalog, blobs, "JX-A", extra=b"shared")
+    ingest_into(catalog, blobs, "JX-B", extra=b"shared")
+    orphan = blobs.put_bytes(b"left by an interrupted ingest")
+    check = check_store(catalog, blobs)
+    assert check.ok and check.problems == [], check.problems
+    assert check.unreferenced == [orphan] and check.blobs_checked == len(list(blobs.iter_shas()))
+
+    path = blobs.root / a.dossier_sha256[:2] / a.dossier_sha256[2:4] / a.dossier_sha256
+    path.chmod(0o644)
+    path.write_bytes(path.read_bytes()[:-1] + b"X")
+    blobs.delete(a.text_sha256)
+    check = check_store(catalog, blobs)
+    assert check.damaged == [a.dossier_sha256] and check.missing == [a.text_sha256]
+    assert len(check.problems) == 2
+    assert any("已损坏" in p and "JX-A" in p and "档案文件" in p for p in check.problems)
+    assert any("缺少" in p and "JX-A" in p and "全文" in p for p in check.problems)
+
+
+def test_check_store_compares_documents_with_the_manifest(catalog, blobs):
+    ingest_into(catalog, blobs, "JX-A")
+    with catalog.transaction() as tx:
+        tx.conn.execute("DELETE FROM documents WHERE case_id = 'JX-A' AND name = 'scan.jpg'")
+    check = check_store(catalog, blobs)
+    assert len(check.problems) == 1
+    assert "JX-A" in check.problems[0] and "manifest" in check.problems[0] and "scan.jpg" in check.problems[0]
+
+
+def test_check_store_after_purge_reports_leftovers_not_problems(catalog, blobs):
+    a = ingest_into(catalog, blobs, "JX-A", extra=b"shared")
+    b = ingest_into(catalog, blobs, "JX-B", extra=b"shared")
+    doomed = catalog.case_shas("JX-A")
+    with catalog.transaction() as tx:
+        catalog.record_tombstone_and_clear(tx, Tombstone.of_case(a, plan_id="P1", plan_sha256=h("p"),
+                                                                 approved_by="丙"))
+    # crash here: catalog cleared, blobs not yet deleted
+    check = check_store(catalog, blobs)
+    assert check.ok, check.problems
+    assert a.dossier_sha256 in check.purge_leftovers
+    for sha in doomed - catalog.referenced_shas():
+        blobs.delete(sha)
+    check = check_store(catalog, blobs)
+    assert check.ok and check.purge_leftovers == [] and check.unreferenced == []
+    assert catalog.case_shas("JX-B") <= set(blobs.iter_shas())
+    assert all(blobs.verify(s) for s in catalog.case_shas("JX-B")) and b.version == 1
