@@ -5,6 +5,7 @@ Chosen by `--home`, else `$YUETAN_HOME`, else `./yuetan-archive`.
 from __future__ import annotations
 
 import os
+import secrets
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,21 @@ heading_font = "Noto Sans CJK SC"
 [retention]
 # 约谈档案保存期限（《实施办法》第二十条：六年）
 years = 6
+
+[seal]
+# 案卷电子印章：用本单位印章证书（PKCS#12，.p12/.pfx）对整个案卷做 PAdES 签名。
+# pkcs12 为证书文件路径，相对路径以档案库文件夹为准。yuetan init 时若此处是下面的默认文件且文件不存在，
+# 会生成一个自签名的“开发测试用印章”（签名中注明“开发测试用印章，非正式”），正式归档前请换成本单位的印章证书。
+pkcs12 = "seal/development-seal.p12"
+# 证书口令：先读 passphrase_env 所指的环境变量；未设置时读 passphrase_file 文件（相对档案库文件夹，
+# 权限应为 0600，只含口令）。两者都没有时按无口令打开证书。
+passphrase_env = "YUETAN_SEAL_PASSPHRASE"
+passphrase_file = "seal/passphrase"
+# 开发测试用印章的证书（PEM）在 pkcs12 同一文件夹、同名、扩展名 .crt，可供 yuetan verify --trust 使用。
 """
+DEFAULT_SEAL_PKCS12 = "seal/development-seal.p12"
+DEFAULT_PASSPHRASE_ENV = "YUETAN_SEAL_PASSPHRASE"
+DEFAULT_PASSPHRASE_FILE = "seal/passphrase"
 
 
 @dataclass(frozen=True)
@@ -42,9 +57,17 @@ class DocumentFontNames:
 
 
 @dataclass(frozen=True)
+class SealSettings:
+    pkcs12: str = DEFAULT_SEAL_PKCS12              # relative to the home unless absolute
+    passphrase_env: str = DEFAULT_PASSPHRASE_ENV
+    passphrase_file: str = DEFAULT_PASSPHRASE_FILE
+
+
+@dataclass(frozen=True)
 class Settings:
     fonts: DocumentFontNames = field(default_factory=DocumentFontNames)
     retention_years: int = 6
+    seal: SealSettings = field(default_factory=SealSettings)
     raw: dict = field(default_factory=dict)
 
 
@@ -68,9 +91,30 @@ class ArchiveHome:
     def numbers(self) -> NoticeNumberRegistry:
         return NoticeNumberRegistry(self.catalog_path)
 
+    @property
+    def seal_pkcs12(self) -> Path:
+        return self.path / self.settings.seal.pkcs12
 
-def init_home(path: Path) -> tuple[ArchiveHome, bool]:
-    """Create the home if needed; returns (home, created). An existing home is left as it is."""
+    @property
+    def seal_passphrase_file(self) -> Path:
+        return self.path / self.settings.seal.passphrase_file
+
+    def seal_passphrase(self) -> bytes | None:
+        """From the environment variable the settings name, else the passphrase file, else none."""
+        seal = self.settings.seal
+        if os.environ.get(seal.passphrase_env):
+            return os.environ[seal.passphrase_env].encode("utf-8")
+        try:
+            return self.seal_passphrase_file.read_bytes().rstrip(b"\r\n") or None
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise ConfigurationError(f"无法读取印章口令文件 {self.seal_passphrase_file}（{exc.strerror}）") from None
+
+
+def init_home(path: Path, *, organizer: str | None = None) -> tuple[ArchiveHome, bool]:
+    """Create the home if needed; returns (home, created). An existing home is left as it is,
+    except that a missing development seal at the default place is created."""
     path = Path(path)
     settings_file = path / SETTINGS_FILE
     created = not settings_file.exists()
@@ -83,7 +127,34 @@ def init_home(path: Path) -> tuple[ArchiveHome, bool]:
         os.replace(tmp, settings_file)
     home = open_home(path)
     home.numbers().close()
+    ensure_development_seal(home, organizer=organizer)
     return home, created
+
+
+def ensure_development_seal(home: ArchiveHome, *, organizer: str | None = None) -> Path | None:
+    """A self-signed development seal when the settings point at the default seal file and it is
+    missing; a seal someone configured is never replaced. Its passphrase is random, kept in the
+    passphrase file (0600), unless the passphrase variable is set."""
+    from pipeline.seal import create_development_seal
+
+    if home.settings.seal.pkcs12 != DEFAULT_SEAL_PKCS12 or home.seal_pkcs12.exists():
+        return None
+    passphrase = home.seal_passphrase()
+    if passphrase is None:
+        passphrase = secrets.token_urlsafe(32).encode("ascii")
+        _write_private(home.seal_passphrase_file, passphrase + b"\n")
+    return create_development_seal(home.seal_pkcs12, organizer=organizer or "yuetan", passphrase=passphrase)
+
+
+def _write_private(dest: Path, data: bytes) -> None:
+    dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, dest)
 
 
 def open_home(path: Path) -> ArchiveHome:
@@ -108,4 +179,11 @@ def load_settings(settings_file: Path) -> Settings:
     years = raw.get("retention", {}).get("years", 6)
     if not isinstance(years, int) or years < 1:
         raise ConfigurationError(f"设置文件 {settings_file} 中 retention.years 应为正整数，实为 {years!r}")
-    return Settings(fonts=fonts, retention_years=years, raw=raw)
+    seal_raw = raw.get("seal", {})
+    seal_defaults = SealSettings()
+    seal = SealSettings(**{key: seal_raw.get(key, getattr(seal_defaults, key))
+                           for key in ("pkcs12", "passphrase_env", "passphrase_file")})
+    for key in ("pkcs12", "passphrase_env", "passphrase_file"):
+        if not isinstance(getattr(seal, key), str) or not getattr(seal, key).strip():
+            raise ConfigurationError(f"设置文件 {settings_file} 中 seal.{key} 应为非空字符串，实为 {getattr(seal, key)!r}")
+    return Settings(fonts=fonts, retention_years=years, seal=seal, raw=raw)
