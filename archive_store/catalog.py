@@ -508,12 +508,21 @@ class Catalog:
     # --- purge: tombstones and destruction plans ----------------------------------------------------------
 
     def record_tombstone_and_clear(self, tx: CatalogTransaction, tombstone: Tombstone) -> None:
-        """Keep the tombstone, drop the version's documents and findings, mark it purged. A rerun is a no-op."""
+        """Keep the tombstone, drop the version's documents and findings, mark it purged. A rerun is a no-op.
+
+        A case under an active legal hold is refused here too, inside the same transaction, so a hold
+        added while a purge was being prepared still wins.
+        """
         conn = _tx_conn(tx)
         record = self._one(conn, "SELECT * FROM cases WHERE case_id = ? AND version = ?",
                            (tombstone.case_id, tombstone.version))
         if record is None:
             raise InvalidArgument(f"目录中没有案件 {tombstone.case_id} 的第 {tombstone.version} 版，无法销毁")
+        hold = conn.execute("SELECT reason, held_by FROM holds WHERE case_id = ? AND released_at IS NULL "
+                            "ORDER BY id LIMIT 1", (tombstone.case_id,)).fetchone()
+        if hold is not None:
+            raise ArchiveConflict(f"案件 {tombstone.case_id}（{record.notice_number}）处于保全中"
+                                  f"（{hold['held_by']}：{hold['reason']}），不能销毁")
         cols = _columns(Tombstone)
         conn.execute(f"INSERT OR IGNORE INTO tombstones ({', '.join(cols)}) VALUES ({_marks(cols)})",
                      _to_db(tombstone))

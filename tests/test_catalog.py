@@ -200,6 +200,23 @@ def test_purge_keeps_a_tombstone_and_a_blob_another_case_needs(catalog):
     assert ledger.verify_chain(catalog) == []
 
 
+def test_a_held_case_cannot_be_purged(catalog):
+    store(catalog, make_record("JX-1"))
+    with catalog.transaction() as tx:
+        catalog.add_hold(tx, "JX-1", reason="纪检调阅", held_by="乙")
+    stone = Tombstone.of_case(catalog.current("JX-1"), plan_id="P1", plan_sha256=h("p"), approved_by="丙")
+    with pytest.raises(ArchiveConflict) as err:
+        with catalog.transaction() as tx:
+            catalog.record_tombstone_and_clear(tx, stone)
+    assert "JX-1" in err.value.message and "保全" in err.value.message and "纪检调阅" in err.value.message
+    assert catalog.current("JX-1") is not None and catalog.tombstones() == []
+    assert len(catalog.documents("JX-1", 1)) == 2
+    with catalog.transaction() as tx:
+        catalog.release_hold(tx, "JX-1", reason="调阅结束", released_by="乙")
+        catalog.record_tombstone_and_clear(tx, stone)
+    assert catalog.current("JX-1") is None and catalog.tombstone("JX-1") == stone
+
+
 def test_destruction_plans(catalog):
     plan = DestructionPlanRow(plan_id="P-2032-01", plan_sha256=h("plan"), as_of=date(2032, 1, 1),
                               created_at=datetime(2032, 1, 1, 9, tzinfo=timezone.utc), created_by="档案员甲",
