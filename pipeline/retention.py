@@ -600,11 +600,11 @@ def purged_blobs(catalog, case_id: str) -> list[str]:
 
 
 def _remove_from_index(home: ArchiveHome, case_id: str) -> bool:
-    from . import index
-
     index_dir = home.path / "index"
     if not index_dir.exists():
         return False
+    from . import index
+
     index.remove_case(index_dir, case_id)
     return True
 
@@ -647,8 +647,6 @@ def format_tombstone(summary: dict) -> str:
 def purge_leftovers(home: ArchiveHome) -> list[str]:
     """What an interrupted purge left (Chinese, one line each): blobs only purged cases need, index entries."""
 
-    from . import index
-
     problems = []
     store = FilesystemBlobStore(home.path / "blobs")
     with Catalog(home.catalog_path) as catalog:
@@ -662,6 +660,8 @@ def purge_leftovers(home: ArchiveHome) -> list[str]:
                                     "请重新运行 yuetan purge --execute 同一计划）")
     index_dir = home.path / "index"
     if purged_ids and index_dir.exists():
+        from . import index
+
         for case_id in index.indexed_case_ids(index_dir) & set(purged_ids):
             problems.append(f"已销毁案件 {case_id} 仍在检索索引中（请重新运行 yuetan purge --execute 同一计划，"
                             "或运行 yuetan reindex）")

@@ -2,19 +2,27 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from datetime import date, datetime
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from openpyxl import load_workbook
 
 from archive_store import ledger
+from archive_store.blobs import FilesystemBlobStore
 from archive_store.catalog import Catalog
 from archive_store.home import DocumentFontNames, open_home
 from pipeline.errors import ArchiveConflict, InvalidArgument
-from pipeline.retention import (LIST_HEADERS, LIST_TITLE, RetentionEntry, RetentionStatus, build_plan, load_plan,
-                                place_hold, plan_sha256, release_hold, retention_dates, retention_rule,
-                                retention_schedule, write_destruction_docx, write_destruction_xlsx)
+from pipeline.pdfa import check_pdfa
+from pipeline.retention import (LIST_HEADERS, LIST_TITLE, PurgeStatus, RetentionEntry, RetentionStatus, build_plan,
+                                execute_plan, format_tombstone, load_plan, place_hold, plan_destruction, plan_sha256,
+                                purge_leftovers, release_hold, retention_dates, retention_rule, retention_schedule,
+                                tombstone_summary, write_destruction_docx, write_destruction_xlsx)
 
 from .stored_cases import credit_code, new_home, store_case
 
@@ -183,3 +191,168 @@ def test_hold_and_release_go_into_the_ledger_and_name_the_case(archive):
             ("hold", "张三", "信访复查"), ("release", "李四", "复查结束")]
         assert ledger.verify_chain(catalog) == []
         assert not catalog.active_holds("C2019A") and catalog.active_holds("C2019H")
+
+
+# --- plan and purge --------------------------------------------------------------------------------------
+
+YUETAN = Path(sys.executable).parent / "yuetan"
+NEW_YEAR_2026 = date(2026, 1, 1)
+PURGEABLE_2026 = {"C2018", "C2019A", "C2019B"}
+
+
+@pytest.fixture(scope="module")
+def converter():
+    from pipeline.external.libreoffice import LibreOfficeConverter
+
+    with LibreOfficeConverter() as c:
+        yield c
+
+
+def _blob_store(home):
+    return FilesystemBlobStore(home.path / "blobs")
+
+
+def _case_blobs(home, case_ids) -> dict[str, set[str]]:
+    with Catalog(home.catalog_path) as catalog:
+        return {c: catalog.case_shas(c) for c in case_ids}
+
+
+def test_plan_writes_the_destruction_list_and_deletes_nothing(archive, converter, tmp_path):
+    blobs_before = set(_blob_store(archive).iter_shas())
+    plan = plan_destruction(archive, tmp_path / "plan", actor="档案员甲", as_of=NEW_YEAR_2026, converter=converter)
+    assert {c["case_id"] for c in plan["cases"]} == PURGEABLE_2026
+    assert plan["plan_id"].startswith("XH-") and plan["as_of"] == "2026-01-01"
+    written = json.loads((tmp_path / "plan" / "plan.json").read_text(encoding="utf-8"))
+    assert written == plan and plan_sha256(written) == plan["plan_sha256"]
+    sheet = load_workbook(tmp_path / "plan" / "销毁清册.xlsx").active
+    cells = [str(v) for row in sheet.iter_rows(values_only=True) for v in row if v is not None]
+    assert LIST_TITLE in cells and {"C2018", "C2019A", "C2019B"} <= set(cells) and "C2019H" not in cells
+    pdf = tmp_path / "plan" / "销毁清册.pdf"
+    assert check_pdfa(pdf, expect_part=2) == []
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
+    for needle in (LIST_TITLE, "C2019B", "监销人", "批准人", "鉴定小组意见", "第二十条", plan["plan_id"]):
+        assert needle in text
+    assert set(_blob_store(archive).iter_shas()) == blobs_before
+    with Catalog(archive.catalog_path) as catalog:
+        assert catalog.plan(plan["plan_id"]).plan_sha256 == plan["plan_sha256"]
+        assert all(r.status == "current" for r in catalog.all_cases())
+        recorded = [e for e in ledger.entries(catalog) if e.action == "purge_plan"]
+        assert recorded[-1].details["plan_sha256"] == plan["plan_sha256"]
+    again = plan_destruction(archive, tmp_path / "plan2", actor="档案员甲", as_of=NEW_YEAR_2026,
+                             converter=converter)
+    assert again["plan_id"] != plan["plan_id"]
+    with pytest.raises(ArchiveConflict, match="已存在"):
+        plan_destruction(archive, tmp_path / "plan", actor="档案员甲", as_of=NEW_YEAR_2026, converter=converter)
+
+
+def test_purge_deletes_exactly_the_planned_expired_unheld_cases(archive, converter, tmp_path):
+    before = _case_blobs(archive, CLOSED)
+    shared = before["C2018"] & before["C2022"]
+    assert shared, "the fixture shares the upload between cases"
+    plan = plan_destruction(archive, tmp_path / "plan", actor="档案员甲", as_of=NEW_YEAR_2026, converter=converter)
+    report = execute_plan(archive, tmp_path / "plan" / "plan.json", approved_by="王局长", actor="档案员甲",
+                          today=NEW_YEAR_2026)
+    assert {o.case_id: o.status for o in report.outcomes} == {c: PurgeStatus.purged for c in PURGEABLE_2026}
+    present = set(_blob_store(archive).iter_shas())
+    for case_id in PURGEABLE_2026:
+        assert not (before[case_id] - shared) & present, f"{case_id}'s own blobs must be gone"
+    assert shared <= present
+    for case_id in set(CLOSED) - PURGEABLE_2026:
+        assert before[case_id] <= present
+    with Catalog(archive.catalog_path) as catalog:
+        for case_id in PURGEABLE_2026:
+            assert catalog.current(case_id) is None and catalog.documents(case_id, 1) == []
+            stone = catalog.tombstone(case_id)
+            assert (stone.plan_id, stone.approved_by, stone.closed_on) == (plan["plan_id"], "王局长", CLOSED[case_id])
+        assert catalog.current("C2019H") is not None
+        assert catalog.plan(plan["plan_id"]).approved_by == "王局长"
+        assert ledger.verify_chain(catalog) == []
+        purges = [e for e in ledger.entries(catalog) if e.action == "purge"]
+        assert {e.case_id for e in purges} == PURGEABLE_2026
+    kept = archive.path / "plans" / plan["plan_id"]
+    assert sorted(p.name for p in kept.iterdir()) == ["plan.json", "销毁清册.pdf", "销毁清册.xlsx"]
+    assert load_plan(kept / "plan.json")["plan_sha256"] == plan["plan_sha256"]
+    assert purge_leftovers(archive) == []
+    summary = tombstone_summary(archive, "C2019B")
+    assert summary["plan_id"] == plan["plan_id"] and summary["closed_on"] == "2019-12-31"
+    assert tombstone_summary(archive, summary["notice_number"])["case_id"] == "C2019B"
+    assert "王局长" in format_tombstone(summary) and tombstone_summary(archive, "C2022") is None
+    with pytest.raises(ArchiveConflict, match="已销毁"):
+        place_hold(archive, "C2019B", reason="迟到的保全", actor="张三")
+    rerun = execute_plan(archive, tmp_path / "plan" / "plan.json", approved_by="王局长", actor="档案员甲",
+                         today=NEW_YEAR_2026)
+    assert {o.status for o in rerun.outcomes} == {PurgeStatus.already}
+
+
+def test_purge_skips_what_changed_since_the_plan(archive, converter, tmp_path):
+    plan_destruction(archive, tmp_path / "plan", actor="档案员甲", as_of=date(2026, 6, 1), converter=converter)
+    place_hold(archive, "C2019A", reason="审计调阅", actor="审计")
+    report = execute_plan(archive, tmp_path / "plan" / "plan.json", approved_by="王局长", actor="档案员甲",
+                          today=date(2025, 12, 31))
+    status = {o.case_id: o.status for o in report.outcomes}
+    assert status == {"C2018": PurgeStatus.purged, "C2019A": PurgeStatus.held, "C2019B": PurgeStatus.not_due}
+    with Catalog(archive.catalog_path) as catalog:
+        assert catalog.current("C2019A") is not None and catalog.current("C2019B") is not None
+
+
+def test_changed_or_unknown_plan_is_refused_and_nothing_is_deleted(archive, converter, tmp_path):
+    plan = plan_destruction(archive, tmp_path / "plan", actor="档案员甲", as_of=NEW_YEAR_2026, converter=converter)
+    blobs = set(_blob_store(archive).iter_shas())
+    path = tmp_path / "plan" / "plan.json"
+    original = path.read_bytes()
+    edited = json.loads(original)
+    edited["cases"].append(dict(edited["cases"][0], case_id="C2024"))
+    path.write_text(json.dumps(edited, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(InvalidArgument, match="被改动过"):
+        execute_plan(archive, path, approved_by="王局长", actor="x", today=NEW_YEAR_2026)
+    edited["plan_sha256"] = plan_sha256(edited)       # re-hashed by hand: the catalog still knows the original
+    path.write_text(json.dumps(edited, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(InvalidArgument, match="摘要不符"):
+        execute_plan(archive, path, approved_by="王局长", actor="x", today=NEW_YEAR_2026)
+    edited["plan_id"] = "XH-2099-0001"
+    edited["plan_sha256"] = plan_sha256(edited)
+    path.write_text(json.dumps(edited, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(InvalidArgument, match="没有销毁计划"):
+        execute_plan(archive, path, approved_by="王局长", actor="x", today=NEW_YEAR_2026)
+    assert set(_blob_store(archive).iter_shas()) == blobs
+    assert not (archive.path / "plans").exists()
+    path.write_bytes(original)
+    result = _yuetan("--home", str(archive.path), "purge", "--execute", str(path))
+    assert result.returncode == 2 and "--approved-by" in result.stderr
+    assert plan["plan_id"]
+
+
+@pytest.mark.parametrize("step", ["purge_after_catalog", "purge_after_first_blob", "purge_after_blobs"])
+def test_purge_killed_midway_is_finished_by_a_rerun(archive, converter, tmp_path, step):
+    """A real child process kills itself (SIGKILL) between steps; audit sees the leftovers, a rerun ends them."""
+    plan = plan_destruction(archive, tmp_path / "plan", actor="档案员甲", converter=converter)
+    assert {c["case_id"] for c in plan["cases"]} == PURGEABLE_2026      # today is after 2026-01-01
+    before = _case_blobs(archive, CLOSED)
+    args = ["--home", str(archive.path), "purge", "--execute", str(tmp_path / "plan" / "plan.json"),
+            "--approved-by", "王局长", "--actor", "档案员甲", "--json"]
+    crashed = _yuetan(*args, env={"YUETAN_CRASH_AT": step})
+    assert crashed.returncode == -signal.SIGKILL
+    with Catalog(archive.catalog_path) as catalog:
+        purged_first = {t.case_id for t in catalog.tombstones()}
+    assert len(purged_first) == 1
+    leftovers = purge_leftovers(archive)
+    if step != "purge_after_blobs":
+        assert leftovers and all(next(iter(purged_first)) in p for p in leftovers)
+    rerun = _yuetan(*args)
+    assert rerun.returncode == 0, rerun.stderr
+    outcome = {c["case_id"]: c["status"] for c in json.loads(rerun.stdout)["cases"]}
+    assert outcome == {c: ("already" if c in purged_first else "purged") for c in PURGEABLE_2026}
+    assert purge_leftovers(archive) == []
+    present = set(_blob_store(archive).iter_shas())
+    shared = before["C2018"] & before["C2022"]
+    for case_id in PURGEABLE_2026:
+        assert not (before[case_id] - shared) & present
+    with Catalog(archive.catalog_path) as catalog:
+        assert {t.case_id for t in catalog.tombstones()} == PURGEABLE_2026
+        assert len([e for e in ledger.entries(catalog) if e.action == "purge"]) == 3
+        assert ledger.verify_chain(catalog) == []
+
+
+def _yuetan(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(YUETAN), *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=300)
