@@ -2,7 +2,6 @@
 never changes the file; qpdf_check reports what `qpdf --check` finds."""
 from __future__ import annotations
 
-import datetime
 import hashlib
 import re
 from pathlib import Path
@@ -209,41 +208,22 @@ def test_signature_field_problems_are_found_after_signing(tmp_path, pdfa):
         field["/F"] = NumberObject(2)  # hidden, not printed
         writer.update_container(field)
         writer.write(out)
-    assert any("Sig1" in p and "/F" in p for p in check_pdfa(hidden, expect_part=2))
+    assert any("yuetan-seal" in p and "/F" in p for p in check_pdfa(hidden, expect_part=2))
     data = signed.read_bytes()
     match = re.search(rb"/ByteRange \[(\d+) (\d+) (\d+) (\d+)\]", data)
     numbers = [int(n) for n in match.groups()]
     numbers[3] -= 10  # the digest now stops before the end of the file
     patched = b"/ByteRange [%d %d %d %d]" % tuple(numbers)
     short.write_bytes(data[: match.start()] + patched.ljust(match.end() - match.start()) + data[match.end():])
-    assert any("Sig1" in p and "/ByteRange" in p for p in check_pdfa(short, expect_part=2))
+    assert any("yuetan-seal" in p and "/ByteRange" in p for p in check_pdfa(short, expect_part=2))
 
 
 def _sign(src: Path, dest: Path) -> None:
-    """Sign with a throw-away self-signed certificate (pyHanko writes an incremental update)."""
-    from asn1crypto import keys as asn1_keys, x509 as asn1_x509
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.sign import signers
-    from pyhanko_certvalidator.registry import SimpleCertificateStore
+    """Seal with a throw-away development seal (pyHanko writes an incremental update)."""
+    from pipeline.seal import create_development_seal, seal_pdf
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "测试签章")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
-            .sign(key, hashes.SHA256()))
-    signer = signers.SimpleSigner(
-        signing_cert=asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
-        signing_key=asn1_keys.PrivateKeyInfo.load(key.private_bytes(
-            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())),
-        cert_registry=SimpleCertificateStore())
-    with open(src, "rb") as inf, open(dest, "wb") as out:
-        signers.sign_pdf(IncrementalPdfFileWriter(inf), signers.PdfSignatureMetadata(field_name="Sig1"),
-                         signer=signer, output=out)
+    p12 = create_development_seal(dest.with_name("seal.p12"), organizer="测试签章", passphrase=b"test")
+    seal_pdf(src, dest, p12_path=p12, passphrase=b"test", location="测试")
 
 
 def test_check_does_not_touch_the_file(pdfa):

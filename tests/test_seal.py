@@ -252,3 +252,18 @@ def test_bad_seal_setting_is_named(tmp_path):
     with pytest.raises(ConfigurationError) as caught:
         init_home(folder)
     assert "seal.pkcs12" in caught.value.message
+
+
+def test_plain_pyhanko_signature_would_break_pdfa_and_the_checker_says_so(unsealed, seal_file, tmp_path):
+    """Why the seal uses its own writer: with an ECDSA key pyHanko declares PDF 2.0 and rewrites the XMP."""
+    from pyhanko.sign import fields, signers
+
+    from pipeline.seal import load_seal
+
+    out = io.BytesIO()
+    signers.PdfSigner(signers.PdfSignatureMetadata(field_name="plain", subfilter=fields.SigSeedSubFilter.PADES),
+                      load_seal(seal_file, PASSPHRASE)).sign_pdf(
+        IncrementalPdfFileWriter(io.BytesIO(unsealed.read_bytes())), output=out)
+    problems = check_pdfa(write(tmp_path, out.getvalue()), expect_part=3)
+    assert any("PDF 版本为 2.0" in p for p in problems)
+    assert any("XMP" in p for p in problems)  # the extension schema no longer matches the rewritten packet
