@@ -1,0 +1,189 @@
+"""The Chinese analyzer of the full-text index: jieba words with the domain's vocabulary, and its synonyms.
+
+Segmentation decides what a word query can match, so the domain terms are loaded into jieba as whole words,
+and the abbreviations archivists type (超范围, 数据不实, CMA) are expanded into the wording the documents use.
+The character 2-gram field in `pipeline.index` catches what segmentation still splits differently.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+import unicodedata
+from collections.abc import Iterator
+
+from whoosh.analysis import LowercaseFilter, NgramAnalyzer, Token, Tokenizer
+
+# Terms of the Measures and of inspection practice, kept whole by the segmenter.
+DOMAIN_WORDS: tuple[str, ...] = (
+    "检验检测", "检验检测机构", "资质认定", "资质认定证书", "能力验证", "约谈", "约谈通知书", "约谈记录", "整改",
+    "授权签字人", "技术负责人", "质量负责人", "法定代表人", "整改方案", "整改报告", "整改落实情况报告",
+    "现场复查", "现场复查记录", "书面审查", "重点监管", "原始记录", "检验报告", "检测报告", "数据失实", "结果失实",
+    "超范围", "三书一函", "统一社会信用代码", "监督检查", "监督抽查", "专项抽查", "投诉举报", "查证属实",
+    "质量管理体系", "计量溯源", "作业指导书", "能力附表", "能力范围", "集体约谈", "跟踪检查", "整改到位",
+    "通报批评", "行政处罚", "立案调查", "责令限期改正", "撤销资质认定证书", "提级办理", "属地监管",
+    "双随机", "一公开", "市场监管", "市场监管局", "市场监督管理局", "认证认可", "认证认可监督管理处",
+    "执法稽查", "执法稽查局", "机动车检测", "尾气检测", "上线检验", "不上线检验", "现场检查笔录", "程序违规",
+    "敷衍了事", "监管不力", "社会舆情", "质量安全事故", "变更手续", "严重不配合", "约谈对象", "约谈事由",
+    "拒绝签字", "应急处置", "赣江新区",
+)
+
+# Each group: phrases that mean the same to an archivist; a query with one also searches the others.
+SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("超范围", "超出资质认定证书规定的检验检测能力范围", "超资质能力范围", "超资质认定能力范围",
+     "超出资质认定证书附表范围", "超出能力范围", "超能力范围", "超出资质认定范围"),
+    ("数据失实", "数据、结果失实", "数据结果失实", "数据不实", "结果失实"),
+    ("cma", "资质认定"),
+    ("能力验证", "pt"),
+    ("整改方案", "整改计划"),
+    ("整改报告", "整改落实情况报告", "整改情况报告"),
+    ("现场复查", "现场核查", "现场复核"),
+    ("书面审查", "书面审核"),
+    ("统一社会信用代码", "信用代码"),
+    ("双随机", "双随机、一公开", "双随机一公开"),
+    ("市场监管局", "市场监督管理局"),
+    ("撤销资质认定证书", "撤证", "撤销证书"),
+    ("三书一函", "下发“三书一函”"),
+    ("机动车检测", "机动车检验", "机动车安全技术检验"),
+    ("约谈通知书", "约谈通知"),
+)
+
+MAX_VARIANTS = 12
+
+_lock = threading.Lock()
+_tokenizer = None
+_synonyms: dict[str, tuple[str, ...]] | None = None
+
+
+def segmenter():
+    """One jieba tokenizer per process, with the domain words, quiet, caching its prefix dict in the temp dir."""
+    global _tokenizer
+    if _tokenizer is None:
+        with _lock:
+            if _tokenizer is None:
+                import jieba
+                jieba.setLogLevel(logging.WARNING)
+                tk = jieba.Tokenizer()
+                tk.tmp_dir = tempfile.gettempdir()
+                tk.cache_file = os.path.join(tk.tmp_dir, f"yuetan-jieba-{os.getuid()}.cache")
+                tk.initialize()
+                for word in DOMAIN_WORDS:
+                    tk.add_word(word)
+                    tk.suggest_freq(word, tune=True)
+                _tokenizer = tk
+    return _tokenizer
+
+
+def normalise(text: str) -> str:
+    """Full-width letters and digits to ASCII, lower case: what both index and query see."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def _is_word(text: str) -> bool:
+    return any(c.isalnum() for c in text)
+
+
+def words(text: str) -> list[str]:
+    """The query-side words of `text`, in order, punctuation dropped."""
+    tk = segmenter()
+    return [normalise(w) for w, _, _ in tk.tokenize(text, mode="default") if _is_word(w)]
+
+
+def _subwords(word: str, freq: dict) -> Iterator[str]:
+    for size in range(2, min(len(word), 5)):
+        for i in range(len(word) - size + 1):
+            piece = word[i:i + size]
+            if piece != word and freq.get(piece):
+                yield piece
+
+
+class ChineseTokenizer(Tokenizer):
+    """jieba words as Whoosh tokens with running positions (phrase queries need them in order).
+
+    At index time the dictionary words inside a long word are added at the same position, so a query for
+    资质 matches 资质认定 while phrases still line up.
+    """
+
+    def __eq__(self, other):
+        return other is not None and other.__class__ is self.__class__
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            t.original = t.text = value
+            t.boost = 1.0
+            if positions:
+                t.pos = start_pos
+            if chars:
+                t.startchar, t.endchar = start_char, start_char + len(value)
+            yield t
+            return
+        tk = segmenter()
+        pos = start_pos
+        for word, start, end in tk.tokenize(value, mode="default"):
+            if not _is_word(word):
+                continue
+            pieces = [word]
+            if mode == "index" and len(word) > 2:
+                pieces.extend(_subwords(word, tk.FREQ))
+            for piece in pieces:
+                t.text = normalise(piece)
+                if keeporiginal:
+                    t.original = piece
+                t.boost = 1.0
+                t.stopped = False
+                if positions:
+                    t.pos = pos
+                if chars:
+                    t.startchar, t.endchar = start_char + start, start_char + end
+                yield t
+            pos += 1
+
+
+def chinese_analyzer():
+    return ChineseTokenizer() | LowercaseFilter()
+
+
+def ngram_analyzer():
+    """Character 2-grams: a substring query becomes a phrase of its 2-grams, whatever the segmentation."""
+    return NgramAnalyzer(2, 2)
+
+
+def _synonym_table() -> dict[str, tuple[str, ...]]:
+    global _synonyms
+    if _synonyms is None:
+        table: dict[str, tuple[str, ...]] = {}
+        for group in SYNONYM_GROUPS:
+            members = tuple(normalise(p) for p in group)
+            for member in members:
+                table[member] = members
+        _synonyms = table
+    return _synonyms
+
+
+def variants(term: str) -> list[str]:
+    """`term` first, then its rewrites with a synonym phrase it contains replaced by each other member of its group.
+
+    Longer phrases win over the shorter ones they overlap; Latin abbreviations (cma, pt) only as the whole term.
+    """
+    term = normalise(term)
+    table = _synonym_table()
+    out = [term]
+    covered: list[tuple[int, int]] = []
+    for phrase in sorted(table, key=len, reverse=True):
+        if phrase.isascii() and phrase != term:
+            continue
+        start = term.find(phrase)
+        if start < 0:
+            continue
+        end = start + len(phrase)
+        if any(start < e and s < end for s, e in covered):
+            continue
+        covered.append((start, end))
+        for other in table[phrase]:
+            rewritten = term.replace(phrase, other)
+            if rewritten not in out:
+                out.append(rewritten)
+    return out[:MAX_VARIANTS]
