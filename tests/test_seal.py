@@ -267,3 +267,13 @@ def test_plain_pyhanko_signature_would_break_pdfa_and_the_checker_says_so(unseal
     problems = check_pdfa(write(tmp_path, out.getvalue()), expect_part=3)
     assert any("PDF 版本为 2.0" in p for p in problems)
     assert any("XMP" in p for p in problems)  # the extension schema no longer matches the rewritten packet
+
+
+def test_a_file_that_is_not_a_pdf_is_refused_and_nothing_written(seal_file, tmp_path):
+    from pipeline.errors import InvalidArgument
+
+    source = write(tmp_path, "这不是 PDF".encode(), "src.pdf")
+    with pytest.raises(InvalidArgument) as caught:
+        seal_pdf(source, tmp_path / "out" / "sealed.pdf", p12_path=seal_file, passphrase=PASSPHRASE, location="")
+    assert "src.pdf" in caught.value.message
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
