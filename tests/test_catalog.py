@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import sqlite3
+import time
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -266,9 +267,12 @@ def test_schema_version_and_shared_file_with_notice_numbers(tmp_path):
     assert "升级" in err.value.message
 
 
-def _record_cases(db_path: str, prefix: str, count: int) -> None:
+def _record_cases(db_path: str, prefix: str, count: int, start=None) -> None:
     with Catalog(Path(db_path)) as catalog:
+        if start is not None:
+            start.wait(60)
         for i in range(count):
+            time.sleep(0.005)           # a case's build happens outside the transaction; lets the other one in
             store(catalog, make_record(f"{prefix}-{i:03d}", number=f"赣市监检约〔2025〕{prefix}{i}号"))
 
 
@@ -276,7 +280,8 @@ def test_two_processes_recording_different_cases_both_land(tmp_path):
     db_path = tmp_path / "catalog.sqlite"
     Catalog(db_path).close()
     ctx = multiprocessing.get_context("spawn")
-    workers = [ctx.Process(target=_record_cases, args=(str(db_path), prefix, 25)) for prefix in ("NC", "GZ")]
+    start = ctx.Barrier(2)
+    workers = [ctx.Process(target=_record_cases, args=(str(db_path), prefix, 40, start)) for prefix in ("NC", "GZ")]
     for w in workers:
         w.start()
     for w in workers:
@@ -284,11 +289,13 @@ def test_two_processes_recording_different_cases_both_land(tmp_path):
     assert [w.exitcode for w in workers] == [0, 0]
     with Catalog(db_path) as catalog:
         cases = catalog.all_cases("current")
-        assert len(cases) == 50
+        assert len(cases) == 80
         assert {c.case_id[:2] for c in cases} == {"NC", "GZ"}
         assert all(len(catalog.documents(c.case_id, 1)) == 2 for c in cases)
         entries = ledger.entries(catalog)
-        assert [e.seq for e in entries] == list(range(1, 51))
+        assert [e.seq for e in entries] == list(range(1, 81))
+        owners = [e.case_id[:2] for e in entries]
+        assert sum(a != b for a, b in zip(owners, owners[1:])) >= 2, "the two processes never wrote in turn"
         assert ledger.verify_chain(catalog) == []
 
 
