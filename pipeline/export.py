@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -18,9 +19,12 @@ import struct
 import tempfile
 import zipfile
 import zlib
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
+
+import bagit
 
 from archive_store import ledger
 from archive_store.blobs import FilesystemBlobStore
@@ -118,18 +122,17 @@ def export_bag(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: 
         bag_dir.mkdir()
         with Catalog(home.catalog_path) as catalog:
             entries = _write_payload(catalog, store, records, bag_dir)
-            import bagit
-
             organizers = sorted({r.organizer for r in records if r.organizer})
-            bag = bagit.make_bag(str(bag_dir), bag_info={
-                "Source-Organization": organizers or ["（未注明）"],
-                "External-Description": f"约谈档案合规导出：{len(records)} 个案件（{_filters_text(filters)}）",
-                "External-Identifier": dest.stem,
-                "Contact-Name": actor,
-                "Bag-Group-Identifier": "yuetan",
-                "Yuetan-Filters": canonical_json(filters.as_dict()).decode("utf-8"),
-                "Yuetan-Case-Count": str(len(records)),
-            }, checksums=["sha256"])
+            with _quiet_bagit():
+                bag = bagit.make_bag(str(bag_dir), bag_info={
+                    "Source-Organization": organizers or ["（未注明）"],
+                    "External-Description": f"约谈档案合规导出：{len(records)} 个案件（{_filters_text(filters)}）",
+                    "External-Identifier": dest.stem,
+                    "Contact-Name": actor,
+                    "Bag-Group-Identifier": "yuetan",
+                    "Yuetan-Filters": canonical_json(filters.as_dict()).decode("utf-8"),
+                    "Yuetan-Case-Count": str(len(records)),
+                }, checksums=["sha256"])
             tag_sha = _sha256_file(Path(bag.path) / TAG_MANIFEST)
             zip_tmp = work / "bag.zip"
             _zip_folder(bag_dir, zip_tmp)
@@ -191,6 +194,18 @@ def _zip_folder(folder: Path, dest: Path) -> None:
 
 # --- verification of a bag received back -----------------------------------------------------------------
 
+@contextmanager
+def _quiet_bagit():
+    """bagit logs each problem in English on stderr; we report them ourselves, in Chinese."""
+    logger = logging.getLogger("bagit")
+    was = logger.disabled
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = was
+
+
 def verify_bag(path: Path, *, home: ArchiveHome | None = None) -> list[str]:
     """Every problem of the bag zip, in Chinese; an empty list means the bag is valid.
 
@@ -198,12 +213,10 @@ def verify_bag(path: Path, *, home: ArchiveHome | None = None) -> list[str]:
     outside the entries), BagIt validation (every checksum, nothing missing or added), and, when the archive
     home is at hand and its ledger recorded this export, the zip's sha256 against the one recorded.
     """
-    import bagit
-
     path = Path(path)
     if not path.is_file():
         raise InvalidArgument(f"导出文件 {path} 不存在")
-    with tempfile.TemporaryDirectory(prefix="yuetan-bag-") as tmp:
+    with _quiet_bagit(), tempfile.TemporaryDirectory(prefix="yuetan-bag-") as tmp:
         problems = _safe_unzip(path, Path(tmp))
         problems += _ledger_problems(home, path, Path(tmp))
         root = _bag_root(Path(tmp))
@@ -263,6 +276,9 @@ def _structure_problems(archive: zipfile.ZipFile, path: Path) -> list[str]:
     expected = 0
     with open(path, "rb") as raw:
         for info in sorted(archive.infolist(), key=lambda i: i.header_offset):
+            if not 0 <= info.header_offset < end:
+                problems.append(f"zip 成员 {info.filename} 在中央目录中记下的位置 {info.header_offset} 无效")
+                continue
             raw.seek(info.header_offset)
             header = raw.read(_LOCAL_HEADER.size)
             if len(header) < _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
@@ -315,8 +331,6 @@ def _bag_root(folder: Path) -> Path | None:
 
 
 def _validation_problems(exc) -> list[str]:
-    import bagit
-
     if not exc.details:
         return [_bag_error_text(exc)]
     problems = []
@@ -335,8 +349,6 @@ def _validation_problems(exc) -> list[str]:
 
 def _details_after_early_failure(bag) -> list[str]:
     """bagit stops at a Payload-Oxum mismatch; run its completeness and checksum passes too, to list everything."""
-    import bagit
-
     problems = []
     for step in (bag._validate_completeness, lambda: bag._validate_entries(1)):
         try:

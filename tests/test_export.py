@@ -1,14 +1,27 @@
 """BagIt compliance export: bags that bagit-python validates, and a --verify that finds every change."""
 from __future__ import annotations
 
-import shutil
+import csv
+import hashlib
+import json
+import random
+import subprocess
+import sys
 import zipfile
+from datetime import date
 from pathlib import Path
 
 import bagit
 import pytest
+from openpyxl import load_workbook
 
-from pipeline.export import _zip_folder, verify_bag
+from archive_store import ledger
+from archive_store.catalog import Catalog
+from pipeline.errors import InvalidArgument
+from pipeline.export import ExportFilters, _zip_folder, export_bag, select_cases, verify_bag
+from pipeline.manifest import manifest_sha256
+
+from .stored_cases import credit_code, new_home, store_case
 
 
 def _hand_made_bag(tmp_path: Path) -> Path:
@@ -68,3 +81,122 @@ def test_verify_refuses_unsafe_member_names_and_non_bags(tmp_path, private_tempd
     not_zip = tmp_path / "x.zip"
     not_zip.write_text("hello", encoding="utf-8")
     assert "不是完好的 zip 文件" in verify_bag(not_zip)[0]
+
+
+# --- exports from a real archive home --------------------------------------------------------------------
+
+@pytest.fixture
+def archive(tmp_path):
+    home = new_home(tmp_path / "home")
+    store_case(home, "GZ-1", date(2025, 9, 1), credit=credit_code(1), organizer="赣州市市场监督管理局",
+               region_code="360700", grounds=[(6, 2), (6, 3)], interview_on=date(2025, 7, 15))
+    store_case(home, "GZ-2", date(2025, 11, 1), credit=credit_code(2), organizer="赣州市市场监督管理局",
+               region_code="360700", grounds=[(6, 5)], outcome="administrative_penalty",
+               interview_on=date(2025, 9, 10), findings=[])
+    store_case(home, "JJ-1", date(2024, 5, 1), credit=None, organizer="江西省市场监督管理局", kind="bureau",
+               grounds=[(7, 1)], outcome="circulated_criticism", interview_on=date(2024, 3, 2))
+    return home
+
+
+def _unzip(path: Path, dest: Path) -> Path:
+    with zipfile.ZipFile(path) as archive:
+        archive.extractall(dest)
+    (root,) = [p for p in dest.iterdir() if p.is_dir()]
+    return root
+
+
+def test_export_writes_a_valid_bag_with_dossiers_summary_and_ledger(archive, tmp_path, private_tempdir):
+    dest = tmp_path / "out" / "赣州2025.zip"
+    result = export_bag(archive, ExportFilters(organizer="赣州市"), dest, actor="检查组")
+    assert result.case_ids == ["GZ-1", "GZ-2"] and dest.is_file()
+    assert [p.name for p in dest.parent.iterdir()] == ["赣州2025.zip"]          # no temp folder left
+    root = _unzip(dest, tmp_path / "unzipped")
+    bag = bagit.Bag(str(root))
+    assert bag.validate() and bag.algorithms == ["sha256"]
+    assert "江西省" not in str(bag.info["Source-Organization"]) and "赣州市市场监督管理局" in str(bag.info["Source-Organization"])
+    with Catalog(archive.catalog_path) as catalog:
+        for case_id in result.case_ids:
+            record = catalog.current(case_id)
+            folder = root / "data" / case_id
+            assert hashlib.sha256((folder / "dossier.pdf").read_bytes()).hexdigest() == record.dossier_sha256
+            assert json.loads((folder / "case.json").read_text(encoding="utf-8"))["case_id"] == case_id
+            assert manifest_sha256(json.loads((folder / "manifest.json").read_bytes())) == record.manifest_sha256
+        export_entry = [e for e in ledger.entries(catalog) if e.action == "export"][-1]
+    assert export_entry.details["tagmanifest_sha256"] == \
+        hashlib.sha256((root / "tagmanifest-sha256.txt").read_bytes()).hexdigest() == result.tagmanifest_sha256
+    assert export_entry.details["case_ids"] == ["GZ-1", "GZ-2"] and export_entry.actor == "检查组"
+    with open(root / "data" / "summary.csv", encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0][:8] == ["文号", "约谈对象", "信用代码", "事由", "程序核查发现", "处理结果", "约谈日期", "结案日期"]
+    gz1 = next(r for r in rows if r[8] == "GZ-1")
+    assert gz1[2] == credit_code(1) and gz1[3] == "第六条第（二）项；第六条第（三）项"
+    assert "第十三条" in gz1[4] and gz1[5] == "整改完成" and gz1[6:8] == ["2025-07-15", "2025-09-01"]
+    gz2 = next(r for r in rows if r[8] == "GZ-2")
+    assert gz2[4] == "未发现问题" and gz2[5] == "行政处罚"
+    sheet = load_workbook(root / "data" / "summary.xlsx").active
+    assert [c.value for c in sheet[1]][:3] == ["文号", "约谈对象", "信用代码"] and sheet.max_row == 3
+    lines = [json.loads(line) for line in (root / "data" / "ledger.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert {(e["action"], e["case_id"]) for e in lines} == {("ingest", "GZ-1"), ("ingest", "GZ-2")}
+    assert all(len(e["entry_hash"]) == 64 for e in lines)
+    assert verify_bag(dest, home=archive) == []
+    with pytest.raises(InvalidArgument, match="已存在"):
+        export_bag(archive, ExportFilters(organizer="赣州市"), dest, actor="检查组")
+
+
+@pytest.mark.parametrize("filters, expected", [
+    (ExportFilters(), ["JJ-1", "GZ-1", "GZ-2"]),
+    (ExportFilters(kind="bureau"), ["JJ-1"]),
+    (ExportFilters(ground="6.3"), ["GZ-1"]),
+    (ExportFilters(ground="6"), ["GZ-1", "GZ-2"]),
+    (ExportFilters(outcome="administrative_penalty"), ["GZ-2"]),
+    (ExportFilters(region="3607"), ["GZ-1", "GZ-2"]),
+    (ExportFilters(date_from=date(2025, 8, 1)), ["GZ-2"]),
+    (ExportFilters(date_to=date(2025, 7, 15)), ["JJ-1", "GZ-1"]),
+])
+def test_export_filters_select_like_search(archive, filters, expected):
+    assert [r.case_id for r in select_cases(archive, filters)] == expected
+
+
+def test_export_of_nothing_is_refused_and_writes_nothing(archive, tmp_path):
+    with pytest.raises(InvalidArgument, match="没有符合条件的案件"):
+        export_bag(archive, ExportFilters(organizer="抚州"), tmp_path / "x.zip", actor="a")
+    assert not (tmp_path / "x.zip").exists()
+
+
+def test_any_changed_byte_of_an_export_fails_verify(archive, tmp_path, private_tempdir):
+    dest = tmp_path / "all.zip"
+    export_bag(archive, ExportFilters(), dest, actor="检查组")
+    original = dest.read_bytes()
+    rng = random.Random(20)
+    for offset in sorted(rng.sample(range(len(original)), 40)) + [len(original) - 3, 5]:
+        data = bytearray(original)
+        data[offset] ^= 1 << rng.randrange(8)
+        dest.write_bytes(bytes(data))
+        assert verify_bag(dest, home=archive) != [], f"byte {offset} changed unnoticed"
+    dest.write_bytes(original)
+    assert verify_bag(dest, home=archive) == []
+
+
+def test_export_and_verify_commands(archive, tmp_path):
+    dest = tmp_path / "赣州.zip"
+    done = _yuetan("--home", str(archive.path), "export", "--organizer", "赣州市", "--from", "2025-01-01",
+                   "-o", str(dest), "--json", "--actor", "检查组")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["case_ids"] == ["GZ-1", "GZ-2"]
+    ok = _yuetan("--home", str(archive.path), "export", "--verify", str(dest))
+    assert ok.returncode == 0 and "完好" in ok.stdout
+    folder = _unzip(dest, tmp_path / "u")
+    (folder / "data" / "GZ-1" / "case.json").write_text("{}", encoding="utf-8")
+    _zip_folder(folder, tmp_path / "tampered.zip")
+    bad = _yuetan("export", "--verify", str(tmp_path / "tampered.zip"), "--json")
+    report = json.loads(bad.stdout)
+    assert bad.returncode == 1 and not report["valid"]
+    assert any("data/GZ-1/case.json" in p and "摘要不符" in p for p in report["problems"])
+    nothing = _yuetan("--home", str(archive.path), "export", "--kind", "bureau", "--organizer", "赣州市",
+                      "-o", str(tmp_path / "none.zip"))
+    assert nothing.returncode == 2 and "没有符合条件的案件" in nothing.stderr
+
+
+def _yuetan(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(Path(sys.executable).parent / "yuetan"), *args], capture_output=True, text=True,
+                          timeout=300)
