@@ -382,12 +382,17 @@ def _word_query(fieldname: str, ws: list[str], boost: float, slop: int):
     return Q.Phrase(fieldname, ws, slop=slop, boost=boost)
 
 
-def _term_query(term: str, quoted: bool) -> tuple[Q.Query, list[str]]:
-    """One query term: exact keys, then each synonym variant in the word fields and the 2-gram field."""
+def _term_query(term: str, quoted: bool) -> tuple[Q.Query, tuple[list[str], list[str]]]:
+    """One query term: exact keys, then each synonym variant in the word fields and the 2-gram field.
+
+    Also returns what to mark in snippets: the variants themselves, and their words for when no variant
+    occurs whole (a notice number or credit code is never split for marking).
+    """
     raw = term.strip()
     notice = normalise_notice_number(raw)
     clauses: list[Q.Query] = []
-    marks: list[str] = []
+    whole: list[str] = []
+    parts: list[str] = []
     if not quoted:
         clauses += [Q.Term("case_id", raw, boost=20), Q.Term("credit_code", raw.upper(), boost=20),
                     Q.Term("people", raw, boost=10), Q.Term("finding_codes", raw.lower(), boost=5),
@@ -395,18 +400,20 @@ def _term_query(term: str, quoted: bool) -> tuple[Q.Query, list[str]]:
         if notice:
             clauses.append(Q.Term("notice_number", notice, boost=20))
     base = notice or raw
+    splittable = notice is None and not re.fullmatch(r"[0-9A-Za-z]{15,}", raw)
     for variant in variants(base):
         ws = words(variant)
         if ws:
             for fieldname, boost in WORD_FIELDS.items():
                 clauses.append(_word_query(fieldname, ws, boost, slop=1))
-            marks.extend(w for w in ws if len(w) > 1)
+            if splittable:
+                parts.extend(w for w in ws if len(w) > 1)
         compact = "".join(variant.split())
         gram = _bigram_phrase("ngram", compact)
         if gram is not None:
             clauses.append(gram)
-        marks.append(compact)
-    return Q.Or(clauses), marks
+        whole.append(compact)
+    return Q.Or(clauses), (whole, parts)
 
 
 def _filters(kind, ground, organizer, region, outcome, date_from, date_to) -> list[Q.Query]:
@@ -479,13 +486,13 @@ def search(index_dir: Path, query: str = "", *, kind: str | None = None, ground:
     terms = [(m[1] if m[1] is not None else m[2], True) if m[3] is None else (m[3], False)
              for m in _QUOTED_RE.finditer(query or "")]
     terms = [(t, quoted) for t, quoted in terms if t.strip()]
-    marks: list[str] = []
+    marks: list[tuple[list[str], list[str]]] = []
     if terms:
         parts = []
         for t, quoted in terms:
             q, m = _term_query(t, quoted)
             parts.append(q)
-            marks.extend(m)
+            marks.append(m)
         main: Q.Query = parts[0] if len(parts) == 1 else Q.And(parts)
     else:
         main = Q.Every()
@@ -518,11 +525,20 @@ def search(index_dir: Path, query: str = "", *, kind: str | None = None, ground:
         ix.close()
 
 
-def make_snippets(text: str, marks: Iterable[str], *, mark: bool = True, limit: int = MAX_SNIPPETS) -> list[str]:
-    """Up to `limit` passages of `text` around the matched words, each match in 【】 when `mark`."""
+def make_snippets(text: str, marks: Iterable[tuple[list[str], list[str]]], *, mark: bool = True,
+                  limit: int = MAX_SNIPPETS) -> list[str]:
+    """Up to `limit` passages of `text` around the matches, each match in 【】 when `mark`.
+
+    `marks` holds, per query term, its whole forms and its words; the words are marked only when no whole
+    form occurs in the text.
+    """
     lowered = text.lower()
+    wanted: set[str] = set()
+    for whole, parts in marks:
+        present = [w for w in whole if w and w in lowered]
+        wanted.update(present or [p for p in parts if p])
     spans: list[tuple[int, int]] = []
-    for m in sorted({m for m in marks if m}, key=len, reverse=True):
+    for m in sorted(wanted, key=len, reverse=True):
         start = lowered.find(m)
         while start >= 0:
             end = start + len(m)
@@ -549,6 +565,7 @@ def make_snippets(text: str, marks: Iterable[str], *, mark: bool = True, limit: 
             pieces.append(f"{OPEN}{text[s:e]}{CLOSE}" if mark else text[s:e])
             cursor = e
         pieces.append(text[cursor:hi])
-        snippet = " ".join("".join(pieces).split())
-        out.append(("…" if lo > 0 else "") + snippet + ("…" if hi < len(text) else ""))
+        snippet = ("…" if lo > 0 else "") + " ".join("".join(pieces).split()) + ("…" if hi < len(text) else "")
+        if snippet not in out:
+            out.append(snippet)
     return out
