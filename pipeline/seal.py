@@ -135,6 +135,11 @@ def load_seal(p12_path: Path, passphrase: bytes | None) -> signers.SimpleSigner:
             f"{PASSPHRASE_ENV}（或设置文件 [seal] 节 passphrase_env 指定的变量）与口令文件 passphrase_file") from None
     if key is None or cert is None:
         raise ConfigurationError(f"印章证书文件“{p12_path}”中缺少私钥或证书：请提供含私钥与签章证书的 PKCS#12 文件")
+    now = datetime.now(timezone.utc)
+    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+        raise ConfigurationError(
+            f"印章证书文件“{p12_path}”中的证书不在有效期内（{cert.not_valid_before_utc:%Y-%m-%d} 至 "
+            f"{cert.not_valid_after_utc:%Y-%m-%d}）：请换用有效的印章证书")
     try:
         return signers.SimpleSigner.load_pkcs12_data(data, other_certs=(), passphrase=passphrase)
     except ValueError as exc:

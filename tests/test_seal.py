@@ -277,3 +277,24 @@ def test_a_file_that_is_not_a_pdf_is_refused_and_nothing_written(seal_file, tmp_
         seal_pdf(source, tmp_path / "out" / "sealed.pdf", p12_path=seal_file, passphrase=PASSPHRASE, location="")
     assert "src.pdf" in caught.value.message
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_an_expired_seal_is_refused(unsealed, tmp_path):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "expired")])
+    start = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(start).not_valid_after(start + timedelta(days=365))
+            .sign(key, hashes.SHA256()))
+    p12 = write(tmp_path, pkcs12.serialize_key_and_certificates(
+        b"expired", key, cert, None, serialization.BestAvailableEncryption(b"pw")), "expired.p12")
+    with pytest.raises(ConfigurationError) as caught:
+        seal_pdf(unsealed, tmp_path / "out.pdf", p12_path=p12, passphrase=b"pw", location="")
+    assert "expired.p12" in caught.value.message and "有效期" in caught.value.message
+    assert not (tmp_path / "out.pdf").exists()
