@@ -139,22 +139,32 @@ def ensure_development_seal(home: ArchiveHome, *, organizer: str | None = None) 
 
     if home.settings.seal.pkcs12 != DEFAULT_SEAL_PKCS12 or home.seal_pkcs12.exists():
         return None
-    passphrase = home.seal_passphrase()
-    if passphrase is None:
-        passphrase = secrets.token_urlsafe(32).encode("ascii")
-        _write_private(home.seal_passphrase_file, passphrase + b"\n")
-    return create_development_seal(home.seal_pkcs12, organizer=organizer or "yuetan", passphrase=passphrase)
+    if home.seal_passphrase() is None:
+        _write_private_once(home.seal_passphrase_file, secrets.token_urlsafe(32).encode("ascii") + b"\n")
+    try:
+        return create_development_seal(home.seal_pkcs12, organizer=organizer or "yuetan",
+                                       passphrase=home.seal_passphrase())
+    except ConfigurationError:
+        if home.seal_pkcs12.exists():  # a concurrent init made it first, with the same passphrase
+            return None
+        raise
 
 
-def _write_private(dest: Path, data: bytes) -> None:
+def _write_private_once(dest: Path, data: bytes) -> None:
+    """Write a 0600 file by temp + fsync + link: a file already there (a concurrent init) wins."""
     dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.tmp")
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, dest)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.link(tmp, dest)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def open_home(path: Path) -> ArchiveHome:

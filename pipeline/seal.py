@@ -184,9 +184,11 @@ def create_development_seal(p12_path: Path, *, organizer: str, passphrase: bytes
             .sign(key, hashes.SHA256()))
     p12 = pkcs12.serialize_key_and_certificates(
         b"yuetan development seal", key, cert, None, serialization.BestAvailableEncryption(passphrase))
-    p12_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _write_atomically(p12_path, p12, mode=0o600, exclusive=True)
+    except FileExistsError:
+        raise ConfigurationError(f"印章证书文件“{p12_path}”已存在：不会覆盖已有的印章证书") from None
     _write_atomically(p12_path.with_suffix(".crt"), cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
-    _write_atomically(p12_path, p12, mode=0o600)
     return p12_path
 
 
@@ -318,7 +320,9 @@ def _brief(exc: Exception) -> str:
     return f"{type(exc).__name__}: {str(exc)[:160]}"
 
 
-def _write_atomically(dest: Path, data: bytes, *, mode: int = 0o644) -> None:
+def _write_atomically(dest: Path, data: bytes, *, mode: int = 0o644, exclusive: bool = False) -> None:
+    """Temp file, fsync, rename; `exclusive` links instead, so an existing `dest` is never replaced
+    (FileExistsError)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     try:
@@ -327,7 +331,11 @@ def _write_atomically(dest: Path, data: bytes, *, mode: int = 0o644) -> None:
             f.flush()
             os.fchmod(f.fileno(), mode)
             os.fsync(f.fileno())
-        os.replace(tmp, dest)
+        if exclusive:
+            os.link(tmp, dest)
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pikepdf
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -21,7 +23,7 @@ from pipeline.errors import ConfigurationError
 from pipeline.manifest import Component, build_manifest, canonical_json, manifest_sha256
 from pipeline.normalise import normalise_upload
 from pipeline.pdfa import check_pdfa
-from pipeline.seal import NO_SEAL, create_development_seal, seal_pdf, verify_seal
+from pipeline.seal import NO_SEAL, create_development_seal, load_seal, seal_pdf, verify_seal
 
 from .conftest import EXAMPLES
 
@@ -258,8 +260,6 @@ def test_plain_pyhanko_signature_would_break_pdfa_and_the_checker_says_so(unseal
     """Why the seal uses its own writer: with an ECDSA key pyHanko declares PDF 2.0 and rewrites the XMP."""
     from pyhanko.sign import fields, signers
 
-    from pipeline.seal import load_seal
-
     out = io.BytesIO()
     signers.PdfSigner(signers.PdfSignatureMetadata(field_name="plain", subfilter=fields.SigSeedSubFilter.PADES),
                       load_seal(seal_file, PASSPHRASE)).sign_pdf(
@@ -280,8 +280,7 @@ def test_a_file_that_is_not_a_pdf_is_refused_and_nothing_written(seal_file, tmp_
 
 
 def test_an_expired_seal_is_refused(unsealed, tmp_path):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.serialization import pkcs12
     from cryptography.x509.oid import NameOID
@@ -298,3 +297,31 @@ def test_an_expired_seal_is_refused(unsealed, tmp_path):
         seal_pdf(unsealed, tmp_path / "out.pdf", p12_path=p12, passphrase=b"pw", location="")
     assert "expired.p12" in caught.value.message and "有效期" in caught.value.message
     assert not (tmp_path / "out.pdf").exists()
+
+
+def test_an_existing_seal_file_is_never_overwritten(seal_file):
+    before = seal_file.read_bytes()
+    with pytest.raises(ConfigurationError) as caught:
+        create_development_seal(seal_file, organizer="x", passphrase=b"y")
+    assert str(seal_file) in caught.value.message and seal_file.read_bytes() == before
+
+
+def test_concurrent_inits_agree_on_one_seal_and_passphrase(tmp_path, monkeypatch):
+    import multiprocessing
+
+    monkeypatch.delenv("YUETAN_SEAL_PASSPHRASE", raising=False)
+    folder = tmp_path / "home"
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=init_home, args=(folder,)) for _ in range(4)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(120)
+    assert [p.exitcode for p in processes] == [0, 0, 0, 0]
+    home, _ = init_home(folder)
+    seal = load_seal(home.seal_pkcs12, home.seal_passphrase())
+    crt = home.seal_pkcs12.with_suffix(".crt").read_bytes()
+    assert seal.signing_cert.dump() == x509.load_pem_x509_certificate(crt).public_bytes(
+        serialization.Encoding.DER)
+    assert sorted(p.name for p in (folder / "seal").iterdir()) == [
+        "development-seal.crt", "development-seal.p12", "passphrase"]
