@@ -1,0 +1,341 @@
+"""Rendering the official documents (约谈通知书, 约谈记录, 案卷封面, 卷内文件目录, 备考表) from the DOCX templates.
+
+The templates in templates/ hold the fixed wording (the form of the Measures' attachment); this module
+only turns the case into strings: Chinese dates, labels, numbered facts. Fonts come from the archive
+settings and are set on every style and run, so a bureau can switch to 方正小标宋/仿宋_GB2312.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docxtpl import DocxTemplate
+
+from .contract import (
+    FINDING_SOURCE_LABELS, ROLE_LABELS, AttendeeRole, Case, InterviewMode, InvitedCapacity, RecordSignature, TargetKind,
+)
+from .findings import SEVERITY_LABELS, Finding
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+CHINA = ZoneInfo("Asia/Shanghai")
+
+NOTICE = "约谈通知书"
+RECORD = "约谈记录"
+COVER = "案卷封面"
+FILE_LIST = "卷内文件目录"
+REMARKS = "备考表"
+
+MODE_LABELS = {InterviewMode.onsite: "现场约谈", InterviewMode.video: "视频会议"}
+INVITED_LABELS = {InvitedCapacity.expert: "专家", InvitedCapacity.legal_counsel: "法律顾问",
+                  InvitedCapacity.other_department: "其他行政部门"}
+# 第十条 names the section head "相关科（股）室主要负责人"; the record lists the role itself.
+ATTENDEE_ROLE_LABELS = {**ROLE_LABELS, AttendeeRole.section_head: "科（股）室主要负责人"}
+
+MEASURES = "《江西省检验检测领域监督检查工作约谈实施办法（试行）》"
+SIGNATURE_STATEMENTS = {
+    RecordSignature.signed: "本记录经约谈组织方与约谈对象核对无误，由双方签字确认。",
+    RecordSignature.refused: f"约谈对象拒绝签字。依据{MEASURES}第十四条第（六）项，在本记录上载明；"
+                             "依据第十五条，视为拒绝落实监管要求，对其实施重点监管。",
+    RecordSignature.absent: f"约谈对象无正当理由未参加约谈。依据{MEASURES}第十五条，视为拒绝落实监管要求，"
+                            "对其实施重点监管。",
+}
+TARGET_SIGNATURE = {RecordSignature.signed: "", RecordSignature.refused: "（约谈对象拒绝签字）",
+                    RecordSignature.absent: "（约谈对象无正当理由未参加约谈）"}
+
+# Template style id → font role; any other style (one a bureau adds) gets the body font.
+TITLE_STYLES = {"YtTitle"}
+HEADING_STYLES = {"YtHeading1"}
+CLOSING_PUNCTUATION = "。；！？.;!?"
+
+
+@dataclass(frozen=True)
+class DocumentFonts:
+    title: str
+    body: str
+    heading: str
+
+
+@dataclass(frozen=True)
+class FileListEntry:
+    seq: int
+    responsible: str
+    number: str
+    title: str
+    dated: date | None
+    first_page: int
+    last_page: int
+    note: str
+
+
+# --- the five documents -------------------------------------------------------------------------------
+
+def render_notice(case: Case, number: str, work: Path, *, fonts: DocumentFonts) -> Path:
+    """约谈通知书 in the wording of the Measures' attachment, the variant for the target's kind."""
+    return _render(NOTICE, notice_context(case, number), work, fonts)
+
+
+def render_record(case: Case, number: str, work: Path, *, fonts: DocumentFonts) -> Path:
+    """约谈记录 with what 第十四条 and 第十九条 require."""
+    return _render(RECORD, record_context(case, number), work, fonts)
+
+
+def render_cover(case: Case, number: str, work: Path, *, archived_on: date, retention_years: int,
+                 fonts: DocumentFonts) -> Path:
+    return _render(COVER, {
+        "title": f"{case.target.name}约谈案卷", "organizer": case.organizer.name, "number": number,
+        "target_name": case.target.name,
+        "period": f"{chinese_date(case.notice.issued_on)}至{chinese_date(case.closed_on)}",
+        "retention": f"{retention_years}年", "archived_on": chinese_date(archived_on), "case_id": case.case_id,
+    }, work, fonts)
+
+
+def render_file_list(case: Case, number: str, entries: list[FileListEntry], work: Path, *,
+                     fonts: DocumentFonts) -> Path:
+    rows = [{"seq": e.seq, "responsible": e.responsible, "number": e.number, "title": e.title,
+             "dated": chinese_date(e.dated) if e.dated else "", "pages": page_range(e.first_page, e.last_page),
+             "note": e.note} for e in entries]
+    return _render(FILE_LIST, {"number": number, "target_name": case.target.name, "entries": rows}, work, fonts)
+
+
+def render_remarks(case: Case, findings: list[Finding], work: Path, *, page_count: int, manifest_sha256: str,
+                   notes: list[str], filed_by: str, checked_by: str, filed_on: date,
+                   fonts: DocumentFonts) -> Path:
+    """备考表: page count, procedure findings with their articles, removed content, the manifest hash."""
+    finding_lines = [f"{i}.［{SEVERITY_LABELS[f.severity]}］{f.article}：{with_full_stop(f.message)}"
+                     for i, f in enumerate(findings, start=1)] or ["未发现程序问题。"]
+    note_lines = [f"{i}.{with_full_stop(n)}" for i, n in enumerate(notes, start=1)] or ["无。"]
+    return _render(REMARKS, {
+        "subtitle": f"{case.target.name}（{case.case_id}）", "page_count": page_count,
+        "findings": finding_lines, "notes": note_lines, "manifest_sha256": manifest_sha256,
+        "filed_by": filed_by, "checked_by": checked_by, "filed_on": chinese_date(filed_on),
+    }, work, fonts)
+
+
+# --- contexts -------------------------------------------------------------------------------------------
+
+def notice_context(case: Case, number: str) -> dict:
+    institution = case.target.kind == TargetKind.institution
+    facts = [fact for ground in case.grounds for fact in ground.facts]
+    materials = case.notice.materials
+    return {
+        "number": number,
+        "kind": case.target.kind.value,
+        "target_name": case.target.name,
+        "principal_name": case.target.principal.name,
+        "principal_phone": case.target.principal.phone,
+        "collective_only": case.collective is not None and not facts,
+        "campaign": case.collective.campaign if case.collective else "",
+        "activity": activity_phrase(case.activity) if institution else "",
+        "finding_source": FINDING_SOURCE_LABELS[case.finding_source],
+        "facts": numbered(facts),
+        "interview_time": chinese_datetime(case.interview.scheduled_at),
+        "place": place(case),
+        "materials": "、".join(materials) if materials else "",
+        "organizer": case.organizer.name,
+        "issued_on": chinese_date(case.notice.issued_on),
+        "contact_name": case.organizer.contact.name,
+        "contact_phone": case.organizer.contact.phone,
+        "cc": "，".join(case.notice.cc),
+    }
+
+
+def record_context(case: Case, number: str) -> dict:
+    interview = case.interview
+    proceedings = interview.proceedings
+    held = interview.held_at or interview.scheduled_at
+    return {
+        "number": number,
+        "kind": case.target.kind.value,
+        "interview_time": chinese_datetime(held),
+        "place": place(case),
+        "mode": MODE_LABELS[interview.mode],
+        "organizer": case.organizer.name,
+        "target_name": case.target.name,
+        "host": person(interview.host.name, interview.host.title),
+        "recorder": person(interview.recorder.name, interview.recorder.title),
+        "organizer_staff": listing(person(p.name, p.title) for p in interview.organizer_staff),
+        "attendees": listing(person(a.name, ATTENDEE_ROLE_LABELS[a.role], a.title) for a in interview.attendees),
+        "local_bureau_attendees": listing(person(a.name, a.title) for a in interview.local_bureau_attendees),
+        "invited": listing(person(i.name, i.affiliation, INVITED_LABELS[i.capacity]) for i in interview.invited),
+        "recusals": listing(person(r.name, r.reason) for r in interview.recusals),
+        "purpose_and_basis": proceedings.purpose_and_basis,
+        "issues_and_evidence": proceedings.issues_and_evidence,
+        "statement": proceedings.statement,
+        "opinions": proceedings.opinions,
+        "requirements": numbered(proceedings.requirements),
+        "deadline": f"{chinese_date(proceedings.deadline)}前" if proceedings.deadline else "见处理意见",
+        "commitment": proceedings.commitment,
+        "signature_statement": SIGNATURE_STATEMENTS[interview.record_signature],
+        "target_signature": TARGET_SIGNATURE[interview.record_signature],
+        "interview_date": chinese_date(held.astimezone(CHINA).date()),
+    }
+
+
+# --- wording helpers ---------------------------------------------------------------------------------
+
+def chinese_date(day: date) -> str:
+    """GB/T 9704 dates: Arabic numerals, no leading zeros — 2025年7月15日."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def chinese_datetime(moment: datetime) -> str:
+    """2025年7月15日上午9时30分; 下午 from 12:00 on a 12-hour clock (下午3时); minutes left out when 0."""
+    local = moment.astimezone(CHINA)
+    half = "上午" if local.hour < 12 else "下午"
+    hour = local.hour if local.hour <= 12 else local.hour - 12
+    minutes = f"{local.minute}分" if local.minute else ""
+    return f"{chinese_date(local.date())}{half}{hour}时{minutes}"
+
+
+def activity_phrase(activity: str | None) -> str:
+    """The form's “XX检验检测活动”: the case's activity, with 活动 added when it does not say so."""
+    if not activity:
+        return "检验检测活动"
+    return activity if activity.endswith("活动") else f"{activity}活动"
+
+
+def place(case: Case) -> str:
+    interview = case.interview
+    return f"{interview.venue}（地址：{interview.address}）" if interview.address else interview.venue
+
+
+def with_full_stop(text: str) -> str:
+    return text if text and text[-1] in CLOSING_PUNCTUATION else f"{text}。"
+
+
+def numbered(items: list[str]) -> list[str]:
+    return [f"{i}.{with_full_stop(item)}" for i, item in enumerate(items, start=1)]
+
+
+def person(name: str, *details: str) -> str:
+    """张建国（法定代表人，总经理）; a detail repeating the one before it is left out."""
+    shown = []
+    for d in details:
+        if d and d not in shown:
+            shown.append(d)
+    return f"{name}（{'，'.join(shown)}）" if shown else name
+
+
+def listing(people) -> str:
+    return "；".join(people) or "无"
+
+
+def page_range(first: int, last: int) -> str:
+    return str(first) if first == last else f"{first}-{last}"
+
+
+# --- the template machinery --------------------------------------------------------------------------
+
+def _render(name: str, context: dict, work: Path, fonts: DocumentFonts) -> Path:
+    """Render templates/<name>.docx into work/<name>.docx (temp name, fsync, rename)."""
+    template = TEMPLATES / f"{name}.docx"
+    tpl = DocxTemplate(template)
+    tpl.render(context, autoescape=True)
+    apply_fonts(tpl.docx, fonts)
+    dest = Path(work) / f"{name}.docx"
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    tpl.save(tmp)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, dest)
+    return dest
+
+
+def font_role(style_id: str | None, fonts: DocumentFonts) -> str:
+    if style_id in TITLE_STYLES:
+        return fonts.title
+    if style_id in HEADING_STYLES:
+        return fonts.heading
+    return fonts.body
+
+
+def set_run_fonts(rpr, name: str) -> None:
+    """w:ascii, w:hAnsi, w:eastAsia and w:cs to `name`; theme fonts (which win over names) removed."""
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.insert(0, fonts)
+    for attr in ("asciiTheme", "hAnsiTheme", "eastAsiaTheme", "cstheme"):
+        fonts.attrib.pop(qn(f"w:{attr}"), None)
+    for attr in ("ascii", "hAnsi", "eastAsia", "cs"):
+        fonts.set(qn(f"w:{attr}"), name)
+
+
+def apply_fonts(document, fonts: DocumentFonts) -> None:
+    """The settings' fonts on the document defaults, every style and every run."""
+    styles = document.styles.element
+    defaults = styles.find(qn("w:docDefaults"))
+    if defaults is not None:
+        rpr_default = defaults.find(qn("w:rPrDefault"))
+        rpr = rpr_default.find(qn("w:rPr")) if rpr_default is not None else None
+        if rpr is not None:
+            set_run_fonts(rpr, fonts.body)
+    for style in document.styles:
+        if style.type is not None and hasattr(style.element, "get_or_add_rPr"):
+            set_run_fonts(style.element.get_or_add_rPr(), font_role(style.style_id, fonts))
+    for part_element in _story_elements(document):
+        for p in part_element.iter(qn("w:p")):
+            style_id = _paragraph_style_id(p)
+            name = font_role(style_id, fonts)
+            for r in p.iter(qn("w:r")):
+                set_run_fonts(r.get_or_add_rPr(), name)
+
+
+def _story_elements(document):
+    yield document.element.body
+    for section in document.sections:
+        for part in (section.header, section.footer, section.first_page_header, section.first_page_footer,
+                     section.even_page_header, section.even_page_footer):
+            if not part.is_linked_to_previous:
+                yield part._element
+
+
+def _paragraph_style_id(p) -> str | None:
+    ppr = p.find(qn("w:pPr"))
+    if ppr is None:
+        return None
+    style = ppr.find(qn("w:pStyle"))
+    return style.get(qn("w:val")) if style is not None else None
+
+
+# --- the `yuetan render` stage ------------------------------------------------------------------------
+
+def render_case_documents(source: Path, out_dir: Path, *, home, converter) -> list[Path]:
+    """DOCX and PDF of 约谈通知书 and 约谈记录 for the case at `source`, into `out_dir`.
+
+    The case is opened (and refused) before anything is written; the files are made in a private folder
+    and moved into `out_dir` only when all are done.
+    """
+    from .dossier import notice_number_for
+    from .intake import open_case
+
+    fonts = DocumentFonts(title=home.settings.fonts.title, body=home.settings.fonts.body,
+                          heading=home.settings.fonts.heading)
+    with open_case(source) as bundle, tempfile.TemporaryDirectory(prefix="yuetan-render-") as tmp:
+        case = bundle.case
+        work = Path(tmp)
+        number = notice_number_for(case, home)
+        made = []
+        for docx in (render_notice(case, number, work, fonts=fonts), render_record(case, number, work, fonts=fonts)):
+            pdf = docx.with_suffix(".pdf")
+            converter.convert_to_pdfa(docx, pdf)
+            made += [docx, pdf]
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        placed = []
+        for path in made:
+            dest = out_dir / path.name
+            staged = out_dir / f".{path.name}.tmp"
+            shutil.copyfile(path, staged)
+            with open(staged, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(staged, dest)
+            placed.append(dest)
+        return placed

@@ -1,0 +1,391 @@
+"""Generate the DOCX templates of the official documents, so that they are reproducible.
+
+Run: .venv/bin/python templates/make_templates.py   (writes the .docx files next to this script)
+
+The templates are what a bureau's staff edit in Word or WPS: plain paragraphs with named styles and
+docxtpl's Jinja tags ({{ }}, {%p %} paragraphs, {%tr %} table rows), no text boxes. Layout per
+GB/T 9704-2012: A4, top 37 mm, binding side 28 mm, text area 156 x 225 mm, 22 lines x 28 characters,
+title 2号 bold (小标宋 stand-in), body 3号 (仿宋 stand-in), first-level headings 3号 黑体 stand-in.
+Font names here are only defaults; pipeline/render.py sets those of the archive settings on every run.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from docx import Document
+from docx.enum.section import WD_SECTION
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt
+
+HERE = Path(__file__).resolve().parent
+
+TITLE_FONT = "Noto Serif CJK SC"
+BODY_FONT = "Noto Serif CJK SC"
+HEADING_FONT = "Noto Sans CJK SC"
+
+BODY_SIZE = Pt(16)                      # 3号
+TITLE_SIZE = Pt(22)                     # 2号
+LINE_PITCH = Pt(28.95)                  # 225 mm / 22 lines
+LINE_PITCH_TWIPS = 579
+CHAR_SPACING_TWIPS = -5                 # 156 mm / 28 = 15.79 pt a character: 16 pt glyphs, -0.25 pt spacing
+INDENT_2CHARS = Pt(32)
+
+# Style ids: pipeline/render.py picks the font for a paragraph by its style id.
+STYLES = {
+    # id: (name, font role, size, bold, alignment, first-line indent)
+    "YtTitle": ("公文标题", "title", TITLE_SIZE, True, WD_ALIGN_PARAGRAPH.CENTER, None),
+    "YtNumber": ("公文文号", "body", BODY_SIZE, False, WD_ALIGN_PARAGRAPH.CENTER, None),
+    "YtHeading1": ("公文一级标题", "heading", BODY_SIZE, False, WD_ALIGN_PARAGRAPH.JUSTIFY, INDENT_2CHARS),
+    "YtField": ("公文事项", "body", BODY_SIZE, False, WD_ALIGN_PARAGRAPH.LEFT, None),
+    "YtSignature": ("公文署名", "body", BODY_SIZE, False, WD_ALIGN_PARAGRAPH.RIGHT, None),
+    "YtCopy": ("公文版记", "body", Pt(14), False, WD_ALIGN_PARAGRAPH.LEFT, None),
+    "YtTable": ("表格文字", "body", Pt(10.5), False, WD_ALIGN_PARAGRAPH.CENTER, None),
+    "YtDigest": ("清单摘要", "body", Pt(12), False, WD_ALIGN_PARAGRAPH.LEFT, None),
+}
+
+
+def set_fonts(rpr_parent, name: str) -> None:
+    """Latin and East Asian font of a style or run (python-docx sets only the Latin ones)."""
+    rpr = rpr_parent.get_or_add_rPr()
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.insert(0, fonts)
+    for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+        fonts.set(qn(attr), name)
+
+
+def new_document() -> Document:
+    doc = Document()
+    section = doc.sections[0]
+    section.start_type = WD_SECTION.NEW_PAGE
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
+    section.left_margin, section.right_margin = Mm(28), Mm(26)
+    section.header_distance, section.footer_distance = Mm(15), Mm(20)
+    grid = section._sectPr.find(qn("w:docGrid"))
+    if grid is None:
+        grid = OxmlElement("w:docGrid")
+        section._sectPr.append(grid)
+    # A line grid only: LibreOffice spreads characters apart under Word's character grid, which also
+    # breaks the text pdftotext reads back; 28 characters a line come from the character spacing.
+    grid.set(qn("w:type"), "lines")
+    grid.set(qn("w:linePitch"), str(LINE_PITCH_TWIPS))
+    define_styles(doc)
+    body = doc.element.body
+    for p in list(body.iterchildren(qn("w:p"))):
+        body.remove(p)
+    return doc
+
+
+def define_styles(doc: Document) -> None:
+    normal = doc.styles["Normal"]
+    normal.font.size = BODY_SIZE
+    set_fonts(normal.element, BODY_FONT)
+    spacing = OxmlElement("w:spacing")
+    spacing.set(qn("w:val"), str(CHAR_SPACING_TWIPS))
+    normal.element.get_or_add_rPr().append(spacing)
+    pf = normal.paragraph_format
+    pf.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    pf.line_spacing = LINE_PITCH
+    pf.space_before = pf.space_after = Pt(0)
+    pf.first_line_indent = INDENT_2CHARS
+    pf.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+    pf.widow_control = False
+    ppr = normal.element.get_or_add_pPr()
+    for name in ("w:autoSpaceDE", "w:autoSpaceDN"):     # no extra gap between Chinese and Arabic numerals
+        off = OxmlElement(name)
+        off.set(qn("w:val"), "0")
+        ppr.append(off)
+    roles = {"title": TITLE_FONT, "body": BODY_FONT, "heading": HEADING_FONT}
+    for style_id, (name, role, size, bold, align, indent) in STYLES.items():
+        style = doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+        style.element.set(qn("w:styleId"), style_id)
+        style.base_style = normal
+        style.quick_style = True
+        style.font.size = size
+        style.font.bold = bold
+        set_fonts(style.element, roles[role])
+        spf = style.paragraph_format
+        spf.alignment = align
+        spf.first_line_indent = indent if indent is not None else Pt(0)
+        if style_id in ("YtTable", "YtDigest", "YtCopy"):
+            spf.line_spacing_rule = WD_LINE_SPACING.SINGLE
+        if style_id == "YtTitle":
+            spf.line_spacing = Pt(36)
+            spf.space_after = Pt(14)
+        if style_id == "YtNumber":
+            spf.space_after = Pt(14)
+        if style_id == "YtSignature":
+            spf.right_indent = INDENT_2CHARS
+        if style_id in ("YtTable", "YtDigest", "YtCopy"):
+            ppr = style.element.get_or_add_pPr()
+            snap = OxmlElement("w:snapToGrid")          # smaller type: off the 22-line grid
+            snap.set(qn("w:val"), "0")
+            ppr.append(snap)
+
+
+def para(doc: Document, text: str = "", style: str | None = None, **fmt):
+    p = doc.add_paragraph(style=style_name(style) if style else None)
+    if text:
+        p.add_run(text)
+    for key, value in fmt.items():
+        setattr(p.paragraph_format, key, value)
+    return p
+
+
+def style_name(style_id: str) -> str:
+    return STYLES[style_id][0]
+
+
+def fix_widths(table, widths_mm: list[float]) -> None:
+    """Fixed column widths that Word, WPS and LibreOffice all honour (grid, table and cell widths)."""
+    table.autofit = False
+    tbl_pr = table._tbl.tblPr
+    tbl_w = tbl_pr.find(qn("w:tblW"))
+    if tbl_w is None:
+        tbl_w = OxmlElement("w:tblW")
+        tbl_pr.append(tbl_w)
+    tbl_w.set(qn("w:type"), "dxa")
+    tbl_w.set(qn("w:w"), str(int(Mm(sum(widths_mm)).twips)))
+    for col, width in zip(table._tbl.tblGrid.findall(qn("w:gridCol")), widths_mm):
+        col.set(qn("w:w"), str(int(Mm(width).twips)))
+    for row in table.rows:
+        for cell, width in zip(row.cells, widths_mm):
+            cell.width = Mm(width)
+
+
+def heading(doc: Document, text: str):
+    return para(doc, text, "YtHeading1")
+
+
+def field(doc: Document, label: str, value: str):
+    """A `label：value` line, wrapped lines hanging under the value."""
+    return para(doc, f"{label}：{value}", "YtField")
+
+
+# --- 约谈通知书: the form of the Measures' attachment ---------------------------------------------
+
+INTRO = ("为加强对检验检测机构的监督管理，压实市场监管部门监管责任，依据《江西省检验检测领域监督检查工作约谈实施办法"
+         "（试行）》等规定，现决定对你单位进行约谈，具体事宜通知如下：")
+REQUIREMENT_INSTITUTION = (
+    "请你单位法定代表人或其授权的主要负责人、技术负责人、质量负责人、授权签字人等相关人员按时参加约谈，并携带相关资料"
+    "（{% if materials %}{{ materials }}{% else %}包括但不限于涉及问题的相关检验检测报告及原始记录、情况说明、原因分析、"
+    "下步拟采取的措施以及其他与约谈事项相关的证明材料等{% endif %}），以便能准确说明情况、回应相关问题。"
+    "无正当理由拒不到场将依法列为重点监管对象。")
+REQUIREMENT_BUREAU = (
+    "请你单位主要领导或分管领导、相关科（股）室主要负责人及具体业务经办人按时参加约谈，并携带相关资料"
+    "（{% if materials %}{{ materials }}{% else %}包括但不限于监管工作开展情况，存在问题原因分析，下步拟采取的措施"
+    "以及其他与约谈事项相关的证明材料等{% endif %}），以便能准确说明情况、回应相关问题。")
+OTHER_MATTERS = ("如对本次约谈安排有疑问，请在接到本通知书后2个工作日内与我局负责检验检测机构监管的业务部门联系。"
+                 "若无故缺席本次约谈或未按要求提供材料，我局将按照相关规定依法依规处理。")
+
+
+def notice_template() -> Document:
+    doc = new_document()
+    para(doc, "约谈通知书", "YtTitle")
+    para(doc, "{{ number }}", "YtNumber")
+    field(doc, "约谈对象", "{{ target_name }}")
+    field(doc, "约谈对象负责人", "{{ principal_name }}")
+    field(doc, "联系电话", "{{ principal_phone }}")
+    para(doc, INTRO)
+    heading(doc, "一、约谈事由")
+    para(doc, "{%p if collective_only %}")
+    para(doc, "根据{{ campaign }}工作部署，依据《江西省检验检测领域监督检查工作约谈实施办法（试行）》第六条第二款，"
+              "现对你单位进行集体约谈。")
+    para(doc, "{%p elif kind == 'institution' %}")
+    para(doc, "经查，你单位在{{ activity }}中存在以下问题：")
+    para(doc, "{%p else %}")
+    para(doc, "根据{{ finding_source }}结果，你局在履行检验检测机构监管职责中存在以下问题：")
+    para(doc, "{%p endif %}")
+    para(doc, "{%p for fact in facts %}")
+    para(doc, "{{ fact }}")
+    para(doc, "{%p endfor %}")
+    heading(doc, "二、约谈时间")
+    para(doc, "{{ interview_time }}")
+    heading(doc, "三、约谈地点")
+    para(doc, "{{ place }}")
+    heading(doc, "四、约谈要求")
+    para(doc, "{%p if kind == 'institution' %}")
+    para(doc, REQUIREMENT_INSTITUTION)
+    para(doc, "{%p else %}")
+    para(doc, REQUIREMENT_BUREAU)
+    para(doc, "{%p endif %}")
+    heading(doc, "五、其他事项")
+    para(doc, OTHER_MATTERS)
+    para(doc, "特此通知。")
+    para(doc, "")
+    para(doc, "{{ organizer }}", "YtSignature")
+    para(doc, "{{ issued_on }}", "YtSignature", right_indent=Pt(64))
+    para(doc, "")
+    para(doc, "联系人：{{ contact_name }}")
+    para(doc, "联系电话：{{ contact_phone }}")
+    para(doc, "{%p if cc %}")
+    copy = para(doc, "抄送：{{ cc }}。", "YtCopy", space_before=Pt(14))
+    add_border(copy, "top")
+    add_border(copy, "bottom")
+    para(doc, "{%p endif %}")
+    return doc
+
+
+def add_border(paragraph, side: str) -> None:
+    """A thin rule above or below the paragraph (the 版记 lines of GB/T 9704)."""
+    ppr = paragraph._p.get_or_add_pPr()
+    borders = ppr.find(qn("w:pBdr"))
+    if borders is None:
+        borders = OxmlElement("w:pBdr")
+        ppr.append(borders)
+    line = OxmlElement(f"w:{side}")
+    line.set(qn("w:val"), "single")
+    line.set(qn("w:sz"), "6")
+    line.set(qn("w:space"), "1")
+    line.set(qn("w:color"), "000000")
+    borders.append(line)
+
+
+# --- 约谈记录: 第十四条 and 第十九条 -----------------------------------------------------------------
+
+def record_template() -> Document:
+    doc = new_document()
+    para(doc, "约谈记录", "YtTitle")
+    para(doc, "（约谈通知书：{{ number }}）", "YtNumber")
+    field(doc, "约谈时间", "{{ interview_time }}")
+    field(doc, "约谈地点", "{{ place }}")
+    field(doc, "约谈形式", "{{ mode }}")
+    field(doc, "约谈组织方", "{{ organizer }}")
+    field(doc, "约谈对象", "{{ target_name }}")
+    field(doc, "主持人", "{{ host }}")
+    field(doc, "记录人", "{{ recorder }}")
+    field(doc, "约谈组织方参加人员", "{{ organizer_staff }}")
+    field(doc, "约谈对象参加人员", "{{ attendees }}")
+    para(doc, "{%p if kind == 'institution' %}")
+    field(doc, "属地市场监管部门参加人员", "{{ local_bureau_attendees }}")
+    para(doc, "{%p endif %}")
+    field(doc, "邀请参加人员", "{{ invited }}")
+    field(doc, "回避情况", "{{ recusals }}")
+    heading(doc, "一、说明约谈目的及依据")
+    para(doc, "{{ purpose_and_basis }}")
+    heading(doc, "二、通报存在问题及证据材料")
+    para(doc, "{{ issues_and_evidence }}")
+    heading(doc, "三、约谈对象陈述意见")
+    para(doc, "{{ statement }}")
+    heading(doc, "四、提出处理意见，明确整改要求及期限")
+    para(doc, "{{ opinions }}")
+    para(doc, "{%p if requirements %}")
+    para(doc, "整改要求：")
+    para(doc, "{%p for requirement in requirements %}")
+    para(doc, "{{ requirement }}")
+    para(doc, "{%p endfor %}")
+    para(doc, "{%p endif %}")
+    para(doc, "整改期限：{{ deadline }}")
+    heading(doc, "五、约谈对象承诺表态")
+    para(doc, "{{ commitment }}")
+    heading(doc, "六、形成约谈记录并签字确认")
+    para(doc, "{{ signature_statement }}")
+    para(doc, "")
+    field(doc, "约谈组织方签字", "")
+    field(doc, "约谈对象签字", "{{ target_signature }}")
+    field(doc, "日期", "{{ interview_date }}")
+    return doc
+
+
+# --- 案卷封面, 卷内文件目录, 备考表 ------------------------------------------------------------------
+
+def cover_template() -> Document:
+    doc = new_document()
+    para(doc, "")
+    para(doc, "{{ title }}", "YtTitle", space_before=Pt(56), space_after=Pt(56))
+    table = doc.add_table(rows=0, cols=2)
+    table.style = doc.styles["Table Grid"]
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    rows = [("立卷单位", "{{ organizer }}"), ("约谈通知书文号", "{{ number }}"), ("约谈对象", "{{ target_name }}"),
+            ("起止日期", "{{ period }}"), ("保管期限", "{{ retention }}"), ("归档日期", "{{ archived_on }}"),
+            ("案件编号", "{{ case_id }}")]
+    for label, value in rows:
+        cells = table.add_row().cells
+        cells[0].width, cells[1].width = Mm(46), Mm(110)
+        cells[0].paragraphs[0].style = doc.styles[style_name("YtField")]
+        cells[0].paragraphs[0].add_run(label)
+        cells[1].paragraphs[0].style = doc.styles[style_name("YtField")]
+        cells[1].paragraphs[0].add_run(value)
+    fix_widths(table, [46, 110])
+    return doc
+
+
+FILE_LIST_COLUMNS = [("序号", 12), ("责任者", 26), ("文号", 26), ("题名", 42), ("日期", 22), ("页号", 12), ("备注", 16)]
+
+
+def file_list_template() -> Document:
+    doc = new_document()
+    para(doc, "卷内文件目录", "YtTitle")
+    para(doc, "{{ number }}　{{ target_name }}", "YtNumber")
+    table = doc.add_table(rows=4, cols=len(FILE_LIST_COLUMNS))
+    table.style = doc.styles["Table Grid"]
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    header, loop_start, item, loop_end = table.rows
+    item_texts = ["{{ e.seq }}", "{{ e.responsible }}", "{{ e.number }}", "{{ e.title }}", "{{ e.dated }}",
+                  "{{ e.pages }}", "{{ e.note }}"]
+    for i, (label, width) in enumerate(FILE_LIST_COLUMNS):
+        for row in table.rows:
+            row.cells[i].width = Mm(width)
+            row.cells[i].paragraphs[0].style = doc.styles[style_name("YtTable")]
+        header.cells[i].paragraphs[0].add_run(label).bold = True
+        item.cells[i].paragraphs[0].add_run(item_texts[i])
+    # docxtpl drops the rows holding {%tr %} tags and repeats the row between them per entry
+    loop_start.cells[0].paragraphs[0].add_run("{%tr for e in entries %}")
+    loop_end.cells[0].paragraphs[0].add_run("{%tr endfor %}")
+    fix_widths(table, [width for _, width in FILE_LIST_COLUMNS])
+    return doc
+
+
+def remarks_template() -> Document:
+    doc = new_document()
+    para(doc, "备考表", "YtTitle")
+    para(doc, "{{ subtitle }}", "YtNumber")
+    para(doc, "本卷共{{ page_count }}页。")
+    heading(doc, "一、程序核查情况")
+    para(doc, "{%p for line in findings %}")
+    para(doc, "{{ line }}")
+    para(doc, "{%p endfor %}")
+    heading(doc, "二、说明")
+    para(doc, "{%p for line in notes %}")
+    para(doc, "{{ line }}")
+    para(doc, "{%p endfor %}")
+    heading(doc, "三、案卷清单摘要（SHA-256）")
+    para(doc, "{{ manifest_sha256 }}", "YtDigest")
+    para(doc, "")
+    field(doc, "立卷人", "{{ filed_by }}")
+    field(doc, "检查人", "{{ checked_by }}")
+    field(doc, "立卷日期", "{{ filed_on }}")
+    return doc
+
+
+TEMPLATES = {
+    "约谈通知书.docx": notice_template,
+    "约谈记录.docx": record_template,
+    "案卷封面.docx": cover_template,
+    "卷内文件目录.docx": file_list_template,
+    "备考表.docx": remarks_template,
+}
+
+
+def main(out_dir: Path = HERE) -> None:
+    for name, make in TEMPLATES.items():
+        dest = out_dir / name
+        tmp = dest.with_suffix(".docx.tmp")
+        doc = make()
+        doc.core_properties.author = "yuetan"
+        doc.core_properties.title = Path(name).stem
+        doc.save(tmp)
+        os.replace(tmp, dest)
+        print(dest)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE)
