@@ -190,10 +190,11 @@ def load_settings(settings_file: Path) -> Settings:
     if not isinstance(years, int) or years < 1:
         raise ConfigurationError(f"设置文件 {settings_file} 中 retention.years 应为正整数，实为 {years!r}")
     seal_raw = raw.get("seal", {})
-    seal_defaults = SealSettings()
-    seal = SealSettings(**{key: seal_raw.get(key, getattr(seal_defaults, key))
-                           for key in ("pkcs12", "passphrase_env", "passphrase_file")})
-    for key in ("pkcs12", "passphrase_env", "passphrase_file"):
-        if not isinstance(getattr(seal, key), str) or not getattr(seal, key).strip():
-            raise ConfigurationError(f"设置文件 {settings_file} 中 seal.{key} 应为非空字符串，实为 {getattr(seal, key)!r}")
+    if not isinstance(seal_raw, dict):
+        raise ConfigurationError(f"设置文件 {settings_file} 中 seal 应为 [seal] 节，实为 {seal_raw!r}")
+    seal_values = {key: seal_raw.get(key, default) for key, default in vars(SealSettings()).items()}
+    for key, value in seal_values.items():
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigurationError(f"设置文件 {settings_file} 中 seal.{key} 应为非空字符串，实为 {value!r}")
+    seal = SealSettings(**seal_values)
     return Settings(fonts=fonts, retention_years=years, seal=seal, raw=raw)
