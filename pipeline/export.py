@@ -32,7 +32,7 @@ from archive_store.catalog import Catalog
 from archive_store.home import ArchiveHome
 
 from .credit import InterviewEntry, interview_entry, write_table
-from .errors import InvalidArgument
+from .errors import ArchiveConflict, InvalidArgument
 from .manifest import canonical_json
 
 SUMMARY_HEADERS = ["文号", "约谈对象", "信用代码", "事由", "程序核查发现", "处理结果", "约谈日期", "结案日期",
@@ -57,20 +57,6 @@ class ExportFilters:
     def as_dict(self) -> dict:
         return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(self).items() if v}
 
-    def matches(self, record) -> bool:
-        grounds = record.grounds if isinstance(record.grounds, list) else json.loads(record.grounds or "[]")
-        interview_on = _as_date(record.interview_on)
-        checks = [
-            self.kind is None or record.target_kind == self.kind,
-            self.ground is None or any(g == self.ground or g.split(".")[0] == self.ground for g in map(str, grounds)),
-            self.organizer is None or self.organizer in (record.organizer or ""),
-            self.region is None or (record.region_code or "").startswith(self.region),
-            self.outcome is None or record.outcome == self.outcome,
-            self.date_from is None or (interview_on is not None and interview_on >= self.date_from),
-            self.date_to is None or (interview_on is not None and interview_on <= self.date_to),
-        ]
-        return all(checks)
-
 
 @dataclass(frozen=True)
 class ExportResult:
@@ -87,20 +73,26 @@ class ExportResult:
 
 
 def select_cases(home: ArchiveHome, filters: ExportFilters) -> list:
-    """Current cases matching the filters; a query goes through the full-text index like `search`."""
+    """Current cases exactly as `yuetan search` selects them (same index, same filters), oldest interview first.
 
-    with Catalog(home.catalog_path) as catalog:
-        records = [r for r in catalog.all_cases(status="current") if filters.matches(r)]
-    if filters.query:
-        wanted = _query_case_ids(home, filters.query)
-        records = [r for r in records if r.case_id in wanted]
-    return sorted(records, key=lambda r: (_as_date(r.interview_on) or date.min, r.notice_number or "", r.case_id))
-
-
-def _query_case_ids(home: ArchiveHome, query: str) -> set[str]:
+    Refused while any current case is missing from the index: an inspector's export must not be silently short.
+    """
     from . import index
 
-    return index.matching_case_ids(home.path / "index", query)
+    with Catalog(home.catalog_path) as catalog:
+        current = {r.case_id: r for r in catalog.all_cases(status="current")}
+        not_indexed = sorted(r.case_id for r in catalog.not_indexed())
+    if not_indexed:
+        raise ArchiveConflict(f"{len(not_indexed)} 个案件尚未编入全文索引（{'、'.join(not_indexed[:5])}"
+                              f"{'等' if len(not_indexed) > 5 else ''}），导出会不完整：请先运行 yuetan reindex")
+    if not current:
+        return []
+    found = index.search(home.path / "index", filters.query or "", kind=filters.kind, ground=filters.ground,
+                         organizer=filters.organizer, region=filters.region, outcome=filters.outcome,
+                         date_from=filters.date_from, date_to=filters.date_to, limit=len(current),
+                         highlight="none")
+    records = [current[h.case_id] for h in found.hits if h.case_id in current]
+    return sorted(records, key=lambda r: (_as_date(r.interview_on) or date.min, r.notice_number or "", r.case_id))
 
 
 def export_bag(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: str) -> ExportResult:

@@ -662,7 +662,7 @@ def purge_leftovers(home: ArchiveHome) -> list[str]:
     if purged_ids and index_dir.exists():
         from . import index
 
-        for case_id in index.indexed_case_ids(index_dir) & set(purged_ids):
+        for case_id in sorted(set(index.indexed_case_ids(index_dir)) & set(purged_ids)):
             problems.append(f"已销毁案件 {case_id} 仍在检索索引中（请重新运行 yuetan purge --execute 同一计划，"
                             "或运行 yuetan reindex）")
     return problems

@@ -2,7 +2,7 @@
 
 Each stored case has real files: a one-page PDF of its own as the dossier, the example's rectification plan
 PDF as an upload (the same bytes in every case, so its blob is shared), case.json, manifest.json and a text
-blob, all in the blob store and listed in the catalog exactly as ingest lists them.
+blob, all in the blob store and listed in the catalog exactly as ingest lists them; and it is in the index.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from archive_store import ledger
 from archive_store.blobs import FilesystemBlobStore
 from archive_store.catalog import Catalog, CaseRecord, DocumentRow, FindingRow
 from archive_store.home import ArchiveHome, init_home
+from pipeline import index
 from pipeline.contract import credit_code_check_digit
 from pipeline.manifest import Component, build_manifest, canonical_json, manifest_sha256
 
@@ -98,4 +99,12 @@ def store_case(home: ArchiveHome, case_id: str, closed_on: date, *, credit: str 
             ledger.append(tx, action="ingest", actor=actor, case_id=case_id,
                           details={"manifest_sha256": record.manifest_sha256,
                                    "dossier_sha256": record.dossier_sha256})
+        index.index_case(home.path / "index", index.IndexDocument(
+            case_id=case_id, version=1, notice_number=number, target=record.target_name, credit_code=credit,
+            organizer=organizer, region_code=region_code, organizer_region_code=region_code, target_kind=kind,
+            grounds=tuple(record.grounds), grounds_text="\n".join(f for g in case["grounds"] for f in g["facts"]),
+            findings="\n".join(f"{f.code} {f.article} {f.message}" for f in finding_rows), outcome=outcome,
+            interview_on=interview_on, closed_on=closed_on, people=("张建国",),
+            content=json.loads(text)["content"], manifest_sha256=record.manifest_sha256))
+        catalog.mark_indexed(None, case_id, 1)
         return catalog.current(case_id)

@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 
 from archive_store import ledger
 from archive_store.catalog import Catalog
-from pipeline.errors import InvalidArgument
+from pipeline.errors import ArchiveConflict, InvalidArgument
 from pipeline.export import ExportFilters, _zip_folder, export_bag, select_cases, verify_bag
 from pipeline.manifest import manifest_sha256
 
@@ -152,9 +152,19 @@ def test_export_writes_a_valid_bag_with_dossiers_summary_and_ledger(archive, tmp
     (ExportFilters(region="3607"), ["GZ-1", "GZ-2"]),
     (ExportFilters(date_from=date(2025, 8, 1)), ["GZ-2"]),
     (ExportFilters(date_to=date(2025, 7, 15)), ["JJ-1", "GZ-1"]),
+    (ExportFilters(query=credit_code(2)), ["GZ-2"]),
+    (ExportFilters(query="数据失实", organizer="赣州市"), ["GZ-1", "GZ-2"]),
 ])
 def test_export_filters_select_like_search(archive, filters, expected):
     assert [r.case_id for r in select_cases(archive, filters)] == expected
+
+
+def test_export_is_refused_while_a_case_is_missing_from_the_index(archive, tmp_path):
+    with Catalog(archive.catalog_path) as catalog, catalog.transaction() as tx:
+        tx.conn.execute("UPDATE cases SET indexed_at = NULL WHERE case_id = 'JJ-1'")
+    with pytest.raises(ArchiveConflict, match="JJ-1.*yuetan reindex"):
+        export_bag(archive, ExportFilters(), tmp_path / "x.zip", actor="a")
+    assert not (tmp_path / "x.zip").exists()
 
 
 def test_export_of_nothing_is_refused_and_writes_nothing(archive, tmp_path):

@@ -17,6 +17,7 @@ from archive_store import ledger
 from archive_store.blobs import FilesystemBlobStore
 from archive_store.catalog import Catalog
 from archive_store.home import DocumentFontNames, open_home
+from pipeline import index
 from pipeline.errors import ArchiveConflict, InvalidArgument
 from pipeline.pdfa import check_pdfa
 from pipeline.retention import (LIST_HEADERS, LIST_TITLE, PurgeStatus, RetentionEntry, RetentionStatus, build_plan,
@@ -273,6 +274,11 @@ def test_purge_deletes_exactly_the_planned_expired_unheld_cases(archive, convert
     assert sorted(p.name for p in kept.iterdir()) == ["plan.json", "销毁清册.pdf", "销毁清册.xlsx"]
     assert load_plan(kept / "plan.json")["plan_sha256"] == plan["plan_sha256"]
     assert purge_leftovers(archive) == []
+    assert set(index.indexed_case_ids(archive.path / "index")) == set(CLOSED) - PURGEABLE_2026
+    found = {h.case_id for h in index.search(archive.path / "index", "数据失实", limit=50).hits}
+    assert found == set(CLOSED) - PURGEABLE_2026
+    for case_id in PURGEABLE_2026:
+        assert index.search(archive.path / "index", case_id).total == 0
     summary = tombstone_summary(archive, "C2019B")
     assert summary["plan_id"] == plan["plan_id"] and summary["closed_on"] == "2019-12-31"
     assert tombstone_summary(archive, summary["notice_number"])["case_id"] == "C2019B"
@@ -336,13 +342,15 @@ def test_purge_killed_midway_is_finished_by_a_rerun(archive, converter, tmp_path
         purged_first = {t.case_id for t in catalog.tombstones()}
     assert len(purged_first) == 1
     leftovers = purge_leftovers(archive)
-    if step != "purge_after_blobs":
-        assert leftovers and all(next(iter(purged_first)) in p for p in leftovers)
+    assert leftovers and all(next(iter(purged_first)) in p for p in leftovers)
+    assert any("检索索引" in p for p in leftovers)
+    assert any("仍在档案库中" in p for p in leftovers) == (step != "purge_after_blobs")
     rerun = _yuetan(*args)
     assert rerun.returncode == 0, rerun.stderr
     outcome = {c["case_id"]: c["status"] for c in json.loads(rerun.stdout)["cases"]}
     assert outcome == {c: ("already" if c in purged_first else "purged") for c in PURGEABLE_2026}
     assert purge_leftovers(archive) == []
+    assert not set(index.indexed_case_ids(archive.path / "index")) & PURGEABLE_2026
     present = set(_blob_store(archive).iter_shas())
     shared = before["C2018"] & before["C2022"]
     for case_id in PURGEABLE_2026:
