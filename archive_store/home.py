@@ -91,6 +91,22 @@ class ArchiveHome:
     def numbers(self) -> NoticeNumberRegistry:
         return NoticeNumberRegistry(self.catalog_path)
 
+    def catalog(self) -> "Catalog":
+        from .catalog import Catalog
+        return Catalog(self.catalog_path)
+
+    def blobs(self) -> "FilesystemBlobStore":
+        from .blobs import FilesystemBlobStore
+        return FilesystemBlobStore(self.path / "blobs")
+
+    @property
+    def index_dir(self) -> Path:
+        return self.path / "index"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.path / "staging"
+
     @property
     def seal_pkcs12(self) -> Path:
         return self.path / self.settings.seal.pkcs12
