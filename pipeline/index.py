@@ -226,7 +226,7 @@ def open_or_create(index_dir: Path) -> whoosh_index.Index:
     index_dir = Path(index_dir)
     if whoosh_index.exists_in(str(index_dir)):
         return whoosh_index.open_dir(str(index_dir))
-    with _file_lock(index_dir.with_name(index_dir.name + ".create.lock")):
+    with _file_lock(index_dir.with_name(f".{index_dir.name}.create.lock")):
         if whoosh_index.exists_in(str(index_dir)):
             return whoosh_index.open_dir(str(index_dir))
         index_dir.mkdir(parents=True, exist_ok=True)

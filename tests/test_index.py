@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -233,3 +235,40 @@ def test_rebuild_swaps_and_a_failed_rebuild_keeps_the_old_index(tmp_path):
 def test_missing_index_searches_empty(tmp_path):
     assert index.search(tmp_path / "none", "张建国").total == 0
     assert index.indexed_case_ids(tmp_path / "none") == {}
+
+
+def _run(code: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "TMPDIR": os.environ.get("TMPDIR", "/tmp")})
+
+
+def test_search_prints_nothing_of_jieba(built):
+    """jieba's "Building prefix dict" lines must not reach the terminal of a CLI."""
+    done = _run("import sys; from pipeline.index import search; r = search(sys.argv[1], '超范围'); "
+                "assert r.total == 1, r", str(built))
+    assert done.returncode == 0, done.stderr
+    assert (done.stdout, done.stderr) == ("", "")
+
+
+WRITER = """
+import sys
+from dataclasses import replace
+sys.path.insert(0, "tests")
+from test_index import _documents
+from pipeline import index
+folder, tag = sys.argv[1], sys.argv[2]
+for doc in _documents():
+    index.index_case(folder, replace(doc, case_id=f"{doc.case_id}-{tag}"))
+"""
+
+
+def test_two_processes_write_one_index(tmp_path):
+    """ingest -j 2 in two processes: writers wait for each other's lock and every case ends up indexed."""
+    folder = tmp_path / "index"
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(folder), tag], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for tag in "ab"]
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    assert set(index.indexed_case_ids(folder)) == {f"{c}-{t}" for c in (INSTITUTION, BUREAU, REFUSED) for t in "ab"}
+    assert index.search(folder, "张建国").total == 2
