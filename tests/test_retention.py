@@ -364,3 +364,35 @@ def test_purge_killed_midway_is_finished_by_a_rerun(archive, converter, tmp_path
 def _yuetan(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([str(YUETAN), *args], capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, timeout=300)
+
+
+def test_retention_hold_release_and_plan_commands(archive, tmp_path):
+    home = ["--home", str(archive.path)]
+    listing = _yuetan(*home, "retention", "--as-of", "2026-01-01", "--json")
+    assert listing.returncode == 0, listing.stderr
+    status = {c["case_id"]: c["status"] for c in json.loads(listing.stdout)["cases"]}
+    assert status["C2019B"] == "已到期可销毁" and status["C2019H"] == "冻结中" and status["C2020"] == "在保管期内"
+    text = _yuetan(*home, "retention", "--as-of", "2025-12-31").stdout
+    assert "第二十条" in text and "C2019B" in text and "2026-01-01 起可销毁" in text
+    held = _yuetan(*home, "hold", "C2019B", "--reason", "纪检调阅", "--actor", "纪检组")
+    assert held.returncode == 0 and "已冻结" in held.stdout
+    listing = json.loads(_yuetan(*home, "retention", "--as-of", "2026-01-01", "--json").stdout)
+    assert {c["case_id"]: c["held"] for c in listing["cases"]}["C2019B"] is True
+    released = _yuetan(*home, "release", "C2019B", "--reason", "调阅结束", "--actor", "纪检组")
+    assert released.returncode == 0 and "已解除冻结" in released.stdout
+    missing_reason = _yuetan(*home, "hold", "C2019B")
+    assert missing_reason.returncode == 2 and "--reason" in missing_reason.stderr
+    planned = _yuetan(*home, "purge", "--plan", "-o", str(tmp_path / "p"), "--as-of", "2025-12-31", "--json")
+    assert planned.returncode == 0, planned.stderr
+    plan = json.loads(planned.stdout)
+    assert [c["case_id"] for c in plan["cases"]] == ["C2018"]
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["plan.json", "销毁清册.pdf", "销毁清册.xlsx"]
+    nothing = _yuetan(*home, "purge", "--plan", "-o", str(tmp_path / "q"), "--as-of", "2024-06-01")
+    assert nothing.returncode == 0 and "没有到期" in nothing.stdout and not (tmp_path / "q").exists()
+    both = _yuetan(*home, "purge", "--plan", "-o", str(tmp_path / "r"), "--execute", str(tmp_path / "p/plan.json"))
+    assert both.returncode == 2 and "二者之一" in both.stderr
+    bad_date = _yuetan(*home, "retention", "--as-of", "2025-13-01")
+    assert bad_date.returncode == 2
+    with Catalog(archive.catalog_path) as catalog:
+        actions = [e.action for e in ledger.entries(catalog) if e.action != "ingest"]
+        assert actions == ["hold", "hold", "release", "purge_plan"] and ledger.verify_chain(catalog) == []
