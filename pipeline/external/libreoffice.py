@@ -34,7 +34,7 @@ import pikepdf
 import pikepdf.pdfa as pdfa_writer
 from pikepdf import String
 
-from ..errors import ConversionFailed, ExternalProgramError, InvalidArgument
+from ..errors import ConversionFailed, ExternalProgramError, InvalidArgument, YuetanError
 from ..pdfa import check_pdfa
 
 __all__ = ["LibreOfficeConverter", "PDF_EXPORT_OPTIONS", "IMPORT_FILTERS"]
@@ -267,6 +267,8 @@ class _Office:
                 break
             except Exception:  # noqa: BLE001 - NoConnectException until LibreOffice listens
                 status = self.proc.poll()
+                if self.timed_out:
+                    raise _Hung() from None
                 if status == RESTART_REQUESTED and not relaunched:
                     relaunched = True
                     self._release_guard()
@@ -296,20 +298,21 @@ class _Office:
         return paths.getSubstituteVariableValue("$(user)").startswith(self.profile_url)
 
     def export(self, source: Path, exported: Path, import_filter: str, limit: float) -> None:
-        """Load `source` hidden and read-only, store it as PDF/A-2b; classify what goes wrong."""
+        """Load `source` hidden and read-only, store it as PDF/A-2b; classify what goes wrong.
+        The time-out covers connecting too, so a LibreOffice that hangs while starting is restarted."""
         import uno
         from com.sun.star.beans import PropertyValue
 
         if not self.alive():
             raise _Crashed("LibreOffice 进程已退出")
-        if self.desktop is None:
-            self.connect()
         self.timed_out = False
         timer = threading.Timer(limit, self._time_out)
         timer.daemon = True
         timer.start()
         document = None
         try:
+            if self.desktop is None:
+                self.connect()
             load = (PropertyValue(Name="Hidden", Value=True), PropertyValue(Name="ReadOnly", Value=True),
                     PropertyValue(Name="FilterName", Value=import_filter),
                     PropertyValue(Name="MacroExecutionMode", Value=_NEVER_EXECUTE_MACROS),
@@ -323,7 +326,7 @@ class _Office:
                      PropertyValue(Name="Overwrite", Value=True),
                      PropertyValue(Name="FilterData", Value=uno.Any("[]com.sun.star.beans.PropertyValue", options)))
             document.storeToURL(uno.systemPathToFileUrl(os.fspath(exported)), store)
-        except (_Unreadable, _Crashed):
+        except (_Unreadable, _Crashed, _Hung, YuetanError):
             raise
         except Exception as exc:  # noqa: BLE001 - UNO exceptions, classified below
             raise self._classify(exc) from None
