@@ -202,11 +202,25 @@ def verify(dossier: Path, trust: Path | None, as_json: bool):
 
 # --- retention, holds, purge, export, credit (issue 7) ---------------------------------------------------
 
-_DATE = click.DateTime(formats=["%Y-%m-%d"])
+class _IsoDate(click.ParamType):
+    name = "日期"
+
+    def convert(self, value, param, ctx):
+        from datetime import date
+
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value).strip())
+        except ValueError:
+            self.fail(f"“{value}”不是有效日期：应为 YYYY-MM-DD，如 2026-01-01", param, ctx)
+
+
+_DATE = _IsoDate()
 
 
 def _day(value):
-    return value.date() if value is not None else None
+    return value
 
 
 @main.command()
