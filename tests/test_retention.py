@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from archive_store import ledger
 from archive_store.blobs import FilesystemBlobStore
-from archive_store.catalog import Catalog
+from archive_store.catalog import Catalog, check_store
 from archive_store.home import DocumentFontNames, open_home
 from pipeline import index
 from pipeline.errors import ArchiveConflict, InvalidArgument
@@ -274,6 +274,9 @@ def test_purge_deletes_exactly_the_planned_expired_unheld_cases(archive, convert
     assert sorted(p.name for p in kept.iterdir()) == ["plan.json", "销毁清册.pdf", "销毁清册.xlsx"]
     assert load_plan(kept / "plan.json")["plan_sha256"] == plan["plan_sha256"]
     assert purge_leftovers(archive) == []
+    with Catalog(archive.catalog_path) as catalog:
+        audit = check_store(catalog, _blob_store(archive))
+    assert audit.ok and audit.purge_leftovers == [] and audit.unreferenced == [], audit.problems
     assert set(index.indexed_case_ids(archive.path / "index")) == set(CLOSED) - PURGEABLE_2026
     found = {h.case_id for h in index.search(archive.path / "index", "数据失实", limit=50).hits}
     assert found == set(CLOSED) - PURGEABLE_2026
@@ -345,11 +348,17 @@ def test_purge_killed_midway_is_finished_by_a_rerun(archive, converter, tmp_path
     assert leftovers and all(next(iter(purged_first)) in p for p in leftovers)
     assert any("检索索引" in p for p in leftovers)
     assert any("仍在档案库中" in p for p in leftovers) == (step != "purge_after_blobs")
+    with Catalog(archive.catalog_path) as catalog:
+        audit = check_store(catalog, _blob_store(archive))
+    assert audit.ok, audit.problems                      # a crash leaves explained leftovers, not damage
     rerun = _yuetan(*args)
     assert rerun.returncode == 0, rerun.stderr
     outcome = {c["case_id"]: c["status"] for c in json.loads(rerun.stdout)["cases"]}
     assert outcome == {c: ("already" if c in purged_first else "purged") for c in PURGEABLE_2026}
     assert purge_leftovers(archive) == []
+    with Catalog(archive.catalog_path) as catalog:
+        audit = check_store(catalog, _blob_store(archive))
+    assert audit.ok and audit.purge_leftovers == [] and audit.unreferenced == [], audit.problems
     assert not set(index.indexed_case_ids(archive.path / "index")) & PURGEABLE_2026
     present = set(_blob_store(archive).iter_shas())
     shared = before["C2018"] & before["C2022"]
