@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -19,7 +20,7 @@ from docx import Document
 from docx.oxml.ns import qn
 from docx.shared import Pt
 
-from pipeline.errors import ConversionFailed, ExternalProgramError
+from pipeline.errors import ConversionFailed, ExternalProgramError, InvalidArgument
 from pipeline.external.libreoffice import LibreOfficeConverter
 from pipeline.pdfa import check_pdfa
 
@@ -157,6 +158,31 @@ def test_unsupported_type_is_refused(converter, tmp_path):
     with pytest.raises(ConversionFailed) as exc:
         converter.convert_to_pdfa(src, tmp_path / "截图.pdf")
     assert "截图.png" in exc.value.message and ".png" in exc.value.message
+
+
+def test_time_out_must_be_positive(converter, tmp_path):
+    with pytest.raises(InvalidArgument) as exc:
+        converter.convert_to_pdfa(make_docx(tmp_path / "a.docx", ["目录"]), tmp_path / "a.pdf", timeout=0)
+    assert "a.docx" in exc.value.message
+
+
+def test_a_port_held_by_another_libreoffice_is_refused(tmp_path, private_tempdir):
+    src = make_docx(tmp_path / "a.docx", ["封面"])
+    with LibreOfficeConverter(port=free_port()) as first:
+        first.convert_to_pdfa(src, tmp_path / "first.pdf")
+        with pytest.raises(ExternalProgramError) as exc:
+            with LibreOfficeConverter(port=first._given_port) as second:
+                second.convert_to_pdfa(src, tmp_path / "second.pdf")
+        assert f"端口 {first._given_port}" in exc.value.message
+        first.convert_to_pdfa(src, tmp_path / "first-again.pdf")     # the first one was left alone
+    assert not (tmp_path / "second.pdf").exists()
+    assert_good_pdfa(tmp_path / "first-again.pdf", "封面")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def test_missing_soffice_gives_install_hint(tmp_path, monkeypatch, private_tempdir):

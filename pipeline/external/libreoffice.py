@@ -164,6 +164,8 @@ class LibreOfficeConverter:
         src, dest = Path(src), Path(dest)
         limit = self.default_timeout if timeout is None else float(timeout)
         name = src.name
+        if limit <= 0:
+            raise InvalidArgument(f"文书“{name}”的转换超时时间应大于 0 秒，而不是 {limit:g}")
         import_filter = IMPORT_FILTERS.get(src.suffix.lower())
         if import_filter is None:
             raise ConversionFailed(_failed(name, f"不支持的文件类型“{src.suffix or '（无扩展名）'}”，"
@@ -234,6 +236,7 @@ class _Office:
 
     @classmethod
     def launch(cls, profile: Path, port: int | None, log: Path) -> _Office:
+        _uno_modules()
         office = cls(_soffice_bin(), profile, port or _free_port(), port is not None, log)
         office._spawn()
         return office
@@ -300,9 +303,7 @@ class _Office:
     def export(self, source: Path, exported: Path, import_filter: str, limit: float) -> None:
         """Load `source` hidden and read-only, store it as PDF/A-2b; classify what goes wrong.
         The time-out covers connecting too, so a LibreOffice that hangs while starting is restarted."""
-        import uno
-        from com.sun.star.beans import PropertyValue
-
+        uno, PropertyValue = _uno_modules()
         if not self.alive():
             raise _Crashed("LibreOffice 进程已退出")
         self.timed_out = False
@@ -453,13 +454,21 @@ def _soffice_bin() -> Path:
     return program
 
 
-def _uno_resolver():
+def _uno_modules():
+    """(uno, PropertyValue) from python3-uno, which only Debian's own Python (or a venv made from it
+    with --system-site-packages) can import."""
     try:
         import uno
+        from com.sun.star.beans import PropertyValue
     except ImportError:
         raise ExternalProgramError(
             "Python 无法导入 LibreOffice 的 uno 模块：请安装 Debian 软件包 python3-uno，并用系统 Python "
             "以 --system-site-packages 创建虚拟环境（在项目目录执行 make install）") from None
+    return uno, PropertyValue
+
+
+def _uno_resolver():
+    uno, _ = _uno_modules()
     local = uno.getComponentContext()
     return local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
 
