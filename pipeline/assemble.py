@@ -138,7 +138,7 @@ def _associated_files(dossier: pikepdf.Pdf, embedded: list[EmbeddedFile]) -> Non
         spec = pikepdf.AttachedFileSpec(dossier, item.data, description=item.description,
                                         filename=item.name, mime_type=item.media_type)
         dossier.attachments[item.name] = spec
-        filespec = dossier.Root.Names.EmbeddedFiles.Names[-1]
+        filespec = dossier.attachments[item.name].obj   # the name tree is sorted: look the spec up by name
         filespec.AFRelationship = Name("/" + item.relationship)
         filespec.UF = String(item.name)
         af.append(filespec)

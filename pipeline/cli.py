@@ -336,6 +336,8 @@ def purge(ctx: click.Context, make_plan: bool, out_dir: Path | None, as_of, plan
                 click.echo(f"  {c['seq']}. {c['notice_number']} {c['case_id']} {c['target_name']}　结案 {c['closed_on']}")
             click.echo(f"    {out_dir}/销毁清册.xlsx、销毁清册.pdf、plan.json（计划摘要 {plan['plan_sha256']}）")
         return
+    if as_of is not None or out_dir is not None:
+        raise InvalidArgument("--as-of 与 -o 只用于 --plan；--execute 按今天的日期核对是否到期")
     if not approved_by:
         raise InvalidArgument("--execute 需要 --approved-by 批准人")
     report = execute_plan(home, plan_path, approved_by=approved_by, actor=actor)
@@ -459,3 +461,312 @@ def credit(ctx: click.Context, credit_code: str | None, everyone: bool, dest: Pa
         click.echo(f"      整改：方案 {r.get('plan_submitted_on') or '未提交'}，报告 "
                    f"{r.get('report_submitted_on') or '未提交'}，跟踪检查 {len(r.get('followups', []))} 次；"
                    f"处理结果：{e.outcome_label}")
+
+
+@main.command()
+@home_option
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="输出文件夹（写入约谈通知书、约谈记录的 DOCX 与 PDF/A）")
+@click.pass_context
+def render(ctx: click.Context, path: Path, out_dir: Path):
+    """生成约谈通知书与约谈记录（DOCX 与 PDF/A-2b）。PATH 可为案件文件夹、其 zip 或 case.json。
+
+    案件未带文号时，从档案库的文号登记表取得下一个文号；字体按 yuetan.toml 的 [documents] 设置。
+
+    \b
+    示例：yuetan render examples/institution-onsite -o 赣信检测文书
+    """
+    from archive_store.home import open_home
+
+    from .external.libreoffice import LibreOfficeConverter
+    from .render import render_case_documents
+
+    home = open_home(_home(ctx))
+    converter = LibreOfficeConverter()   # starts on the first conversion: a refused case never starts it
+    try:
+        made = render_case_documents(path, out_dir, home=home, converter=converter)
+    finally:
+        converter.close()
+    click.echo(f"已生成 {path} 的文书：")
+    for document in made:
+        click.echo(f"    {document}")
+
+
+@main.command()
+@home_option
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-j", "--jobs", type=click.IntRange(1, 16), default=1, show_default=True, help="并行处理的案件数")
+@click.option("--supersede", is_flag=True, help="同一案件编号内容不同时，作为新版本入库（旧版本保留并关联）")
+@click.option("--actor", default=None, help="操作人（写入台账；默认为当前登录名）")
+@click.option("--json", "as_json", is_flag=True, help="每个案件输出一行 JSON")
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[Path, ...], jobs: int, supersede: bool, actor: str | None,
+           as_json: bool):
+    """入库：生成并封存案卷，存入档案库，登记目录与台账，编入全文检索。
+
+    PATH 可为案件文件夹、其 zip，或存放多个案件的文件夹。每个案件要么完整入库，要么不留痕迹；
+    同一案件再次入库不作改动；任一案件失败不影响其余案件，退出状态表明是否有失败。
+
+    \b
+    示例：yuetan ingest examples/institution-onsite
+          yuetan ingest -j 2 --actor 王晓明 /data/closed-cases/
+    """
+    from archive_store.home import open_home
+    from archive_store.ledger import default_actor
+
+    from .ingest import STATUS_LABELS, case_sources, ingest_cases
+
+    home = open_home(_home(ctx))
+    who = default_actor(actor)
+    sources = case_sources(paths)
+
+    def report(result):
+        if as_json:
+            click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+            return
+        mark = "✗" if result.failed else "✓"
+        head = f"{mark} {result.source}：{STATUS_LABELS[result.status]}"
+        if result.case_id:
+            head += f" · {result.case_id} · {result.notice_number or ''}"
+        progress.console.print(head, markup=False, highlight=False) if progress else click.echo(head)
+        if result.failed:
+            detail = result.message
+            (progress.console.print(f"    {detail}", markup=False, highlight=False) if progress
+             else click.echo(f"    {detail}"))
+
+    progress = None
+    if not as_json and sys.stderr.isatty():
+        from rich.progress import Progress
+        progress = Progress(transient=True)
+    if progress:
+        with progress:
+            task = progress.add_task("入库", total=len(sources))
+
+            def advance(result):
+                report(result)
+                progress.advance(task)
+            results = ingest_cases(sources, home=home, actor=who, jobs=jobs, supersede=supersede,
+                                   on_result=advance)
+    else:
+        results = ingest_cases(sources, home=home, actor=who, jobs=jobs, supersede=supersede, on_result=report)
+    failed = sum(r.failed for r in results)
+    if not as_json:
+        click.echo(f"共 {len(results)} 件：成功 {len(results) - failed} 件，失败 {failed} 件")
+    if failed:
+        worst = max((r for r in results if r.failed), key=lambda r: r.status == "refused")
+        sys.exit(int(ExitCode.invalid_input if worst.status == "refused" else
+                     ExitCode.archive_conflict if worst.status == "conflict" else ExitCode.conversion_failed))
+
+
+@main.command()
+@home_option
+@click.argument("query", required=False, default="")
+@click.option("--kind", type=click.Choice(["institution", "bureau"]), help="约谈对象类型")
+@click.option("--ground", help="约谈事由条款，如 6.2（第六条第（二）项）")
+@click.option("--organizer", help="约谈组织方（名称中的词）")
+@click.option("--region", help="行政区划代码，如 360100")
+@click.option("--outcome", help="处理结果，如 completed、administrative_penalty")
+@click.option("--from", "date_from", help="约谈日期起（含），如 2025-01-01")
+@click.option("--to", "date_to", help="约谈日期止（含）")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_context
+def search(ctx: click.Context, query: str, kind, ground, organizer, region, outcome, date_from, date_to,
+           limit: int, as_json: bool):
+    """全文检索约谈档案（含扫描件识别出的文字）。文号、统一社会信用代码、人名均可直接检索。
+
+    \b
+    示例：yuetan search 数据失实
+          yuetan search 超范围 --kind institution --from 2025-01-01
+          yuetan search "赣市监检约〔2025〕3号"
+    """
+    from archive_store.home import open_home
+
+    from .contract import OUTCOME_LABELS, Outcome
+    from .index import search as search_index
+
+    home = open_home(_home(ctx))
+    results = search_index(home.index_dir, query, kind=kind, ground=ground, organizer=organizer, region=region,
+                           outcome=outcome, date_from=date_from, date_to=date_to, limit=limit)
+    if as_json:
+        click.echo(json.dumps(results.as_dict(), ensure_ascii=False))
+        return
+    click.echo(f"共找到 {results.total} 件" + (f"，显示前 {len(results.hits)} 件" if results.total > len(results.hits)
+                                            else ""))
+    for hit in results.hits:
+        outcome_label = OUTCOME_LABELS.get(Outcome(hit.outcome), hit.outcome) if hit.outcome else ""
+        click.echo(f"{hit.notice_number}  {hit.target}  约谈日期 {hit.interview_on.isoformat()}  {outcome_label}"
+                   f"  （{hit.case_id}，相关度 {hit.score:.2f}）")
+        for snippet in hit.snippets:
+            click.echo(f"    …{snippet}…")
+
+
+@main.command()
+@home_option
+@click.argument("reference")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_context
+def show(ctx: click.Context, reference: str, as_json: bool):
+    """显示案件的目录记录、程序核查发现、文件、版本、冻结与台账记录；已销毁的显示销毁记录。
+
+    \b
+    示例：yuetan show "赣市监检约〔2025〕3号"
+          yuetan show JX-RZ-2025-017 --json
+    """
+    from archive_store.home import open_home
+
+    from .lookup import show_case
+    from .retention import format_tombstone
+
+    info = show_case(open_home(_home(ctx)), reference)
+    if as_json:
+        click.echo(json.dumps(info, ensure_ascii=False))
+        return
+    if info["status"] == "purged":
+        click.echo(format_tombstone(info["tombstone"]))
+        return
+    r = info["record"]
+    status = {"current": "现行", "superseded": "已被新版本取代"}.get(info["status"], info["status"])
+    click.echo(f"{r['notice_number']}  {r['title']}")
+    for label, value in [("案件编号", f"{r['case_id']}（第 {r['version']} 版，{status}）"),
+                         ("约谈对象", r["target_name"] + (f"（{r['credit_code']}）" if r["credit_code"] else "")),
+                         ("约谈组织方", r["organizer"]), ("约谈事由", "、".join(r["grounds"]) or "集体约谈"),
+                         ("约谈日期", r["interview_on"]), ("结案日期", r["closed_on"]),
+                         ("处理结果", info["outcome_label"]), ("归档时间", r["archived_at"]),
+                         ("卷内页数", r["page_count"]), ("清单摘要", r["manifest_sha256"]),
+                         ("案卷摘要", r["dossier_sha256"])]:
+        click.echo(f"    {label}：{value}")
+    click.echo(f"    程序核查发现：{'无' if not info['findings'] else ''}")
+    for f in info["findings"]:
+        click.echo(f"      [{f['article']}] {f['message']}")
+    active = [h for h in info["holds"] if not h["released_at"]]
+    if active:
+        click.echo(f"    冻结中：{active[-1]['reason']}（{active[-1]['held_by']}，{active[-1]['held_at']}）")
+    if len(info["versions"]) > 1:
+        click.echo("    版本：" + "；".join(f"第 {v['version']} 版 {v['status']} {v['archived_at']}"
+                                         for v in info["versions"]))
+    click.echo(f"    台账记录 {len(info['ledger'])} 条；文件 {len(info['documents'])} 个")
+
+
+@main.command(name="open")
+@home_option
+@click.argument("reference")
+@click.option("-o", "--output", "dest", required=True, type=click.Path(path_type=Path), help="案卷的输出路径")
+@click.pass_context
+def open_command(ctx: click.Context, reference: str, dest: Path):
+    """从档案库取出案件的封存案卷（取出时核对摘要）。
+
+    \b
+    示例：yuetan open "赣市监检约〔2025〕3号" -o 案卷.pdf
+    """
+    from archive_store.home import open_home
+
+    from .lookup import open_dossier
+
+    record = open_dossier(open_home(_home(ctx)), reference, dest)
+    click.echo(f"已取出 {record.notice_number}（{record.case_id}）的案卷：{dest}")
+
+
+@main.command()
+@home_option
+@click.option("--actor", default=None, help="操作人（写入台账；默认为当前登录名）")
+@click.pass_context
+def reindex(ctx: click.Context, actor: str | None):
+    """仅依据档案库（目录与存储）重建全文检索索引；新索引建成后整体替换旧索引。
+
+    \b
+    示例：yuetan reindex
+    """
+    from archive_store.home import open_home
+    from archive_store.ledger import default_actor
+
+    from .reindex import reindex as rebuild_index
+
+    count = rebuild_index(open_home(_home(ctx)), actor=default_actor(actor))
+    click.echo(f"已重建检索索引：{count} 件案件")
+
+
+@main.command()
+@home_option
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_context
+def audit(ctx: click.Context, as_json: bool):
+    """核查档案库：每个文件的摘要、目录与存储、索引与目录、台账哈希链。
+
+    发现问题时逐项列出并以状态 1 退出；中断的入库或销毁留下的待完成事项单独列出，不算问题。
+
+    \b
+    示例：yuetan audit
+          yuetan audit --json
+    """
+    from archive_store.home import open_home
+
+    from .audit import audit_archive
+
+    report = audit_archive(open_home(_home(ctx)))
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        click.echo(f"{'✓ 档案库核查通过' if report.ok else f'✗ 档案库核查发现 {len(report.problems)} 处问题'}："
+                   f"{report.cases} 件现行案件，{report.blobs_checked} 个文件，台账 {report.ledger_entries} 条")
+        for problem in report.problems:
+            click.echo(f"    ✗ {problem}")
+        for item in report.pending:
+            click.echo(f"    · 待完成：{item}")
+    if not report.ok:
+        sys.exit(int(ExitCode.failed_check))
+
+
+@main.group(name="ledger", cls=YuetanGroup)
+def ledger_group():
+    """台账（只增不改的哈希链）：查看与核验。"""
+
+
+@ledger_group.command(name="verify")
+@home_option
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_context
+def ledger_verify(ctx: click.Context, as_json: bool):
+    """核验台账哈希链：发现被修改、删除或调换次序的记录。
+
+    \b
+    示例：yuetan ledger verify
+    """
+    from archive_store import ledger
+    from archive_store.home import open_home
+
+    with open_home(_home(ctx)).catalog() as catalog:
+        problems = ledger.verify_chain(catalog.conn)
+        count = len(ledger.entries(catalog.conn))
+    if as_json:
+        click.echo(json.dumps({"ok": not problems, "entries": count, "problems": problems}, ensure_ascii=False))
+    else:
+        click.echo(f"{'✓ 台账完整' if not problems else '✗ 台账被改动'}：共 {count} 条记录")
+        for problem in problems:
+            click.echo(f"    ✗ {problem}")
+    if problems:
+        sys.exit(int(ExitCode.failed_check))
+
+
+@ledger_group.command(name="list")
+@home_option
+@click.argument("case_id", required=False)
+@click.option("--json", "as_json", is_flag=True, help="每条记录输出一行 JSON")
+@click.pass_context
+def ledger_list(ctx: click.Context, case_id: str | None, as_json: bool):
+    """列出台账记录（可只列某一案件的）。
+
+    \b
+    示例：yuetan ledger list JX-RZ-2025-017
+    """
+    from archive_store import ledger
+    from archive_store.home import open_home
+
+    with open_home(_home(ctx)).catalog() as catalog:
+        for entry in ledger.entries(catalog.conn, case_id):
+            if as_json:
+                click.echo(json.dumps(entry.as_dict(), ensure_ascii=False))
+            else:
+                click.echo(f"{entry.seq:>5}  {entry.at}  {entry.actor}  {entry.action}  {entry.case_id or ''}  "
+                           f"{entry.entry_hash[:16]}")

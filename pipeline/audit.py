@@ -1,0 +1,84 @@
+"""Audit: is the archive still true? Blobs against their hashes, the catalog against the store, the index
+against the catalog, the ledger chain, and a ledger entry for every stored version.
+
+Problems make the audit fail. What an interrupted ingest or purge left behind (blobs nobody references, a
+version not yet indexed, a purge not finished) is reported apart as `pending`: it is not damage, and the
+rerun of the same command completes it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from archive_store import ledger
+from archive_store.catalog import check_store
+from archive_store.home import ArchiveHome
+
+from .index import indexed_case_ids
+from .retention import purge_leftovers
+
+
+@dataclass
+class AuditReport:
+    problems: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    cases: int = 0
+    blobs_checked: int = 0
+    ledger_entries: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict:
+        return {"ok": self.ok, "problems": self.problems, "pending": self.pending, "cases": self.cases,
+                "blobs_checked": self.blobs_checked, "ledger_entries": self.ledger_entries}
+
+
+def audit_archive(home: ArchiveHome) -> AuditReport:
+    report = AuditReport()
+    with home.catalog() as catalog:
+        store = check_store(catalog, home.blobs())
+        report.problems += store.problems
+        report.blobs_checked = store.blobs_checked
+        if store.unreferenced:
+            report.pending.append(f"{len(store.unreferenced)} 个文件未被任何案件引用（中断的入库留下的，无害；"
+                                  "重新入库同一案件会引用它们）")
+        report.problems += ledger.verify_chain(catalog.conn)
+        entries = ledger.entries(catalog.conn)
+        report.ledger_entries = len(entries)
+        report.problems += _unledgered_versions(catalog, entries)
+        current = catalog.all_cases(status="current")
+        report.cases = len(current)
+        _check_index(home, current, report)
+    report.pending += purge_leftovers(home)
+    return report
+
+
+def _unledgered_versions(catalog, entries) -> list[str]:
+    """Every stored version must have the ingest (or supersede) entry that names its dossier."""
+    recorded = {(e.case_id, e.details.get("version"), e.details.get("dossier_sha256"))
+                for e in entries if e.action in ("ingest", "supersede")}
+    return [f"案件 {r.case_id} 第 {r.version} 版（{r.notice_number}）在台账中没有入库记录"
+            for r in catalog.all_cases() if (r.case_id, r.version, r.dossier_sha256) not in recorded]
+
+
+def _check_index(home: ArchiveHome, current, report: AuditReport) -> None:
+    indexed = indexed_case_ids(home.index_dir)
+    wanted = {r.case_id: r for r in current}
+    for case_id, record in sorted(wanted.items()):
+        label = f"案件 {case_id}（{record.notice_number}）"
+        if case_id not in indexed:
+            if record.indexed_at is None:
+                report.pending.append(f"{label}已入库但尚未编入检索索引（重新运行 yuetan ingest 或 yuetan reindex 补齐）")
+            else:
+                report.problems.append(f"{label}不在检索索引中（运行 yuetan reindex 重建索引）")
+        elif indexed[case_id] != record.manifest_sha256:
+            report.problems.append(f"{label}在检索索引中的清单摘要与目录不符：索引不是现行版本（运行 yuetan reindex）")
+    purged = {t.case_id for t in _tombstones(home)}
+    for case_id in sorted(set(indexed) - set(wanted) - purged):
+        report.problems.append(f"检索索引中有目录里没有现行版本的案件 {case_id}（运行 yuetan reindex 重建索引）")
+
+
+def _tombstones(home: ArchiveHome):
+    with home.catalog() as catalog:
+        return catalog.tombstones()

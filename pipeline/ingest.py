@@ -1,0 +1,382 @@
+"""Ingest: closed cases in, sealed dossiers stored, catalogued, ledgered and indexed — whole or not at all.
+
+Per case, top-down: open and check → is it new, the same again, or a new version → build the dossier in
+staging → put every file into the blob store → ONE catalog transaction (case, documents, findings, ledger
+entry) → index. The catalog transaction is the moment a case exists. A crash before it leaves only blobs
+nobody references (harmless; `audit` counts them) and a staged build the rerun reuses; a crash after it leaves
+the index behind, which the case's `indexed_at` shows and the rerun (or `reindex`) completes.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from archive_store import ledger
+from archive_store.catalog import CaseRecord, DocumentRow, FindingRow
+from archive_store.home import ArchiveHome
+
+from .dossier import BuiltDossier, build_from_bundle
+from .errors import ArchiveConflict, InvalidCase, YuetanError
+from .intake import CaseBundle, open_case
+from .external.poppler import pdf_text
+from .index import index_case
+from .manifest import Component, canonical_json
+from .reindex import index_document
+
+CHINA = ZoneInfo("Asia/Shanghai")
+CRASH_ENV = "YUETAN_CRASH_AT"   # test hook: the process kills itself (SIGKILL) at the named step
+BUILT_FILE = "built.json"
+DOSSIER_NAME = "dossier.pdf"
+
+
+class Status:
+    ingested = "ingested"
+    superseded = "superseded"     # a new version was stored; the old one is kept and linked
+    unchanged = "unchanged"       # the same case again: nothing to do
+    completed = "completed"       # was stored by an interrupted run; this run finished its indexing
+    refused = "refused"           # invalid input
+    conflict = "conflict"         # same case_id, different content, no --supersede
+    failed = "failed"             # conversion or another error
+
+
+STATUS_LABELS = {Status.ingested: "已入库", Status.superseded: "已入库（新版本，旧版本保留）",
+                 Status.unchanged: "已在库中，内容相同，未作改动", Status.completed: "已补全上次中断的入库",
+                 Status.refused: "拒收", Status.conflict: "冲突", Status.failed: "失败"}
+FAILED_STATUSES = {Status.refused, Status.conflict, Status.failed}
+
+
+@dataclass
+class IngestResult:
+    source: str
+    status: str
+    case_id: str | None = None
+    version: int | None = None
+    notice_number: str | None = None
+    dossier_sha256: str | None = None
+    manifest_sha256: str | None = None
+    findings: list[dict] = field(default_factory=list)
+    message: str = ""
+    problems: list[dict] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILED_STATUSES
+
+    def as_dict(self) -> dict:
+        return {"source": self.source, "case_id": self.case_id, "status": self.status, "version": self.version,
+                "notice_number": self.notice_number, "dossier_sha256": self.dossier_sha256,
+                "manifest_sha256": self.manifest_sha256, "findings": self.findings, "message": self.message,
+                "problems": self.problems}
+
+
+def case_sources(paths: Iterable[Path]) -> list[Path]:
+    """Case folders, zips or case.json files; a folder without case.json is a folder of many cases."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir() and not (path / "case.json").is_file():
+            children = sorted(p for p in path.iterdir()
+                              if (p.is_dir() and (p / "case.json").is_file())
+                              or (p.is_file() and p.suffix.lower() == ".zip"))
+            found.extend(children or [path])
+        else:
+            found.append(path)
+    return found
+
+
+def content_sha256(bundle: CaseBundle) -> str:
+    """What makes two deliveries of a case "the same": case.json's bytes and every upload's bytes."""
+    files = sorted((a.attachment.file, _sha256_file(a.path)) for a in bundle.attachments)
+    return hashlib.sha256(canonical_json({"case_json": hashlib.sha256(bundle.case_json).hexdigest(),
+                                          "attachments": files})).hexdigest()
+
+
+def ingest_cases(sources: list[Path], *, home: ArchiveHome, actor: str, jobs: int = 1, supersede: bool = False,
+                 on_result: Callable[[IngestResult], None] | None = None) -> list[IngestResult]:
+    """Ingest every case; one bad case is reported and the rest go on. Results in the order of `sources`."""
+    from .external.libreoffice import LibreOfficeConverter
+
+    local = threading.local()
+    converters: list = []
+    lock = threading.Lock()
+
+    def converter():
+        if not hasattr(local, "converter"):
+            local.converter = LibreOfficeConverter()
+            local.converter.__enter__()
+            with lock:
+                converters.append(local.converter)
+        return local.converter
+
+    def one(source: Path) -> IngestResult:
+        result = ingest_case(source, home=home, actor=actor, converter=converter, supersede=supersede)
+        if on_result is not None:
+            with lock:
+                on_result(result)
+        return result
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="ingest") as pool:
+            return list(pool.map(one, sources))
+    finally:
+        for c in converters:
+            c.close()
+
+
+def ingest_case(source: Path, *, home: ArchiveHome, actor: str, converter, supersede: bool = False) -> IngestResult:
+    """One case, whole or not at all; every failure becomes a result, never an exception.
+
+    `converter` is a callable returning the LibreOffice converter, so one starts only when a build is needed.
+    """
+    label = str(source)
+    try:
+        with open_case(source) as bundle:
+            return _ingest_bundle(bundle, label, home=home, actor=actor, converter=converter, supersede=supersede)
+    except InvalidCase as exc:
+        return IngestResult(label, Status.refused, message=exc.message, problems=[p.as_dict() for p in exc.problems])
+    except ArchiveConflict as exc:
+        return IngestResult(label, Status.conflict, message=exc.message)
+    except YuetanError as exc:
+        return IngestResult(label, Status.failed, message=exc.message)
+
+
+def _ingest_bundle(bundle: CaseBundle, label: str, *, home: ArchiveHome, actor: str, converter,
+                   supersede: bool) -> IngestResult:
+    case = bundle.case
+    content = content_sha256(bundle)
+    with home.catalog() as catalog:
+        current = catalog.current(case.case_id)
+    if current is not None and current.content_sha256 == content:
+        return _already_stored(current, label, home)
+    if current is not None and not supersede:
+        raise ArchiveConflict(
+            f"案件 {case.case_id} 已以不同内容入库（文号 {current.notice_number}）：如确为更正后的新版本，"
+            "请加 --supersede 重新入库（旧版本保留并与新版本关联）")
+    staged = _staged_build(bundle, content, home=home, actor=actor, converter=converter)
+    _crash_point("after_build")
+    stored = _store(staged, bundle, content, home=home, actor=actor, previous=current)
+    _crash_point("after_catalog")
+    _index(stored, home)
+    _crash_point("after_index")
+    shutil.rmtree(_staging_dir(home, content), ignore_errors=True)
+    return IngestResult(label, Status.superseded if current is not None else Status.ingested,
+                        case_id=case.case_id, version=stored.version, notice_number=staged.notice_number,
+                        dossier_sha256=staged.dossier_sha256, manifest_sha256=staged.manifest_sha256,
+                        findings=staged.findings,
+                        message=STATUS_LABELS[Status.superseded if current is not None else Status.ingested])
+
+
+# --- staging: the build, kept until the case is stored -------------------------------------------------------
+
+@dataclass(frozen=True)
+class StagedBuild:
+    """A finished build in home/staging/<content sha>/, described by built.json (written last)."""
+
+    folder: Path
+    case_id: str
+    notice_number: str
+    dossier_sha256: str
+    manifest_sha256: str
+    page_count: int
+    archived_on: date
+    findings: list[dict]
+    files: dict[str, str]            # sha256 → path relative to folder
+    documents: list[list[str]]       # [key, title, pdf path relative to folder] in dossier order
+
+    @property
+    def dossier(self) -> Path:
+        return self.folder / DOSSIER_NAME
+
+    @property
+    def manifest_json(self) -> Path:
+        return self.folder / "manifest.json"
+
+
+def _staging_dir(home: ArchiveHome, content: str) -> Path:
+    return home.path / "staging" / content
+
+
+def _staged_build(bundle: CaseBundle, content: str, *, home: ArchiveHome, actor: str, converter) -> StagedBuild:
+    """Reuse a complete build an interrupted run left; else build in a private folder and rename it in."""
+    final = _staging_dir(home, content)
+    if (final / BUILT_FILE).is_file():
+        return _read_staged(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    work = final.parent / f".{content}.{os.getpid()}.{threading.get_ident()}.partial"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    try:
+        (work / "work").mkdir()
+        built = build_from_bundle(bundle, work / DOSSIER_NAME, work=work / "work", home=home,
+                                  converter=converter(), filed_by=actor)
+        _write_staged(built, work)
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(work, final)
+        _fsync_dir(final.parent)
+        return _read_staged(final)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
+def _write_staged(built: BuiltDossier, folder: Path) -> None:
+    originals = folder / "originals"
+    originals.mkdir()
+    files = {}
+    for sha, path in built.component_files.items():
+        path = Path(path)
+        if not path.is_relative_to(folder):
+            copy = originals / sha
+            shutil.copyfile(path, copy)
+            path = copy
+        files[sha] = str(path.relative_to(folder))
+    (folder / "manifest.json").write_bytes(canonical_json(built.manifest))
+    record = {"case_id": built.case_id, "notice_number": built.notice_number,
+              "dossier_sha256": built.dossier_sha256, "manifest_sha256": built.manifest_sha256,
+              "page_count": built.page_count, "archived_on": datetime.now(CHINA).date().isoformat(),
+              "findings": [f.as_dict() for f in built.findings], "files": files,
+              "documents": [[key, title, str(Path(pdf).relative_to(folder))] for key, title, pdf in built.documents]}
+    for path in folder.rglob("*"):
+        if path.is_file():
+            _fsync_file(path)
+    tmp = folder / f"{BUILT_FILE}.tmp"
+    tmp.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
+    _fsync_file(tmp)
+    os.replace(tmp, folder / BUILT_FILE)
+
+
+def _read_staged(folder: Path) -> StagedBuild:
+    record = json.loads((folder / BUILT_FILE).read_text(encoding="utf-8"))
+    return StagedBuild(folder=folder, case_id=record["case_id"], notice_number=record["notice_number"],
+                       dossier_sha256=record["dossier_sha256"], manifest_sha256=record["manifest_sha256"],
+                       page_count=record["page_count"], archived_on=date.fromisoformat(record["archived_on"]),
+                       findings=record["findings"], files=record["files"], documents=record["documents"])
+
+
+# --- store, catalog, ledger ----------------------------------------------------------------------------------
+
+def _store(staged: StagedBuild, bundle: CaseBundle, content: str, *, home: ArchiveHome, actor: str,
+           previous: CaseRecord | None) -> CaseRecord:
+    """Every file into the blob store, then ONE catalog transaction: case, documents, findings, ledger."""
+    blobs = home.blobs()
+    texts = _document_texts(staged)
+    text_sha = blobs.put_bytes(canonical_json(texts))
+    to_put = {**{sha: staged.folder / rel for sha, rel in staged.files.items()},
+              staged.dossier_sha256: staged.dossier}
+    for sha, path in to_put.items():
+        _put_checked(blobs, path, sha)
+    manifest_json_sha = blobs.put_file(staged.manifest_json)
+    case_json_sha = hashlib.sha256(bundle.case_json).hexdigest()
+    _crash_point("after_blobs")
+    case = bundle.case
+    manifest = json.loads(staged.manifest_json.read_bytes())
+    record = CaseRecord(
+        case_id=case.case_id, content_sha256=content, supersedes=previous.version if previous else None,
+        notice_number=staged.notice_number, title=f"{case.target.name}约谈案卷（{staged.notice_number}）",
+        target_name=case.target.name, target_kind=case.target.kind.value, credit_code=case.target.credit_code,
+        organizer=case.organizer.name, organizer_level=case.organizer.level.value,
+        region_code=case.target.region_code or case.organizer.region_code,
+        grounds=[f"{g.article}.{g.item}" for g in case.grounds], outcome=case.rectification.outcome.value,
+        interview_on=case.interview_date, closed_on=case.closed_on, archived_at=datetime.now(CHINA),
+        dossier_sha256=staged.dossier_sha256, manifest_sha256=staged.manifest_sha256,
+        page_count=staged.page_count, text_sha256=text_sha, case_json_sha256=case_json_sha,
+        manifest_json_sha256=manifest_json_sha)
+    documents = [DocumentRow.of_component(seq, Component(**c), title=_document_title(c, case))
+                 for seq, c in enumerate(manifest["components"], start=1)]
+    findings = [FindingRow.of_finding(f) for f in staged.findings]
+    with home.catalog() as catalog, catalog.transaction() as tx:
+        current = catalog.current(case.case_id)
+        if current is not None and current.content_sha256 == content:
+            return current
+        if (current.version if current else None) != (previous.version if previous else None):
+            raise ArchiveConflict(f"案件 {case.case_id} 在本次入库期间已由另一进程入库了不同的版本，请核对后重试")
+        for sha, path in to_put.items():   # a purge may have removed a shared blob since we put it
+            if not blobs.has(sha):
+                _put_checked(blobs, path, sha)
+        version = catalog.record_case(tx, record, documents, findings)
+        ledger.append(tx, action="supersede" if previous else "ingest", actor=actor, case_id=case.case_id,
+                      details={"version": version, "notice_number": staged.notice_number,
+                               "content_sha256": content, "dossier_sha256": staged.dossier_sha256,
+                               "manifest_sha256": staged.manifest_sha256,
+                               "supersedes": previous.version if previous else None})
+    return replace(record, version=version)
+
+
+def _put_checked(blobs, path: Path, sha: str) -> None:
+    stored = blobs.put_file(path)
+    if stored != sha:
+        raise YuetanError(f"暂存文件 {path} 在入库前被改动（摘要应为 {sha}，实为 {stored}）："
+                          f"请删除 {path.parent} 后重新入库")
+
+
+def _document_texts(staged: StagedBuild) -> dict:
+    """Every document's text as a reader sees it (OCR layer included): what the index is built from."""
+    return {"documents": [{"key": key, "title": title, "text": pdf_text(staged.folder / rel)}
+                          for key, title, rel in staged.documents]}
+
+
+def _document_title(component: dict, case) -> str:
+    titles = {"case": "案件数据", "notice": "约谈通知书", "record": "约谈记录", "cover": "案卷封面",
+              "file_list": "卷内文件目录"}
+    key = component.get("document", "")
+    if key.startswith("attachments["):
+        return case.attachments[int(key[len("attachments["):-1])].title
+    return titles.get(key, "")
+
+
+def _index(record: CaseRecord, home: ArchiveHome) -> None:
+    with home.catalog() as catalog:
+        doc = index_document(record, catalog, home.blobs())
+        index_case(home.index_dir, doc)
+        catalog.mark_indexed(None, record.case_id, record.version)
+
+
+def _already_stored(current: CaseRecord, label: str, home: ArchiveHome) -> IngestResult:
+    """The same case again: nothing to store; finish the indexing an interrupted run may have left."""
+    status = Status.unchanged
+    if current.indexed_at is None:
+        _index(current, home)
+        status = Status.completed
+    shutil.rmtree(_staging_dir(home, current.content_sha256), ignore_errors=True)
+    with home.catalog() as catalog:
+        findings = [f.as_dict() for f in catalog.findings(current.case_id, current.version)]
+    return IngestResult(label, status, case_id=current.case_id, version=current.version,
+                        notice_number=current.notice_number, dossier_sha256=current.dossier_sha256,
+                        manifest_sha256=current.manifest_sha256, findings=findings, message=STATUS_LABELS[status])
+
+
+# --- small helpers -------------------------------------------------------------------------------------------
+
+def _crash_point(step: str) -> None:
+    if os.environ.get(CRASH_ENV) == step:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
