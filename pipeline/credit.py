@@ -133,7 +133,6 @@ def credit_file_all(home: ArchiveHome) -> list[InterviewEntry]:
 
 
 def _all_entries(home: ArchiveHome) -> list[InterviewEntry]:
-
     store = FilesystemBlobStore(home.path / "blobs")
     with Catalog(home.catalog_path) as catalog:
         entries = [interview_entry(catalog, store, r) for r in catalog.all_cases(status="current")]

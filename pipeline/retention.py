@@ -98,7 +98,6 @@ class RetentionEntry:
 
 def retention_schedule(home: ArchiveHome, *, as_of: date | None = None) -> list[RetentionEntry]:
     """Every current case with its expiry, in order of expiry (soonest first)."""
-
     as_of = as_of or today_in_china()
     years = home.settings.retention_years
     entries = []
@@ -142,7 +141,6 @@ class HoldChange:
 
 def place_hold(home: ArchiveHome, case_ref: str, *, reason: str, actor: str) -> HoldChange:
     """A held case is never purged, whatever its age, until the hold is released."""
-
     reason = _required_reason(reason)
     with Catalog(home.catalog_path) as catalog:
         record = _resolve_current(catalog, case_ref)
@@ -155,7 +153,6 @@ def place_hold(home: ArchiveHome, case_ref: str, *, reason: str, actor: str) -> 
 
 
 def release_hold(home: ArchiveHome, case_ref: str, *, reason: str, actor: str) -> HoldChange:
-
     reason = _required_reason(reason)
     with Catalog(home.catalog_path) as catalog:
         record = _resolve_current(catalog, case_ref)
@@ -498,7 +495,7 @@ def execute_plan(home: ArchiveHome, plan_path: Path, *, approved_by: str, actor:
                                   "（计划须由本档案库的 yuetan purge --plan 编制）")
         if known.plan_sha256 != plan["plan_sha256"]:
             raise InvalidArgument(f"销毁计划 {plan['plan_id']} 与编制时登记的摘要不符，拒绝执行")
-        kept_at = _keep_plan(home, plan, plan_path.parent)
+        kept_at = _keep_plan(home, plan, plan_path.parent, _planned_files(catalog, plan["plan_id"]))
         report = PurgeReport(plan["plan_id"], plan["plan_sha256"], approved_by, kept_at)
         for planned in plan["cases"]:
             report.outcomes.append(_purge_one(home, catalog, plan, planned, approved_by=approved_by, actor=actor,
@@ -509,18 +506,35 @@ def execute_plan(home: ArchiveHome, plan_path: Path, *, approved_by: str, actor:
     return report
 
 
-def _keep_plan(home: ArchiveHome, plan: dict, folder: Path) -> Path:
-    """Copy plan.json and the 销毁清册 into home/plans/<plan_id>/ before anything is deleted."""
+def _planned_files(catalog: Catalog, plan_id: str) -> dict[str, str]:
+    """{file name: sha256} of the 销毁清册 files as `purge --plan` wrote them (from its ledger entry)."""
+    for entry in ledger.entries(catalog):
+        if entry.action == "purge_plan" and entry.details.get("plan_id") == plan_id:
+            return entry.details.get("files", {})
+    return {}
+
+
+def _keep_plan(home: ArchiveHome, plan: dict, folder: Path, files: dict[str, str]) -> Path:
+    """Copy plan.json and the 销毁清册 into home/plans/<plan_id>/ before anything is deleted.
+
+    The lists must be the files `purge --plan` wrote (their hashes are in its ledger entry): what is kept is
+    what was approved.
+    """
     dest = home.path / PLANS_DIR / plan["plan_id"]
     if (dest / PLAN_FILE).is_file():
         return dest
+    for name in (LIST_XLSX, LIST_PDF):
+        if not (folder / name).is_file():
+            raise InvalidArgument(f"{folder / name} 不存在：执行销毁须把编制时的销毁清册与 plan.json 放在一起，"
+                                  "以便随计划永久保存")
+        if name in files and _sha256_file(folder / name) != files[name]:
+            raise InvalidArgument(f"{folder / name} 在编制后被改动过（与台账记录的摘要不符），拒绝执行")
     dest.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{plan['plan_id']}.", suffix=".partial", dir=dest.parent))
     try:
         for name in (LIST_XLSX, LIST_PDF):
-            if (folder / name).is_file():
-                shutil.copyfile(folder / name, work / name)
-                _fsync_file(work / name)
+            shutil.copyfile(folder / name, work / name)
+            _fsync_file(work / name)
         _write_synced(work / PLAN_FILE, json.dumps(plan, ensure_ascii=False, indent=1).encode("utf-8") + b"\n")
         shutil.rmtree(dest, ignore_errors=True)
         os.replace(work, dest)
@@ -530,52 +544,55 @@ def _keep_plan(home: ArchiveHome, plan: dict, folder: Path) -> Path:
     return dest
 
 
-def _purge_one(home: ArchiveHome, catalog, plan: dict, planned: dict, *, approved_by: str, actor: str,
+def _purge_one(home: ArchiveHome, catalog: Catalog, plan: dict, planned: dict, *, approved_by: str, actor: str,
                today: date) -> PurgeOutcome:
-
+    """Decide and record under the write lock, so a hold or a new version arriving meanwhile wins."""
     case_id = planned["case_id"]
     outcome = PurgeOutcome(case_id, planned.get("notice_number") or "", PurgeStatus.purged)
-    versions = catalog.versions(case_id)
+    with catalog.transaction() as tx:
+        outcome.status, live = _purge_decision(catalog, plan, planned, today)
+        if outcome.status is PurgeStatus.purged:
+            current = next((v for v in live if v.status == "current"), live[-1])
+            blobs = sorted(set().union(*(catalog.case_shas(case_id, v.version) for v in live)))
+            purged_at = _now()
+            for version in live:
+                catalog.record_tombstone_and_clear(tx, Tombstone.of_case(
+                    version, plan_id=plan["plan_id"], plan_sha256=plan["plan_sha256"], approved_by=approved_by,
+                    purged_at=purged_at))
+            ledger.append(tx, action="purge", actor=actor, case_id=case_id,
+                          details={"plan_id": plan["plan_id"], "plan_sha256": plan["plan_sha256"],
+                                   "approved_by": approved_by, "notice_number": current.notice_number,
+                                   "versions": [v.version for v in live],
+                                   "manifest_sha256": current.manifest_sha256,
+                                   "dossier_sha256": current.dossier_sha256, "blobs": blobs})
+    if outcome.status is PurgeStatus.purged:
+        _crash_point("purge_after_catalog")
+    if outcome.status in (PurgeStatus.purged, PurgeStatus.already):
+        _finish_purged(home, catalog, case_id, outcome)
+    return outcome
+
+
+def _purge_decision(catalog: Catalog, plan: dict, planned: dict, today: date) -> tuple[PurgeStatus, list]:
+    """(status, versions still to purge) for one planned case, by the catalog as it is now."""
+    versions = catalog.versions(planned["case_id"])
     live = [v for v in versions if v.status != "purged"]
     if not versions:
-        outcome.status = PurgeStatus.missing
-        return outcome
+        return PurgeStatus.missing, []
     if not live:
-        outcome.status = PurgeStatus.already
-        _finish_purged(home, catalog, case_id, outcome)
-        return outcome
+        return PurgeStatus.already, []
+    if catalog.active_holds(planned["case_id"]):
+        return PurgeStatus.held, live
     current = next((v for v in live if v.status == "current"), live[-1])
-    if catalog.active_holds(case_id):
-        outcome.status = PurgeStatus.held
-        return outcome
     if current.manifest_sha256 != planned.get("manifest_sha256") or current.version != planned.get("version"):
-        outcome.status = PurgeStatus.changed
-        return outcome
+        return PurgeStatus.changed, live
     closed_on = _as_date(current.closed_on)
     if closed_on is None or today < retention_dates(closed_on, plan["retention_years"])[1]:
-        outcome.status = PurgeStatus.not_due
-        return outcome
-    blobs = sorted(set().union(*(catalog.case_shas(case_id, v.version) for v in live)))
-    purged_at = _now()
-    with catalog.transaction() as tx:
-        for version in live:
-            catalog.record_tombstone_and_clear(tx, Tombstone.of_case(
-                version, plan_id=plan["plan_id"], plan_sha256=plan["plan_sha256"], approved_by=approved_by,
-                purged_at=purged_at))
-        ledger.append(tx, action="purge", actor=actor, case_id=case_id,
-                      details={"plan_id": plan["plan_id"], "plan_sha256": plan["plan_sha256"],
-                               "approved_by": approved_by, "notice_number": current.notice_number,
-                               "versions": [v.version for v in live],
-                               "manifest_sha256": current.manifest_sha256,
-                               "dossier_sha256": current.dossier_sha256, "blobs": blobs})
-    _crash_point("purge_after_catalog")
-    _finish_purged(home, catalog, case_id, outcome)
-    return outcome
+        return PurgeStatus.not_due, live
+    return PurgeStatus.purged, live
 
 
 def _finish_purged(home: ArchiveHome, catalog, case_id: str, outcome: PurgeOutcome) -> None:
     """Steps 2 and 3 for a purged case: its blobs that no other case needs, then its index entry."""
-
     store = FilesystemBlobStore(home.path / "blobs")
     needed = catalog.referenced_shas()
     for sha in purged_blobs(catalog, case_id):
@@ -591,7 +608,6 @@ def _finish_purged(home: ArchiveHome, catalog, case_id: str, outcome: PurgeOutco
 
 def purged_blobs(catalog, case_id: str) -> list[str]:
     """The blobs a purged case had, as its 'purge' ledger entries name them."""
-
     shas: set[str] = set()
     for entry in ledger.entries(catalog, case_id=case_id):
         if entry.action == "purge":
@@ -613,7 +629,6 @@ def _remove_from_index(home: ArchiveHome, case_id: str) -> bool:
 
 def tombstone_summary(home: ArchiveHome, case_or_number: str) -> dict | None:
     """The tombstone of a purged case (by case_id or notice number), or None if it was never purged."""
-
     with Catalog(home.catalog_path) as catalog:
         stones = [t for t in catalog.tombstones()
                   if case_or_number in (t.case_id, t.notice_number)]
@@ -646,7 +661,6 @@ def format_tombstone(summary: dict) -> str:
 
 def purge_leftovers(home: ArchiveHome) -> list[str]:
     """What an interrupted purge left (Chinese, one line each): blobs only purged cases need, index entries."""
-
     problems = []
     store = FilesystemBlobStore(home.path / "blobs")
     with Catalog(home.catalog_path) as catalog:

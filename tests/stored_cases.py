@@ -51,8 +51,11 @@ def store_case(home: ArchiveHome, case_id: str, closed_on: date, *, credit: str 
                notice_number: str | None = None, organizer: str = "江西省市场监督管理局", region_code: str = "360000",
                kind: str = "institution", grounds: list[tuple[int, int]] = ((6, 2),), outcome: str = "completed",
                interview_on: date | None = None, findings: list[dict] | None = None,
-               actor: str = "档案员") -> CaseRecord:
-    """Record one case (version 1) with its blobs, documents, findings and an 'ingest' ledger entry."""
+               actor: str = "档案员", revision: int = 1) -> CaseRecord:
+    """Record one case with its blobs, documents, findings and an 'ingest' ledger entry.
+
+    `revision` > 1 stores a corrected version that supersedes the current one (ledger action 'supersede').
+    """
     store = FilesystemBlobStore(home.path / "blobs")
     case = json.loads((EXAMPLES / "institution-onsite" / "case.json").read_text(encoding="utf-8"))
     interview_on = interview_on or closed_on - timedelta(days=60)
@@ -66,9 +69,11 @@ def store_case(home: ArchiveHome, case_id: str, closed_on: date, *, credit: str 
                        for a, i in grounds]
     case["rectification"]["outcome"] = outcome
     case["closed_on"] = closed_on.isoformat()
+    if revision > 1:
+        case["correction"] = f"第 {revision} 版：更正事实表述"
     case["organizer"]["name"] = organizer
     case_json = json.dumps(case, ensure_ascii=False, indent=1).encode("utf-8")
-    dossier = one_page_pdf(f"案卷 {case_id}")
+    dossier = one_page_pdf(f"案卷 {case_id} 第 {revision} 版")
     upload = SHARED_UPLOAD.read_bytes()
     components = [
         Component.of_bytes(case_json, role="case_json", name="case.json", media_type="application/json"),
@@ -91,20 +96,20 @@ def store_case(home: ArchiveHome, case_id: str, closed_on: date, *, credit: str 
         archived_at=datetime(closed_on.year, closed_on.month, closed_on.day, 9, tzinfo=timezone.utc),
         dossier_sha256=hashlib.sha256(dossier).hexdigest(), manifest_sha256=manifest_sha256(manifest), page_count=1,
         text_sha256=hashlib.sha256(text).hexdigest(), case_json_sha256=hashlib.sha256(case_json).hexdigest(),
-        manifest_json_sha256=hashlib.sha256(manifest_bytes).hexdigest())
+        manifest_json_sha256=hashlib.sha256(manifest_bytes).hexdigest(), supersedes=revision - 1 or None)
     documents = [DocumentRow.of_component(seq, c) for seq, c in enumerate(components, start=1)]
     with Catalog(home.catalog_path) as catalog:
         with catalog.transaction() as tx:
-            catalog.record_case(tx, record, documents, finding_rows)
-            ledger.append(tx, action="ingest", actor=actor, case_id=case_id,
+            version = catalog.record_case(tx, record, documents, finding_rows)
+            ledger.append(tx, action="ingest" if revision == 1 else "supersede", actor=actor, case_id=case_id,
                           details={"manifest_sha256": record.manifest_sha256,
                                    "dossier_sha256": record.dossier_sha256})
         index.index_case(home.path / "index", index.IndexDocument(
-            case_id=case_id, version=1, notice_number=number, target=record.target_name, credit_code=credit,
+            case_id=case_id, version=version, notice_number=number, target=record.target_name, credit_code=credit,
             organizer=organizer, region_code=region_code, organizer_region_code=region_code, target_kind=kind,
             grounds=tuple(record.grounds), grounds_text="\n".join(f for g in case["grounds"] for f in g["facts"]),
             findings="\n".join(f"{f.code} {f.article} {f.message}" for f in finding_rows), outcome=outcome,
             interview_on=interview_on, closed_on=closed_on, people=("张建国",),
             content=json.loads(text)["content"], manifest_sha256=record.manifest_sha256))
-        catalog.mark_indexed(None, case_id, 1)
+        catalog.mark_indexed(None, case_id, version)
         return catalog.current(case_id)

@@ -293,6 +293,20 @@ def test_purge_deletes_exactly_the_planned_expired_unheld_cases(archive, convert
     assert {o.status for o in rerun.outcomes} == {PurgeStatus.already}
 
 
+def test_purge_takes_every_version_of_a_superseded_case(archive, converter, tmp_path):
+    store_case(archive, "C2018", CLOSED["C2018"], credit=credit_code(1), revision=2)
+    before = _case_blobs(archive, ["C2018"])["C2018"]
+    plan = plan_destruction(archive, tmp_path / "plan", actor="档案员甲", as_of=NEW_YEAR_2026, converter=converter)
+    assert next(c for c in plan["cases"] if c["case_id"] == "C2018")["version"] == 2
+    execute_plan(archive, tmp_path / "plan" / "plan.json", approved_by="王局长", actor="档案员甲", today=NEW_YEAR_2026)
+    with Catalog(archive.catalog_path) as catalog:
+        assert [v.status for v in catalog.versions("C2018")] == ["purged", "purged"]
+        assert [t.version for t in catalog.tombstones("C2018")] == [1, 2]
+        shared = catalog.referenced_shas()
+    assert not (before - shared) & set(_blob_store(archive).iter_shas())
+    assert tombstone_summary(archive, "C2018")["versions"] == [1, 2]
+
+
 def test_purge_skips_what_changed_since_the_plan(archive, converter, tmp_path):
     plan_destruction(archive, tmp_path / "plan", actor="档案员甲", as_of=date(2026, 6, 1), converter=converter)
     place_hold(archive, "C2019A", reason="审计调阅", actor="审计")
@@ -300,6 +314,11 @@ def test_purge_skips_what_changed_since_the_plan(archive, converter, tmp_path):
                           today=date(2025, 12, 31))
     status = {o.case_id: o.status for o in report.outcomes}
     assert status == {"C2018": PurgeStatus.purged, "C2019A": PurgeStatus.held, "C2019B": PurgeStatus.not_due}
+    plan_destruction(archive, tmp_path / "plan2", actor="档案员甲", as_of=NEW_YEAR_2026, converter=converter)
+    store_case(archive, "C2019B", CLOSED["C2019B"], credit=credit_code(3), revision=2)   # corrected after planning
+    report = execute_plan(archive, tmp_path / "plan2" / "plan.json", approved_by="王局长", actor="档案员甲",
+                          today=NEW_YEAR_2026)
+    assert {o.case_id: o.status for o in report.outcomes}["C2019B"] is PurgeStatus.changed
     with Catalog(archive.catalog_path) as catalog:
         assert catalog.current("C2019A") is not None and catalog.current("C2019B") is not None
 
@@ -323,9 +342,18 @@ def test_changed_or_unknown_plan_is_refused_and_nothing_is_deleted(archive, conv
     path.write_text(json.dumps(edited, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(InvalidArgument, match="没有销毁计划"):
         execute_plan(archive, path, approved_by="王局长", actor="x", today=NEW_YEAR_2026)
+    path.write_bytes(original)
+    listing = tmp_path / "plan" / "销毁清册.xlsx"
+    listing_bytes = listing.read_bytes()
+    listing.write_bytes(listing_bytes + b"\0")
+    with pytest.raises(InvalidArgument, match="销毁清册.xlsx 在编制后被改动过"):
+        execute_plan(archive, path, approved_by="王局长", actor="x", today=NEW_YEAR_2026)
+    listing.unlink()
+    with pytest.raises(InvalidArgument, match="销毁清册.xlsx 不存在"):
+        execute_plan(archive, path, approved_by="王局长", actor="x", today=NEW_YEAR_2026)
+    listing.write_bytes(listing_bytes)
     assert set(_blob_store(archive).iter_shas()) == blobs
     assert not (archive.path / "plans").exists()
-    path.write_bytes(original)
     result = _yuetan("--home", str(archive.path), "purge", "--execute", str(path))
     assert result.returncode == 2 and "--approved-by" in result.stderr
     assert plan["plan_id"]
