@@ -12,8 +12,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from archive_store.blobs import FilesystemBlobStore
-from archive_store.catalog import Catalog
 from archive_store.home import ArchiveHome
 
 from .contract import (OUTCOME_LABELS, Outcome, _CREDIT_CODE_ALPHABET, credit_code_check_digit)
@@ -133,8 +131,8 @@ def credit_file_all(home: ArchiveHome) -> list[InterviewEntry]:
 
 
 def _all_entries(home: ArchiveHome) -> list[InterviewEntry]:
-    store = FilesystemBlobStore(home.path / "blobs")
-    with Catalog(home.catalog_path) as catalog:
+    store = home.blobs()
+    with home.catalog() as catalog:
         entries = [interview_entry(catalog, store, r) for r in catalog.all_cases(status="current")]
     return sorted(entries, key=lambda e: (e.credit_code or "", e.interview_on or "", e.notice_number))
 

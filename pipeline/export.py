@@ -27,8 +27,6 @@ from pathlib import Path, PurePosixPath
 import bagit
 
 from archive_store import ledger
-from archive_store.blobs import FilesystemBlobStore
-from archive_store.catalog import Catalog
 from archive_store.home import ArchiveHome
 
 from .credit import InterviewEntry, interview_entry, write_table
@@ -79,7 +77,7 @@ def select_cases(home: ArchiveHome, filters: ExportFilters) -> list:
     """
     from . import index
 
-    with Catalog(home.catalog_path) as catalog:
+    with home.catalog() as catalog:
         current = {r.case_id: r for r in catalog.all_cases(status="current")}
         not_indexed = sorted(r.case_id for r in catalog.not_indexed())
     if not_indexed:
@@ -87,7 +85,7 @@ def select_cases(home: ArchiveHome, filters: ExportFilters) -> list:
                               f"{'等' if len(not_indexed) > 5 else ''}），导出会不完整：请先运行 yuetan reindex")
     if not current:
         return []
-    found = index.search(home.path / "index", filters.query or "", kind=filters.kind, ground=filters.ground,
+    found = index.search(home.index_dir, filters.query or "", kind=filters.kind, ground=filters.ground,
                          organizer=filters.organizer, region=filters.region, outcome=filters.outcome,
                          date_from=filters.date_from, date_to=filters.date_to, limit=len(current),
                          highlight="none")
@@ -106,13 +104,13 @@ def export_bag(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: 
     records = select_cases(home, filters)
     if not records:
         raise InvalidArgument(f"没有符合条件的案件（{_filters_text(filters)}），未导出任何文件")
-    store = FilesystemBlobStore(home.path / "blobs")
+    store = home.blobs()
     dest.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{dest.stem}.", suffix=".partial", dir=dest.parent))
     try:
         bag_dir = work / _safe_name(dest.stem)
         bag_dir.mkdir()
-        with Catalog(home.catalog_path) as catalog:
+        with home.catalog() as catalog:
             entries = _write_payload(catalog, store, records, bag_dir)
             organizers = sorted({r.organizer for r in records if r.organizer})
             with _quiet_bagit():
@@ -306,7 +304,7 @@ def _ledger_problems(home: ArchiveHome | None, path: Path, unpacked: Path) -> li
         return []
 
     tag_sha = _sha256_file(tags[0])
-    with Catalog(home.catalog_path) as catalog:
+    with home.catalog() as catalog:
         recorded = [e for e in ledger.entries(catalog)
                     if e.action == "export" and e.details.get("tagmanifest_sha256") == tag_sha]
     if recorded and all(e.details.get("zip_sha256") != _sha256_file(path) for e in recorded):

@@ -25,7 +25,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from archive_store import ledger
-from archive_store.blobs import FilesystemBlobStore
 from archive_store.catalog import Catalog, DestructionPlanRow, Tombstone
 from archive_store.home import ArchiveHome
 
@@ -101,7 +100,7 @@ def retention_schedule(home: ArchiveHome, *, as_of: date | None = None) -> list[
     as_of = as_of or today_in_china()
     years = home.settings.retention_years
     entries = []
-    with Catalog(home.catalog_path) as catalog:
+    with home.catalog() as catalog:
         for record in catalog.all_cases(status="current"):
             holds = catalog.active_holds(record.case_id)
             entries.append(_entry(record, holds, years, as_of))
@@ -142,7 +141,7 @@ class HoldChange:
 def place_hold(home: ArchiveHome, case_ref: str, *, reason: str, actor: str) -> HoldChange:
     """A held case is never purged, whatever its age, until the hold is released."""
     reason = _required_reason(reason)
-    with Catalog(home.catalog_path) as catalog:
+    with home.catalog() as catalog:
         record = _resolve_current(catalog, case_ref)
         with catalog.transaction() as tx:
             catalog.add_hold(tx, record.case_id, reason=reason, held_by=actor)
@@ -154,7 +153,7 @@ def place_hold(home: ArchiveHome, case_ref: str, *, reason: str, actor: str) -> 
 
 def release_hold(home: ArchiveHome, case_ref: str, *, reason: str, actor: str) -> HoldChange:
     reason = _required_reason(reason)
-    with Catalog(home.catalog_path) as catalog:
+    with home.catalog() as catalog:
         record = _resolve_current(catalog, case_ref)
         if not catalog.active_holds(record.case_id):
             raise ArchiveConflict(f"案件 {record.case_id}（{record.notice_number}）未被冻结，无需解除")
@@ -225,7 +224,7 @@ def plan_destruction(home: ArchiveHome, out_dir: Path, *, actor: str, as_of: dat
         raise InvalidArgument(f"输出路径 {out_dir} 已存在且不是文件夹")
     years = home.settings.retention_years
     created_at = datetime.now(CHINA).replace(microsecond=0)
-    with Catalog(home.catalog_path) as catalog:
+    with home.catalog() as catalog:
         records = {r.case_id: r for r in catalog.all_cases(status="current")}
         entries = sorted((_entry(r, catalog.active_holds(r.case_id), years, as_of) for r in records.values()),
                          key=lambda e: (e.closed_on or date.max, e.notice_number, e.case_id))
@@ -488,7 +487,7 @@ def execute_plan(home: ArchiveHome, plan_path: Path, *, approved_by: str, actor:
     today = today or today_in_china()
     plan_path = Path(plan_path)
     plan = load_plan(plan_path)
-    with Catalog(home.catalog_path) as catalog:
+    with home.catalog() as catalog:
         known = catalog.plan(plan["plan_id"])
         if known is None:
             raise InvalidArgument(f"档案库中没有销毁计划 {plan['plan_id']} 的记录，拒绝执行"
@@ -591,17 +590,22 @@ def _purge_decision(catalog: Catalog, plan: dict, planned: dict, today: date) ->
     return PurgeStatus.purged, live
 
 
-def _finish_purged(home: ArchiveHome, catalog, case_id: str, outcome: PurgeOutcome) -> None:
-    """Steps 2 and 3 for a purged case: its blobs that no other case needs, then its index entry."""
-    store = FilesystemBlobStore(home.path / "blobs")
-    needed = catalog.referenced_shas()
-    for sha in purged_blobs(catalog, case_id):
-        if sha in needed:
-            outcome.kept_shared_blobs += 1
-        elif store.has(sha):
-            store.delete(sha)
-            outcome.deleted_blobs += 1
-            _crash_point("purge_after_first_blob")
+def _finish_purged(home: ArchiveHome, catalog: Catalog, case_id: str, outcome: PurgeOutcome) -> None:
+    """Steps 2 and 3 for a purged case: its blobs that no other case needs, then its index entry.
+
+    The blobs go under the catalog's write lock: an ingest that meanwhile records a case sharing one of them
+    either commits first (and the blob is kept) or finds it gone inside its own transaction and puts it back.
+    """
+    store = home.blobs()
+    with catalog.transaction():
+        needed = catalog.referenced_shas()
+        for sha in purged_blobs(catalog, case_id):
+            if sha in needed:
+                outcome.kept_shared_blobs += 1
+            elif store.has(sha):
+                store.delete(sha)
+                outcome.deleted_blobs += 1
+                _crash_point("purge_after_first_blob")
     _crash_point("purge_after_blobs")
     outcome.index_removed = _remove_from_index(home, case_id)
 
@@ -616,7 +620,7 @@ def purged_blobs(catalog, case_id: str) -> list[str]:
 
 
 def _remove_from_index(home: ArchiveHome, case_id: str) -> bool:
-    index_dir = home.path / "index"
+    index_dir = home.index_dir
     if not index_dir.exists():
         return False
     from . import index
@@ -629,7 +633,7 @@ def _remove_from_index(home: ArchiveHome, case_id: str) -> bool:
 
 def tombstone_summary(home: ArchiveHome, case_or_number: str) -> dict | None:
     """The tombstone of a purged case (by case_id or notice number), or None if it was never purged."""
-    with Catalog(home.catalog_path) as catalog:
+    with home.catalog() as catalog:
         stones = [t for t in catalog.tombstones()
                   if case_or_number in (t.case_id, t.notice_number)]
     if not stones:
@@ -662,8 +666,8 @@ def format_tombstone(summary: dict) -> str:
 def purge_leftovers(home: ArchiveHome) -> list[str]:
     """What an interrupted purge left (Chinese, one line each): blobs only purged cases need, index entries."""
     problems = []
-    store = FilesystemBlobStore(home.path / "blobs")
-    with Catalog(home.catalog_path) as catalog:
+    store = home.blobs()
+    with home.catalog() as catalog:
         needed = catalog.referenced_shas()
         purged_ids = sorted({t.case_id for t in catalog.tombstones()} - {r.case_id for r in catalog.all_cases()
                                                                           if r.status != "purged"})
@@ -672,7 +676,7 @@ def purge_leftovers(home: ArchiveHome) -> list[str]:
                 if sha not in needed and store.has(sha):
                     problems.append(f"已销毁案件 {case_id} 的文件 {sha} 仍在档案库中（销毁未完成，"
                                     "请重新运行 yuetan purge --execute 同一计划）")
-    index_dir = home.path / "index"
+    index_dir = home.index_dir
     if purged_ids and index_dir.exists():
         from . import index
 

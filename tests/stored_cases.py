@@ -102,7 +102,7 @@ def store_case(home: ArchiveHome, case_id: str, closed_on: date, *, credit: str 
         with catalog.transaction() as tx:
             version = catalog.record_case(tx, record, documents, finding_rows)
             ledger.append(tx, action="ingest" if revision == 1 else "supersede", actor=actor, case_id=case_id,
-                          details={"manifest_sha256": record.manifest_sha256,
+                          details={"version": version, "manifest_sha256": record.manifest_sha256,
                                    "dossier_sha256": record.dossier_sha256})
         index.index_case(home.path / "index", index.IndexDocument(
             case_id=case_id, version=version, notice_number=number, target=record.target_name, credit_code=credit,
