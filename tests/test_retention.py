@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import zipfile
 from datetime import date, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,6 +27,7 @@ from pipeline.retention import (LIST_HEADERS, LIST_TITLE, PurgeStatus, Retention
                                 tombstone_summary, write_destruction_docx, write_destruction_xlsx)
 
 from .stored_cases import credit_code, new_home, store_case
+from .synthetic import make_case_folders
 
 
 # --- the rule --------------------------------------------------------------------------------------------
@@ -433,3 +435,35 @@ def test_retention_hold_release_and_plan_commands(archive, tmp_path):
     with Catalog(archive.catalog_path) as catalog:
         actions = [e.action for e in ledger.entries(catalog) if e.action != "ingest"]
         assert actions == ["hold", "hold", "release", "purge_plan"] and ledger.verify_chain(catalog) == []
+
+
+def test_ingested_cases_through_retention_export_purge_show_and_audit(tmp_path):
+    """The whole life of two real dossiers (ingest builds and seals them) through the commands archivists run."""
+    home = ["--home", str(tmp_path / "home")]
+    assert _yuetan(*home, "init").returncode == 0
+    old, recent = make_case_folders(2, tmp_path / "cases", closed_years=[2019, 2024])
+    ingested = _yuetan(*home, "ingest", "--json", "--actor", "档案员", str(tmp_path / "cases"))
+    assert ingested.returncode == 0, ingested.stdout + ingested.stderr
+    old_id, recent_id = old.name, recent.name
+    listing = json.loads(_yuetan(*home, "retention", "--json").stdout)
+    status = {c["case_id"]: c["status"] for c in listing["cases"]}
+    assert status == {old_id: "已到期可销毁", recent_id: "在保管期内"}
+    bag = tmp_path / "all.zip"
+    assert _yuetan(*home, "export", "-o", str(bag), "--actor", "检查组").returncode == 0
+    assert _yuetan(*home, "export", "--verify", str(bag)).returncode == 0
+    with zipfile.ZipFile(bag) as archive:
+        names = archive.namelist()
+    assert any(n.endswith(f"data/{old_id}/dossier.pdf") for n in names)
+    planned = _yuetan(*home, "purge", "--plan", "-o", str(tmp_path / "plan"), "--actor", "档案员")
+    assert planned.returncode == 0 and old_id in planned.stdout and recent_id not in planned.stdout
+    done = _yuetan(*home, "purge", "--execute", str(tmp_path / "plan" / "plan.json"), "--approved-by", "王局长")
+    assert done.returncode == 0 and "已销毁" in done.stdout, done.stderr
+    search = json.loads(_yuetan(*home, "search", old_id, "--json").stdout)
+    assert search["total"] == 0
+    assert json.loads(_yuetan(*home, "search", recent_id, "--json").stdout)["total"] == 1
+    shown = _yuetan(*home, "show", old_id)
+    assert shown.returncode == 0 and "销毁" in shown.stdout and "王局长" in shown.stdout
+    audit = _yuetan(*home, "audit", "--json")
+    report = json.loads(audit.stdout)
+    assert audit.returncode == 0 and report["ok"] and report["pending"] == [], report
+    assert _yuetan(*home, "export", "--verify", str(bag)).returncode == 0     # the export outlives the purge
