@@ -122,18 +122,18 @@ def interview_entry(catalog, store, record) -> InterviewEntry:
 def credit_file(home: ArchiveHome, credit_code: str) -> list[InterviewEntry]:
     """Every current case of this institution, oldest interview first. An empty list is a clean record."""
     code = check_credit_code(credit_code)
-    return [e for e in _all_entries(home) if e.credit_code == code]
+    with home.catalog() as catalog:
+        return _entries(catalog, home.blobs(), catalog.by_credit_code(code))
 
 
 def credit_file_all(home: ArchiveHome) -> list[InterviewEntry]:
     """Every institution's interviews, grouped by credit code."""
-    return [e for e in _all_entries(home) if e.credit_code]
-
-
-def _all_entries(home: ArchiveHome) -> list[InterviewEntry]:
-    store = home.blobs()
     with home.catalog() as catalog:
-        entries = [interview_entry(catalog, store, r) for r in catalog.all_cases(status="current")]
+        return _entries(catalog, home.blobs(), [r for r in catalog.all_cases(status="current") if r.credit_code])
+
+
+def _entries(catalog, store, records) -> list[InterviewEntry]:
+    entries = [interview_entry(catalog, store, r) for r in records]
     return sorted(entries, key=lambda e: (e.credit_code or "", e.interview_on or "", e.notice_number))
 
 
