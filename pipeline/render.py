@@ -14,7 +14,6 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docxtpl import DocxTemplate
 
@@ -258,10 +257,7 @@ def font_role(style_id: str | None, fonts: DocumentFonts) -> str:
 
 def set_run_fonts(rpr, name: str) -> None:
     """w:ascii, w:hAnsi, w:eastAsia and w:cs to `name`; theme fonts (which win over names) removed."""
-    fonts = rpr.find(qn("w:rFonts"))
-    if fonts is None:
-        fonts = OxmlElement("w:rFonts")
-        rpr.insert(0, fonts)
+    fonts = rpr.get_or_add_rFonts()
     for attr in ("asciiTheme", "hAnsiTheme", "eastAsiaTheme", "cstheme"):
         fonts.attrib.pop(qn(f"w:{attr}"), None)
     for attr in ("ascii", "hAnsi", "eastAsia", "cs"):
@@ -269,21 +265,19 @@ def set_run_fonts(rpr, name: str) -> None:
 
 
 def apply_fonts(document, fonts: DocumentFonts) -> None:
-    """The settings' fonts on the document defaults, every style and every run."""
+    """The settings' fonts on the document defaults, every style (table-style parts too) and every run."""
     styles = document.styles.element
-    defaults = styles.find(qn("w:docDefaults"))
-    if defaults is not None:
-        rpr_default = defaults.find(qn("w:rPrDefault"))
-        rpr = rpr_default.find(qn("w:rPr")) if rpr_default is not None else None
-        if rpr is not None:
-            set_run_fonts(rpr, fonts.body)
-    for style in document.styles:
-        if style.type is not None and hasattr(style.element, "get_or_add_rPr"):
-            set_run_fonts(style.element.get_or_add_rPr(), font_role(style.style_id, fonts))
+    for rpr in styles.iterfind(f"{qn('w:docDefaults')}/{qn('w:rPrDefault')}/{qn('w:rPr')}"):
+        set_run_fonts(rpr, fonts.body)
+    for style in styles.iterfind(qn("w:style")):
+        name = font_role(style.get(qn("w:styleId")), fonts)
+        if style.get(qn("w:type")) in ("paragraph", "character"):
+            set_run_fonts(style.get_or_add_rPr(), name)
+        for rpr in style.iter(qn("w:rPr")):
+            set_run_fonts(rpr, name)
     for part_element in _story_elements(document):
         for p in part_element.iter(qn("w:p")):
-            style_id = _paragraph_style_id(p)
-            name = font_role(style_id, fonts)
+            name = font_role(_paragraph_style_id(p), fonts)
             for r in p.iter(qn("w:r")):
                 set_run_fonts(r.get_or_add_rPr(), name)
 

@@ -50,13 +50,37 @@ STYLES = {
 }
 
 
+# Child order of w:pPr and w:rPr (ECMA-376 CT_PPrBase, CT_RPr): Word refuses elements out of order.
+PPR_ORDER = ("w:pStyle", "w:keepNext", "w:keepLines", "w:pageBreakBefore", "w:framePr", "w:widowControl",
+             "w:numPr", "w:suppressLineNumbers", "w:pBdr", "w:shd", "w:tabs", "w:suppressAutoHyphens",
+             "w:kinsoku", "w:wordWrap", "w:overflowPunct", "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN",
+             "w:bidi", "w:adjustRightInd", "w:snapToGrid", "w:spacing", "w:ind", "w:contextualSpacing",
+             "w:mirrorIndents", "w:suppressOverlap", "w:jc", "w:textDirection", "w:textAlignment",
+             "w:textboxTightWrap", "w:outlineLvl", "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange")
+
+RPR_ORDER = ("w:rStyle", "w:rFonts", "w:b", "w:bCs", "w:i", "w:iCs", "w:caps", "w:smallCaps", "w:strike",
+             "w:dstrike", "w:outline", "w:shadow", "w:emboss", "w:imprint", "w:noProof", "w:snapToGrid",
+             "w:vanish", "w:webHidden", "w:color", "w:spacing", "w:w", "w:kern", "w:position", "w:sz", "w:szCs",
+             "w:highlight", "w:u", "w:effect", "w:bdr", "w:shd", "w:fitText", "w:vertAlign", "w:rtl", "w:cs",
+             "w:em", "w:lang", "w:eastAsianLayout", "w:specVanish", "w:oMath")
+
+
+def put(parent, tag: str, order: tuple[str, ...], **attrs):
+    """Add (or replace) child `tag` of `parent` at its schema place, with the given w: attributes."""
+    old = parent.find(qn(tag))
+    if old is not None:
+        parent.remove(old)
+    element = OxmlElement(tag)
+    for key, value in attrs.items():
+        element.set(qn(f"w:{key}"), value)
+    later = order[order.index(tag) + 1:]
+    parent.insert_element_before(element, *later)
+    return element
+
+
 def set_fonts(rpr_parent, name: str) -> None:
     """Latin and East Asian font of a style or run (python-docx sets only the Latin ones)."""
-    rpr = rpr_parent.get_or_add_rPr()
-    fonts = rpr.find(qn("w:rFonts"))
-    if fonts is None:
-        fonts = OxmlElement("w:rFonts")
-        rpr.insert(0, fonts)
+    fonts = rpr_parent.get_or_add_rPr().get_or_add_rFonts()
     for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
         fonts.set(qn(attr), name)
 
@@ -88,9 +112,9 @@ def define_styles(doc: Document) -> None:
     normal = doc.styles["Normal"]
     normal.font.size = BODY_SIZE
     set_fonts(normal.element, BODY_FONT)
-    spacing = OxmlElement("w:spacing")
-    spacing.set(qn("w:val"), str(CHAR_SPACING_TWIPS))
-    normal.element.get_or_add_rPr().append(spacing)
+    rpr = normal.element.get_or_add_rPr()
+    put(rpr, "w:spacing", RPR_ORDER, val=str(CHAR_SPACING_TWIPS))
+    # No w:lang zh-CN: under it LibreOffice hangs closing punctuation into the right margin.
     pf = normal.paragraph_format
     pf.line_spacing_rule = WD_LINE_SPACING.EXACTLY
     pf.line_spacing = LINE_PITCH
@@ -100,9 +124,8 @@ def define_styles(doc: Document) -> None:
     pf.widow_control = False
     ppr = normal.element.get_or_add_pPr()
     for name in ("w:autoSpaceDE", "w:autoSpaceDN"):     # no extra gap between Chinese and Arabic numerals
-        off = OxmlElement(name)
-        off.set(qn("w:val"), "0")
-        ppr.append(off)
+        put(ppr, name, PPR_ORDER, val="0")
+    put(ppr, "w:overflowPunct", PPR_ORDER, val="0")     # no punctuation hanging into the margin
     roles = {"title": TITLE_FONT, "body": BODY_FONT, "heading": HEADING_FONT}
     for style_id, (name, role, size, bold, align, indent) in STYLES.items():
         style = doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
@@ -125,10 +148,7 @@ def define_styles(doc: Document) -> None:
         if style_id == "YtSignature":
             spf.right_indent = INDENT_2CHARS
         if style_id in ("YtTable", "YtDigest", "YtCopy"):
-            ppr = style.element.get_or_add_pPr()
-            snap = OxmlElement("w:snapToGrid")          # smaller type: off the 22-line grid
-            snap.set(qn("w:val"), "0")
-            ppr.append(snap)
+            put(style.element.get_or_add_pPr(), "w:snapToGrid", PPR_ORDER, val="0")   # smaller type: off the grid
 
 
 def para(doc: Document, text: str = "", style: str | None = None, **fmt):
@@ -239,8 +259,7 @@ def add_border(paragraph, side: str) -> None:
     ppr = paragraph._p.get_or_add_pPr()
     borders = ppr.find(qn("w:pBdr"))
     if borders is None:
-        borders = OxmlElement("w:pBdr")
-        ppr.append(borders)
+        borders = put(ppr, "w:pBdr", PPR_ORDER)
     line = OxmlElement(f"w:{side}")
     line.set(qn("w:val"), "single")
     line.set(qn("w:sz"), "6")
