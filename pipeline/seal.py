@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -226,6 +227,10 @@ def verify_seal(path: Path, *, trust_p12_or_cert: Path | None = None,
         except ConfigurationError as exc:
             return SealStatus(True, False, False, False, None, [exc.message])
     results = [_check_signature(sig, anchors, last=i == len(signatures) - 1) for i, sig in enumerate(signatures)]
+    for sig, result in zip(signatures, results):
+        if not _contents_exact(data, sig):
+            result.intact = result.valid = False
+            result.problems.append("印章的签名数据区被改动（签名值之外的填充或编码与签章时不同）")
     if len(signatures) > 1:
         results[-1].problems.insert(0, f"案卷有 {len(signatures)} 个签名，应只有一个电子印章")
     problems = [p for r in results for p in r.problems]
@@ -233,6 +238,28 @@ def verify_seal(path: Path, *, trust_p12_or_cert: Path | None = None,
     return SealStatus(present=True, intact=all(r.intact for r in results), valid=all(r.valid for r in results),
                       covers_whole_file=last.covers_whole_file, signer=last.signer, problems=problems,
                       signed_at=last.signed_at, trusted=last.trusted, development=last.development)
+
+
+def _contents_exact(data: bytes, sig) -> bool:
+    """The one part of the file the signature cannot cover is its own /Contents: it must hold exactly the
+    DER signature in upper-case hex followed by zero padding, as written at sealing, so no byte of it can
+    change unnoticed (pyHanko itself ignores the padding and the case of the hex digits)."""
+    try:
+        start, length, end = (int(v) for v in list(sig.sig_object["/ByteRange"])[:3])
+        gap = data[start + length:end]
+        if not re.fullmatch(rb"<[0-9A-F]+>", gap):
+            return False
+        raw = bytes.fromhex(gap[1:-1].decode("ascii"))
+        if raw[0] != 0x30:
+            return False
+        if raw[1] < 0x80:
+            total = 2 + raw[1]
+        else:
+            width = raw[1] & 0x7F
+            total = 2 + width + int.from_bytes(raw[2:2 + width], "big")
+        return total <= len(raw) and not any(raw[total:])
+    except Exception:  # noqa: BLE001 - a damaged signature dictionary is simply not exact
+        return False
 
 
 @dataclass

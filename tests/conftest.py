@@ -51,3 +51,40 @@ def private_tempdir(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(root))
     yield root
     assert list(root.iterdir()) == [], "a temporary folder was left behind"
+
+
+@pytest.fixture(scope="session")
+def example_archive(tmp_path_factory):
+    """An archive home holding the three examples, ingested once per test session (the slow part).
+
+    Tests that change the archive copy it first (`archive_copy`)."""
+    from archive_store.home import init_home
+    from pipeline.ingest import ingest_cases
+
+    home, _ = init_home(tmp_path_factory.mktemp("example-archive") / "home")
+    results = ingest_cases([EXAMPLES / name for name in EXAMPLE_NAMES], home=home, actor="测试档案员")
+    assert [r.status for r in results] == ["ingested"] * 3, [r.message for r in results]
+    return home
+
+
+@pytest.fixture
+def archive_copy(example_archive, tmp_path):
+    """A private copy of the example archive, for tests that damage or change it."""
+    from archive_store.home import open_home
+
+    dest = tmp_path / "home"
+    shutil.copytree(example_archive.path, dest)
+    return open_home(dest)
+
+
+@pytest.fixture(scope="session")
+def example_dossiers(example_archive, tmp_path_factory) -> dict[str, Path]:
+    """The sealed dossier of each example, written out of the archive: {example name: path}."""
+    from pipeline.lookup import open_dossier
+
+    folder = tmp_path_factory.mktemp("dossiers")
+    dossiers = {}
+    for name in EXAMPLE_NAMES:
+        dossiers[name] = folder / f"{name}.pdf"
+        open_dossier(example_archive, load_example(name)["case_id"], dossiers[name])
+    return dossiers
