@@ -378,7 +378,7 @@ def write_destruction_docx(plan: dict, path: Path, *, fonts) -> None:
     for line in _plan_header_lines(plan):
         font(doc.add_paragraph().add_run(line), fonts.body, 10)
 
-    widths = [9, 30, 24, 38, 34, 30, 19, 12, 19, 10, 42]
+    widths = [12, 30, 25, 30, 28, 28, 21, 18, 21, 12, 42]
     table = doc.add_table(rows=1, cols=len(LIST_HEADERS))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -394,7 +394,9 @@ def write_destruction_docx(plan: dict, path: Path, *, fonts) -> None:
             text = "" if value is None else str(value)
             if i == len(values) - 1:
                 text = text[:32] + "\n" + text[32:]
-            font(cells[i].paragraphs[0].add_run(text), fonts.body, 7 if i == len(values) - 1 else 9)
+            font(cells[i].paragraphs[0].add_run(text), fonts.body, 6.5 if i == len(values) - 1 else 9)
+    for i, column in enumerate(table.columns):
+        column.width = Mm(widths[i])          # the grid, which LibreOffice follows
     for row in table.rows:
         for i, cell in enumerate(row.cells):
             cell.width = Mm(widths[i])
