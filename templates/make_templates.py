@@ -147,6 +147,8 @@ def define_styles(doc: Document) -> None:
             spf.space_after = Pt(14)
         if style_id == "YtSignature":
             spf.right_indent = INDENT_2CHARS
+        if style_id == "YtHeading1":
+            spf.keep_with_next = True
         if style_id in ("YtTable", "YtDigest", "YtCopy"):
             put(style.element.get_or_add_pPr(), "w:snapToGrid", PPR_ORDER, val="0")   # smaller type: off the grid
 
@@ -239,9 +241,9 @@ def notice_template() -> Document:
     para(doc, "{%p endif %}")
     heading(doc, "五、其他事项")
     para(doc, OTHER_MATTERS)
-    para(doc, "特此通知。")
-    para(doc, "")
-    para(doc, "{{ organizer }}", "YtSignature")
+    para(doc, "特此通知。", keep_with_next=True)        # the closing stays with the signature
+    para(doc, "", keep_with_next=True)
+    para(doc, "{{ organizer }}", "YtSignature", keep_with_next=True)
     para(doc, "{{ issued_on }}", "YtSignature", right_indent=Pt(64))
     para(doc, "")
     para(doc, "联系人：{{ contact_name }}")
@@ -306,10 +308,10 @@ def record_template() -> Document:
     heading(doc, "五、约谈对象承诺表态")
     para(doc, "{{ commitment }}")
     heading(doc, "六、形成约谈记录并签字确认")
-    para(doc, "{{ signature_statement }}")
-    para(doc, "")
-    field(doc, "约谈组织方签字", "")
-    field(doc, "约谈对象签字", "{{ target_signature }}")
+    para(doc, "{{ signature_statement }}", keep_with_next=True)   # the signature block is never cut
+    para(doc, "", keep_with_next=True)
+    field(doc, "约谈组织方签字", "").paragraph_format.keep_with_next = True
+    field(doc, "约谈对象签字", "{{ target_signature }}").paragraph_format.keep_with_next = True
     field(doc, "日期", "{{ interview_date }}")
     return doc
 
