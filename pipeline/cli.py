@@ -451,10 +451,12 @@ def credit(ctx: click.Context, credit_code: str | None, everyone: bool, dest: Pa
         click.echo(f"已写出 {len(entries)} 次约谈的信用档案：{dest}")
         return
     if not entries:
-        click.echo(f"统一社会信用代码 {credit_code} 在档案库中没有约谈记录")
+        click.echo(f"统一社会信用代码 {credit_code} 在档案库中没有约谈记录" if credit_code else "档案库中没有机构的约谈记录")
         return
-    click.echo(f"{entries[0].target_name}（{entries[0].credit_code}）：约谈 {len(entries)} 次")
-    for e in entries:
+    for i, e in enumerate(entries):
+        if i == 0 or e.credit_code != entries[i - 1].credit_code:
+            count = sum(1 for x in entries if x.credit_code == e.credit_code)
+            click.echo(f"{e.target_name}（{e.credit_code}）：约谈 {count} 次")
         click.echo(f"  {e.interview_on} {e.notice_number}（{e.organizer}）事由：{e.grounds_text}")
         click.echo(f"      程序核查：{e.findings_text}")
         r = e.rectification

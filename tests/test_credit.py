@@ -82,6 +82,9 @@ def test_credit_command_json_and_errors(archive):
     people = subprocess.run([str(YUETAN), "--home", str(archive.path), "credit", ALPHA],
                             capture_output=True, text=True, timeout=120)
     assert "约谈 2 次" in people.stdout and "行政处罚" in people.stdout
+    everyone = subprocess.run([str(YUETAN), "--home", str(archive.path), "credit", "--all"],
+                              capture_output=True, text=True, timeout=120).stdout
+    assert f"（{ALPHA}）：约谈 2 次" in everyone and f"（{BETA}）：约谈 1 次" in everyone
     bad = subprocess.run([str(YUETAN), "--home", str(archive.path), "credit", "12345"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "统一社会信用代码" in bad.stderr
