@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from docx import Document
@@ -24,6 +25,7 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
 HERE = Path(__file__).resolve().parent
+FIXED_TIME = datetime(2025, 7, 7)        # the Measures' date
 
 TITLE_FONT = "Noto Serif CJK SC"
 BODY_FONT = "Noto Serif CJK SC"
@@ -401,8 +403,11 @@ def main(out_dir: Path = HERE) -> None:
         dest = out_dir / name
         tmp = dest.with_suffix(".docx.tmp")
         doc = make()
-        doc.core_properties.author = "yuetan"
-        doc.core_properties.title = Path(name).stem
+        props = doc.core_properties
+        props.author = props.last_modified_by = "yuetan"
+        props.title = Path(name).stem
+        props.created = props.modified = FIXED_TIME      # the same content on every run
+        props.revision = 1
         doc.save(tmp)
         os.replace(tmp, dest)
         print(dest)
