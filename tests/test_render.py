@@ -11,7 +11,7 @@ import re
 import shutil
 import subprocess
 import zipfile
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 import pikepdf
