@@ -122,6 +122,7 @@ def export_bag(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: 
                     "Bag-Group-Identifier": "yuetan",
                     "Yuetan-Filters": canonical_json(filters.as_dict()).decode("utf-8"),
                     "Yuetan-Case-Count": str(len(records)),
+                    "Yuetan-Ledger-Head": _ledger_head_text(catalog),
                 }, checksums=["sha256"])
             tag_sha = _sha256_file(Path(bag.path) / TAG_MANIFEST)
             zip_tmp = work / "bag.zip"
@@ -159,6 +160,12 @@ def _write_payload(catalog, store, records, bag_dir: Path) -> list[InterviewEntr
     write_table(entries, bag_dir / "summary.csv", headers=SUMMARY_HEADERS, rows=rows)
     write_table(entries, bag_dir / "summary.xlsx", headers=SUMMARY_HEADERS, rows=rows, sheet_title="约谈案件汇总")
     return entries
+
+
+def _ledger_head_text(catalog) -> str:
+    """The ledger's last entry before this export: a copy outside the archive that pins the whole chain."""
+    head = ledger.head(catalog)
+    return f"{head.seq} {head.entry_hash}" if head else "0"
 
 
 def _summary_row(e: InterviewEntry) -> list:

@@ -189,8 +189,12 @@ def plan_sha256(plan: dict) -> str:
 
 
 def build_plan(entries: list[RetentionEntry], records: dict, *, plan_id: str, as_of: date, years: int,
-               created_by: str, created_at: datetime) -> dict:
-    """The machine-readable plan: only expired, unheld cases; `plan_sha256` covers everything else in it."""
+               created_by: str, created_at: datetime, ledger_head: dict | None = None) -> dict:
+    """The machine-readable plan: only expired, unheld cases; `plan_sha256` covers everything else in it.
+
+    `ledger_head` ({seq, entry_hash} of the ledger's last entry) pins the whole ledger as it stood: a copy of
+    it kept outside the archive (the signed 销毁清册) exposes a ledger rewritten afterwards.
+    """
     cases = []
     for seq, entry in enumerate((e for e in entries if e.status is RetentionStatus.expired), start=1):
         record = records[entry.case_id]
@@ -204,7 +208,8 @@ def build_plan(entries: list[RetentionEntry], records: dict, *, plan_id: str, as
     plan = {"format": PLAN_FORMAT, "plan_id": plan_id, "as_of": as_of.isoformat(),
             "created_at": created_at.isoformat(timespec="seconds"), "created_by": created_by,
             "retention_years": years, "rule": retention_rule(years), "cases": cases,
-            "totals": {"cases": len(cases), "pages": sum(c["page_count"] or 0 for c in cases)}}
+            "totals": {"cases": len(cases), "pages": sum(c["page_count"] or 0 for c in cases)},
+            "ledger_head": ledger_head}
     plan["plan_sha256"] = plan_sha256(plan)
     return plan
 
@@ -233,7 +238,7 @@ def plan_destruction(home: ArchiveHome, out_dir: Path, *, actor: str, as_of: dat
                     "totals": {"cases": 0, "pages": 0}}
         plan_id = _next_plan_id(catalog, created_at.year)
         plan = build_plan(entries, records, plan_id=plan_id, as_of=as_of, years=years, created_by=actor,
-                          created_at=created_at)
+                          created_at=created_at, ledger_head=_ledger_head(catalog))
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=out_dir.parent))
         try:
@@ -285,12 +290,21 @@ def _list_rows(plan: dict) -> list[list]:
             for c in plan["cases"]]
 
 
+def _ledger_head(catalog: Catalog) -> dict | None:
+    head = ledger.head(catalog)
+    return {"seq": head.seq, "entry_hash": head.entry_hash} if head else None
+
+
 def _plan_header_lines(plan: dict) -> list[str]:
-    return [f"清册编号：{plan['plan_id']}　　计算截止日期：{_cn_date(date.fromisoformat(plan['as_of']))}　　"
-            f"共 {plan['totals']['cases']} 卷，{plan['totals']['pages']} 页　　"
-            f"编制：{plan['created_by']}（{plan['created_at']}）",
-            f"销毁依据：{plan['rule']}",
-            f"清册摘要（plan.json 的 sha256）：{plan['plan_sha256']}"]
+    lines = [f"清册编号：{plan['plan_id']}　　计算截止日期：{_cn_date(date.fromisoformat(plan['as_of']))}　　"
+             f"共 {plan['totals']['cases']} 卷，{plan['totals']['pages']} 页　　"
+             f"编制：{plan['created_by']}（{plan['created_at']}）",
+             f"销毁依据：{plan['rule']}",
+             f"清册摘要（plan.json 的 sha256）：{plan['plan_sha256']}"]
+    head = plan.get("ledger_head")
+    if head:
+        lines[-1] += f"　　编制时台账末条：第 {head['seq']} 条 {head['entry_hash']}"
+    return lines
 
 
 def write_destruction_xlsx(plan: dict, path: Path) -> None:

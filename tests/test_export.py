@@ -125,6 +125,7 @@ def test_export_writes_a_valid_bag_with_dossiers_summary_and_ledger(archive, tmp
     assert export_entry.details["tagmanifest_sha256"] == \
         hashlib.sha256((root / "tagmanifest-sha256.txt").read_bytes()).hexdigest() == result.tagmanifest_sha256
     assert export_entry.details["case_ids"] == ["GZ-1", "GZ-2"] and export_entry.actor == "检查组"
+    assert bag.info["Yuetan-Ledger-Head"] == f"{export_entry.seq - 1} {export_entry.prev_hash}"
     with open(root / "data" / "summary.csv", encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f))
     assert rows[0][:8] == ["文号", "约谈对象", "信用代码", "事由", "程序核查发现", "处理结果", "约谈日期", "结案日期"]

@@ -227,13 +227,17 @@ def test_plan_writes_the_destruction_list_and_deletes_nothing(archive, converter
     assert plan["plan_id"].startswith("XH-") and plan["as_of"] == "2026-01-01"
     written = json.loads((tmp_path / "plan" / "plan.json").read_text(encoding="utf-8"))
     assert written == plan and plan_sha256(written) == plan["plan_sha256"]
+    with Catalog(archive.catalog_path) as catalog:
+        head = ledger.head(catalog)
+    assert plan["ledger_head"] == {"seq": head.seq - 1, "entry_hash": head.prev_hash}   # the chain before the plan
     sheet = load_workbook(tmp_path / "plan" / "销毁清册.xlsx").active
     cells = [str(v) for row in sheet.iter_rows(values_only=True) for v in row if v is not None]
     assert LIST_TITLE in cells and {"C2018", "C2019A", "C2019B"} <= set(cells) and "C2019H" not in cells
     pdf = tmp_path / "plan" / "销毁清册.pdf"
     assert check_pdfa(pdf, expect_part=2) == []
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
-    for needle in (LIST_TITLE, "C2019B", "监销人", "批准人", "鉴定小组意见", "第二十条", plan["plan_id"]):
+    for needle in (LIST_TITLE, "C2019B", "监销人", "批准人", "鉴定小组意见", "第二十条", plan["plan_id"],
+                   plan["ledger_head"]["entry_hash"]):
         assert needle in text
     assert set(_blob_store(archive).iter_shas()) == blobs_before
     with Catalog(archive.catalog_path) as catalog:
