@@ -239,7 +239,7 @@ def _writer(index_dir: Path):
     with _thread_lock(index_dir):
         ix = open_or_create(index_dir)
         try:
-            writer = ix.writer(timeout=WRITE_TIMEOUT_S, delay=0.2)
+            writer = ix.writer(timeout=WRITE_TIMEOUT_S, delay=0.2, compound=False)
         except LockError as exc:
             raise ArchiveConflict(
                 f"全文索引 {index_dir} 正被另一进程写入，等待 {WRITE_TIMEOUT_S:.0f} 秒仍未释放，请稍后重试") from exc
@@ -303,7 +303,7 @@ def rebuild(index_dir: Path, docs: Iterable[IndexDocument]) -> int:
     n = 0
     try:
         ix = whoosh_index.create_in(str(new), _schema())
-        writer = ix.writer(limitmb=256)
+        writer = ix.writer(limitmb=256, compound=False)
         try:
             for doc in docs:
                 writer.add_document(**_fields(doc))
@@ -401,7 +401,8 @@ def _term_query(term: str, quoted: bool) -> tuple[Q.Query, tuple[list[str], list
             clauses.append(Q.Term("notice_number", notice, boost=20))
     base = notice or raw
     splittable = notice is None and not re.fullmatch(r"[0-9A-Za-z]{15,}", raw)
-    for variant in variants(base):
+    variants_of = variants(base)
+    for variant in variants_of:
         ws = words(variant)
         if ws:
             for fieldname, boost in WORD_FIELDS.items():
@@ -409,9 +410,11 @@ def _term_query(term: str, quoted: bool) -> tuple[Q.Query, tuple[list[str], list
             if splittable:
                 parts.extend(w for w in ws if len(w) > 1)
         compact = "".join(variant.split())
-        gram = _bigram_phrase("ngram", compact)
-        if gram is not None:
-            clauses.append(gram)
+        if variant == variants_of[0] or not ws:
+            # the 2-gram fallback is for how the archivist typed it; the synonyms are dictionary words
+            gram = _bigram_phrase("ngram", compact)
+            if gram is not None:
+                clauses.append(gram)
         whole.append(compact)
     return Q.Or(clauses), (whole, parts)
 
@@ -503,13 +506,14 @@ def search(index_dir: Path, query: str = "", *, kind: str | None = None, ground:
     try:
         with ix.searcher() as s:
             flt = None if not filters else (filters[0] if len(filters) == 1 else Q.And(filters))
+            # limit=None: one pass over the matches gives both the ranking and the exact total
             if terms:
-                results = s.search(main, filter=flt, limit=limit)
+                results = s.search(main, filter=flt, limit=None)
             else:
-                results = s.search(main, filter=flt, limit=limit, sortedby="interview_on", reverse=True)
+                results = s.search(main, filter=flt, limit=None, sortedby="interview_on", reverse=True)
             total = len(results)
             hits = []
-            for r in results:
+            for r in results[:limit]:
                 f = r.fields()
                 snippets = []
                 if marks:
