@@ -51,7 +51,21 @@ def audit_archive(home: ArchiveHome) -> AuditReport:
         report.cases = len(current)
         _check_index(home, current, report)
     report.pending += purge_leftovers(home)
+    report.pending += _staging_leftovers(home)
     return report
+
+
+def _staging_leftovers(home: ArchiveHome) -> list[str]:
+    if not home.staging_dir.is_dir():
+        return []
+    staged = [p for p in home.staging_dir.iterdir() if not p.name.endswith(".partial")]
+    partial = [p for p in home.staging_dir.iterdir() if p.name.endswith(".partial")]
+    notes = []
+    if staged:
+        notes.append(f"暂存区有 {len(staged)} 份已生成但尚未入库的案卷（中断的入库留下的；重新运行 yuetan ingest 会直接使用）")
+    if partial:
+        notes.append(f"暂存区有 {len(partial)} 份未生成完的案卷（被中断的生成；重新入库同一案件时清除）")
+    return notes
 
 
 def _unledgered_versions(catalog, entries) -> list[str]:

@@ -211,6 +211,7 @@ def _staged_build(bundle: CaseBundle, content: str, *, home: ArchiveHome, actor:
     if (final / BUILT_FILE).is_file():
         return _read_staged(final)
     final.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_builds(final.parent, content)
     work = final.parent / f".{content}.{os.getpid()}.{threading.get_ident()}.partial"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
@@ -226,6 +227,24 @@ def _staged_build(bundle: CaseBundle, content: str, *, home: ArchiveHome, actor:
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
+
+
+def _remove_abandoned_builds(staging: Path, content: str) -> None:
+    """Partial builds of this case whose process is gone (killed mid-build) are only clutter."""
+    for partial in staging.glob(f".{content}.*.partial"):
+        pid = int(partial.name.split(".")[2])
+        if pid != os.getpid() and not _process_alive(pid):
+            shutil.rmtree(partial, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _write_staged(built: BuiltDossier, folder: Path) -> None:
