@@ -14,7 +14,7 @@ import re
 import shutil
 import threading
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -27,7 +27,7 @@ from whoosh.index import LockError
 
 from .analysis import chinese_analyzer, ngram_analyzer, normalise, variants, words
 from .contract import OUTCOME_LABELS, Case, Outcome
-from .errors import ArchiveConflict, InvalidArgument
+from .errors import ArchiveConflict, ConfigurationError, InvalidArgument
 
 WRITE_TIMEOUT_S = 120.0
 SNIPPET_RADIUS = 30
@@ -147,9 +147,11 @@ def ground_label(article: int, item: int) -> str:
     return f"第{_CN_NUM[article]}条第（{_CN_NUM[item]}）项"
 
 
-def document_for_case(case: Case, number: str, findings: Iterable, texts: dict[str, str], *,
+def document_for_case(case: Case, number: str, findings: Iterable,
+                      texts: Mapping[str, str] | Iterable[tuple[str, str]], *,
                       manifest_sha256: str, version: int = 1) -> IndexDocument:
-    """The index document of a case: `findings` are Finding objects or their dicts, `texts` {title: text}."""
+    """The index document of a case: `findings` are Finding objects or their dicts; `texts` {title: text}
+    (or (title, text) pairs, when two documents share a title)."""
     grounds_lines = []
     for g in case.grounds:
         grounds_lines.append(f"{ground_label(g.article, g.item)} {GROUND_TEXTS.get((g.article, g.item), '')}")
@@ -164,7 +166,8 @@ def document_for_case(case: Case, number: str, findings: Iterable, texts: dict[s
              iv.host.name, iv.recorder.name, *(p.name for p in iv.organizer_staff),
              *(a.name for a in iv.attendees), *(a.name for a in iv.local_bureau_attendees),
              *(a.name for a in iv.invited), *(r.name for r in iv.recusals)]
-    content = "\n\n".join(f"{title}\n{text}" for title, text in texts.items())
+    pairs = texts.items() if isinstance(texts, Mapping) else texts
+    content = "\n\n".join(f"{title}\n{text}" for title, text in pairs)
     return IndexDocument(
         case_id=case.case_id, version=version, notice_number=number, target=case.target.name,
         credit_code=case.target.credit_code, organizer=case.organizer.name,
@@ -225,12 +228,21 @@ def open_or_create(index_dir: Path) -> whoosh_index.Index:
     """The index in `index_dir`, created empty on first use (under a lock: ingest may run in several processes)."""
     index_dir = Path(index_dir)
     if whoosh_index.exists_in(str(index_dir)):
-        return whoosh_index.open_dir(str(index_dir))
+        return _open(index_dir)
     with _file_lock(index_dir.with_name(f".{index_dir.name}.create.lock")):
         if whoosh_index.exists_in(str(index_dir)):
-            return whoosh_index.open_dir(str(index_dir))
+            return _open(index_dir)
         index_dir.mkdir(parents=True, exist_ok=True)
         return whoosh_index.create_in(str(index_dir), _schema())
+
+
+def _open(index_dir: Path) -> whoosh_index.Index:
+    """An existing index, refused when it was built with other fields (an older yuetan): reindex makes it anew."""
+    ix = whoosh_index.open_dir(str(index_dir))
+    if set(ix.schema.names()) != set(_schema().names()):
+        ix.close()
+        raise ConfigurationError(f"全文索引 {index_dir} 的字段与本版本不符（由旧版本建立），请运行 yuetan reindex 重建索引")
+    return ix
 
 
 @contextmanager
@@ -281,7 +293,7 @@ def indexed_case_ids(index_dir: Path) -> dict[str, str]:
     index_dir = Path(index_dir)
     if not whoosh_index.exists_in(str(index_dir)):
         return {}
-    ix = whoosh_index.open_dir(str(index_dir))
+    ix = _open(index_dir)
     try:
         with ix.searcher() as s:
             return {f["case_id"]: f["manifest_sha256"] for f in s.all_stored_fields()}
@@ -502,7 +514,7 @@ def search(index_dir: Path, query: str = "", *, kind: str | None = None, ground:
     index_dir = Path(index_dir)
     if not whoosh_index.exists_in(str(index_dir)):
         return SearchResults(0, [])
-    ix = whoosh_index.open_dir(str(index_dir))
+    ix = _open(index_dir)
     try:
         with ix.searcher() as s:
             flt = None if not filters else (filters[0] if len(filters) == 1 else Q.And(filters))

@@ -272,3 +272,24 @@ def test_two_processes_write_one_index(tmp_path):
         assert p.returncode == 0, err
     assert set(index.indexed_case_ids(folder)) == {f"{c}-{t}" for c in (INSTITUTION, BUREAU, REFUSED) for t in "ab"}
     assert index.search(folder, "张建国").total == 2
+
+
+def test_an_index_of_another_version_asks_for_reindex(tmp_path):
+    from whoosh.fields import ID, Schema
+
+    from pipeline.errors import ConfigurationError
+    folder = tmp_path / "index"
+    folder.mkdir()
+    whoosh_index.create_in(str(folder), Schema(case_id=ID(stored=True))).close()
+    with pytest.raises(ConfigurationError, match="yuetan reindex"):
+        index.search(folder, "张建国")
+    with pytest.raises(ConfigurationError, match="yuetan reindex"):
+        index.index_case(folder, _documents()[0])
+
+
+def test_texts_as_pairs_keep_documents_that_share_a_title():
+    with open_case(ROOT / "examples" / "bureau-video") as bundle:
+        doc = index.document_for_case(bundle.case, BUREAU_NUMBER, [], [("扫描件", "第一页 整改到位"),
+                                                                         ("扫描件", "第二页 书面审查")],
+                                      manifest_sha256="0" * 64)
+    assert "整改到位" in doc.content and "书面审查" in doc.content
