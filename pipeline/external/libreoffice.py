@@ -346,7 +346,8 @@ class _Office:
     def _classify(self, exc: Exception) -> Exception:
         if self.timed_out:
             return _Hung()
-        if not self.alive() or type(exc).__name__ == "DisposedException":
+        bridge_lost = type(exc).__name__ == "DisposedException" or "disposed" in str(exc).lower()
+        if bridge_lost or not self.alive():
             self.desktop = None
             return _Crashed(_short(exc))
         return _Unreadable(_short(exc))
