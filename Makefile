@@ -29,16 +29,35 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PY) -m pip install -q -c requirements.lock -e '.[test]'
 	@touch $@
 
+EXAMPLES := examples/institution-onsite examples/bureau-video examples/refused-to-sign
+YUETAN := $(VENV)/bin/yuetan --home $(DEMO_HOME)
+
 demo: install
 	@rm -rf demo-output && mkdir -p demo-output
-	$(VENV)/bin/yuetan --home $(DEMO_HOME) init
-	$(VENV)/bin/yuetan --home $(DEMO_HOME) check examples/institution-onsite examples/bureau-video examples/refused-to-sign
+	$(YUETAN) init
+	$(YUETAN) check $(EXAMPLES)
+	@for e in $(EXAMPLES); do $(YUETAN) render $$e -o demo-output/documents/$$(basename $$e) || exit $$?; done
+	$(YUETAN) ingest --actor 演示档案员 $(EXAMPLES)
+	@for e in $(EXAMPLES); do id=$$(python3 -c "import json,sys; print(json.load(open('$$e/case.json'))['case_id'])"); \
+	  $(YUETAN) open $$id -o demo-output/dossiers/$$id.pdf && $(YUETAN) verify demo-output/dossiers/$$id.pdf || exit $$?; done
+	$(YUETAN) search 数据失实
+	$(YUETAN) search 超范围 --kind institution
+	$(YUETAN) search 整改到位
+	$(YUETAN) search 九江 --kind bureau
+	$(YUETAN) retention --as-of 2032-01-01
+	$(YUETAN) export --kind institution -o demo-output/export/检验检测机构约谈档案.zip
+	$(YUETAN) export --verify demo-output/export/检验检测机构约谈档案.zip
+	$(YUETAN) audit
+	@echo "演示输出：公文 demo-output/documents/，案卷 demo-output/dossiers/，导出包 demo-output/export/，档案库 $(DEMO_HOME)"
 
 test: install
 	$(PY) -m pytest -q
 
 bench: install
 	$(PY) bench/convert.py
+	$(PY) bench/build.py
+	$(PY) bench/ingest.py
+	$(PY) bench/search.py
 
 # Regenerates the pinned transitive dependencies from the current venv.
 lock:
