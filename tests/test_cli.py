@@ -86,10 +86,31 @@ def test_schema_is_json_schema_of_the_contract():
     assert schema["$defs"]["Interview"]["properties"]["mode"]["$ref"].endswith("InterviewMode")
 
 
-@pytest.mark.parametrize("command", ["init", "schema", "check"])
+def all_commands() -> list[str]:
+    """Every command the CLI has, sub-commands of groups as "group sub"."""
+    import click
+
+    from pipeline.cli import main
+
+    names = []
+    for name, command in sorted(main.commands.items()):
+        if isinstance(command, click.Group):
+            names += [f"{name} {sub}" for sub in sorted(command.commands)]
+        else:
+            names.append(name)
+    return names
+
+
+@pytest.mark.parametrize("command", all_commands())
 def test_every_command_documents_itself_with_an_example(command):
-    result = yuetan(command, "--help")
+    result = yuetan(*command.split(), "--help")
     assert result.returncode == 0 and "示例" in result.stdout and "--home" in result.stdout
+    assert f"yuetan {command}" in result.stdout
+
+
+@pytest.mark.parametrize("command", all_commands())
+def test_readme_documents_every_command(command):
+    assert f"`yuetan {command}" in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_usage_errors_are_in_chinese():
