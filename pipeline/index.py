@@ -27,6 +27,7 @@ from whoosh.index import LockError
 
 from .analysis import chinese_analyzer, ngram_analyzer, normalise, variants, words
 from .contract import OUTCOME_LABELS, Case, Outcome
+from .durable import fsync_dir
 from .errors import ArchiveConflict, ConfigurationError, InvalidArgument
 
 WRITE_TIMEOUT_S = 120.0
@@ -335,7 +336,7 @@ def rebuild(index_dir: Path, docs: Iterable[IndexDocument]) -> int:
             shutil.rmtree(new)      # now holds the old index
         else:
             os.rename(new, index_dir)
-        _fsync_dir(index_dir.parent)
+        fsync_dir(index_dir.parent)
     return n
 
 
@@ -353,15 +354,8 @@ def _fsync_tree(folder: Path) -> None:
         if p.is_file():
             with open(p, "rb") as f:
                 os.fsync(f.fileno())
-    _fsync_dir(folder)
+    fsync_dir(folder)
 
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # --- searching ----------------------------------------------------------------------------------------------
@@ -428,7 +422,10 @@ def _term_query(term: str, quoted: bool) -> tuple[Q.Query, tuple[list[str], list
             if gram is not None:
                 clauses.append(gram)
         whole.append(compact)
-    return Q.Or(clauses), (whole, parts)
+    either = Q.Or(clauses)
+    # a tree of unions can skip to the cases the filters allow; the preloading kind reads every match first
+    either.matcher_type = Q.Or.DEFAULT_MATCHER
+    return either, (whole, parts)
 
 
 def _filters(kind, ground, organizer, region, outcome, date_from, date_to) -> list[Q.Query]:
@@ -517,11 +514,13 @@ def search(index_dir: Path, query: str = "", *, kind: str | None = None, ground:
     ix = _open(index_dir)
     try:
         with ix.searcher() as s:
-            flt = None if not filters else (filters[0] if len(filters) == 1 else Q.And(filters))
-            # limit=None: one pass over the matches gives both the ranking and the exact total
+            # Filters join the query (scoring nothing) so the matcher skips to the filtered cases instead of
+            # checking every phrase first; limit=None: one pass gives both the ranking and the exact total.
             if terms:
-                results = s.search(main, filter=flt, limit=None)
+                q = Q.And([main, *(Q.ConstantScoreQuery(f, 0.0) for f in filters)]) if filters else main
+                results = s.search(q, limit=None)
             else:
+                flt = None if not filters else (filters[0] if len(filters) == 1 else Q.And(filters))
                 results = s.search(main, filter=flt, limit=None, sortedby="interview_on", reverse=True)
             total = len(results)
             hits = []
