@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
+from pipeline.durable import fsync_dir
 from pipeline.errors import InvalidArgument, VerificationFailed
 
 TEMP_DIR = ".tmp"
@@ -124,7 +125,7 @@ class FilesystemBlobStore:
         os.chmod(temp, READ_ONLY)
         self._make_fan_out(final.parent)
         os.replace(temp, final)
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
         return sha
 
     def _make_fan_out(self, folder: Path) -> None:
@@ -134,9 +135,9 @@ class FilesystemBlobStore:
         top = folder.parent
         if not top.is_dir():
             top.mkdir(exist_ok=True)
-            _fsync_dir(self.root)
+            fsync_dir(self.root)
         folder.mkdir(exist_ok=True)
-        _fsync_dir(top)
+        fsync_dir(top)
 
     # --- reading ------------------------------------------------------------------------------------------
 
@@ -191,7 +192,7 @@ class FilesystemBlobStore:
             if digest.hexdigest() != sha:
                 raise BlobDamaged(f"档案库中的内容 {sha} 已损坏（重新计算的哈希值为 {digest.hexdigest()}），未导出到 {dest_path}")
             os.replace(temp, dest_path)
-            _fsync_dir(dest_path.parent)
+            fsync_dir(dest_path.parent)
         except BaseException:
             _unlink_quietly(temp)
             raise
@@ -209,7 +210,7 @@ class FilesystemBlobStore:
         except PermissionError:
             os.chmod(final, stat.S_IRUSR | stat.S_IWUSR)
             final.unlink()
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
 
     def sweep_temp(self, older_than_seconds: float = TEMP_MAX_AGE_SECONDS) -> int:
         """Remove temp files an interrupted write left behind; returns how many. Young ones may be in use."""
@@ -252,12 +253,3 @@ def _unlink_quietly(path: Path) -> None:
         path.unlink()
     except FileNotFoundError:
         pass
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-

@@ -9,10 +9,15 @@ import secrets
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.errors import ConfigurationError
 
 from .numbers import NoticeNumberRegistry
+
+if TYPE_CHECKING:
+    from .blobs import FilesystemBlobStore
+    from .catalog import Catalog
 
 HOME_ENV = "YUETAN_HOME"
 DEFAULT_HOME = "yuetan-archive"

@@ -14,7 +14,12 @@ from pathlib import Path
 
 from archive_store.home import ArchiveHome
 
-from .contract import (OUTCOME_LABELS, Outcome, _CREDIT_CODE_ALPHABET, credit_code_check_digit)
+from .contract import (
+    _CREDIT_CODE_ALPHABET,
+    OUTCOME_LABELS,
+    Outcome,
+    credit_code_check_digit,
+)
 from .errors import InvalidArgument
 
 CN_NUMERALS = "一二三四五六七八九十"

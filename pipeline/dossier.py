@@ -16,11 +16,23 @@ from zoneinfo import ZoneInfo
 from archive_store.home import ArchiveHome
 
 from . import render
-from .assemble import DossierMetadata, DossierPart, EmbeddedFile, assemble_dossier, numbered_ranges
+from .assemble import (
+    DossierMetadata,
+    DossierPart,
+    EmbeddedFile,
+    assemble_dossier,
+    numbered_ranges,
+)
 from .contract import ATTACHMENT_ROLE_LABELS, AttachmentRole, Case
 from .findings import Finding, assess_procedure
 from .intake import AttachmentFile, CaseBundle, open_case
-from .manifest import MANIFEST_NAME, Component, build_manifest, canonical_json, manifest_sha256
+from .manifest import (
+    MANIFEST_NAME,
+    Component,
+    build_manifest,
+    canonical_json,
+    manifest_sha256,
+)
 from .media import DOCX, PDF
 from .normalise import NormalisedUpload, normalise_upload
 from .seal import seal_pdf

@@ -9,7 +9,6 @@ the ledger with the sha256 of the bag's tag manifest (which covers the payload m
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -30,6 +29,7 @@ from archive_store import ledger
 from archive_store.home import ArchiveHome
 
 from .credit import InterviewEntry, interview_entry, write_table
+from .durable import fsync_dir, sha256_file
 from .errors import ArchiveConflict, InvalidArgument
 from .manifest import canonical_json
 
@@ -124,17 +124,17 @@ def export_bag(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: 
                     "Yuetan-Case-Count": str(len(records)),
                     "Yuetan-Ledger-Head": _ledger_head_text(catalog),
                 }, checksums=["sha256"])
-            tag_sha = _sha256_file(Path(bag.path) / TAG_MANIFEST)
+            tag_sha = sha256_file(Path(bag.path) / TAG_MANIFEST)
             zip_tmp = work / "bag.zip"
             _zip_folder(bag_dir, zip_tmp)
-            zip_sha = _sha256_file(zip_tmp)
+            zip_sha = sha256_file(zip_tmp)
             with catalog.transaction() as tx:
                 entry = ledger.append(tx, action="export", actor=actor, case_id=None, details={
                     "file": dest.name, "filters": filters.as_dict(), "case_ids": [e.case_id for e in entries],
                     "manifest_sha256": {e.case_id: r.manifest_sha256 for e, r in zip(entries, records)},
                     "tagmanifest_sha256": tag_sha, "zip_sha256": zip_sha})
             os.replace(zip_tmp, dest)
-            _fsync_dir(dest.parent)
+            fsync_dir(dest.parent)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return ExportResult(dest, [r.case_id for r in records], tag_sha, zip_sha, entry.seq)
@@ -310,11 +310,11 @@ def _ledger_problems(home: ArchiveHome | None, path: Path, unpacked: Path) -> li
     if len(tags) != 1:
         return []
 
-    tag_sha = _sha256_file(tags[0])
+    tag_sha = sha256_file(tags[0])
     with home.catalog() as catalog:
         recorded = [e for e in ledger.entries(catalog)
                     if e.action == "export" and e.details.get("tagmanifest_sha256") == tag_sha]
-    if recorded and all(e.details.get("zip_sha256") != _sha256_file(path) for e in recorded):
+    if recorded and all(e.details.get("zip_sha256") != sha256_file(path) for e in recorded):
         return [f"{path.name} 与台账第 {recorded[-1].seq} 条记录的导出文件不同（sha256 不符）："
                 "zip 文件在导出后被改动或重新打包过"]
     return []
@@ -395,18 +395,3 @@ def _as_date(value) -> date | None:
         return value
     return date.fromisoformat(str(value)[:10])
 
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -11,8 +11,15 @@ from datetime import date
 from enum import StrEnum
 
 from .contract import (
-    OUTCOME_LABELS, OUTCOMES_BY_KIND, ROLE_LABELS, ROLES_BY_KIND, AttendeeRole, Case, Outcome,
-    RecordSignature, TargetKind,
+    OUTCOME_LABELS,
+    OUTCOMES_BY_KIND,
+    ROLE_LABELS,
+    ROLES_BY_KIND,
+    AttendeeRole,
+    Case,
+    Outcome,
+    RecordSignature,
+    TargetKind,
 )
 from .working_days import CalendarUnavailable, add_working_days, working_days_between
 

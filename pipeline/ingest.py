@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,15 +25,15 @@ from archive_store.catalog import CaseRecord, DocumentRow, FindingRow
 from archive_store.home import ArchiveHome
 
 from .dossier import BuiltDossier, build_from_bundle
+from .durable import crash_point, fsync_dir, fsync_file, sha256_file
 from .errors import ArchiveConflict, InvalidCase, YuetanError
-from .intake import CaseBundle, open_case
 from .external.poppler import pdf_text
 from .index import index_case
+from .intake import CaseBundle, open_case
 from .manifest import Component, canonical_json
 from .reindex import index_document
 
 CHINA = ZoneInfo("Asia/Shanghai")
-CRASH_ENV = "YUETAN_CRASH_AT"   # test hook: the process kills itself (SIGKILL) at the named step
 BUILT_FILE = "built.json"
 DOSSIER_NAME = "dossier.pdf"
 
@@ -95,7 +94,7 @@ def case_sources(paths: Iterable[Path]) -> list[Path]:
 
 def content_sha256(bundle: CaseBundle) -> str:
     """What makes two deliveries of a case "the same": case.json's bytes and every upload's bytes."""
-    files = sorted((a.attachment.file, _sha256_file(a.path)) for a in bundle.attachments)
+    files = sorted((a.attachment.file, sha256_file(a.path)) for a in bundle.attachments)
     return hashlib.sha256(canonical_json({"case_json": hashlib.sha256(bundle.case_json).hexdigest(),
                                           "attachments": files})).hexdigest()
 
@@ -162,11 +161,11 @@ def _ingest_bundle(bundle: CaseBundle, label: str, *, home: ArchiveHome, actor: 
             f"案件 {case.case_id} 已以不同内容入库（文号 {current.notice_number}）：如确为更正后的新版本，"
             "请加 --supersede 重新入库（旧版本保留并与新版本关联）")
     staged = _staged_build(bundle, content, home=home, actor=actor, converter=converter)
-    _crash_point("after_build")
+    crash_point("after_build")
     stored = _store(staged, bundle, content, home=home, actor=actor, previous=current)
-    _crash_point("after_catalog")
+    crash_point("after_catalog")
     _index(stored, home)
-    _crash_point("after_index")
+    crash_point("after_index")
     shutil.rmtree(_staging_dir(home, content), ignore_errors=True)
     return IngestResult(label, Status.superseded if current is not None else Status.ingested,
                         case_id=case.case_id, version=stored.version, notice_number=staged.notice_number,
@@ -222,7 +221,7 @@ def _staged_build(bundle: CaseBundle, content: str, *, home: ArchiveHome, actor:
         _write_staged(built, work)
         shutil.rmtree(final, ignore_errors=True)
         os.replace(work, final)
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
         return _read_staged(final)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
@@ -266,10 +265,10 @@ def _write_staged(built: BuiltDossier, folder: Path) -> None:
               "documents": [[key, title, str(Path(pdf).relative_to(folder))] for key, title, pdf in built.documents]}
     for path in folder.rglob("*"):
         if path.is_file():
-            _fsync_file(path)
+            fsync_file(path)
     tmp = folder / f"{BUILT_FILE}.tmp"
     tmp.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
-    _fsync_file(tmp)
+    fsync_file(tmp)
     os.replace(tmp, folder / BUILT_FILE)
 
 
@@ -295,7 +294,7 @@ def _store(staged: StagedBuild, bundle: CaseBundle, content: str, *, home: Archi
         _put_checked(blobs, path, sha)
     manifest_json_sha = blobs.put_file(staged.manifest_json)
     case_json_sha = hashlib.sha256(bundle.case_json).hexdigest()
-    _crash_point("after_blobs")
+    crash_point("after_blobs")
     case = bundle.case
     manifest = json.loads(staged.manifest_json.read_bytes())
     record = CaseRecord(
@@ -375,27 +374,4 @@ def _already_stored(current: CaseRecord, label: str, home: ArchiveHome) -> Inges
 
 # --- small helpers -------------------------------------------------------------------------------------------
 
-def _crash_point(step: str) -> None:
-    if os.environ.get(CRASH_ENV) == step:
-        os.kill(os.getpid(), signal.SIGKILL)
 
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _fsync_file(path: Path) -> None:
-    with open(path, "rb") as f:
-        os.fsync(f.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

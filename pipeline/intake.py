@@ -18,7 +18,12 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .contract import (
-    DEFAULT_NOTICE_PREFIX, GROUND_ARTICLE_BY_KIND, GROUND_ITEMS, NOTICE_NUMBER_RE, Attachment, Case,
+    DEFAULT_NOTICE_PREFIX,
+    GROUND_ARTICLE_BY_KIND,
+    GROUND_ITEMS,
+    NOTICE_NUMBER_RE,
+    Attachment,
+    Case,
     TargetKind,
 )
 from .errors import CaseProblem, InvalidCase

@@ -20,8 +20,8 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from xml.etree import ElementTree
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pikepdf
 from pikepdf import Array, Dictionary, Name, Stream

@@ -18,7 +18,14 @@ from docx.oxml.ns import qn
 from docxtpl import DocxTemplate
 
 from .contract import (
-    FINDING_SOURCE_LABELS, ROLE_LABELS, AttendeeRole, Case, InterviewMode, InvitedCapacity, RecordSignature, TargetKind,
+    FINDING_SOURCE_LABELS,
+    ROLE_LABELS,
+    AttendeeRole,
+    Case,
+    InterviewMode,
+    InvitedCapacity,
+    RecordSignature,
+    TargetKind,
 )
 from .findings import SEVERITY_LABELS, Finding
 

@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -28,6 +27,7 @@ from archive_store import ledger
 from archive_store.catalog import Catalog, DestructionPlanRow, Tombstone
 from archive_store.home import ArchiveHome
 
+from .durable import crash_point, fsync_dir, fsync_file, sha256_file
 from .errors import ArchiveConflict, InvalidArgument
 from .manifest import canonical_json
 
@@ -38,7 +38,6 @@ LIST_XLSX = "销毁清册.xlsx"
 LIST_DOCX = "销毁清册.docx"
 LIST_PDF = "销毁清册.pdf"
 PLANS_DIR = "plans"
-CRASH_ENV = "YUETAN_CRASH_AT"   # test hook: the process kills itself (SIGKILL) at the named step
 
 LIST_TITLE = "约谈档案销毁清册"
 LIST_HEADERS = ["序号", "文号", "案件编号", "题名", "约谈对象", "约谈组织方", "结案日期", "保管期限", "到期日期",
@@ -243,7 +242,7 @@ def plan_destruction(home: ArchiveHome, out_dir: Path, *, actor: str, as_of: dat
         work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=out_dir.parent))
         try:
             write_plan_files(plan, work, fonts=home.settings.fonts, converter=converter)
-            file_hashes = {name: _sha256_file(work / name) for name in (PLAN_FILE, LIST_XLSX, LIST_PDF)}
+            file_hashes = {name: sha256_file(work / name) for name in (PLAN_FILE, LIST_XLSX, LIST_PDF)}
             with catalog.transaction() as tx:
                 if catalog.plan(plan_id) is not None:
                     raise ArchiveConflict(f"销毁计划编号 {plan_id} 刚被另一进程使用，请重新运行")
@@ -281,7 +280,7 @@ def write_plan_files(plan: dict, folder: Path, *, fonts, converter=None) -> None
     else:
         converter.convert_to_pdfa(docx, folder / LIST_PDF)
     docx.unlink()
-    _fsync_file(folder / LIST_PDF)
+    fsync_file(folder / LIST_PDF)
 
 
 def _list_rows(plan: dict) -> list[list]:
@@ -357,7 +356,7 @@ def write_destruction_xlsx(plan: dict, path: Path) -> None:
     book.properties.creator = "yuetan"
     tmp = path.with_name(path.name + ".tmp")
     book.save(tmp)
-    _fsync_file(tmp)
+    fsync_file(tmp)
     os.replace(tmp, path)
 
 
@@ -542,18 +541,18 @@ def _keep_plan(home: ArchiveHome, plan: dict, folder: Path, files: dict[str, str
         if not (folder / name).is_file():
             raise InvalidArgument(f"{folder / name} 不存在：执行销毁须把编制时的销毁清册与 plan.json 放在一起，"
                                   "以便随计划永久保存")
-        if name in files and _sha256_file(folder / name) != files[name]:
+        if name in files and sha256_file(folder / name) != files[name]:
             raise InvalidArgument(f"{folder / name} 在编制后被改动过（与台账记录的摘要不符），拒绝执行")
     dest.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{plan['plan_id']}.", suffix=".partial", dir=dest.parent))
     try:
         for name in (LIST_XLSX, LIST_PDF):
             shutil.copyfile(folder / name, work / name)
-            _fsync_file(work / name)
+            fsync_file(work / name)
         _write_synced(work / PLAN_FILE, json.dumps(plan, ensure_ascii=False, indent=1).encode("utf-8") + b"\n")
         shutil.rmtree(dest, ignore_errors=True)
         os.replace(work, dest)
-        _fsync_dir(dest.parent)
+        fsync_dir(dest.parent)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return dest
@@ -581,7 +580,7 @@ def _purge_one(home: ArchiveHome, catalog: Catalog, plan: dict, planned: dict, *
                                    "manifest_sha256": current.manifest_sha256,
                                    "dossier_sha256": current.dossier_sha256, "blobs": blobs})
     if outcome.status is PurgeStatus.purged:
-        _crash_point("purge_after_catalog")
+        crash_point("purge_after_catalog")
     if outcome.status in (PurgeStatus.purged, PurgeStatus.already):
         _finish_purged(home, catalog, case_id, outcome)
     return outcome
@@ -621,8 +620,8 @@ def _finish_purged(home: ArchiveHome, catalog: Catalog, case_id: str, outcome: P
             elif store.has(sha):
                 store.delete(sha)
                 outcome.deleted_blobs += 1
-                _crash_point("purge_after_first_blob")
-    _crash_point("purge_after_blobs")
+                crash_point("purge_after_first_blob")
+    crash_point("purge_after_blobs")
     outcome.index_removed = _remove_from_index(home, case_id)
 
 
@@ -724,17 +723,6 @@ def _now() -> datetime:
     return datetime.now(CHINA).replace(microsecond=0)
 
 
-def _crash_point(step: str) -> None:
-    if os.environ.get(CRASH_ENV) == step:
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _write_synced(path: Path, data: bytes) -> None:
@@ -746,17 +734,6 @@ def _write_synced(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _fsync_file(path: Path) -> None:
-    with open(path, "rb") as f:
-        os.fsync(f.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _move_files_into(work: Path, dest: Path, names: list[str]) -> None:
@@ -764,4 +741,4 @@ def _move_files_into(work: Path, dest: Path, names: list[str]) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     for name in names:
         os.replace(work / name, dest / name)
-    _fsync_dir(dest)
+    fsync_dir(dest)

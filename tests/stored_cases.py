@@ -17,7 +17,7 @@ import pikepdf
 
 from archive_store import ledger
 from archive_store.blobs import FilesystemBlobStore
-from archive_store.catalog import Catalog, CaseRecord, DocumentRow, FindingRow
+from archive_store.catalog import CaseRecord, Catalog, DocumentRow, FindingRow
 from archive_store.home import ArchiveHome, init_home
 from pipeline import index
 from pipeline.contract import credit_code_check_digit

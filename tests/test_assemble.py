@@ -10,7 +10,11 @@ import pikepdf
 import pytest
 
 from pipeline.assemble import (
-    DossierMetadata, DossierPart, EmbeddedFile, assemble_dossier, numbered_ranges,
+    DossierMetadata,
+    DossierPart,
+    EmbeddedFile,
+    assemble_dossier,
+    numbered_ranges,
 )
 from pipeline.manifest import Component, build_manifest, canonical_json, manifest_sha256
 from pipeline.normalise import normalise_upload

@@ -13,8 +13,16 @@ import pytest
 
 from archive_store import ledger
 from archive_store.blobs import FilesystemBlobStore
-from archive_store.catalog import (SCHEMA_VERSION, Catalog, CaseRecord, DestructionPlanRow, DocumentRow, FindingRow,
-                                   Tombstone, check_store)
+from archive_store.catalog import (
+    SCHEMA_VERSION,
+    CaseRecord,
+    Catalog,
+    DestructionPlanRow,
+    DocumentRow,
+    FindingRow,
+    Tombstone,
+    check_store,
+)
 from archive_store.numbers import NoticeNumberRegistry
 from pipeline.errors import ArchiveConflict, ConfigurationError, InvalidArgument
 from pipeline.findings import Finding, Severity

@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from pipeline.credit import TABLE_HEADERS, check_credit_code, credit_file, credit_file_all, ground_label
+from pipeline.credit import (
+    TABLE_HEADERS,
+    check_credit_code,
+    credit_file,
+    credit_file_all,
+    ground_label,
+)
 from pipeline.errors import InvalidArgument
 
 from .stored_cases import credit_code, new_home, store_case

@@ -13,7 +13,6 @@ from pipeline.intake import MAX_ZIP_MEMBERS, open_case
 
 from .conftest import EXAMPLE_NAMES, EXAMPLES, tree_snapshot
 
-
 pytestmark = pytest.mark.usefixtures("private_tempdir")
 
 

@@ -9,7 +9,14 @@ import pytest
 
 from archive_store import ledger
 from archive_store.catalog import Catalog
-from archive_store.ledger import GENESIS_HASH, append, default_actor, entries, head, verify_chain
+from archive_store.ledger import (
+    GENESIS_HASH,
+    append,
+    default_actor,
+    entries,
+    head,
+    verify_chain,
+)
 from pipeline.errors import InvalidArgument
 
 ACTIONS = ["ingest", "ingest", "hold", "ingest", "supersede", "export", "release", "purge_plan", "purge", "reindex"]

@@ -14,7 +14,12 @@ import pytest
 from pikepdf import Array, Dictionary, Name, String
 from PIL import Image
 
-from pipeline.errors import ConversionFailed, ExternalProgramError, InvalidArgument, InvalidCase
+from pipeline.errors import (
+    ConversionFailed,
+    ExternalProgramError,
+    InvalidArgument,
+    InvalidCase,
+)
 from pipeline.external import ocrmypdf as ocr
 from pipeline.media import DOCX, JPEG, PDF, PNG
 from pipeline.normalise import NormalisedUpload, normalise_upload, sniff_media_type

@@ -21,14 +21,31 @@ from archive_store.home import DocumentFontNames, open_home
 from pipeline import index
 from pipeline.errors import ArchiveConflict, InvalidArgument
 from pipeline.pdfa import check_pdfa
-from pipeline.retention import (LIST_HEADERS, LIST_TITLE, PurgeStatus, RetentionEntry, RetentionStatus, build_plan,
-                                execute_plan, format_tombstone, load_plan, place_hold, plan_destruction, plan_sha256,
-                                purge_leftovers, release_hold, retention_dates, retention_rule, retention_schedule,
-                                tombstone_summary, write_destruction_docx, write_destruction_xlsx)
+from pipeline.retention import (
+    LIST_HEADERS,
+    LIST_TITLE,
+    PurgeStatus,
+    RetentionEntry,
+    RetentionStatus,
+    build_plan,
+    execute_plan,
+    format_tombstone,
+    load_plan,
+    place_hold,
+    plan_destruction,
+    plan_sha256,
+    purge_leftovers,
+    release_hold,
+    retention_dates,
+    retention_rule,
+    retention_schedule,
+    tombstone_summary,
+    write_destruction_docx,
+    write_destruction_xlsx,
+)
 
 from .stored_cases import credit_code, new_home, store_case
 from .synthetic import make_case_folders
-
 
 # --- the rule --------------------------------------------------------------------------------------------
 

@@ -18,12 +18,23 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from archive_store.home import init_home
-from pipeline.assemble import DossierMetadata, DossierPart, EmbeddedFile, assemble_dossier
+from pipeline.assemble import (
+    DossierMetadata,
+    DossierPart,
+    EmbeddedFile,
+    assemble_dossier,
+)
 from pipeline.errors import ConfigurationError
 from pipeline.manifest import Component, build_manifest, canonical_json, manifest_sha256
 from pipeline.normalise import normalise_upload
 from pipeline.pdfa import check_pdfa
-from pipeline.seal import NO_SEAL, create_development_seal, load_seal, seal_pdf, verify_seal
+from pipeline.seal import (
+    NO_SEAL,
+    create_development_seal,
+    load_seal,
+    seal_pdf,
+    verify_seal,
+)
 
 from .conftest import EXAMPLES
 

@@ -2,7 +2,12 @@ from datetime import date
 
 import pytest
 
-from pipeline.working_days import CalendarUnavailable, add_working_days, is_working_day, working_days_between
+from pipeline.working_days import (
+    CalendarUnavailable,
+    add_working_days,
+    is_working_day,
+    working_days_between,
+)
 
 
 def test_make_up_workday_and_national_day_holiday_2025():

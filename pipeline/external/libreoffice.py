@@ -34,7 +34,13 @@ import pikepdf
 import pikepdf.pdfa as pdfa_writer
 from pikepdf import String
 
-from ..errors import ConversionFailed, ExternalProgramError, InvalidArgument, YuetanError
+from ..durable import fsync_dir
+from ..errors import (
+    ConversionFailed,
+    ExternalProgramError,
+    InvalidArgument,
+    YuetanError,
+)
 from ..pdfa import check_pdfa
 
 __all__ = ["LibreOfficeConverter", "PDF_EXPORT_OPTIONS", "IMPORT_FILTERS"]
@@ -412,18 +418,11 @@ def _finish(exported: Path, dest: Path, name: str) -> Path:
         with open(part, "rb") as f:
             os.fsync(f.fileno())
         os.replace(part, dest)
-        _fsync_dir(dest.parent)
+        fsync_dir(dest.parent)
         return dest
     finally:
         part.unlink(missing_ok=True)
 
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # --- helpers ---------------------------------------------------------------------------------------------
