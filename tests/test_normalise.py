@@ -267,17 +267,44 @@ def test_hostile_pdf_is_defused(tmp_path):
 
 # --- DOCX --------------------------------------------------------------------------------------------------
 
-class CopyingConverter:
-    """Stands in for LibreOfficeConverter: 'converts' by copying a prepared PDF."""
+@pytest.fixture(scope="module")
+def converter():
+    from pipeline.external.libreoffice import LibreOfficeConverter
 
-    def __init__(self, result: Path | None = None, error: Exception | None = None):
-        self.result, self.error, self.calls = result, error, []
+    with LibreOfficeConverter() as office:
+        yield office
+
+
+class NotPdfaConverter:
+    """Error injection only: a converter whose output is a plain PDF, which real LibreOffice never gives."""
+
+    def __init__(self, result: Path):
+        self.result = result
 
     def convert_to_pdfa(self, src: Path, dest: Path, *, timeout=60):
-        self.calls.append((src.name, timeout))
-        if self.error:
-            raise self.error
         dest.write_bytes(self.result.read_bytes())
+
+
+def docx_with_link(path: Path) -> Path:
+    """A Word document with an external hyperlink, as uploads often have."""
+    import docx
+    from docx.opc.constants import RELATIONSHIP_TYPE
+    from docx.oxml.ns import qn
+    from docx.oxml.parser import OxmlElement
+
+    document = docx.Document()
+    paragraph = document.add_paragraph("整改方案：详见门户网站公示 ")
+    rid = document.part.relate_to("http://example.invalid/", RELATIONSHIP_TYPE.HYPERLINK, is_external=True)
+    link = OxmlElement("w:hyperlink")
+    link.set(qn("r:id"), rid)
+    run = OxmlElement("w:r")
+    text = OxmlElement("w:t")
+    text.text = "公示页面"
+    run.append(text)
+    link.append(run)
+    paragraph._p.append(link)
+    document.save(path)
+    return path
 
 
 def test_docx_needs_a_converter(tmp_path):
@@ -287,30 +314,30 @@ def test_docx_needs_a_converter(tmp_path):
     assert_nothing_at(tmp_path / "out" / "out.pdf")
 
 
-def test_docx_goes_through_the_converter(tmp_path, examples_done):
-    converter = CopyingConverter(examples_done["整改方案.pdf"].pdf)
-    done = normalise_upload(WORD, tmp_path / "out.pdf", converter=converter, timeout=42)
-    assert converter.calls == [(WORD.name, 42)]
-    assert (done.media_type, done.ocr_pages, done.page_count) == (DOCX, None, 1)
+def test_docx_goes_through_real_libreoffice(tmp_path, converter):
+    before = WORD.read_bytes()
+    done = normalise_upload(WORD, tmp_path / "out.pdf", converter=converter)
+    assert (done.media_type, done.ocr_pages) == (DOCX, None) and done.page_count >= 1
     assert check_pdfa(done.pdf, expect_part=2) == []
+    assert "整改" in text_of(done.pdf)
+    assert WORD.read_bytes() == before
 
 
-def test_converted_docx_loses_its_hyperlinks_too(tmp_path, examples_done):
-    """LibreOffice exports Word hyperlinks as URI links and may add an OpenAction; both go."""
-    exported = tmp_path / "exported.pdf"
-    with pikepdf.open(examples_done["整改方案.pdf"].pdf) as pdf:
-        pdf.Root.OpenAction = Array([pdf.pages[0].obj, Name.XYZ, None, None, 0])
-        pdf.pages[0].Annots = Array([_link(pdf, Dictionary(S=Name.URI, URI=String("http://example.invalid/")))])
-        pdf.save(exported)
-    done = normalise_upload(WORD, tmp_path / "out.pdf", converter=CopyingConverter(exported))
-    assert done.removed == ["已移除 URI（打开网址）动作及其链接注释（第 1 页）"]
+def test_converted_docx_keeps_no_hyperlinks(tmp_path, converter):
+    """A Word hyperlink keeps its text but no link reaches the archive (LibreOffice's PDF/A export drops it;
+    the sanitiser would remove and record any URI action that got through, as the hostile-PDF test shows)."""
+    upload = docx_with_link(tmp_path / "带链接的整改方案.docx")
+    done = normalise_upload(upload, tmp_path / "out.pdf", converter=converter)
     assert check_pdfa(done.pdf, expect_part=2) == []
+    with pikepdf.open(done.pdf) as pdf:
+        assert active_content(pdf) == []
+        assert all("/Annots" not in page.obj for page in pdf.pages)
+    assert "公示页面" in text_of(done.pdf)
 
 
-@pytest.mark.parametrize("error", [RuntimeError("soffice crashed"), TimeoutError("60 s")])
-def test_docx_conversion_failure_names_the_file(tmp_path, error):
+def test_docx_conversion_time_out_names_the_file(tmp_path, converter):
     with pytest.raises(ConversionFailed) as exc:
-        normalise_upload(WORD, tmp_path / "out" / "out.pdf", converter=CopyingConverter(error=error))
+        normalise_upload(WORD, tmp_path / "out" / "out.pdf", converter=converter, timeout=0.01)
     assert WORD.name in exc.value.message
     assert_nothing_at(tmp_path / "out" / "out.pdf")
 
@@ -321,17 +348,9 @@ def test_converter_output_that_is_not_pdfa_is_not_archived(tmp_path):
     pdf.add_blank_page()
     pdf.save(plain)
     with pytest.raises(ConversionFailed) as exc:
-        normalise_upload(WORD, tmp_path / "out" / "out.pdf", converter=CopyingConverter(plain))
+        normalise_upload(WORD, tmp_path / "out" / "out.pdf", converter=NotPdfaConverter(plain))
     assert WORD.name in exc.value.message and "PDF/A-2b" in exc.value.message
     assert_nothing_at(tmp_path / "out" / "out.pdf")
-
-
-def test_docx_with_real_libreoffice(tmp_path):
-    libreoffice = pytest.importorskip("pipeline.external.libreoffice")
-    with libreoffice.LibreOfficeConverter() as converter:
-        done = normalise_upload(WORD, tmp_path / "out.pdf", converter=converter)
-    assert check_pdfa(done.pdf, expect_part=2) == []
-    assert "整改" in text_of(done.pdf)
 
 
 # --- OCRmyPDF wrapper --------------------------------------------------------------------------------------
