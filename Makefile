@@ -34,12 +34,12 @@ YUETAN := $(VENV)/bin/yuetan --home $(DEMO_HOME)
 
 demo: install
 	@rm -rf demo-output && mkdir -p demo-output
-	$(YUETAN) init
+	$(YUETAN) init --organizer 江西省市场监督管理局
 	$(YUETAN) check $(EXAMPLES)
 	@for e in $(EXAMPLES); do $(YUETAN) render $$e -o demo-output/documents/$$(basename $$e) || exit $$?; done
 	$(YUETAN) ingest --actor 演示档案员 $(EXAMPLES)
 	@for e in $(EXAMPLES); do id=$$(python3 -c "import json,sys; print(json.load(open('$$e/case.json'))['case_id'])"); \
-	  $(YUETAN) open $$id -o demo-output/dossiers/$$id.pdf && $(YUETAN) verify demo-output/dossiers/$$id.pdf || exit $$?; done
+	  $(YUETAN) open $$id -o demo-output/dossiers/$$id.pdf && $(YUETAN) verify --trust $(DEMO_HOME)/seal/development-seal.crt demo-output/dossiers/$$id.pdf || exit $$?; done
 	$(YUETAN) search 数据失实
 	$(YUETAN) search 超范围 --kind institution
 	$(YUETAN) search 整改到位

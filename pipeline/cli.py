@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from archive_store.home import init_home, resolve_home
+from archive_store.home import DEFAULT_SEAL_PKCS12, init_home, resolve_home
 
 from . import click_zh
 from .contract import case_json_schema
@@ -62,15 +62,19 @@ def main(ctx: click.Context, home: Path | None):
 
 @main.command()
 @home_option
+@click.option("--organizer", help="约谈组织方名称，写入开发测试用印章的证书名称")
 @click.pass_context
-def init(ctx: click.Context):
-    """创建档案库文件夹（设置、目录数据库）。
+def init(ctx: click.Context, organizer: str | None):
+    """创建档案库文件夹（设置、目录数据库）；未配置印章证书时生成开发测试用印章。
 
     \b
-    示例：yuetan init --home /srv/yuetan
+    示例：yuetan init --home /srv/yuetan --organizer 江西省市场监督管理局
     """
-    home, created = init_home(_home(ctx))
+    home, created = init_home(_home(ctx), organizer=organizer)
     click.echo(f"{'已创建档案库' if created else '档案库已存在'}：{home.path.resolve()}")
+    if home.settings.seal.pkcs12 == DEFAULT_SEAL_PKCS12:
+        click.echo(f"    印章：{home.seal_pkcs12}（开发测试用自签名印章，非正式；正式归档前请在 yuetan.toml 的 [seal] "
+                   "中改为本单位的印章证书）")
 
 
 @main.command()
@@ -196,6 +200,8 @@ def verify(dossier: Path, trust: Path | None, as_json: bool):
             click.echo(f"    清单摘要：{report.manifest_sha256}")
         for check in report.checks:
             click.echo(f"    {'✓' if check.ok else '✗'} {check.message}")
+        for note in report.notes:
+            click.echo(f"    · {note}")
     if not report.ok:
         sys.exit(int(ExitCode.failed_check))
 

@@ -37,6 +37,7 @@ class VerifyReport:
     checks: list[Check] = field(default_factory=list)
     manifest_sha256: str | None = None
     signer: str | None = None
+    notes: list[str] = field(default_factory=list)   # worth knowing, not a failure
 
     @property
     def ok(self) -> bool:
@@ -44,7 +45,7 @@ class VerifyReport:
 
     def as_dict(self) -> dict:
         return {"path": str(self.path), "ok": self.ok, "manifest_sha256": self.manifest_sha256,
-                "signer": self.signer, "checks": [c.as_dict() for c in self.checks]}
+                "signer": self.signer, "checks": [c.as_dict() for c in self.checks], "notes": self.notes}
 
 
 def verify_dossier(path: Path, *, trust: Path | None = None) -> VerifyReport:
@@ -60,6 +61,10 @@ def verify_dossier(path: Path, *, trust: Path | None = None) -> VerifyReport:
 def _seal_checks(report: VerifyReport, path: Path, trust: Path | None) -> list[Check]:
     status = verify_seal(path, trust_p12_or_cert=trust)
     report.signer = status.signer
+    if status.present and status.trusted is None:
+        report.notes.append("未指定 --trust：已核验印章完好，未核验签章者是否为所信任的印章证书")
+    if status.development:
+        report.notes.append("此案卷用开发测试用印章封存，不是正式印章")
     if not status.present:
         return [Check("seal", False, "；".join(status.problems) or "案卷没有电子印章")]
     checks = [Check("seal_intact", status.intact and status.valid,

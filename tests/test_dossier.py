@@ -175,6 +175,10 @@ def test_build_and_verify_commands(tmp_path):
     trusted = subprocess.run([str(YUETAN), "verify", "--json", "--trust",
                               str(home / "seal" / "development-seal.crt"), str(dest)], capture_output=True, text=True)
     assert trusted.returncode == 0 and json.loads(trusted.stdout)["ok"] is True
+    assert json.loads(trusted.stdout)["notes"] == ["此案卷用开发测试用印章封存，不是正式印章"]
+    plain = json.loads(subprocess.run([str(YUETAN), "verify", "--json", str(dest)], capture_output=True,
+                                      text=True).stdout)
+    assert plain["ok"] is True and any("未指定 --trust" in n for n in plain["notes"])
     other = tmp_path / "other"
     subprocess.run([str(YUETAN), "--home", str(other), "init"], check=True, capture_output=True)
     untrusted = subprocess.run([str(YUETAN), "verify", "--trust", str(other / "seal" / "development-seal.crt"),
