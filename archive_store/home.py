@@ -113,6 +113,11 @@ class ArchiveHome:
         return self.path / "staging"
 
     @property
+    def index_lock(self) -> Path:
+        """Ingest holds it shared while it indexes a case; reindex holds it alone while it rebuilds."""
+        return self.path / "index.lock"
+
+    @property
     def seal_pkcs12(self) -> Path:
         return self.path / self.settings.seal.pkcs12
 

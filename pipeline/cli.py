@@ -607,7 +607,7 @@ def search(ctx: click.Context, query: str, kind, ground, organizer, region, outc
         click.echo(f"{hit.notice_number}  {hit.target}  约谈日期 {hit.interview_on.isoformat()}  {outcome_label}"
                    f"  （{hit.case_id}，相关度 {hit.score:.2f}）")
         for snippet in hit.snippets:
-            click.echo(f"    …{snippet}…")
+            click.echo(f"    {snippet}")
 
 
 @main.command()

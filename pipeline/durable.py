@@ -5,9 +5,12 @@ $YUETAN_CRASH_AT names that step, so tests can stop ingest or purge exactly betw
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 CRASH_ENV = "YUETAN_CRASH_AT"
@@ -39,3 +42,15 @@ def fsync_dir(path: Path) -> None:
 def crash_point(step: str) -> None:
     if os.environ.get(CRASH_ENV) == step:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+@contextmanager
+def file_lock(path: Path, *, shared: bool = False) -> Iterator[None]:
+    """An advisory lock between processes (flock): many shared holders or one exclusive holder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -25,7 +25,7 @@ from archive_store.catalog import CaseRecord, DocumentRow, FindingRow
 from archive_store.home import ArchiveHome
 
 from .dossier import BuiltDossier, build_from_bundle
-from .durable import crash_point, fsync_dir, fsync_file, sha256_file
+from .durable import crash_point, file_lock, fsync_dir, fsync_file, sha256_file
 from .errors import ArchiveConflict, InvalidCase, YuetanError
 from .external.poppler import pdf_text
 from .index import index_case
@@ -352,7 +352,7 @@ def _document_title(component: dict, case) -> str:
 
 
 def _index(record: CaseRecord, home: ArchiveHome) -> None:
-    with home.catalog() as catalog:
+    with home.catalog() as catalog, file_lock(home.index_lock, shared=True):
         doc = index_document(record, catalog, home.blobs())
         index_case(home.index_dir, doc)
         catalog.mark_indexed(None, record.case_id, record.version)

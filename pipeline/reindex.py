@@ -12,6 +12,7 @@ from archive_store.catalog import CaseRecord, Catalog
 from archive_store.home import ArchiveHome
 
 from .contract import Case
+from .durable import file_lock
 from .index import IndexDocument, document_for_case, rebuild
 
 
@@ -28,7 +29,7 @@ def index_document(record: CaseRecord, catalog: Catalog, blobs) -> IndexDocument
 def reindex(home: ArchiveHome, *, actor: str) -> int:
     """Rebuild the whole index from the store; returns how many cases it holds."""
     blobs = home.blobs()
-    with home.catalog() as catalog:
+    with file_lock(home.index_lock), home.catalog() as catalog:
         records = catalog.all_cases(status="current")
         count = rebuild(home.index_dir, (index_document(r, catalog, blobs) for r in records))
         with catalog.transaction() as tx:

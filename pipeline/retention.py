@@ -27,7 +27,7 @@ from archive_store import ledger
 from archive_store.catalog import Catalog, DestructionPlanRow, Tombstone
 from archive_store.home import ArchiveHome
 
-from .durable import crash_point, fsync_dir, fsync_file, sha256_file
+from .durable import crash_point, file_lock, fsync_dir, fsync_file, sha256_file
 from .errors import ArchiveConflict, InvalidArgument
 from .manifest import canonical_json
 
@@ -640,7 +640,8 @@ def _remove_from_index(home: ArchiveHome, case_id: str) -> bool:
         return False
     from . import index
 
-    index.remove_case(index_dir, case_id)
+    with file_lock(home.index_lock, shared=True):
+        index.remove_case(index_dir, case_id)
     return True
 
 
