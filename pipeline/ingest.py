@@ -146,6 +146,9 @@ def ingest_case(source: Path, *, home: ArchiveHome, actor: str, converter, super
         return IngestResult(label, Status.conflict, message=exc.message)
     except YuetanError as exc:
         return IngestResult(label, Status.failed, message=exc.message)
+    except Exception as exc:  # noqa: BLE001 - one broken case must not stop a batch; the archive is untouched
+        return IngestResult(label, Status.failed,
+                            message=f"内部错误（{type(exc).__name__}: {str(exc)[:200]}）：该案件未入库，请把此信息报告给维护人员")
 
 
 def _ingest_bundle(bundle: CaseBundle, label: str, *, home: ArchiveHome, actor: str, converter,
