@@ -127,13 +127,13 @@ def test_changed_case_is_refused_unless_superseded(archive_copy, make_case):
     assert audit_archive(archive_copy).ok
 
 
-def test_one_bad_case_is_reported_and_the_rest_go_on(archive_copy, make_case, tmp_path):
+def test_one_bad_case_is_reported_and_the_rest_go_on_in_parallel(archive_copy, make_case, tmp_path):
     batch = tmp_path / "batch"
     batch.mkdir()
     shutil.move(make_case(change=lambda c: (c.update(case_id="JX-RZ-2025-099"), c["notice"].pop("number"))),
                 batch / "good")
     shutil.move(make_case(raw=b'{"schema_version": 1, "case_id": '), batch / "broken")
-    result = yuetan(archive_copy, "ingest", "--json", str(batch))
+    result = yuetan(archive_copy, "ingest", "-j", "2", "--json", str(batch))
     assert result.returncode == 2
     lines = {Path(r["source"]).name: r for r in map(json.loads, result.stdout.splitlines())}
     assert lines["broken"]["status"] == "refused" and lines["broken"]["problems"]

@@ -14,7 +14,7 @@ import pikepdf
 import pytest
 
 from pipeline.manifest import manifest_sha256
-from pipeline.pdfa import check_pdfa
+from pipeline.pdfa import active_content, check_pdfa
 from pipeline.seal import verify_seal
 from pipeline.verify import verify_dossier
 
@@ -196,3 +196,28 @@ def test_build_refuses_invalid_case_and_writes_nothing(make_case, tmp_path):
     assert result.returncode == 2
     assert "target.credit_code" in result.stderr and "校验码" in result.stderr
     assert not dest.exists() and not dest.parent.exists()
+
+
+def test_active_content_removed_from_an_upload_is_recorded_in_manifest_and_remarks(make_case, tmp_path):
+    folder = make_case("refused-to-sign")
+    upload = folder / "整改方案-宏达.pdf"
+    with pikepdf.open(upload, allow_overwriting_input=True) as pdf:
+        pdf.Root.OpenAction = pdf.make_indirect(pikepdf.Dictionary(
+            Type=pikepdf.Name.Action, S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert('x')")))
+        pdf.save(upload)
+    home = tmp_path / "home"
+    subprocess.run([str(YUETAN), "--home", str(home), "init"], check=True, capture_output=True)
+    dest = tmp_path / "dossier.pdf"
+    built = subprocess.run([str(YUETAN), "--home", str(home), "build", str(folder), "-o", str(dest)],
+                           capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr
+    assert verify_dossier(dest).ok and check_pdfa(dest, expect_part=3) == []
+    with pikepdf.open(dest) as doc:
+        manifest = json.loads(doc.attachments["manifest.json"].get_file().read_bytes())
+        assert active_content(doc) == []
+        remarks_first = dict(outline(dest))["备考表"] + 1
+        assert doc.attachments["整改方案-宏达.pdf"].get_file().read_bytes() == upload.read_bytes()
+    removed = manifest["removed_content"]
+    assert len(removed) == 1 and "JavaScript" in removed[0] and removed[0].startswith("赣州宏达机动车检测有限公司整改方案")
+    remarks = squeezed(text_of(dest, remarks_first, remarks_first + 1))
+    assert "JavaScript" in remarks
