@@ -2,7 +2,7 @@
 # Both install what they need: Debian packages, the virtualenv, the project with pinned dependencies.
 
 # python3-uno only imports under Debian's own interpreter, so the venv is built from it
-# (with system site-packages) and unoserver runs inside the same venv.
+# (with system site-packages); the LibreOffice converter drives soffice over UNO from it.
 SYSTEM_PYTHON := /usr/bin/python3
 VENV := .venv
 PY := $(VENV)/bin/python
