@@ -1,6 +1,7 @@
 """The `yuetan` command: parses arguments, calls the stages, prints. Nothing else lives here."""
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -529,42 +530,39 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], jobs: int, supersede: bo
     who = default_actor(actor)
     sources = case_sources(paths)
 
-    def report(result):
-        if as_json:
-            click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
-            return
-        mark = "✗" if result.failed else "✓"
-        head = f"{mark} {result.source}：{STATUS_LABELS[result.status]}"
-        if result.case_id:
-            head += f" · {result.case_id} · {result.notice_number or ''}"
-        progress.console.print(head, markup=False, highlight=False) if progress else click.echo(head)
-        if result.failed:
-            detail = result.message
-            (progress.console.print(f"    {detail}", markup=False, highlight=False) if progress
-             else click.echo(f"    {detail}"))
-
     progress = None
     if not as_json and sys.stderr.isatty():
         from rich.progress import Progress
         progress = Progress(transient=True)
-    if progress:
-        with progress:
-            task = progress.add_task("入库", total=len(sources))
 
-            def advance(result):
-                report(result)
-                progress.advance(task)
-            results = ingest_cases(sources, home=home, actor=who, jobs=jobs, supersede=supersede,
-                                   on_result=advance)
-    else:
+    def say(line: str) -> None:
+        """Above the progress bar when there is one, else plain."""
+        if progress:
+            progress.console.print(line, markup=False, highlight=False)
+        else:
+            click.echo(line)
+
+    def report(result):
+        if as_json:
+            click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+        else:
+            head = f"{'✗' if result.failed else '✓'} {result.source}：{STATUS_LABELS[result.status]}"
+            say(head + (f" · {result.case_id} · {result.notice_number or ''}" if result.case_id else ""))
+            if result.failed:
+                say(f"    {result.message}")
+        if progress:
+            progress.advance(task)
+
+    with progress or contextlib.nullcontext():
+        task = progress.add_task("入库", total=len(sources)) if progress else None
         results = ingest_cases(sources, home=home, actor=who, jobs=jobs, supersede=supersede, on_result=report)
     failed = sum(r.failed for r in results)
     if not as_json:
         click.echo(f"共 {len(results)} 件：成功 {len(results) - failed} 件，失败 {failed} 件")
     if failed:
-        worst = max((r for r in results if r.failed), key=lambda r: r.status == "refused")
-        sys.exit(int(ExitCode.invalid_input if worst.status == "refused" else
-                     ExitCode.archive_conflict if worst.status == "conflict" else ExitCode.conversion_failed))
+        statuses = {r.status for r in results if r.failed}
+        sys.exit(int(ExitCode.invalid_input if "refused" in statuses else
+                     ExitCode.archive_conflict if "conflict" in statuses else ExitCode.conversion_failed))
 
 
 @main.command()
