@@ -225,9 +225,22 @@ class _IsoDate(click.ParamType):
 
 _DATE = _IsoDate()
 
+CASE_FILTERS = [
+    click.option("--kind", type=click.Choice(["institution", "bureau"]), help="约谈对象类型"),
+    click.option("--ground", help="约谈事由，如 6.2（第六条第（二）项）或 6（第六条各项）"),
+    click.option("--organizer", help="约谈组织方（名称的一部分）"),
+    click.option("--region", help="行政区划代码（或其前几位），如 360100"),
+    click.option("--outcome", help="处理结果，如 completed、administrative_penalty（或其中文名）"),
+    click.option("--from", "date_from", type=_DATE, help="约谈日期自（含，YYYY-MM-DD）"),
+    click.option("--to", "date_to", type=_DATE, help="约谈日期至（含，YYYY-MM-DD）"),
+]
 
-def _day(value):
-    return value
+
+def case_filter_options(command):
+    """The same case filters, with the same names and help, wherever cases are selected (search, export)."""
+    for option in reversed(CASE_FILTERS):
+        command = option(command)
+    return command
 
 
 @main.command()
@@ -249,7 +262,7 @@ def retention(ctx: click.Context, as_of, as_json: bool):
     from .retention import retention_rule, retention_schedule, today_in_china
 
     home = open_home(_home(ctx))
-    day = _day(as_of) or today_in_china()
+    day = as_of or today_in_china()
     entries = retention_schedule(home, as_of=day)
     if as_json:
         click.echo(json.dumps({"as_of": day.isoformat(), "retention_years": home.settings.retention_years,
@@ -331,7 +344,7 @@ def purge(ctx: click.Context, make_plan: bool, out_dir: Path | None, as_of, plan
     if make_plan:
         if out_dir is None:
             raise InvalidArgument("--plan 需要 -o 输出文件夹")
-        plan = plan_destruction(home, out_dir, actor=actor, as_of=_day(as_of))
+        plan = plan_destruction(home, out_dir, actor=actor, as_of=as_of)
         if as_json:
             click.echo(json.dumps(plan, ensure_ascii=False))
         elif not plan["cases"]:
@@ -361,13 +374,7 @@ def purge(ctx: click.Context, make_plan: bool, out_dir: Path | None, as_of, plan
 @main.command()
 @home_option
 @click.argument("query", required=False)
-@click.option("--kind", type=click.Choice(["institution", "bureau"]), help="约谈对象类型")
-@click.option("--ground", help="约谈事由，如 6.2（第六条第二项）或 6")
-@click.option("--organizer", help="约谈组织方（名称的一部分）")
-@click.option("--region", help="行政区划代码（或其前几位）")
-@click.option("--outcome", help="处理结果，如 completed、administrative_penalty")
-@click.option("--from", "date_from", type=_DATE, help="约谈日期自（YYYY-MM-DD）")
-@click.option("--to", "date_to", type=_DATE, help="约谈日期至（YYYY-MM-DD）")
+@case_filter_options
 @click.option("-o", "--output", "dest", type=click.Path(path_type=Path, dir_okay=False), help="导出的 zip 文件")
 @click.option("--verify", "verify_path", type=click.Path(path_type=Path, dir_okay=False),
               help="核验收回的导出包（zip），不导出")
@@ -415,7 +422,7 @@ def export(ctx: click.Context, query, kind, ground, organizer, region, outcome, 
     from .export import ExportFilters, export_bag
 
     filters = ExportFilters(query=query, kind=kind, ground=ground, organizer=organizer, region=region,
-                            outcome=outcome, date_from=_day(date_from), date_to=_day(date_to))
+                            outcome=outcome, date_from=date_from, date_to=date_to)
     result = export_bag(open_home(_home(ctx)), filters, dest, actor=default_actor(actor))
     if as_json:
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
@@ -568,13 +575,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], jobs: int, supersede: bo
 @main.command()
 @home_option
 @click.argument("query", required=False, default="")
-@click.option("--kind", type=click.Choice(["institution", "bureau"]), help="约谈对象类型")
-@click.option("--ground", help="约谈事由条款，如 6.2（第六条第（二）项）")
-@click.option("--organizer", help="约谈组织方（名称中的词）")
-@click.option("--region", help="行政区划代码，如 360100")
-@click.option("--outcome", help="处理结果，如 completed、administrative_penalty")
-@click.option("--from", "date_from", help="约谈日期起（含），如 2025-01-01")
-@click.option("--to", "date_to", help="约谈日期止（含）")
+@case_filter_options
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 @click.pass_context

@@ -215,3 +215,20 @@ def test_case_missing_from_the_index_is_named_by_audit(archive_copy):
     remove_case(archive_copy.index_dir, BUREAU)
     report = audit_archive(archive_copy)
     assert any(BUREAU in p for p in report.problems)
+
+
+def test_bad_references_and_filters_are_refused_in_chinese(example_archive, tmp_path):
+    bad_date = yuetan(example_archive, "export", "--from", "2025-13-01", "-o", str(tmp_path / "x.zip"))
+    assert bad_date.returncode == 2 and "--from" in bad_date.stderr and "不是有效日期" in bad_date.stderr
+    assert not (tmp_path / "x.zip").exists()
+    bad_search = yuetan(example_archive, "search", "整改", "--to", "昨天")
+    assert bad_search.returncode == 2 and "--to" in bad_search.stderr
+    dest = tmp_path / "out.pdf"
+    unknown = yuetan(example_archive, "open", "赣市监检约〔2025〕999号", "-o", str(dest))
+    assert unknown.returncode == 2 and "赣市监检约〔2025〕999号" in unknown.stderr and not dest.exists()
+    not_pdf = tmp_path / "案卷.pdf"
+    not_pdf.write_text("不是 PDF", encoding="utf-8")
+    verify = subprocess.run([str(YUETAN), "verify", "--json", str(not_pdf)], capture_output=True, text=True)
+    report = json.loads(verify.stdout)
+    assert verify.returncode == 1 and report["ok"] is False
+    assert any("无法解析" in c["message"] for c in report["checks"] if not c["ok"])
