@@ -157,6 +157,24 @@ ATTACHMENT_ROLE_LABELS: dict[AttachmentRole, str] = {
     AttachmentRole.other: "其他材料",
 }
 
+_CN_DIGITS = "零一二三四五六七八九十"
+
+
+def chinese_numeral(n: int) -> str:
+    """一 … 十九 for article and item numbers, as the Measures write them; larger numbers stay Arabic."""
+    if 0 <= n <= 10:
+        return _CN_DIGITS[n]
+    if n < 20:
+        return "十" + _CN_DIGITS[n - 10]
+    return str(n)
+
+
+def ground_label(article: int, item: int | None = None) -> str:
+    """6, 2 → 第六条第（二）项; an article alone → 第六条."""
+    text = f"第{chinese_numeral(article)}条"
+    return text + (f"第（{chinese_numeral(item)}）项" if item else "")
+
+
 # --- Field checks ----------------------------------------------------------------------------------
 
 _CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -167,6 +185,11 @@ def credit_code_check_digit(first17: str) -> str:
     """GB 32100-2015 check character for the first 17 characters of a 统一社会信用代码."""
     total = sum(_CREDIT_CODE_ALPHABET.index(c) * w for c, w in zip(first17, _CREDIT_CODE_WEIGHTS))
     return _CREDIT_CODE_ALPHABET[(31 - total % 31) % 31]
+
+
+def is_valid_credit_code(value: str) -> bool:
+    return (len(value) == 18 and all(c in _CREDIT_CODE_ALPHABET for c in value)
+            and credit_code_check_digit(value[:17]) == value[17])
 
 
 def _valid_credit_code(value: str) -> str:

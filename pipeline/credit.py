@@ -14,15 +14,10 @@ from pathlib import Path
 
 from archive_store.home import ArchiveHome
 
-from .contract import (
-    _CREDIT_CODE_ALPHABET,
-    OUTCOME_LABELS,
-    Outcome,
-    credit_code_check_digit,
-)
+from .contract import OUTCOME_LABELS, Outcome, is_valid_credit_code
+from .contract import ground_label as contract_ground_label
 from .errors import InvalidArgument
 
-CN_NUMERALS = "一二三四五六七八九十"
 FOLLOWUP_METHOD_LABELS = {"document_review": "书面审查", "onsite_recheck": "现场复查"}
 TABLE_HEADERS = ["统一社会信用代码", "约谈对象", "文号", "案件编号", "约谈日期", "约谈组织方", "约谈事由",
                  "程序核查发现", "整改方案提交日期", "整改报告提交日期", "整改报告审核", "跟踪检查", "处理结果",
@@ -32,16 +27,7 @@ TABLE_HEADERS = ["统一社会信用代码", "约谈对象", "文号", "案件�
 def ground_label(ground: str) -> str:
     """"6.2" → 第六条第（二）项."""
     article, _, item = str(ground).partition(".")
-    text = f"第{_cn_number(int(article))}条"
-    return text + (f"第（{_cn_number(int(item))}）项" if item else "")
-
-
-def _cn_number(n: int) -> str:
-    if 1 <= n <= 10:
-        return CN_NUMERALS[n - 1]
-    if n < 20:
-        return "十" + CN_NUMERALS[n - 11]
-    return str(n)
+    return contract_ground_label(int(article), int(item) if item else None)
 
 
 def outcome_label(outcome: str | None) -> str:
@@ -53,8 +39,7 @@ def outcome_label(outcome: str | None) -> str:
 
 def check_credit_code(code: str) -> str:
     code = (code or "").strip().upper()
-    if len(code) != 18 or any(c not in _CREDIT_CODE_ALPHABET for c in code) \
-            or credit_code_check_digit(code[:17]) != code[17]:
+    if not is_valid_credit_code(code):
         raise InvalidArgument(f"“{code}”不是有效的统一社会信用代码（18 位，末位校验码须符合 GB 32100）")
     return code
 

@@ -26,7 +26,7 @@ from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.index import LockError
 
 from .analysis import chinese_analyzer, ngram_analyzer, normalise, variants, words
-from .contract import OUTCOME_LABELS, Case, Outcome
+from .contract import OUTCOME_LABELS, Case, Outcome, ground_label
 from .durable import fsync_dir
 from .errors import ArchiveConflict, ConfigurationError, InvalidArgument
 
@@ -54,7 +54,6 @@ GROUND_TEXTS: dict[tuple[int, int], str] = {
     (7, 4): "对辖区内检验检测机构监管处理不当，引发舆情的",
     (7, 5): "其他需督促落实属地监管责任的情形",
 }
-_CN_NUM = ["", "一", "二", "三", "四", "五", "六", "七", "八", "九", "十"]
 
 
 @dataclass(frozen=True)
@@ -143,9 +142,6 @@ WORD_FIELDS = {"target": 3.0, "content": 2.0, "grounds_text": 2.0, "findings": 2
 
 
 # --- building an IndexDocument ------------------------------------------------------------------------------
-
-def ground_label(article: int, item: int) -> str:
-    return f"第{_CN_NUM[article]}条第（{_CN_NUM[item]}）项"
 
 
 def document_for_case(case: Case, number: str, findings: Iterable,

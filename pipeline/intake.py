@@ -25,6 +25,7 @@ from .contract import (
     Attachment,
     Case,
     TargetKind,
+    chinese_numeral,
 )
 from .errors import CaseProblem, InvalidCase
 from .media import MEDIA_TYPE_LABELS, expected_media_type, sniff_media_type
@@ -352,19 +353,12 @@ def _ground_problems(raw: dict, kind: TargetKind) -> list[CaseProblem]:
         if type(article) is int and article != expected_article:
             problems.append(CaseProblem(
                 f"grounds[{i}].article",
-                f"约谈{kind_label}的事由应依据第{_cn(expected_article)}条，不能依据第{_cn(article)}条"))
+                f"约谈{kind_label}的事由应依据第{chinese_numeral(expected_article)}条，不能依据第{chinese_numeral(article)}条"))
         elif type(article) is int and type(item) is int and not 1 <= item <= GROUND_ITEMS[article]:
             problems.append(CaseProblem(
                 f"grounds[{i}].item",
-                f"第{_cn(article)}条只有第（一）至（{_cn(GROUND_ITEMS[article])}）项，没有第 {item} 项"))
+                f"第{chinese_numeral(article)}条只有第（一）至（{chinese_numeral(GROUND_ITEMS[article])}）项，没有第 {item} 项"))
     return problems
-
-
-_CN_DIGITS = "零一二三四五六七八九十"
-
-
-def _cn(n: int) -> str:
-    return _CN_DIGITS[n] if 0 <= n <= 10 else str(n)
 
 
 # --- attachments ------------------------------------------------------------------------------------------

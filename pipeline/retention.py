@@ -30,6 +30,7 @@ from archive_store.home import ArchiveHome
 from .durable import crash_point, file_lock, fsync_dir, fsync_file, sha256_file
 from .errors import ArchiveConflict, InvalidArgument
 from .manifest import canonical_json
+from .render import chinese_date
 
 CHINA = ZoneInfo("Asia/Shanghai")
 PLAN_FORMAT = "yuetan-destruction-plan/1"
@@ -57,7 +58,7 @@ def retention_rule(years: int) -> str:
     example_expiry, example_from = retention_dates(date(2019, 5, 10), years)
     return (f"保管期限为{years}年（《江西省检验检测领域监督检查工作约谈实施办法（试行）》第二十条），"
             f"自结案之次年1月1日起计算，期满之年12月31日届满，次日起可以销毁；"
-            f"如2019年5月10日结案的案件保管至{_cn_date(example_expiry)}，{_cn_date(example_from)}起可以销毁。"
+            f"如2019年5月10日结案的案件保管至{chinese_date(example_expiry)}，{chinese_date(example_from)}起可以销毁。"
             f"冻结（法律保全）中的案件不予销毁。")
 
 
@@ -295,7 +296,7 @@ def _ledger_head(catalog: Catalog) -> dict | None:
 
 
 def _plan_header_lines(plan: dict) -> list[str]:
-    lines = [f"清册编号：{plan['plan_id']}　　计算截止日期：{_cn_date(date.fromisoformat(plan['as_of']))}　　"
+    lines = [f"清册编号：{plan['plan_id']}　　计算截止日期：{chinese_date(date.fromisoformat(plan['as_of']))}　　"
              f"共 {plan['totals']['cases']} 卷，{plan['totals']['pages']} 页　　"
              f"编制：{plan['created_by']}（{plan['created_at']}）",
              f"销毁依据：{plan['rule']}",
@@ -714,10 +715,6 @@ def _as_date(value) -> date | None:
 
 def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
-
-
-def _cn_date(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _now() -> datetime:
