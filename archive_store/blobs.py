@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
-from pipeline.durable import fsync_dir
-from pipeline.errors import InvalidArgument, VerificationFailed
+from .durable import fsync_dir
+from .errors import InvalidArgument, VerificationFailed
 
 TEMP_DIR = ".tmp"
 TEMP_SUFFIX = ".part"

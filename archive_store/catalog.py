@@ -14,11 +14,11 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from pipeline.errors import ArchiveConflict, ConfigurationError, InvalidArgument
-from pipeline.manifest import Component, canonical_json
+from archive_store import ledger
+from archive_store.db import connect, write_transaction
 
-from . import ledger
-from .db import connect, write_transaction
+from .canonical import canonical_json
+from .errors import ArchiveConflict, ConfigurationError, InvalidArgument
 
 SCHEMA_VERSION = 1
 CASE_STATUSES = ("current", "superseded", "purged")
@@ -187,9 +187,11 @@ class DocumentRow:
     document: str = ""       # the document it belongs to (notice, record, attachments[0], ...)
 
     @classmethod
-    def of_component(cls, seq: int, component: Component, *, title: str = "") -> "DocumentRow":
-        return cls(seq=seq, role=component.role, name=component.name, media_type=component.media_type,
-                   size=component.size, sha256=component.sha256, title=title, document=component.document)
+    def of_component(cls, seq: int, component: dict, *, title: str = "") -> "DocumentRow":
+        """From one entry of a manifest's `components`."""
+        return cls(seq=seq, role=component["role"], name=component["name"], media_type=component["media_type"],
+                   size=component["size"], sha256=component["sha256"], title=title,
+                   document=component.get("document", ""))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -202,7 +204,7 @@ class FindingRow:
 
     @classmethod
     def of_finding(cls, finding) -> "FindingRow":
-        """From pipeline.findings.Finding or its as_dict()."""
+        """From pipeline.case.findings.Finding or its as_dict()."""
         data = finding if isinstance(finding, dict) else finding.as_dict()
         return cls(code=data["code"], article=data["article"], severity=str(data["severity"]),
                    message=data["message"], evidence=data.get("evidence") or {})

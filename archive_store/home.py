@@ -5,19 +5,18 @@ Chosen by `--home`, else `$YUETAN_HOME`, else `./yuetan-archive`.
 from __future__ import annotations
 
 import os
-import secrets
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.errors import ConfigurationError
+from archive_store.numbers import NoticeNumberRegistry
 
-from .numbers import NoticeNumberRegistry
+from .errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from .blobs import FilesystemBlobStore
-    from .catalog import Catalog
+    from archive_store.blobs import FilesystemBlobStore
+    from archive_store.catalog import Catalog
 
 HOME_ENV = "YUETAN_HOME"
 DEFAULT_HOME = "yuetan-archive"
@@ -97,11 +96,11 @@ class ArchiveHome:
         return NoticeNumberRegistry(self.catalog_path)
 
     def catalog(self) -> "Catalog":
-        from .catalog import Catalog
+        from archive_store.catalog import Catalog
         return Catalog(self.catalog_path)
 
     def blobs(self) -> "FilesystemBlobStore":
-        from .blobs import FilesystemBlobStore
+        from archive_store.blobs import FilesystemBlobStore
         return FilesystemBlobStore(self.path / "blobs")
 
     @property
@@ -138,9 +137,9 @@ class ArchiveHome:
             raise ConfigurationError(f"无法读取印章口令文件 {self.seal_passphrase_file}（{exc.strerror}）") from None
 
 
-def init_home(path: Path, *, organizer: str | None = None) -> tuple[ArchiveHome, bool]:
-    """Create the home if needed; returns (home, created). An existing home is left as it is,
-    except that a missing development seal at the default place is created."""
+def create_home(path: Path) -> tuple[ArchiveHome, bool]:
+    """Create the home folder, its settings and catalog if needed; returns (home, created).
+    An existing home is left as it is."""
     path = Path(path)
     settings_file = path / SETTINGS_FILE
     created = not settings_file.exists()
@@ -153,30 +152,10 @@ def init_home(path: Path, *, organizer: str | None = None) -> tuple[ArchiveHome,
         os.replace(tmp, settings_file)
     home = open_home(path)
     home.numbers().close()
-    ensure_development_seal(home, organizer=organizer)
     return home, created
 
 
-def ensure_development_seal(home: ArchiveHome, *, organizer: str | None = None) -> Path | None:
-    """A self-signed development seal when the settings point at the default seal file and it is
-    missing; a seal someone configured is never replaced. Its passphrase is random, kept in the
-    passphrase file (0600), unless the passphrase variable is set."""
-    from pipeline.seal import create_development_seal
-
-    if home.settings.seal.pkcs12 != DEFAULT_SEAL_PKCS12 or home.seal_pkcs12.exists():
-        return None
-    if home.seal_passphrase() is None:
-        _write_private_once(home.seal_passphrase_file, secrets.token_urlsafe(32).encode("ascii") + b"\n")
-    try:
-        return create_development_seal(home.seal_pkcs12, organizer=organizer or "yuetan",
-                                       passphrase=home.seal_passphrase())
-    except ConfigurationError:
-        if home.seal_pkcs12.exists():  # a concurrent init made it first, with the same passphrase
-            return None
-        raise
-
-
-def _write_private_once(dest: Path, data: bytes) -> None:
+def write_private_once(dest: Path, data: bytes) -> None:
     """Write a 0600 file by temp + fsync + link: a file already there (a concurrent init) wins."""
     dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")

@@ -18,10 +18,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from pipeline.errors import ConfigurationError, InvalidArgument
-from pipeline.manifest import canonical_json
+from archive_store.db import write_transaction
 
-from .db import write_transaction
+from .canonical import canonical_json
+from .errors import ConfigurationError, InvalidArgument
 
 GENESIS_HASH = "0" * 64
 ACTIONS = frozenset({"ingest", "supersede", "export", "hold", "release", "purge_plan", "purge", "reindex"})

@@ -6,9 +6,9 @@ import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pipeline.errors import InvalidArgument, NumberAlreadyHeld
+from archive_store.db import connect, write_transaction
 
-from .db import connect, write_transaction
+from .errors import InvalidArgument, NumberAlreadyHeld
 
 _NUMBER_RE = re.compile(r"^(?P<prefix>[^〔〕]+)〔(?P<year>\d{4})〕(?P<seq>[1-9]\d*)号$")
 

@@ -17,9 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from archive_store.home import init_home  # noqa: E402
 from pipeline.dossier import build_dossier  # noqa: E402
-from pipeline.external.libreoffice import LibreOfficeConverter  # noqa: E402
+from pipeline.pdf.pdfa import pdfa_converter  # noqa: E402
+from pipeline.records.setup import init_home  # noqa: E402
 
 EXAMPLES = ["institution-onsite", "bureau-video", "refused-to-sign"]
 
@@ -28,7 +28,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="yuetan-bench-build-") as tmp, LibreOfficeConverter() as converter:
+    with tempfile.TemporaryDirectory(prefix="yuetan-bench-build-") as tmp, pdfa_converter() as converter:
         home, _ = init_home(Path(tmp) / "home")
         build_dossier(ROOT / "examples" / EXAMPLES[1], Path(tmp) / "warm-up.pdf", home=home, converter=converter,
                       filed_by="bench")

@@ -27,7 +27,7 @@ from docx import Document  # noqa: E402
 from docx.oxml.ns import qn  # noqa: E402
 from docx.shared import Pt  # noqa: E402
 
-from pipeline.external.libreoffice import LibreOfficeConverter  # noqa: E402
+from pipeline.pdf.pdfa import pdfa_converter  # noqa: E402
 
 FONT = "Noto Serif CJK SC"
 COLD_FILTER = 'pdf:writer_pdf_Export:{"SelectPdfVersion":{"type":"long","value":"2"}}'
@@ -70,7 +70,7 @@ def cold(documents: list[Path], work: Path) -> list[float]:
 def persistent(documents: list[Path], work: Path) -> tuple[float, list[float]]:
     times = []
     started = time.perf_counter()
-    with LibreOfficeConverter() as converter:
+    with pdfa_converter() as converter:
         warm_up = make_documents(work / "warm-up", 1)[0]
         converter.convert_to_pdfa(warm_up, work / "warm-up.pdf")
         start_up = time.perf_counter() - started

@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from archive_store.home import init_home  # noqa: E402
-from pipeline.ingest import ingest_cases  # noqa: E402
+from pipeline.records.ingest import ingest_cases  # noqa: E402
+from pipeline.records.setup import init_home  # noqa: E402
 from tests.synthetic import make_case_folders  # noqa: E402
 
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import click
 
-from archive_store.home import DEFAULT_SEAL_PKCS12, init_home, resolve_home
-
-from . import click_zh
-from .contract import case_json_schema
-from .errors import ExitCode, InvalidCase, YuetanError
-from .findings import SEVERITY_LABELS, assess_procedure
-from .intake import open_case
+from archive_store.errors import ExitCode, InvalidCase, YuetanError
+from archive_store.home import DEFAULT_SEAL_PKCS12, resolve_home
+from pipeline import click_zh
+from pipeline.case.contract import case_json_schema
+from pipeline.case.findings import SEVERITY_LABELS, assess_procedure
+from pipeline.case.intake import open_case
+from pipeline.records.setup import init_home
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 click_zh.install()
@@ -161,12 +161,11 @@ def build(ctx: click.Context, path: Path, dest: Path, filed_by: str | None):
     """
     from archive_store.home import open_home
     from archive_store.ledger import default_actor
-
-    from .dossier import build_dossier
-    from .external.libreoffice import LibreOfficeConverter
+    from pipeline.dossier import build_dossier
+    from pipeline.pdf.pdfa import pdfa_converter
 
     home = open_home(_home(ctx))
-    with LibreOfficeConverter() as converter:
+    with pdfa_converter() as converter:
         built = build_dossier(path, dest, home=home, converter=converter, filed_by=default_actor(filed_by))
     click.echo(f"已生成案卷：{dest}（{built.notice_number}，卷内 {built.page_count} 页）")
     click.echo(f"    清单摘要 {built.manifest_sha256}")
@@ -188,7 +187,7 @@ def verify(dossier: Path, trust: Path | None, as_json: bool):
     示例：yuetan verify 赣信检测案卷.pdf
           yuetan verify --json 赣信检测案卷.pdf
     """
-    from .verify import verify_dossier
+    from pipeline.pdf.verify import verify_dossier
 
     report = verify_dossier(dossier, trust=trust)
     if as_json:
@@ -258,8 +257,11 @@ def retention(ctx: click.Context, as_of, as_json: bool):
           yuetan retention --as-of 2026-01-01 --json
     """
     from archive_store.home import open_home
-
-    from .retention import retention_rule, retention_schedule, today_in_china
+    from pipeline.records.retention import (
+        retention_rule,
+        retention_schedule,
+        today_in_china,
+    )
 
     home = open_home(_home(ctx))
     day = as_of or today_in_china()
@@ -287,8 +289,7 @@ def _hold_command(name: str, doc: str):
     def command(ctx: click.Context, case: str, reason: str, actor: str | None):
         from archive_store.home import open_home
         from archive_store.ledger import default_actor
-
-        from .retention import place_hold, release_hold
+        from pipeline.records.retention import place_hold, release_hold
 
         change = (place_hold if name == "hold" else release_hold)(
             open_home(_home(ctx)), case, reason=reason, actor=default_actor(actor))
@@ -331,11 +332,10 @@ def purge(ctx: click.Context, make_plan: bool, out_dir: Path | None, as_of, plan
     示例：yuetan purge --plan -o 销毁计划2026
           yuetan purge --execute 销毁计划2026/plan.json --approved-by 张局长
     """
+    from archive_store.errors import InvalidArgument
     from archive_store.home import open_home
     from archive_store.ledger import default_actor
-
-    from .errors import InvalidArgument
-    from .retention import execute_plan, plan_destruction
+    from pipeline.records.retention import execute_plan, plan_destruction
 
     if make_plan == bool(plan_path):
         raise InvalidArgument("请给出 --plan -o 文件夹（编制计划）或 --execute plan.json（执行计划）二者之一")
@@ -392,13 +392,12 @@ def export(ctx: click.Context, query, kind, ground, organizer, region, outcome, 
           yuetan export 数据失实 --ground 6.2 -o 数据失实.zip
           yuetan export --verify 赣州2025.zip
     """
-    from .errors import InvalidArgument
+    from archive_store.errors import InvalidArgument
 
     if verify_path is not None:
+        from archive_store.errors import ConfigurationError
         from archive_store.home import open_home
-
-        from .errors import ConfigurationError
-        from .export import verify_bag
+        from pipeline.records.export import verify_bag
 
         try:
             home = open_home(_home(ctx))
@@ -418,8 +417,7 @@ def export(ctx: click.Context, query, kind, ground, organizer, region, outcome, 
         raise InvalidArgument("请用 -o 给出导出的 zip 文件（或用 --verify 核验导出包）")
     from archive_store.home import open_home
     from archive_store.ledger import default_actor
-
-    from .export import ExportFilters, export_bag
+    from pipeline.records.export import ExportFilters, export_bag
 
     filters = ExportFilters(query=query, kind=kind, ground=ground, organizer=organizer, region=region,
                             outcome=outcome, date_from=date_from, date_to=date_to)
@@ -446,10 +444,9 @@ def credit(ctx: click.Context, credit_code: str | None, everyone: bool, dest: Pa
     示例：yuetan credit 91360702MA39ABCD1X
           yuetan credit --all -o 信用档案.xlsx
     """
+    from archive_store.errors import InvalidArgument
     from archive_store.home import open_home
-
-    from .credit import credit_file, credit_file_all, write_table
-    from .errors import InvalidArgument
+    from pipeline.records.credit import credit_file, credit_file_all, write_table
 
     if everyone == bool(credit_code):
         raise InvalidArgument("请给出一个统一社会信用代码，或用 --all 列出全部机构")
@@ -494,12 +491,11 @@ def render(ctx: click.Context, path: Path, out_dir: Path):
     示例：yuetan render examples/institution-onsite -o 赣信检测文书
     """
     from archive_store.home import open_home
-
-    from .external.libreoffice import LibreOfficeConverter
-    from .render import render_case_documents
+    from pipeline.dossier import render_case_documents
+    from pipeline.pdf.pdfa import pdfa_converter
 
     home = open_home(_home(ctx))
-    converter = LibreOfficeConverter()   # starts on the first conversion: a refused case never starts it
+    converter = pdfa_converter()   # starts on the first conversion: a refused case never starts it
     try:
         made = render_case_documents(path, out_dir, home=home, converter=converter)
     finally:
@@ -530,8 +526,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], jobs: int, supersede: bo
     """
     from archive_store.home import open_home
     from archive_store.ledger import default_actor
-
-    from .ingest import STATUS_LABELS, case_sources, ingest_cases
+    from pipeline.records.ingest import STATUS_LABELS, case_sources, ingest_cases
 
     home = open_home(_home(ctx))
     who = default_actor(actor)
@@ -589,9 +584,8 @@ def search(ctx: click.Context, query: str, kind, ground, organizer, region, outc
           yuetan search "赣市监检约〔2025〕3号"
     """
     from archive_store.home import open_home
-
-    from .contract import OUTCOME_LABELS, Outcome
-    from .index import search as search_index
+    from pipeline.case.contract import OUTCOME_LABELS, Outcome
+    from pipeline.search.index import search as search_index
 
     home = open_home(_home(ctx))
     results = search_index(home.index_dir, query, kind=kind, ground=ground, organizer=organizer, region=region,
@@ -622,9 +616,8 @@ def show(ctx: click.Context, reference: str, as_json: bool):
           yuetan show JX-RZ-2025-017 --json
     """
     from archive_store.home import open_home
-
-    from .lookup import show_case
-    from .retention import format_tombstone
+    from pipeline.records.lookup import show_case
+    from pipeline.records.retention import format_tombstone
 
     info = show_case(open_home(_home(ctx)), reference)
     if as_json:
@@ -668,8 +661,7 @@ def open_command(ctx: click.Context, reference: str, dest: Path):
     示例：yuetan open "赣市监检约〔2025〕3号" -o 案卷.pdf
     """
     from archive_store.home import open_home
-
-    from .lookup import open_dossier
+    from pipeline.records.lookup import open_dossier
 
     record = open_dossier(open_home(_home(ctx)), reference, dest)
     click.echo(f"已取出 {record.notice_number}（{record.case_id}）的案卷：{dest}")
@@ -687,8 +679,7 @@ def reindex(ctx: click.Context, actor: str | None):
     """
     from archive_store.home import open_home
     from archive_store.ledger import default_actor
-
-    from .reindex import reindex as rebuild_index
+    from pipeline.search.reindex import reindex as rebuild_index
 
     count = rebuild_index(open_home(_home(ctx)), actor=default_actor(actor))
     click.echo(f"已重建检索索引：{count} 件案件")
@@ -708,8 +699,7 @@ def audit(ctx: click.Context, as_json: bool):
           yuetan audit --json
     """
     from archive_store.home import open_home
-
-    from .audit import audit_archive
+    from pipeline.records.audit import audit_archive
 
     report = audit_archive(open_home(_home(ctx)))
     if as_json:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -14,28 +16,27 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from archive_store.home import ArchiveHome
-
-from . import render
-from .assemble import (
+from pipeline.case.contract import ATTACHMENT_ROLE_LABELS, AttachmentRole, Case
+from pipeline.case.findings import Finding, assess_procedure
+from pipeline.case.intake import AttachmentFile, CaseBundle, open_case
+from pipeline.case.media import DOCX, PDF
+from pipeline.documents import render
+from pipeline.pdf.assemble import (
     DossierMetadata,
     DossierPart,
     EmbeddedFile,
     assemble_dossier,
     numbered_ranges,
 )
-from .contract import ATTACHMENT_ROLE_LABELS, AttachmentRole, Case
-from .findings import Finding, assess_procedure
-from .intake import AttachmentFile, CaseBundle, open_case
-from .manifest import (
+from pipeline.pdf.manifest import (
     MANIFEST_NAME,
     Component,
     build_manifest,
     canonical_json,
     manifest_sha256,
 )
-from .media import DOCX, PDF
-from .normalise import NormalisedUpload, normalise_upload
-from .seal import seal_pdf
+from pipeline.pdf.normalise import NormalisedUpload, normalise_upload
+from pipeline.pdf.seal import seal_pdf
 
 CHINA = ZoneInfo("Asia/Shanghai")
 ROLE_ORDER = [AttachmentRole.rectification_plan, AttachmentRole.rectification_report,
@@ -227,3 +228,36 @@ def dossier_metadata(case: Case, number: str, digest: str) -> DossierMetadata:
 
 def manifest_json(manifest: dict) -> str:
     return json.dumps(manifest, ensure_ascii=False, indent=2)
+
+
+# --- the `yuetan render` stage ------------------------------------------------------------------------
+
+def render_case_documents(source: Path, out_dir: Path, *, home, converter) -> list[Path]:
+    """DOCX and PDF of 约谈通知书 and 约谈记录 for the case at `source`, into `out_dir`.
+
+    The case is opened (and refused) before anything is written; the files are made in a private folder
+    and moved into `out_dir` only when all are done.
+    """
+    fonts = render.DocumentFonts(title=home.settings.fonts.title, body=home.settings.fonts.body,
+                          heading=home.settings.fonts.heading)
+    with open_case(source) as bundle, tempfile.TemporaryDirectory(prefix="yuetan-render-") as tmp:
+        case = bundle.case
+        work = Path(tmp)
+        number = notice_number_for(case, home)
+        made = []
+        for docx in (render.render_notice(case, number, work, fonts=fonts), render.render_record(case, number, work, fonts=fonts)):
+            pdf = docx.with_suffix(".pdf")
+            converter.convert_to_pdfa(docx, pdf)
+            made += [docx, pdf]
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        placed = []
+        for path in made:
+            dest = out_dir / path.name
+            staged = out_dir / f".{path.name}.tmp"
+            shutil.copyfile(path, staged)
+            with open(staged, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(staged, dest)
+            placed.append(dest)
+        return placed

@@ -58,8 +58,8 @@ def example_archive(tmp_path_factory):
     """An archive home holding the three examples, ingested once per test session (the slow part).
 
     Tests that change the archive copy it first (`archive_copy`)."""
-    from archive_store.home import init_home
-    from pipeline.ingest import ingest_cases
+    from pipeline.records.ingest import ingest_cases
+    from pipeline.records.setup import init_home
 
     home, _ = init_home(tmp_path_factory.mktemp("example-archive") / "home")
     results = ingest_cases([EXAMPLES / name for name in EXAMPLE_NAMES], home=home, actor="测试档案员")
@@ -80,7 +80,7 @@ def archive_copy(example_archive, tmp_path):
 @pytest.fixture(scope="session")
 def example_dossiers(example_archive, tmp_path_factory) -> dict[str, Path]:
     """The sealed dossier of each example, written out of the archive: {example name: path}."""
-    from pipeline.lookup import open_dossier
+    from pipeline.records.lookup import open_dossier
 
     folder = tmp_path_factory.mktemp("dossiers")
     dossiers = {}

@@ -10,6 +10,7 @@ import hashlib
 import io
 import json
 import zlib
+from dataclasses import asdict
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -18,10 +19,16 @@ import pikepdf
 from archive_store import ledger
 from archive_store.blobs import FilesystemBlobStore
 from archive_store.catalog import CaseRecord, Catalog, DocumentRow, FindingRow
-from archive_store.home import ArchiveHome, init_home
-from pipeline import index
-from pipeline.contract import credit_code_check_digit
-from pipeline.manifest import Component, build_manifest, canonical_json, manifest_sha256
+from archive_store.home import ArchiveHome
+from pipeline.case.contract import credit_code_check_digit
+from pipeline.pdf.manifest import (
+    Component,
+    build_manifest,
+    canonical_json,
+    manifest_sha256,
+)
+from pipeline.records.setup import init_home
+from pipeline.search import index
 
 from .conftest import EXAMPLES
 
@@ -97,7 +104,7 @@ def store_case(home: ArchiveHome, case_id: str, closed_on: date, *, credit: str 
         dossier_sha256=hashlib.sha256(dossier).hexdigest(), manifest_sha256=manifest_sha256(manifest), page_count=1,
         text_sha256=hashlib.sha256(text).hexdigest(), case_json_sha256=hashlib.sha256(case_json).hexdigest(),
         manifest_json_sha256=hashlib.sha256(manifest_bytes).hexdigest(), supersedes=revision - 1 or None)
-    documents = [DocumentRow.of_component(seq, c) for seq, c in enumerate(components, start=1)]
+    documents = [DocumentRow.of_component(seq, asdict(c)) for seq, c in enumerate(components, start=1)]
     with Catalog(home.catalog_path) as catalog:
         with catalog.transaction() as tx:
             version = catalog.record_case(tx, record, documents, finding_rows)

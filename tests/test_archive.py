@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from archive_store import ledger
-from pipeline.audit import audit_archive
-from pipeline.index import search
-from pipeline.verify import verify_dossier
+from pipeline.pdf.verify import verify_dossier
+from pipeline.records.audit import audit_archive
+from pipeline.search.index import search
 
 from .conftest import EXAMPLES, ROOT, load_example
 
@@ -211,7 +211,7 @@ def test_reindex_rebuilds_the_index_from_the_store_alone(archive_copy):
 
 
 def test_case_missing_from_the_index_is_named_by_audit(archive_copy):
-    from pipeline.index import remove_case
+    from pipeline.search.index import remove_case
     remove_case(archive_copy.index_dir, BUREAU)
     report = audit_archive(archive_copy)
     assert any(BUREAU in p for p in report.problems)

@@ -9,16 +9,21 @@ from datetime import datetime, timedelta, timezone
 import pikepdf
 import pytest
 
-from pipeline.assemble import (
+from pipeline.pdf.assemble import (
     DossierMetadata,
     DossierPart,
     EmbeddedFile,
     assemble_dossier,
     numbered_ranges,
 )
-from pipeline.manifest import Component, build_manifest, canonical_json, manifest_sha256
-from pipeline.normalise import normalise_upload
-from pipeline.pdfa import check_pdfa
+from pipeline.pdf.manifest import (
+    Component,
+    build_manifest,
+    canonical_json,
+    manifest_sha256,
+)
+from pipeline.pdf.normalise import normalise_upload
+from pipeline.pdf.pdfa import check_pdfa
 
 from .conftest import EXAMPLES
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from archive_store.blobs import BlobDamaged, BlobMissing, BlobStore, FilesystemBlobStore
-from pipeline.errors import InvalidArgument
+from archive_store.errors import InvalidArgument
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,7 +5,7 @@ import hashlib
 import multiprocessing
 import sqlite3
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -23,10 +23,10 @@ from archive_store.catalog import (
     Tombstone,
     check_store,
 )
+from archive_store.errors import ArchiveConflict, ConfigurationError, InvalidArgument
 from archive_store.numbers import NoticeNumberRegistry
-from pipeline.errors import ArchiveConflict, ConfigurationError, InvalidArgument
-from pipeline.findings import Finding, Severity
-from pipeline.manifest import Component, build_manifest, canonical_json
+from pipeline.case.findings import Finding, Severity
+from pipeline.pdf.manifest import Component, build_manifest, canonical_json
 
 ARCHIVED = datetime(2026, 3, 2, 8, 30, tzinfo=timezone.utc)
 
@@ -50,8 +50,8 @@ def make_record(case_id: str, *, number: str = "赣市监检约〔2025〕3号", 
 def make_documents(case_id: str, *, shared: str | None = None) -> list[DocumentRow]:
     docs = [DocumentRow(seq=1, role="rendered_pdf", name="约谈通知书.pdf", media_type="application/pdf", size=1200,
                         sha256=h(case_id + "notice"), title="约谈通知书", document="notice"),
-            DocumentRow.of_component(2, Component.of_bytes(case_id.encode(), role="upload_original", name="scan.jpg",
-                                                           media_type="image/jpeg", document="attachments[0]"),
+            DocumentRow.of_component(2, asdict(Component.of_bytes(case_id.encode(), role="upload_original", name="scan.jpg",
+                                                           media_type="image/jpeg", document="attachments[0]")),
                                      title="现场检查笔录")]
     if shared:
         docs.append(DocumentRow(seq=3, role="upload_pdf", name="授权书.pdf", media_type="application/pdf", size=9,
@@ -322,7 +322,7 @@ def ingest_into(catalog: Catalog, blobs, case_id: str, *, extra: bytes = b"") ->
                          text_sha256=blobs.put_bytes(f'{{"text": "{case_id}"}}'.encode()),
                          case_json_sha256=blobs.put_bytes(f'{{"case_id": "{case_id}"}}'.encode()),
                          manifest_sha256=manifest_sha, manifest_json_sha256=manifest_sha)
-    store(catalog, record, docs=[DocumentRow.of_component(i, c) for i, c in enumerate(components, 1)])
+    store(catalog, record, docs=[DocumentRow.of_component(i, asdict(c)) for i, c in enumerate(components, 1)])
     return catalog.current(case_id)
 
 

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from pipeline.credit import (
+from archive_store.errors import InvalidArgument
+from pipeline.records.credit import (
     TABLE_HEADERS,
     check_credit_code,
     credit_file,
     credit_file_all,
     ground_label,
 )
-from pipeline.errors import InvalidArgument
 
 from .stored_cases import credit_code, new_home, store_case
 

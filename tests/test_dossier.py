@@ -13,10 +13,10 @@ import docx
 import pikepdf
 import pytest
 
-from pipeline.manifest import manifest_sha256
-from pipeline.pdfa import active_content, check_pdfa
-from pipeline.seal import verify_seal
-from pipeline.verify import verify_dossier
+from pipeline.pdf.manifest import manifest_sha256
+from pipeline.pdf.pdfa import active_content, check_pdfa
+from pipeline.pdf.seal import verify_seal
+from pipeline.pdf.verify import verify_dossier
 
 from .conftest import EXAMPLE_NAMES, EXAMPLES, ROOT, load_example
 

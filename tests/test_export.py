@@ -17,15 +17,15 @@ from openpyxl import load_workbook
 
 from archive_store import ledger
 from archive_store.catalog import Catalog
-from pipeline.errors import ArchiveConflict, InvalidArgument
-from pipeline.export import (
+from archive_store.errors import ArchiveConflict, InvalidArgument
+from pipeline.pdf.manifest import manifest_sha256
+from pipeline.records.export import (
     ExportFilters,
     _zip_folder,
     export_bag,
     select_cases,
     verify_bag,
 )
-from pipeline.manifest import manifest_sha256
 
 from .stored_cases import credit_code, new_home, store_case
 

@@ -5,8 +5,8 @@ from collections.abc import Callable
 
 import pytest
 
-from pipeline.contract import Case
-from pipeline.findings import assess_procedure
+from pipeline.case.contract import Case
+from pipeline.case.findings import assess_procedure
 
 from .conftest import load_example
 

@@ -12,11 +12,11 @@ import pytest
 from whoosh import index as whoosh_index
 from whoosh import query as Q
 
-from pipeline import index
-from pipeline.analysis import chinese_analyzer, variants, words
-from pipeline.errors import InvalidArgument
-from pipeline.findings import assess_procedure
-from pipeline.intake import open_case
+from archive_store.errors import InvalidArgument
+from pipeline.case.findings import assess_procedure
+from pipeline.case.intake import open_case
+from pipeline.search import index
+from pipeline.search.analysis import chinese_analyzer, variants, words
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTITUTION, BUREAU, REFUSED = "JX-RZ-2025-017", "JX-RZ-2025-021", "GZ-RZ-2025-004"
@@ -244,7 +244,7 @@ def _run(code: str, *args: str) -> subprocess.CompletedProcess:
 
 def test_search_prints_nothing_of_jieba(built):
     """jieba's "Building prefix dict" lines must not reach the terminal of a CLI."""
-    done = _run("import sys; from pipeline.index import search; r = search(sys.argv[1], '超范围'); "
+    done = _run("import sys; from pipeline.search.index import search; r = search(sys.argv[1], '超范围'); "
                 "assert r.total == 1, r", str(built))
     assert done.returncode == 0, done.stderr
     assert (done.stdout, done.stderr) == ("", "")
@@ -255,7 +255,7 @@ import sys
 from dataclasses import replace
 sys.path.insert(0, "tests")
 from test_index import _documents
-from pipeline import index
+from pipeline.search import index
 folder, tag = sys.argv[1], sys.argv[2]
 for doc in _documents():
     index.index_case(folder, replace(doc, case_id=f"{doc.case_id}-{tag}"))
@@ -277,7 +277,7 @@ def test_two_processes_write_one_index(tmp_path):
 def test_an_index_of_another_version_asks_for_reindex(tmp_path):
     from whoosh.fields import ID, Schema
 
-    from pipeline.errors import ConfigurationError
+    from archive_store.errors import ConfigurationError
     folder = tmp_path / "index"
     folder.mkdir()
     whoosh_index.create_in(str(folder), Schema(case_id=ID(stored=True))).close()

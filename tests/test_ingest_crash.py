@@ -8,9 +8,9 @@ import signal
 import subprocess
 
 from archive_store import ledger
-from archive_store.home import init_home
-from pipeline.audit import audit_archive
-from pipeline.index import search
+from pipeline.records.audit import audit_archive
+from pipeline.records.setup import init_home
+from pipeline.search.index import search
 
 from .conftest import ROOT
 from .synthetic import make_case_folders

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import InvalidCase
-from pipeline.intake import MAX_ZIP_MEMBERS, open_case
+from archive_store.errors import InvalidCase
+from pipeline.case.intake import MAX_ZIP_MEMBERS, open_case
 
 from .conftest import EXAMPLE_NAMES, EXAMPLES, tree_snapshot
 

@@ -9,6 +9,7 @@ import pytest
 
 from archive_store import ledger
 from archive_store.catalog import Catalog
+from archive_store.errors import InvalidArgument
 from archive_store.ledger import (
     GENESIS_HASH,
     append,
@@ -17,7 +18,6 @@ from archive_store.ledger import (
     head,
     verify_chain,
 )
-from pipeline.errors import InvalidArgument
 
 ACTIONS = ["ingest", "ingest", "hold", "ingest", "supersede", "export", "release", "purge_plan", "purge", "reindex"]
 

@@ -20,9 +20,9 @@ from docx import Document
 from docx.oxml.ns import qn
 from docx.shared import Pt
 
-from pipeline.errors import ConversionFailed, ExternalProgramError, InvalidArgument
+from archive_store.errors import ConversionFailed, ExternalProgramError, InvalidArgument
 from pipeline.external.libreoffice import LibreOfficeConverter
-from pipeline.pdfa import check_pdfa
+from pipeline.pdf.pdfa import check_pdfa
 
 from .conftest import EXAMPLES, ROOT
 

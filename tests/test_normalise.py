@@ -14,16 +14,16 @@ import pytest
 from pikepdf import Array, Dictionary, Name, String
 from PIL import Image
 
-from pipeline.errors import (
+from archive_store.errors import (
     ConversionFailed,
     ExternalProgramError,
     InvalidArgument,
     InvalidCase,
 )
+from pipeline.case.media import DOCX, JPEG, PDF, PNG
 from pipeline.external import ocrmypdf as ocr
-from pipeline.media import DOCX, JPEG, PDF, PNG
-from pipeline.normalise import NormalisedUpload, normalise_upload, sniff_media_type
-from pipeline.pdfa import active_content, check_pdfa
+from pipeline.pdf.normalise import NormalisedUpload, normalise_upload, sniff_media_type
+from pipeline.pdf.pdfa import active_content, check_pdfa
 
 from .conftest import EXAMPLES
 
@@ -269,9 +269,9 @@ def test_hostile_pdf_is_defused(tmp_path):
 
 @pytest.fixture(scope="module")
 def converter():
-    from pipeline.external.libreoffice import LibreOfficeConverter
+    from pipeline.pdf.pdfa import pdfa_converter
 
-    with LibreOfficeConverter() as office:
+    with pdfa_converter() as office:
         yield office
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from archive_store.errors import NumberAlreadyHeld
 from archive_store.numbers import NoticeNumberRegistry
-from pipeline.errors import NumberAlreadyHeld
 
 
 @pytest.fixture

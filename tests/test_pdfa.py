@@ -10,11 +10,11 @@ import pikepdf
 import pytest
 from pikepdf import Array, Dictionary, Name, String
 
-from pipeline.errors import ExternalProgramError, InvalidArgument
+from archive_store.errors import ExternalProgramError, InvalidArgument
 from pipeline.external import qpdf
 from pipeline.external.qpdf import qpdf_check
-from pipeline.normalise import normalise_upload
-from pipeline.pdfa import check_pdfa
+from pipeline.pdf.normalise import normalise_upload
+from pipeline.pdf.pdfa import check_pdfa
 
 from .conftest import EXAMPLES
 
@@ -220,7 +220,7 @@ def test_signature_field_problems_are_found_after_signing(tmp_path, pdfa):
 
 def _sign(src: Path, dest: Path) -> None:
     """Seal with a throw-away development seal (pyHanko writes an incremental update)."""
-    from pipeline.seal import create_development_seal, seal_pdf
+    from pipeline.pdf.seal import create_development_seal, seal_pdf
 
     p12 = create_development_seal(dest.with_name("seal.p12"), organizer="测试签章", passphrase=b"test")
     seal_pdf(src, dest, p12_path=p12, passphrase=b"test", location="测试")

@@ -21,13 +21,14 @@ from docx import Document
 from docx.oxml.ns import qn
 from docx.shared import Length
 
-from archive_store.home import init_home, open_home
-from pipeline import render
+from archive_store.home import open_home
+from pipeline.case.findings import Finding, Severity, assess_procedure
+from pipeline.case.intake import open_case
 from pipeline.cli import main
+from pipeline.documents import render
 from pipeline.external.poppler import pdf_text
-from pipeline.findings import Finding, Severity, assess_procedure
-from pipeline.intake import open_case
-from pipeline.pdfa import check_pdfa
+from pipeline.pdf.pdfa import check_pdfa
+from pipeline.records.setup import init_home
 
 from .conftest import EXAMPLE_NAMES, EXAMPLES, ROOT, load_example, tree_snapshot
 
@@ -414,9 +415,9 @@ def test_render_writes_through_a_temporary_name(tmp_path):
 
 @pytest.fixture(scope="module")
 def converter():
-    from pipeline.external.libreoffice import LibreOfficeConverter
+    from pipeline.pdf.pdfa import pdfa_converter
 
-    with LibreOfficeConverter() as running:
+    with pdfa_converter() as running:
         yield running
 
 
@@ -555,7 +556,7 @@ def test_render_command_writes_docx_and_pdf_and_says_where(home, tmp_path):
 
 
 def test_render_keeps_the_case_number_and_registers_it(home, tmp_path):
-    from pipeline.render import render_case_documents
+    from pipeline.dossier import render_case_documents
 
     class Counting:
         def __init__(self, inner):
@@ -565,8 +566,8 @@ def test_render_keeps_the_case_number_and_registers_it(home, tmp_path):
             self.calls += 1
             return self.inner.convert_to_pdfa(src, dest, timeout=timeout)
 
-    from pipeline.external.libreoffice import LibreOfficeConverter
-    with LibreOfficeConverter() as running:
+    from pipeline.pdf.pdfa import pdfa_converter
+    with pdfa_converter() as running:
         counting = Counting(running)
         made = render_case_documents(EXAMPLES / "refused-to-sign", tmp_path / "o", home=open_home(home.path),
                                      converter=counting)

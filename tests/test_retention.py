@@ -17,11 +17,10 @@ from openpyxl import load_workbook
 from archive_store import ledger
 from archive_store.blobs import FilesystemBlobStore
 from archive_store.catalog import Catalog, check_store
+from archive_store.errors import ArchiveConflict, InvalidArgument
 from archive_store.home import DocumentFontNames, open_home
-from pipeline import index
-from pipeline.errors import ArchiveConflict, InvalidArgument
-from pipeline.pdfa import check_pdfa
-from pipeline.retention import (
+from pipeline.pdf.pdfa import check_pdfa
+from pipeline.records.retention import (
     LIST_HEADERS,
     LIST_TITLE,
     PurgeStatus,
@@ -43,6 +42,7 @@ from pipeline.retention import (
     write_destruction_docx,
     write_destruction_xlsx,
 )
+from pipeline.search import index
 
 from .stored_cases import credit_code, new_home, store_case
 from .synthetic import make_case_folders
@@ -222,9 +222,9 @@ PURGEABLE_2026 = {"C2018", "C2019A", "C2019B"}
 
 @pytest.fixture(scope="module")
 def converter():
-    from pipeline.external.libreoffice import LibreOfficeConverter
+    from pipeline.pdf.pdfa import pdfa_converter
 
-    with LibreOfficeConverter() as c:
+    with pdfa_converter() as c:
         yield c
 
 

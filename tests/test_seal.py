@@ -17,24 +17,29 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from archive_store.home import init_home
-from pipeline.assemble import (
+from archive_store.errors import ConfigurationError
+from pipeline.pdf.assemble import (
     DossierMetadata,
     DossierPart,
     EmbeddedFile,
     assemble_dossier,
 )
-from pipeline.errors import ConfigurationError
-from pipeline.manifest import Component, build_manifest, canonical_json, manifest_sha256
-from pipeline.normalise import normalise_upload
-from pipeline.pdfa import check_pdfa
-from pipeline.seal import (
+from pipeline.pdf.manifest import (
+    Component,
+    build_manifest,
+    canonical_json,
+    manifest_sha256,
+)
+from pipeline.pdf.normalise import normalise_upload
+from pipeline.pdf.pdfa import check_pdfa
+from pipeline.pdf.seal import (
     NO_SEAL,
     create_development_seal,
     load_seal,
     seal_pdf,
     verify_seal,
 )
+from pipeline.records.setup import init_home
 
 from .conftest import EXAMPLES
 
@@ -281,7 +286,7 @@ def test_plain_pyhanko_signature_would_break_pdfa_and_the_checker_says_so(unseal
 
 
 def test_a_file_that_is_not_a_pdf_is_refused_and_nothing_written(seal_file, tmp_path):
-    from pipeline.errors import InvalidArgument
+    from archive_store.errors import InvalidArgument
 
     source = write(tmp_path, "这不是 PDF".encode(), "src.pdf")
     with pytest.raises(InvalidArgument) as caught:

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from pipeline.working_days import (
+from pipeline.case.working_days import (
     CalendarUnavailable,
     add_working_days,
     is_working_day,

@@ -13,7 +13,7 @@ document fails with its name in the message. A small guard process kills LibreOf
 Python process that started it dies without closing it, so no soffice is left behind.
 
 The exported PDF gets /Lang zh-CN (LibreOffice writes the profile's en-US), is written with the
-PDF/A save settings under a temporary name beside `dest`, checked with `check_pdfa`, and renamed.
+PDF/A save settings under a temporary name beside `dest`, checked by the `check_output` the caller hands in, and renamed.
 """
 from __future__ import annotations
 
@@ -28,20 +28,20 @@ import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 import pikepdf
 import pikepdf.pdfa as pdfa_writer
 from pikepdf import String
 
-from ..durable import fsync_dir
-from ..errors import (
+from archive_store.durable import fsync_dir
+from archive_store.errors import (
     ConversionFailed,
     ExternalProgramError,
     InvalidArgument,
     YuetanError,
 )
-from ..pdfa import check_pdfa
 
 __all__ = ["LibreOfficeConverter", "PDF_EXPORT_OPTIONS", "IMPORT_FILTERS"]
 
@@ -114,7 +114,9 @@ class LibreOfficeConverter:
     """
 
     def __init__(self, *, profile_dir: Path | None = None, port: int | None = None,
-                 default_timeout: float = 120.0):
+                 default_timeout: float = 120.0, check_output: Callable[[Path], list[str]] | None = None):
+        """`check_output` (a PDF/A checker from the PDF layer) returns the problems of each output, if any."""
+        self.check_output = check_output
         if default_timeout <= 0:
             raise InvalidArgument(f"转换超时时间应大于 0 秒，而不是 {default_timeout:g}")
         self.default_timeout = float(default_timeout)
@@ -186,7 +188,7 @@ class LibreOfficeConverter:
                 shutil.copyfile(src, source)
                 exported = work / "export.pdf"
                 self._export_with_retry(source, exported, import_filter, limit, name)
-                return _finish(exported, dest, name)
+                return _finish(exported, dest, name, self.check_output)
             finally:
                 shutil.rmtree(work, ignore_errors=True)
 
@@ -399,7 +401,7 @@ class _Office:
 
 # --- output ----------------------------------------------------------------------------------------------
 
-def _finish(exported: Path, dest: Path, name: str) -> Path:
+def _finish(exported: Path, dest: Path, name: str, check_output: Callable[[Path], list[str]] | None) -> Path:
     """Set /Lang, save with the PDF/A settings under a temporary name, check, fsync, rename."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")
@@ -412,7 +414,7 @@ def _finish(exported: Path, dest: Path, name: str) -> Path:
                 pdf.save(part, **pdfa_writer.resolve_save_kwargs("2b"))
         except pikepdf.PdfError as exc:
             raise ConversionFailed(_failed(name, f"LibreOffice 生成的 PDF 无法读取（{_short(exc)}）")) from None
-        problems = check_pdfa(part, expect_part=2)
+        problems = check_output(part) if check_output else []
         if problems:
             raise ConversionFailed(_failed(name, "输出不符合 PDF/A-2b：" + "；".join(problems[:5])))
         with open(part, "rb") as f:

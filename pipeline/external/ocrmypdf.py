@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ..errors import ConversionFailed, ExternalProgramError
+from archive_store.errors import ConversionFailed, ExternalProgramError
 
 LANGUAGES = "chi_sim+eng"
 DEBIAN_PACKAGES = ("tesseract-ocr", "tesseract-ocr-chi-sim", "tesseract-ocr-eng", "ghostscript")

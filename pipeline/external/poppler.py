@@ -5,7 +5,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from ..errors import ExternalProgramError
+from archive_store.errors import ExternalProgramError
 
 PDFTOTEXT = "pdftotext"
 DEBIAN_PACKAGE = "poppler-utils"

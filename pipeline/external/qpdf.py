@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from ..errors import ExternalProgramError
+from archive_store.errors import ExternalProgramError
 
 QPDF = "qpdf"
 DEBIAN_PACKAGE = "qpdf"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from .contract import (
+from pipeline.case.contract import (
     OUTCOME_LABELS,
     OUTCOMES_BY_KIND,
     ROLE_LABELS,
@@ -21,7 +21,11 @@ from .contract import (
     RecordSignature,
     TargetKind,
 )
-from .working_days import CalendarUnavailable, add_working_days, working_days_between
+from pipeline.case.working_days import (
+    CalendarUnavailable,
+    add_working_days,
+    working_days_between,
+)
 
 NOTICE_LEAD_WORKING_DAYS = 3      # 第十三条
 PLAN_DUE_WORKING_DAYS = 5         # 第十六条

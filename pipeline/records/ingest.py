@@ -22,16 +22,21 @@ from zoneinfo import ZoneInfo
 
 from archive_store import ledger
 from archive_store.catalog import CaseRecord, DocumentRow, FindingRow
+from archive_store.durable import (
+    crash_point,
+    file_lock,
+    fsync_dir,
+    fsync_file,
+    sha256_file,
+)
+from archive_store.errors import ArchiveConflict, InvalidCase, YuetanError
 from archive_store.home import ArchiveHome
-
-from .dossier import BuiltDossier, build_from_bundle
-from .durable import crash_point, file_lock, fsync_dir, fsync_file, sha256_file
-from .errors import ArchiveConflict, InvalidCase, YuetanError
-from .external.poppler import pdf_text
-from .index import index_case
-from .intake import CaseBundle, open_case
-from .manifest import Component, canonical_json
-from .reindex import index_document
+from pipeline.case.intake import CaseBundle, open_case
+from pipeline.dossier import BuiltDossier, build_from_bundle
+from pipeline.external.poppler import pdf_text
+from pipeline.pdf.manifest import canonical_json
+from pipeline.search.index import index_case
+from pipeline.search.reindex import index_document
 
 CHINA = ZoneInfo("Asia/Shanghai")
 BUILT_FILE = "built.json"
@@ -102,7 +107,7 @@ def content_sha256(bundle: CaseBundle) -> str:
 def ingest_cases(sources: list[Path], *, home: ArchiveHome, actor: str, jobs: int = 1, supersede: bool = False,
                  on_result: Callable[[IngestResult], None] | None = None) -> list[IngestResult]:
     """Ingest every case; one bad case is reported and the rest go on. Results in the order of `sources`."""
-    from .external.libreoffice import LibreOfficeConverter
+    from pipeline.pdf.pdfa import pdfa_converter
 
     local = threading.local()
     converters: list = []
@@ -110,7 +115,7 @@ def ingest_cases(sources: list[Path], *, home: ArchiveHome, actor: str, jobs: in
 
     def converter():
         if not hasattr(local, "converter"):
-            local.converter = LibreOfficeConverter()
+            local.converter = pdfa_converter()
             local.converter.__enter__()
             with lock:
                 converters.append(local.converter)
@@ -311,7 +316,7 @@ def _store(staged: StagedBuild, bundle: CaseBundle, content: str, *, home: Archi
         dossier_sha256=staged.dossier_sha256, manifest_sha256=staged.manifest_sha256,
         page_count=staged.page_count, text_sha256=text_sha, case_json_sha256=case_json_sha,
         manifest_json_sha256=manifest_json_sha)
-    documents = [DocumentRow.of_component(seq, Component(**c), title=_document_title(c, case))
+    documents = [DocumentRow.of_component(seq, c, title=_document_title(c, case))
                  for seq, c in enumerate(manifest["components"], start=1)]
     findings = [FindingRow.of_finding(f) for f in staged.findings]
     with home.catalog() as catalog, catalog.transaction() as tx:

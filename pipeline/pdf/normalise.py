@@ -21,16 +21,27 @@ from pikepdf import Array, Dictionary, Name, String
 from pikepdf.sanitize import remove_attachments
 from PIL import Image
 
-from .errors import (
+from archive_store.errors import (
     CaseProblem,
     ConversionFailed,
     InvalidArgument,
     InvalidCase,
     YuetanError,
 )
-from .external.ocrmypdf import DEFAULT_TIMEOUT, run_ocrmypdf
-from .media import DOCX, MEDIA_TYPE_LABELS, PDF, expected_media_type, sniff_media_type
-from .pdfa import FORBIDDEN_ACTIONS, action_name, check_pdfa, is_forbidden_action
+from pipeline.case.media import (
+    DOCX,
+    MEDIA_TYPE_LABELS,
+    PDF,
+    expected_media_type,
+    sniff_media_type,
+)
+from pipeline.external.ocrmypdf import DEFAULT_TIMEOUT, run_ocrmypdf
+from pipeline.pdf.pdfa import (
+    FORBIDDEN_ACTIONS,
+    action_name,
+    check_pdfa,
+    is_forbidden_action,
+)
 
 __all__ = ["NormalisedUpload", "normalise_upload", "sniff_media_type", "strip_active_content"]
 

@@ -2,7 +2,7 @@
 
 Segmentation decides what a word query can match, so the domain terms are loaded into jieba as whole words,
 and the abbreviations archivists type (超范围, 数据不实, CMA) are expanded into the wording the documents use.
-The character 2-gram field in `pipeline.index` catches what segmentation still splits differently.
+The character 2-gram field in `pipeline.search.index` catches what segmentation still splits differently.
 """
 from __future__ import annotations
 

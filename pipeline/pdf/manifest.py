@@ -7,9 +7,10 @@ The 备考表 carries this hash, so the 备考表 itself is the one document the
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from archive_store.canonical import canonical_json
 
 MANIFEST_FORMAT = "yuetan-manifest/1"
 MANIFEST_NAME = "manifest.json"
@@ -45,10 +46,6 @@ def build_manifest(*, case_id: str, notice_number: str, components: list[Compone
         "components": [asdict(c) for c in components],
         "removed_content": list(removed_content or []),
     }
-
-
-def canonical_json(value) -> bytes:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
 def manifest_sha256(manifest: dict) -> str:

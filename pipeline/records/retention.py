@@ -25,12 +25,17 @@ from zoneinfo import ZoneInfo
 
 from archive_store import ledger
 from archive_store.catalog import Catalog, DestructionPlanRow, Tombstone
+from archive_store.durable import (
+    crash_point,
+    file_lock,
+    fsync_dir,
+    fsync_file,
+    sha256_file,
+)
+from archive_store.errors import ArchiveConflict, InvalidArgument
 from archive_store.home import ArchiveHome
-
-from .durable import crash_point, file_lock, fsync_dir, fsync_file, sha256_file
-from .errors import ArchiveConflict, InvalidArgument
-from .manifest import canonical_json
-from .render import chinese_date
+from pipeline.documents.render import chinese_date
+from pipeline.pdf.manifest import canonical_json
 
 CHINA = ZoneInfo("Asia/Shanghai")
 PLAN_FORMAT = "yuetan-destruction-plan/1"
@@ -269,14 +274,14 @@ def _next_plan_id(catalog, year: int) -> str:
 
 def write_plan_files(plan: dict, folder: Path, *, fonts, converter=None) -> None:
     """plan.json, 销毁清册.xlsx and 销毁清册.pdf (through a DOCX, converted to PDF/A by LibreOffice)."""
-    from .external.libreoffice import LibreOfficeConverter
+    from pipeline.pdf.pdfa import pdfa_converter
 
     _write_synced(folder / PLAN_FILE, json.dumps(plan, ensure_ascii=False, indent=1).encode("utf-8") + b"\n")
     write_destruction_xlsx(plan, folder / LIST_XLSX)
     docx = folder / LIST_DOCX
     write_destruction_docx(plan, docx, fonts=fonts)
     if converter is None:
-        with LibreOfficeConverter() as own:
+        with pdfa_converter() as own:
             own.convert_to_pdfa(docx, folder / LIST_PDF)
     else:
         converter.convert_to_pdfa(docx, folder / LIST_PDF)
@@ -639,7 +644,7 @@ def _remove_from_index(home: ArchiveHome, case_id: str) -> bool:
     index_dir = home.index_dir
     if not index_dir.exists():
         return False
-    from . import index
+    from pipeline.search import index
 
     with file_lock(home.index_lock, shared=True):
         index.remove_case(index_dir, case_id)
@@ -695,7 +700,7 @@ def purge_leftovers(home: ArchiveHome) -> list[str]:
                                     "请重新运行 yuetan purge --execute 同一计划）")
     index_dir = home.index_dir
     if purged_ids and index_dir.exists():
-        from . import index
+        from pipeline.search import index
 
         for case_id in sorted(set(index.indexed_case_ids(index_dir)) & set(purged_ids)):
             problems.append(f"已销毁案件 {case_id} 仍在检索索引中（请重新运行 yuetan purge --execute 同一计划，"

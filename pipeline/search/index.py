@@ -25,10 +25,16 @@ from whoosh import query as Q
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.index import LockError
 
-from .analysis import chinese_analyzer, ngram_analyzer, normalise, variants, words
-from .contract import OUTCOME_LABELS, Case, Outcome, ground_label
-from .durable import fsync_dir
-from .errors import ArchiveConflict, ConfigurationError, InvalidArgument
+from archive_store.durable import fsync_dir
+from archive_store.errors import ArchiveConflict, ConfigurationError, InvalidArgument
+from pipeline.case.contract import OUTCOME_LABELS, Case, Outcome, ground_label
+from pipeline.search.analysis import (
+    chinese_analyzer,
+    ngram_analyzer,
+    normalise,
+    variants,
+    words,
+)
 
 WRITE_TIMEOUT_S = 120.0
 SNIPPET_RADIUS = 30

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from archive_store import ledger
 from archive_store.catalog import check_store
 from archive_store.home import ArchiveHome
-
-from .index import indexed_case_ids
-from .retention import purge_leftovers
+from pipeline.records.retention import purge_leftovers
+from pipeline.search.index import indexed_case_ids
 
 
 @dataclass

@@ -6,11 +6,10 @@ from pathlib import Path
 
 from archive_store import ledger
 from archive_store.catalog import CaseRecord, Catalog
+from archive_store.errors import InvalidArgument
 from archive_store.home import ArchiveHome
-
-from .contract import OUTCOME_LABELS, Outcome
-from .errors import InvalidArgument
-from .retention import tombstone_summary
+from pipeline.case.contract import OUTCOME_LABELS, Outcome
+from pipeline.records.retention import tombstone_summary
 
 
 def find_case(catalog: Catalog, reference: str) -> CaseRecord | None:

@@ -9,11 +9,10 @@ import json
 
 from archive_store import ledger
 from archive_store.catalog import CaseRecord, Catalog
+from archive_store.durable import file_lock
 from archive_store.home import ArchiveHome
-
-from .contract import Case
-from .durable import file_lock
-from .index import IndexDocument, document_for_case, rebuild
+from pipeline.case.contract import Case
+from pipeline.search.index import IndexDocument, document_for_case, rebuild
 
 
 def index_document(record: CaseRecord, catalog: Catalog, blobs) -> IndexDocument:

@@ -29,7 +29,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
-from .errors import ConfigurationError, InvalidArgument
+from archive_store.errors import ConfigurationError, InvalidArgument
 
 DEFAULT_REASON = "约谈案卷归档封存"
 SEAL_FIELD = "yuetan-seal"

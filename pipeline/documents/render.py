@@ -7,8 +7,6 @@ settings and are set on every style and run, so a bureau can switch to 方正小
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -17,7 +15,7 @@ from zoneinfo import ZoneInfo
 from docx.oxml.ns import qn
 from docxtpl import DocxTemplate
 
-from .contract import (
+from pipeline.case.contract import (
     FINDING_SOURCE_LABELS,
     ROLE_LABELS,
     AttendeeRole,
@@ -27,9 +25,9 @@ from .contract import (
     RecordSignature,
     TargetKind,
 )
-from .findings import SEVERITY_LABELS, Finding
+from pipeline.case.findings import SEVERITY_LABELS, Finding
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 CHINA = ZoneInfo("Asia/Shanghai")
 
 NOTICE = "约谈通知书"
@@ -304,39 +302,3 @@ def _paragraph_style_id(p) -> str | None:
         return None
     style = ppr.find(qn("w:pStyle"))
     return style.get(qn("w:val")) if style is not None else None
-
-
-# --- the `yuetan render` stage ------------------------------------------------------------------------
-
-def render_case_documents(source: Path, out_dir: Path, *, home, converter) -> list[Path]:
-    """DOCX and PDF of 约谈通知书 and 约谈记录 for the case at `source`, into `out_dir`.
-
-    The case is opened (and refused) before anything is written; the files are made in a private folder
-    and moved into `out_dir` only when all are done.
-    """
-    from .dossier import notice_number_for
-    from .intake import open_case
-
-    fonts = DocumentFonts(title=home.settings.fonts.title, body=home.settings.fonts.body,
-                          heading=home.settings.fonts.heading)
-    with open_case(source) as bundle, tempfile.TemporaryDirectory(prefix="yuetan-render-") as tmp:
-        case = bundle.case
-        work = Path(tmp)
-        number = notice_number_for(case, home)
-        made = []
-        for docx in (render_notice(case, number, work, fonts=fonts), render_record(case, number, work, fonts=fonts)):
-            pdf = docx.with_suffix(".pdf")
-            converter.convert_to_pdfa(docx, pdf)
-            made += [docx, pdf]
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        placed = []
-        for path in made:
-            dest = out_dir / path.name
-            staged = out_dir / f".{path.name}.tmp"
-            shutil.copyfile(path, staged)
-            with open(staged, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(staged, dest)
-            placed.append(dest)
-        return placed

@@ -26,8 +26,9 @@ from xml.etree import ElementTree
 import pikepdf
 from pikepdf import Array, Dictionary, Name, Stream
 
-from .errors import ExternalProgramError, InvalidArgument
-from .external.qpdf import qpdf_check
+from archive_store.errors import ExternalProgramError, InvalidArgument
+from pipeline.external.libreoffice import LibreOfficeConverter
+from pipeline.external.qpdf import qpdf_check
 
 # Action types PDF/A forbids (ISO 19005-2 and -3 6.5.1; -1 6.6.1 forbids a subset).
 FORBIDDEN_ACTIONS = frozenset({
@@ -597,3 +598,8 @@ def _first_visit(obj, seen: set) -> bool:
 
 def _unique(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
+
+
+def pdfa_converter(**options) -> LibreOfficeConverter:
+    """The LibreOffice converter whose every output is checked as PDF/A-2b before it is kept."""
+    return LibreOfficeConverter(check_output=lambda path: check_pdfa(path, expect_part=2), **options)

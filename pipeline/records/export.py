@@ -26,12 +26,11 @@ from pathlib import Path, PurePosixPath
 import bagit
 
 from archive_store import ledger
+from archive_store.durable import fsync_dir, sha256_file
+from archive_store.errors import ArchiveConflict, InvalidArgument
 from archive_store.home import ArchiveHome
-
-from .credit import InterviewEntry, interview_entry, write_table
-from .durable import fsync_dir, sha256_file
-from .errors import ArchiveConflict, InvalidArgument
-from .manifest import canonical_json
+from pipeline.pdf.manifest import canonical_json
+from pipeline.records.credit import InterviewEntry, interview_entry, write_table
 
 SUMMARY_HEADERS = ["文号", "约谈对象", "信用代码", "事由", "程序核查发现", "处理结果", "约谈日期", "结案日期",
                    "案件编号", "约谈组织方"]
@@ -75,7 +74,7 @@ def select_cases(home: ArchiveHome, filters: ExportFilters) -> list:
 
     Refused while any current case is missing from the index: an inspector's export must not be silently short.
     """
-    from . import index
+    from pipeline.search import index
 
     with home.catalog() as catalog:
         current = {r.case_id: r for r in catalog.all_cases(status="current")}

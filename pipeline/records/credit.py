@@ -12,11 +12,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from archive_store.errors import InvalidArgument
 from archive_store.home import ArchiveHome
-
-from .contract import OUTCOME_LABELS, Outcome, is_valid_credit_code
-from .contract import ground_label as contract_ground_label
-from .errors import InvalidArgument
+from pipeline.case.contract import OUTCOME_LABELS, Outcome, is_valid_credit_code
+from pipeline.case.contract import ground_label as contract_ground_label
 
 FOLLOWUP_METHOD_LABELS = {"document_review": "书面审查", "onsite_recheck": "现场复查"}
 TABLE_HEADERS = ["统一社会信用代码", "约谈对象", "文号", "案件编号", "约谈日期", "约谈组织方", "约谈事由",

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pikepdf
 
-from .assemble import YUETAN_XMP_NS
-from .external.poppler import pdf_text
-from .manifest import MANIFEST_NAME, canonical_json, manifest_sha256
-from .pdfa import check_pdfa
-from .seal import verify_seal
+from pipeline.external.poppler import pdf_text
+from pipeline.pdf.assemble import YUETAN_XMP_NS
+from pipeline.pdf.manifest import MANIFEST_NAME, canonical_json, manifest_sha256
+from pipeline.pdf.pdfa import check_pdfa
+from pipeline.pdf.seal import verify_seal
 
 EMBEDDED_ROLES = {"case_json", "upload_original", "rendered_docx"}
 

@@ -17,7 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .contract import (
+from archive_store.errors import CaseProblem, InvalidCase
+from pipeline.case.contract import (
     DEFAULT_NOTICE_PREFIX,
     GROUND_ARTICLE_BY_KIND,
     GROUND_ITEMS,
@@ -27,8 +28,7 @@ from .contract import (
     TargetKind,
     chinese_numeral,
 )
-from .errors import CaseProblem, InvalidCase
-from .media import MEDIA_TYPE_LABELS, expected_media_type, sniff_media_type
+from pipeline.case.media import MEDIA_TYPE_LABELS, expected_media_type, sniff_media_type
 
 CASE_FILE = "case.json"
 MAX_ZIP_MEMBERS = 500

@@ -1,0 +1,1 @@
+"""The case: its contract, intake, procedure findings and working days."""

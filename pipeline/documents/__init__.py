@@ -1,0 +1,1 @@
+"""The official documents rendered from the DOCX templates."""

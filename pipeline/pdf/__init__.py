@@ -1,0 +1,1 @@
+"""PDF work: normalising uploads, PDF/A checks, assembly, manifest, seal, verification."""

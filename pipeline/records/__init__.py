@@ -1,0 +1,1 @@
+"""Records operations on the archive: ingest, lookup, audit, retention, export, credit."""

@@ -1,0 +1,39 @@
+"""Setting up an archive: the home folder with its settings and catalog, and a development seal."""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from archive_store.errors import ConfigurationError
+from archive_store.home import (
+    DEFAULT_SEAL_PKCS12,
+    ArchiveHome,
+    create_home,
+    write_private_once,
+)
+from pipeline.pdf.seal import create_development_seal
+
+
+def init_home(path: Path, *, organizer: str | None = None) -> tuple[ArchiveHome, bool]:
+    """Create the home if needed; returns (home, created). An existing home is left as it is,
+    except that a missing development seal at the default place is created."""
+    home, created = create_home(path)
+    ensure_development_seal(home, organizer=organizer)
+    return home, created
+
+
+def ensure_development_seal(home: ArchiveHome, *, organizer: str | None = None) -> Path | None:
+    """A self-signed development seal when the settings point at the default seal file and it is
+    missing; a seal someone configured is never replaced. Its passphrase is random, kept in the
+    passphrase file (0600), unless the passphrase variable is set."""
+    if home.settings.seal.pkcs12 != DEFAULT_SEAL_PKCS12 or home.seal_pkcs12.exists():
+        return None
+    if home.seal_passphrase() is None:
+        write_private_once(home.seal_passphrase_file, secrets.token_urlsafe(32).encode("ascii") + b"\n")
+    try:
+        return create_development_seal(home.seal_pkcs12, organizer=organizer or "yuetan",
+                                       passphrase=home.seal_passphrase())
+    except ConfigurationError:
+        if home.seal_pkcs12.exists():  # a concurrent init made it first, with the same passphrase
+            return None
+        raise

@@ -1,0 +1,1 @@
+"""Full-text search: analysis, the index, rebuilding it from the archive."""
