@@ -20,7 +20,7 @@ from archive_store.db import connect, write_transaction
 from .canonical import canonical_json
 from .errors import ArchiveConflict, ConfigurationError, InvalidArgument
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CASE_STATUSES = ("current", "superseded", "purged")
 
 _SCHEMA_V1 = """
@@ -133,7 +133,8 @@ CREATE TABLE IF NOT EXISTS destruction_plans (
 """
 
 # Each step brings the schema from version i to i + 1; append new steps, never edit old ones.
-MIGRATIONS: list[Sequence[str]] = [ledger.ddl_statements(_SCHEMA_V1) + ledger.ddl_statements(ledger.SCHEMA)]
+MIGRATIONS: list[Sequence[str]] = [ledger.ddl_statements(_SCHEMA_V1) + ledger.ddl_statements(ledger.SCHEMA),
+                                   [ledger.ADD_ROLE]]
 
 
 # --- records --------------------------------------------------------------------------------------------------
@@ -453,6 +454,12 @@ class Catalog:
         rows = self.conn.execute(f"SELECT {', '.join(_columns(FindingRow))} FROM findings "
                                  "WHERE case_id = ? AND version = ? ORDER BY seq", (case_id, version)).fetchall()
         return [_from_db(FindingRow, row) for row in rows]
+
+    def current_findings(self) -> list[tuple[str, str, str]]:
+        """(case_id, article, code) of every finding of every current case version, for statistics."""
+        return [tuple(row) for row in self.conn.execute(
+            "SELECT f.case_id, f.article, f.code FROM findings f JOIN cases c "
+            "ON c.case_id = f.case_id AND c.version = f.version WHERE c.status = 'current' ORDER BY f.case_id, f.seq")]
 
     def case_shas(self, case_id: str, version: int | None = None) -> set[str]:
         """The blobs a case (one version, or all of them) refers to."""

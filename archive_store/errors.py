@@ -21,9 +21,10 @@ class YuetanError(Exception):
 
     exit_code: ExitCode = ExitCode.internal
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, *, reported: bool = False):
         super().__init__(message)
         self.message = message
+        self.reported = reported      # the face has shown the details already; only the exit status is left
 
 
 @dataclass(frozen=True)
@@ -45,12 +46,12 @@ class InvalidCase(YuetanError):
 
     exit_code = ExitCode.invalid_input
 
-    def __init__(self, problems: list[CaseProblem], *, source: str = ""):
+    def __init__(self, problems: list[CaseProblem], *, source: str = "", reported: bool = False):
         self.problems = list(problems)
         self.source = source
         head = f"案件 {source} 不符合数据契约，共 {len(self.problems)} 处问题" if source else \
             f"案件不符合数据契约，共 {len(self.problems)} 处问题"
-        super().__init__(head + "：\n" + "\n".join(f"  - {p}" for p in self.problems))
+        super().__init__(head + "：\n" + "\n".join(f"  - {p}" for p in self.problems), reported=reported)
 
 
 class InvalidArgument(YuetanError):

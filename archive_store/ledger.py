@@ -1,8 +1,9 @@
 """The ledger: an append-only, hash-chained log of every ingest, export, hold and purge.
 
 Each entry carries the previous entry's hash (the first carries 64 zeros), and its own
-entry_hash = sha256(canonical JSON of {seq, at, actor, action, case_id, details, prev_hash}),
-the same canonical JSON as the manifest's. It lives in the catalog's SQLite file so an entry commits
+entry_hash = sha256(canonical JSON of {seq, at, actor, role, action, case_id, details, prev_hash}),
+the same canonical JSON as the manifest's. `role` (the actor's role, see archive_store.actors) joined the
+entries later: an entry without one (written before) is hashed without the key, so old chains still verify. It lives in the catalog's SQLite file so an entry commits
 in the same transaction as the change it records. Triggers refuse UPDATE and DELETE; `verify_chain`
 does not rely on them: it finds an edited, removed or reordered entry from the hashes alone.
 An editor who rewrites the whole chain from some entry onwards, or cuts entries off its end, is only
@@ -10,7 +11,6 @@ caught by comparing `head()` with a copy kept elsewhere (exports and destruction
 """
 from __future__ import annotations
 
-import getpass
 import hashlib
 import json
 import sqlite3
@@ -20,15 +20,16 @@ from datetime import datetime, timezone
 
 from archive_store.db import write_transaction
 
+from .actors import Actor
 from .canonical import canonical_json
-from .errors import ConfigurationError, InvalidArgument
+from .errors import InvalidArgument
 
 GENESIS_HASH = "0" * 64
 ACTIONS = frozenset({"ingest", "supersede", "export", "hold", "release", "purge_plan", "purge", "reindex"})
 ACTION_LABELS = {"ingest": "入库", "supersede": "新版本入库", "export": "导出", "hold": "保全（冻结）",
                  "release": "解除保全", "purge_plan": "编制销毁清册", "purge": "销毁", "reindex": "重建索引"}
 GUARD_TRIGGERS = ("ledger_no_update", "ledger_no_delete")
-COLUMNS = "seq, at, actor, action, case_id, details, prev_hash, entry_hash"
+COLUMNS = "seq, at, actor, action, case_id, details, prev_hash, entry_hash, role"
 # How many mismatching entries verify_chain searches the original position of (each search is O(n)).
 _MAX_DIAGNOSED = 50
 _NEAR = 5
@@ -51,6 +52,8 @@ BEGIN SELECT RAISE(ABORT, '账本只能追加，不能修改已有账目'); END;
 CREATE TRIGGER IF NOT EXISTS ledger_no_delete BEFORE DELETE ON ledger
 BEGIN SELECT RAISE(ABORT, '账本只能追加，不能删除已有账目'); END;
 """
+# Schema step 2 of the catalog: the actor's role (NULL in entries written before).
+ADD_ROLE = "ALTER TABLE ledger ADD COLUMN role TEXT"
 
 
 @dataclass(frozen=True)
@@ -63,18 +66,21 @@ class LedgerEntry:
     details: dict
     prev_hash: str
     entry_hash: str
+    role: str | None = None      # None in entries written before roles were recorded
 
     def as_dict(self) -> dict:
-        return {"seq": self.seq, "at": self.at, "actor": self.actor, "action": self.action,
+        return {"seq": self.seq, "at": self.at, "actor": self.actor, "role": self.role, "action": self.action,
                 "case_id": self.case_id, "details": self.details, "prev_hash": self.prev_hash,
                 "entry_hash": self.entry_hash}
 
 
 def entry_hash(*, seq: int, at: str, actor: str, action: str, case_id: str | None, details: dict,
-               prev_hash: str) -> str:
-    return hashlib.sha256(canonical_json({"seq": seq, "at": at, "actor": actor, "action": action,
-                                          "case_id": case_id, "details": details,
-                                          "prev_hash": prev_hash})).hexdigest()
+               prev_hash: str, role: str | None = None) -> str:
+    fields = {"seq": seq, "at": at, "actor": actor, "action": action, "case_id": case_id, "details": details,
+              "prev_hash": prev_hash}
+    if role is not None:
+        fields["role"] = role
+    return hashlib.sha256(canonical_json(fields)).hexdigest()
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
@@ -82,26 +88,14 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-def default_actor(option: str | None) -> str:
-    """The person named by --actor, else the login name."""
-    if option and option.strip():
-        return option.strip()
-    try:
-        name = getpass.getuser()
-    except (KeyError, OSError):
-        name = ""
-    if not name:
-        raise ConfigurationError("无法确定操作人（系统未提供登录名），请用 --actor 指定操作人姓名")
-    return name
-
-
-def append(tx_or_conn, *, action: str, actor: str, case_id: str | None = None, details: dict,
+def append(tx_or_conn, *, action: str, actor: Actor, case_id: str | None = None, details: dict,
            at: datetime | str | None = None) -> LedgerEntry:
-    """Add an entry inside the caller's transaction (or in one of its own when none is open)."""
+    """Add an entry, under the actor's name and role, inside the caller's transaction (or in one of its own
+    when none is open)."""
     if action not in ACTIONS:
         raise InvalidArgument(f"账本不认识操作“{action}”，应为：{'、'.join(sorted(ACTIONS))}")
-    if not actor or not actor.strip():
-        raise InvalidArgument("账目必须写明操作人（--actor）")
+    if not isinstance(actor, Actor):
+        raise InvalidArgument("账目必须写明操作人及其角色（Actor）")
     conn = _conn_of(tx_or_conn)
     if not conn.in_transaction:
         with write_transaction(conn):
@@ -112,13 +106,14 @@ def append(tx_or_conn, *, action: str, actor: str, case_id: str | None = None, d
     at_text = at.isoformat() if isinstance(at, datetime) else str(at)
     last = conn.execute("SELECT seq, entry_hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
-    entry = LedgerEntry(seq=seq, at=at_text, actor=actor.strip(), action=action, case_id=case_id,
+    name, role = actor.name, actor.role.value
+    entry = LedgerEntry(seq=seq, at=at_text, actor=name, role=role, action=action, case_id=case_id,
                         details=details, prev_hash=prev,
-                        entry_hash=entry_hash(seq=seq, at=at_text, actor=actor.strip(), action=action,
+                        entry_hash=entry_hash(seq=seq, at=at_text, actor=name, role=role, action=action,
                                               case_id=case_id, details=details, prev_hash=prev))
-    conn.execute("INSERT INTO ledger (seq, at, actor, action, case_id, details, prev_hash, entry_hash) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                 (entry.seq, entry.at, entry.actor, entry.action, entry.case_id,
+    conn.execute("INSERT INTO ledger (seq, at, actor, role, action, case_id, details, prev_hash, entry_hash) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 (entry.seq, entry.at, entry.actor, entry.role, entry.action, entry.case_id,
                   canonical_json(details).decode("utf-8"), entry.prev_hash, entry.entry_hash))
     return entry
 
@@ -150,13 +145,14 @@ def verify_chain(conn) -> list[str]:
     by_hash = {row[7]: row[0] for row in rows}
     last_seq = rows[-1][0] if rows else 0
     diagnosed = 0
-    for seq, at, actor, action, case_id, details_text, prev_hash, stored_hash in rows:
+    for seq, at, actor, action, case_id, details_text, prev_hash, stored_hash, role in rows:
         try:
             details = json.loads(details_text)
         except (TypeError, ValueError):
             problems.append(f"第 {seq} 条账目（{_label(action)}，{at}）被改动：details 不是有效的 JSON")
             continue
-        fields = dict(at=at, actor=actor, action=action, case_id=case_id, details=details, prev_hash=prev_hash)
+        fields = dict(at=at, actor=actor, role=role, action=action, case_id=case_id, details=details,
+                      prev_hash=prev_hash)
         if entry_hash(seq=seq, **fields) == stored_hash:
             continue
         original = None
@@ -205,9 +201,9 @@ def _label(action: str) -> str:
 
 
 def _entry(row) -> LedgerEntry:
-    seq, at, actor, action, case_id, details, prev_hash, stored_hash = row
-    return LedgerEntry(seq=seq, at=at, actor=actor, action=action, case_id=case_id, details=json.loads(details),
-                       prev_hash=prev_hash, entry_hash=stored_hash)
+    seq, at, actor, action, case_id, details, prev_hash, stored_hash, role = row
+    return LedgerEntry(seq=seq, at=at, actor=actor, role=role, action=action, case_id=case_id,
+                       details=json.loads(details), prev_hash=prev_hash, entry_hash=stored_hash)
 
 
 def _conn_of(tx_or_conn) -> sqlite3.Connection:

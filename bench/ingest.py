@@ -16,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from archive_store.actors import Actor, Role  # noqa: E402
 from pipeline.records.ingest import ingest_cases  # noqa: E402
 from pipeline.records.setup import init_home  # noqa: E402
 from tests.synthetic import make_case_folders  # noqa: E402
@@ -32,7 +33,7 @@ def run(cases: list[Path], jobs: int, root: Path) -> tuple[float, list[float]]:
         per_case.append(now - last[0])
         last[0] = now
 
-    results = ingest_cases(cases, home=home, actor="bench", jobs=jobs, on_result=seen)
+    results = ingest_cases(cases, home=home, actor=Actor(name="bench", role=Role.console), jobs=jobs, on_result=seen)
     elapsed = time.perf_counter() - started
     failed = [r for r in results if r.failed]
     if failed:

@@ -9,9 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from archive_store.actors import Actor, Role
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 EXAMPLE_NAMES = ["institution-onsite", "bureau-video", "refused-to-sign"]
+
+
+def person(name: str, role: Role = Role.archivist) -> Actor:
+    """Who acts in a test: a named account, as an archivist unless said otherwise."""
+    return Actor(name=name, role=role)
 
 
 def load_example(name: str) -> dict:
@@ -62,7 +69,7 @@ def example_archive(tmp_path_factory):
     from pipeline.records.setup import init_home
 
     home, _ = init_home(tmp_path_factory.mktemp("example-archive") / "home")
-    results = ingest_cases([EXAMPLES / name for name in EXAMPLE_NAMES], home=home, actor="测试档案员")
+    results = ingest_cases([EXAMPLES / name for name in EXAMPLE_NAMES], home=home, actor=person("测试档案员"))
     assert [r.status for r in results] == ["ingested"] * 3, [r.message for r in results]
     return home
 

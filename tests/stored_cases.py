@@ -30,7 +30,7 @@ from pipeline.pdf.manifest import (
 from pipeline.records.setup import init_home
 from pipeline.search import index
 
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, person
 
 SHARED_UPLOAD = EXAMPLES / "institution-onsite" / "整改方案.pdf"
 
@@ -108,7 +108,7 @@ def store_case(home: ArchiveHome, case_id: str, closed_on: date, *, credit: str 
     with Catalog(home.catalog_path) as catalog:
         with catalog.transaction() as tx:
             version = catalog.record_case(tx, record, documents, finding_rows)
-            ledger.append(tx, action="ingest" if revision == 1 else "supersede", actor=actor, case_id=case_id,
+            ledger.append(tx, action="ingest" if revision == 1 else "supersede", actor=person(actor), case_id=case_id,
                           details={"version": version, "manifest_sha256": record.manifest_sha256,
                                    "dossier_sha256": record.dossier_sha256})
         index.index_case(home.path / "index", index.IndexDocument(

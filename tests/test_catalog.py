@@ -28,6 +28,8 @@ from archive_store.numbers import NoticeNumberRegistry
 from pipeline.case.findings import Finding, Severity
 from pipeline.pdf.manifest import Component, build_manifest, canonical_json
 
+from .conftest import person
+
 ARCHIVED = datetime(2026, 3, 2, 8, 30, tzinfo=timezone.utc)
 
 
@@ -74,7 +76,7 @@ def catalog(tmp_path):
 def store(catalog: Catalog, record: CaseRecord, docs=None, findings=FINDINGS) -> int:
     with catalog.transaction() as tx:
         version = catalog.record_case(tx, record, make_documents(record.case_id) if docs is None else docs, findings)
-        ledger.append(tx, action="ingest", actor="档案员甲", case_id=record.case_id,
+        ledger.append(tx, action="ingest", actor=person("档案员甲"), case_id=record.case_id,
                       details={"version": version, "dossier_sha256": record.dossier_sha256})
     return version
 
@@ -138,7 +140,7 @@ def test_a_transaction_that_raises_leaves_nothing(catalog):
     with pytest.raises(RuntimeError, match="conversion broke"):
         with catalog.transaction() as tx:
             catalog.record_case(tx, make_record("JX-9"), make_documents("JX-9"), FINDINGS)
-            ledger.append(tx, action="ingest", actor="档案员甲", case_id="JX-9", details={})
+            ledger.append(tx, action="ingest", actor=person("档案员甲"), case_id="JX-9", details={})
             catalog.add_hold(tx, "JX-9", reason="诉讼", held_by="甲")
             raise RuntimeError("conversion broke")
     for table in ("cases", "documents", "findings", "holds", "ledger"):
@@ -187,7 +189,7 @@ def test_purge_keeps_a_tombstone_and_a_blob_another_case_needs(catalog):
                 catalog.record_tombstone_and_clear(tx, Tombstone.of_case(
                     record, plan_id="P-2032-01", plan_sha256=h("plan"), approved_by="局长丙、科长丁",
                     purged_at=purged_at))
-            ledger.append(tx, action="purge", actor="局长丙", case_id="JX-A", details={"plan_id": "P-2032-01"})
+            ledger.append(tx, action="purge", actor=person("局长丙"), case_id="JX-A", details={"plan_id": "P-2032-01"})
 
     purge()
     assert catalog.current("JX-A") is None

@@ -95,7 +95,9 @@ def all_commands() -> list[str]:
     names = []
     for name, command in sorted(main.commands.items()):
         if isinstance(command, click.Group):
-            names += [f"{name} {sub}" for sub in sorted(command.commands)]
+            names += [f"{name} {sub}" for sub, c in sorted(command.commands.items()) if not c.hidden]
+            if getattr(command, "help_goes_to_default", False):
+                names.append(name)      # `yuetan export …` runs its default command
         else:
             names.append(name)
     return names
@@ -119,3 +121,19 @@ def test_usage_errors_are_in_chinese():
     result = yuetan("check", "--bogus", "x")
     assert result.returncode == 2 and "没有选项" in result.stderr
     assert "用法" in yuetan("--help").stdout
+
+
+def test_the_console_actor_is_the_named_person_or_the_login_name(monkeypatch):
+    from pipeline.api import ConfigurationError, Role
+    from pipeline.cli.options import console_actor
+
+    assert console_actor(" 档案员甲 ").name == "档案员甲" and console_actor("甲").role is Role.console
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LOGNAME", "archivist")
+    assert console_actor(None).name == "archivist" and console_actor("  ").name == "archivist"
+    monkeypatch.delenv("LOGNAME")
+    monkeypatch.setattr("getpass.getuser", lambda: "")
+    with pytest.raises(ConfigurationError):
+        console_actor(None)
+    assert console_actor(None, reading=True).name.startswith("uid ")

@@ -27,6 +27,7 @@ from pipeline.records.export import (
     verify_bag,
 )
 
+from .conftest import person
 from .stored_cases import credit_code, new_home, store_case
 
 
@@ -113,7 +114,7 @@ def _unzip(path: Path, dest: Path) -> Path:
 
 def test_export_writes_a_valid_bag_with_dossiers_summary_and_ledger(archive, tmp_path, private_tempdir):
     dest = tmp_path / "out" / "赣州2025.zip"
-    result = export_bag(archive, ExportFilters(organizer="赣州市"), dest, actor="检查组")
+    result = export_bag(archive, ExportFilters(organizer="赣州市"), dest, actor=person("检查组"))
     assert result.case_ids == ["GZ-1", "GZ-2"] and dest.is_file()
     assert [p.name for p in dest.parent.iterdir()] == ["赣州2025.zip"]          # no temp folder left
     root = _unzip(dest, tmp_path / "unzipped")
@@ -147,7 +148,7 @@ def test_export_writes_a_valid_bag_with_dossiers_summary_and_ledger(archive, tmp
     assert all(len(e["entry_hash"]) == 64 for e in lines)
     assert verify_bag(dest, home=archive) == []
     with pytest.raises(InvalidArgument, match="已存在"):
-        export_bag(archive, ExportFilters(organizer="赣州市"), dest, actor="检查组")
+        export_bag(archive, ExportFilters(organizer="赣州市"), dest, actor=person("检查组"))
 
 
 @pytest.mark.parametrize("filters, expected", [
@@ -170,19 +171,19 @@ def test_export_is_refused_while_a_case_is_missing_from_the_index(archive, tmp_p
     with Catalog(archive.catalog_path) as catalog, catalog.transaction() as tx:
         tx.conn.execute("UPDATE cases SET indexed_at = NULL WHERE case_id = 'JJ-1'")
     with pytest.raises(ArchiveConflict, match="JJ-1.*yuetan reindex"):
-        export_bag(archive, ExportFilters(), tmp_path / "x.zip", actor="a")
+        export_bag(archive, ExportFilters(), tmp_path / "x.zip", actor=person("a"))
     assert not (tmp_path / "x.zip").exists()
 
 
 def test_export_of_nothing_is_refused_and_writes_nothing(archive, tmp_path):
     with pytest.raises(InvalidArgument, match="没有符合条件的案件"):
-        export_bag(archive, ExportFilters(organizer="抚州"), tmp_path / "x.zip", actor="a")
+        export_bag(archive, ExportFilters(organizer="抚州"), tmp_path / "x.zip", actor=person("a"))
     assert not (tmp_path / "x.zip").exists()
 
 
 def test_any_changed_byte_of_an_export_fails_verify(archive, tmp_path, private_tempdir):
     dest = tmp_path / "all.zip"
-    export_bag(archive, ExportFilters(), dest, actor="检查组")
+    export_bag(archive, ExportFilters(), dest, actor=person("检查组"))
     original = dest.read_bytes()
     rng = random.Random(20)
     for offset in sorted(rng.sample(range(len(original)), 40)) + [len(original) - 3, 5]:

@@ -8,16 +8,18 @@ import sqlite3
 import pytest
 
 from archive_store import ledger
-from archive_store.catalog import Catalog
+from archive_store.actors import Role
+from archive_store.catalog import MIGRATIONS, Catalog
 from archive_store.errors import InvalidArgument
 from archive_store.ledger import (
     GENESIS_HASH,
     append,
-    default_actor,
     entries,
     head,
     verify_chain,
 )
+
+from .conftest import person
 
 ACTIONS = ["ingest", "ingest", "hold", "ingest", "supersede", "export", "release", "purge_plan", "purge", "reindex"]
 
@@ -28,7 +30,7 @@ def db_path(tmp_path):
     with Catalog(path) as catalog:
         for i, action in enumerate(ACTIONS, start=1):
             with catalog.transaction() as tx:
-                append(tx, action=action, actor="档案员甲", case_id=f"JX-{i % 3}",
+                append(tx, action=action, actor=person("档案员甲"), case_id=f"JX-{i % 3}",
                        details={"dossier_sha256": hashlib.sha256(str(i).encode()).hexdigest(), "说明": f"第{i}次"},
                        at=f"2026-03-0{1 + i % 9}T08:00:00+00:00")
     return path
@@ -63,8 +65,8 @@ def test_appended_chain_verifies_and_follows_the_recipe(db_path):
         for before, after in zip(chain, chain[1:]):
             assert after.prev_hash == before.entry_hash
         for e in chain:     # recomputed here from the documented recipe, not with the module's own function
-            body = {"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "case_id": e.case_id,
-                    "details": e.details, "prev_hash": e.prev_hash}
+            body = {"seq": e.seq, "at": e.at, "actor": e.actor, "role": e.role, "action": e.action,
+                    "case_id": e.case_id, "details": e.details, "prev_hash": e.prev_hash}
             canonical = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
             assert hashlib.sha256(canonical).hexdigest() == e.entry_hash
         assert chain[3].details["说明"] == "第4次"
@@ -95,8 +97,8 @@ def test_an_edit_with_a_recomputed_hash_is_named_by_the_next_link(db_path):
     with Catalog(db_path) as catalog:
         e = entries(catalog)[3]
     forged = {"dossier_sha256": "0000"}
-    new_hash = ledger.entry_hash(seq=e.seq, at=e.at, actor=e.actor, action=e.action, case_id=e.case_id,
-                                 details=forged, prev_hash=e.prev_hash)
+    new_hash = ledger.entry_hash(seq=e.seq, at=e.at, actor=e.actor, role=e.role, action=e.action,
+                                 case_id=e.case_id, details=forged, prev_hash=e.prev_hash)
     tamper(db_path, ("UPDATE ledger SET details = ?, entry_hash = ? WHERE seq = 4",
                      (json.dumps(forged), new_hash)))
     found = problems(db_path)
@@ -126,7 +128,7 @@ def test_two_swapped_entries_are_named(db_path):
     with Catalog(db_path) as catalog:
         rows = {r[0]: r for r in catalog.conn.execute(f"SELECT {ledger.COLUMNS} FROM ledger WHERE seq IN (3, 4)")}
     update = "UPDATE ledger SET at = ?, actor = ?, action = ?, case_id = ?, details = ?, prev_hash = ?, " \
-             "entry_hash = ? WHERE seq = ?"
+             "entry_hash = ?, role = ? WHERE seq = ?"
     tamper(db_path, (update, (*tuple(rows[4])[1:], 3)), (update, (*tuple(rows[3])[1:], 4)))
     found = problems(db_path)
     assert len(found) == 2
@@ -143,19 +145,47 @@ def test_dropped_guards_are_reported(db_path):
 def test_append_checks_its_input_and_opens_a_transaction_when_none_is_open(db_path):
     with Catalog(db_path) as catalog:
         with pytest.raises(InvalidArgument) as err:
-            append(catalog, action="rename", actor="甲", details={})
+            append(catalog, action="rename", actor=person("甲"), details={})
         assert "rename" in err.value.message
         with pytest.raises(InvalidArgument):
-            append(catalog, action="export", actor="  ", details={})
-        entry = append(catalog, action="export", actor="甲", details={"bag_sha256": "ab"})
+            append(catalog, action="export", actor="甲", details={})     # a bare name: who acts needs a role
+        entry = append(catalog, action="export", actor=person("甲"), details={"bag_sha256": "ab"})
         assert entry.seq == len(ACTIONS) + 1 and not catalog.conn.in_transaction
         assert verify_chain(catalog) == []
 
 
-def test_default_actor(monkeypatch):
-    assert default_actor(" 档案员甲 ") == "档案员甲"
-    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("LOGNAME", "archivist")
-    assert default_actor(None) == "archivist"
-    assert default_actor("") == "archivist"
+def test_the_actors_role_is_recorded_and_hashed(db_path):
+    with Catalog(db_path) as catalog:
+        entry = append(catalog, action="hold", actor=person("王审批", Role.approver), case_id="JX-1",
+                       details={"reason": "复议"})
+        assert (entry.actor, entry.role) == ("王审批", "approver")
+        assert entries(catalog, "JX-1")[-1].role == "approver"
+    tamper(db_path, ("UPDATE ledger SET role = 'archivist' WHERE seq = ?", (entry.seq,)))
+    found = problems(db_path)
+    assert len(found) == 1 and f"第 {entry.seq} 条" in found[0] and "被改动" in found[0]
+
+
+def test_a_ledger_written_before_roles_migrates_and_still_verifies(tmp_path):
+    """Entries from schema 1 (no role column, hashed without a role) stay valid; new ones carry the role."""
+    path = tmp_path / "catalog.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for statement in MIGRATIONS[0]:
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    prev = GENESIS_HASH
+    for seq in (1, 2):
+        fields = {"seq": seq, "at": f"2025-0{seq}-01T08:00:00+00:00", "actor": "老档案员", "action": "ingest",
+                  "case_id": f"JX-{seq}", "details": {"version": 1}, "prev_hash": prev}
+        digest = hashlib.sha256(json.dumps(fields, ensure_ascii=False, sort_keys=True,
+                                           separators=(",", ":")).encode("utf-8")).hexdigest()
+        conn.execute("INSERT INTO ledger (seq, at, actor, action, case_id, details, prev_hash, entry_hash) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (seq, fields["at"], "老档案员", "ingest", f"JX-{seq}",
+                                                         '{"version":1}', prev, digest))
+        prev = digest
+    conn.close()
+    with Catalog(path) as catalog:
+        assert verify_chain(catalog) == []
+        assert [e.role for e in entries(catalog)] == [None, None]
+        append(catalog, action="reindex", actor=person("新档案员"), details={"cases": 2})
+        assert verify_chain(catalog) == []
+        assert entries(catalog)[-1].role == "archivist"

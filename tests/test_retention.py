@@ -44,6 +44,7 @@ from pipeline.records.retention import (
 )
 from pipeline.search import index
 
+from .conftest import person
 from .stored_cases import credit_code, new_home, store_case
 from .synthetic import make_case_folders
 
@@ -163,7 +164,7 @@ def archive(tmp_path):
     home = new_home(tmp_path / "home")
     for n, (case_id, closed_on) in enumerate(CLOSED.items(), start=1):
         store_case(home, case_id, closed_on, credit=credit_code(n))
-    place_hold(home, "C2019H", reason="行政诉讼期间保全", actor="法规科")
+    place_hold(home, "C2019H", reason="行政诉讼期间保全", actor=person("法规科"))
     return home
 
 
@@ -196,15 +197,15 @@ def test_retention_years_come_from_the_settings(archive):
 def test_hold_and_release_go_into_the_ledger_and_name_the_case(archive):
     with Catalog(archive.catalog_path) as catalog:
         record = catalog.current("C2019A")
-    change = place_hold(archive, record.notice_number, reason="信访复查", actor="张三")
+    change = place_hold(archive, record.notice_number, reason="信访复查", actor=person("张三"))
     assert change.case_id == "C2019A"
     with pytest.raises(InvalidArgument, match="理由"):
-        release_hold(archive, "C2019A", reason="  ", actor="张三")
-    release_hold(archive, "C2019A", reason="复查结束", actor="李四")
+        release_hold(archive, "C2019A", reason="  ", actor=person("张三"))
+    release_hold(archive, "C2019A", reason="复查结束", actor=person("李四"))
     with pytest.raises(ArchiveConflict, match="未被冻结"):
-        release_hold(archive, "C2019A", reason="again", actor="李四")
+        release_hold(archive, "C2019A", reason="again", actor=person("李四"))
     with pytest.raises(InvalidArgument, match="没有案件编号或文号"):
-        place_hold(archive, "NO-SUCH", reason="x", actor="张三")
+        place_hold(archive, "NO-SUCH", reason="x", actor=person("张三"))
     with Catalog(archive.catalog_path) as catalog:
         entries = ledger.entries(catalog, case_id="C2019A")
         assert [(e.action, e.actor, e.details["reason"]) for e in entries if e.action != "ingest"] == [
@@ -239,7 +240,7 @@ def _case_blobs(home, case_ids) -> dict[str, set[str]]:
 
 def test_plan_writes_the_destruction_list_and_deletes_nothing(archive, converter, tmp_path):
     blobs_before = set(_blob_store(archive).iter_shas())
-    plan = plan_destruction(archive, tmp_path / "plan", actor="档案员甲", as_of=NEW_YEAR_2026, converter=converter)
+    plan = plan_destruction(archive, tmp_path / "plan", actor=person("档案员甲"), as_of=NEW_YEAR_2026, converter=converter)
     assert {c["case_id"] for c in plan["cases"]} == PURGEABLE_2026
     assert plan["plan_id"].startswith("XH-") and plan["as_of"] == "2026-01-01"
     written = json.loads((tmp_path / "plan" / "plan.json").read_text(encoding="utf-8"))
@@ -262,19 +263,19 @@ def test_plan_writes_the_destruction_list_and_deletes_nothing(archive, converter
         assert all(r.status == "current" for r in catalog.all_cases())
         recorded = [e for e in ledger.entries(catalog) if e.action == "purge_plan"]
         assert recorded[-1].details["plan_sha256"] == plan["plan_sha256"]
-    again = plan_destruction(archive, tmp_path / "plan2", actor="档案员甲", as_of=NEW_YEAR_2026,
+    again = plan_destruction(archive, tmp_path / "plan2", actor=person("档案员甲"), as_of=NEW_YEAR_2026,
                              converter=converter)
     assert again["plan_id"] != plan["plan_id"]
     with pytest.raises(ArchiveConflict, match="已存在"):
-        plan_destruction(archive, tmp_path / "plan", actor="档案员甲", as_of=NEW_YEAR_2026, converter=converter)
+        plan_destruction(archive, tmp_path / "plan", actor=person("档案员甲"), as_of=NEW_YEAR_2026, converter=converter)
 
 
 def test_purge_deletes_exactly_the_planned_expired_unheld_cases(archive, converter, tmp_path):
     before = _case_blobs(archive, CLOSED)
     shared = before["C2018"] & before["C2022"]
     assert shared, "the fixture shares the upload between cases"
-    plan = plan_destruction(archive, tmp_path / "plan", actor="档案员甲", as_of=NEW_YEAR_2026, converter=converter)
-    report = execute_plan(archive, tmp_path / "plan" / "plan.json", approved_by="王局长", actor="档案员甲",
+    plan = plan_destruction(archive, tmp_path / "plan", actor=person("档案员甲"), as_of=NEW_YEAR_2026, converter=converter)
+    report = execute_plan(archive, tmp_path / "plan" / "plan.json", approved_by="王局长", actor=person("档案员甲"),
                           today=NEW_YEAR_2026)
     assert {o.case_id: o.status for o in report.outcomes} == {c: PurgeStatus.purged for c in PURGEABLE_2026}
     present = set(_blob_store(archive).iter_shas())
@@ -310,8 +311,8 @@ def test_purge_deletes_exactly_the_planned_expired_unheld_cases(archive, convert
     assert tombstone_summary(archive, summary["notice_number"])["case_id"] == "C2019B"
     assert "王局长" in format_tombstone(summary) and tombstone_summary(archive, "C2022") is None
     with pytest.raises(ArchiveConflict, match="已销毁"):
-        place_hold(archive, "C2019B", reason="迟到的保全", actor="张三")
-    rerun = execute_plan(archive, tmp_path / "plan" / "plan.json", approved_by="王局长", actor="档案员甲",
+        place_hold(archive, "C2019B", reason="迟到的保全", actor=person("张三"))
+    rerun = execute_plan(archive, tmp_path / "plan" / "plan.json", approved_by="王局长", actor=person("档案员甲"),
                          today=NEW_YEAR_2026)
     assert {o.status for o in rerun.outcomes} == {PurgeStatus.already}
 
@@ -319,9 +320,9 @@ def test_purge_deletes_exactly_the_planned_expired_unheld_cases(archive, convert
 def test_purge_takes_every_version_of_a_superseded_case(archive, converter, tmp_path):
     store_case(archive, "C2018", CLOSED["C2018"], credit=credit_code(1), revision=2)
     before = _case_blobs(archive, ["C2018"])["C2018"]
-    plan = plan_destruction(archive, tmp_path / "plan", actor="档案员甲", as_of=NEW_YEAR_2026, converter=converter)
+    plan = plan_destruction(archive, tmp_path / "plan", actor=person("档案员甲"), as_of=NEW_YEAR_2026, converter=converter)
     assert next(c for c in plan["cases"] if c["case_id"] == "C2018")["version"] == 2
-    execute_plan(archive, tmp_path / "plan" / "plan.json", approved_by="王局长", actor="档案员甲", today=NEW_YEAR_2026)
+    execute_plan(archive, tmp_path / "plan" / "plan.json", approved_by="王局长", actor=person("档案员甲"), today=NEW_YEAR_2026)
     with Catalog(archive.catalog_path) as catalog:
         assert [v.status for v in catalog.versions("C2018")] == ["purged", "purged"]
         assert [t.version for t in catalog.tombstones("C2018")] == [1, 2]
@@ -331,15 +332,15 @@ def test_purge_takes_every_version_of_a_superseded_case(archive, converter, tmp_
 
 
 def test_purge_skips_what_changed_since_the_plan(archive, converter, tmp_path):
-    plan_destruction(archive, tmp_path / "plan", actor="档案员甲", as_of=date(2026, 6, 1), converter=converter)
-    place_hold(archive, "C2019A", reason="审计调阅", actor="审计")
-    report = execute_plan(archive, tmp_path / "plan" / "plan.json", approved_by="王局长", actor="档案员甲",
+    plan_destruction(archive, tmp_path / "plan", actor=person("档案员甲"), as_of=date(2026, 6, 1), converter=converter)
+    place_hold(archive, "C2019A", reason="审计调阅", actor=person("审计"))
+    report = execute_plan(archive, tmp_path / "plan" / "plan.json", approved_by="王局长", actor=person("档案员甲"),
                           today=date(2025, 12, 31))
     status = {o.case_id: o.status for o in report.outcomes}
     assert status == {"C2018": PurgeStatus.purged, "C2019A": PurgeStatus.held, "C2019B": PurgeStatus.not_due}
-    plan_destruction(archive, tmp_path / "plan2", actor="档案员甲", as_of=NEW_YEAR_2026, converter=converter)
+    plan_destruction(archive, tmp_path / "plan2", actor=person("档案员甲"), as_of=NEW_YEAR_2026, converter=converter)
     store_case(archive, "C2019B", CLOSED["C2019B"], credit=credit_code(3), revision=2)   # corrected after planning
-    report = execute_plan(archive, tmp_path / "plan2" / "plan.json", approved_by="王局长", actor="档案员甲",
+    report = execute_plan(archive, tmp_path / "plan2" / "plan.json", approved_by="王局长", actor=person("档案员甲"),
                           today=NEW_YEAR_2026)
     assert {o.case_id: o.status for o in report.outcomes}["C2019B"] is PurgeStatus.changed
     with Catalog(archive.catalog_path) as catalog:
@@ -347,7 +348,7 @@ def test_purge_skips_what_changed_since_the_plan(archive, converter, tmp_path):
 
 
 def test_changed_or_unknown_plan_is_refused_and_nothing_is_deleted(archive, converter, tmp_path):
-    plan = plan_destruction(archive, tmp_path / "plan", actor="档案员甲", as_of=NEW_YEAR_2026, converter=converter)
+    plan = plan_destruction(archive, tmp_path / "plan", actor=person("档案员甲"), as_of=NEW_YEAR_2026, converter=converter)
     blobs = set(_blob_store(archive).iter_shas())
     path = tmp_path / "plan" / "plan.json"
     original = path.read_bytes()
@@ -355,25 +356,25 @@ def test_changed_or_unknown_plan_is_refused_and_nothing_is_deleted(archive, conv
     edited["cases"].append(dict(edited["cases"][0], case_id="C2024"))
     path.write_text(json.dumps(edited, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(InvalidArgument, match="被改动过"):
-        execute_plan(archive, path, approved_by="王局长", actor="x", today=NEW_YEAR_2026)
+        execute_plan(archive, path, approved_by="王局长", actor=person("x"), today=NEW_YEAR_2026)
     edited["plan_sha256"] = plan_sha256(edited)       # re-hashed by hand: the catalog still knows the original
     path.write_text(json.dumps(edited, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(InvalidArgument, match="摘要不符"):
-        execute_plan(archive, path, approved_by="王局长", actor="x", today=NEW_YEAR_2026)
+        execute_plan(archive, path, approved_by="王局长", actor=person("x"), today=NEW_YEAR_2026)
     edited["plan_id"] = "XH-2099-0001"
     edited["plan_sha256"] = plan_sha256(edited)
     path.write_text(json.dumps(edited, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(InvalidArgument, match="没有销毁计划"):
-        execute_plan(archive, path, approved_by="王局长", actor="x", today=NEW_YEAR_2026)
+        execute_plan(archive, path, approved_by="王局长", actor=person("x"), today=NEW_YEAR_2026)
     path.write_bytes(original)
     listing = tmp_path / "plan" / "销毁清册.xlsx"
     listing_bytes = listing.read_bytes()
     listing.write_bytes(listing_bytes + b"\0")
     with pytest.raises(InvalidArgument, match="销毁清册.xlsx 在编制后被改动过"):
-        execute_plan(archive, path, approved_by="王局长", actor="x", today=NEW_YEAR_2026)
+        execute_plan(archive, path, approved_by="王局长", actor=person("x"), today=NEW_YEAR_2026)
     listing.unlink()
     with pytest.raises(InvalidArgument, match="销毁清册.xlsx 不存在"):
-        execute_plan(archive, path, approved_by="王局长", actor="x", today=NEW_YEAR_2026)
+        execute_plan(archive, path, approved_by="王局长", actor=person("x"), today=NEW_YEAR_2026)
     listing.write_bytes(listing_bytes)
     assert set(_blob_store(archive).iter_shas()) == blobs
     assert not (archive.path / "plans").exists()
@@ -385,7 +386,7 @@ def test_changed_or_unknown_plan_is_refused_and_nothing_is_deleted(archive, conv
 @pytest.mark.parametrize("step", ["purge_after_catalog", "purge_after_first_blob", "purge_after_blobs"])
 def test_purge_killed_midway_is_finished_by_a_rerun(archive, converter, tmp_path, step):
     """A real child process kills itself (SIGKILL) between steps; audit sees the leftovers, a rerun ends them."""
-    plan = plan_destruction(archive, tmp_path / "plan", actor="档案员甲", converter=converter)
+    plan = plan_destruction(archive, tmp_path / "plan", actor=person("档案员甲"), converter=converter)
     assert {c["case_id"] for c in plan["cases"]} == PURGEABLE_2026      # today is after 2026-01-01
     before = _case_blobs(archive, CLOSED)
     args = ["--home", str(archive.path), "purge", "--execute", str(tmp_path / "plan" / "plan.json"),

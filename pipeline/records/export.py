@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 import bagit
 
 from archive_store import ledger
+from archive_store.actors import Actor
 from archive_store.durable import fsync_dir, sha256_file
 from archive_store.errors import ArchiveConflict, InvalidArgument
 from archive_store.home import ArchiveHome
@@ -92,7 +93,7 @@ def select_cases(home: ArchiveHome, filters: ExportFilters) -> list:
     return sorted(records, key=lambda r: (_as_date(r.interview_on) or date.min, r.notice_number or "", r.case_id))
 
 
-def export_bag(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: str) -> ExportResult:
+def export_bag(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: Actor) -> ExportResult:
     """Write the bag zip to `dest`; refuses to export nothing and never overwrites an existing file."""
 
     dest = Path(dest)
@@ -117,7 +118,7 @@ def export_bag(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: 
                     "Source-Organization": organizers or ["（未注明）"],
                     "External-Description": f"约谈档案合规导出：{len(records)} 个案件（{_filters_text(filters)}）",
                     "External-Identifier": dest.stem,
-                    "Contact-Name": actor,
+                    "Contact-Name": actor.name,
                     "Bag-Group-Identifier": "yuetan",
                     "Yuetan-Filters": canonical_json(filters.as_dict()).decode("utf-8"),
                     "Yuetan-Case-Count": str(len(records)),

@@ -21,6 +21,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from archive_store import ledger
+from archive_store.actors import Actor
 from archive_store.catalog import CaseRecord, DocumentRow, FindingRow
 from archive_store.durable import (
     crash_point,
@@ -104,7 +105,7 @@ def content_sha256(bundle: CaseBundle) -> str:
                                           "attachments": files})).hexdigest()
 
 
-def ingest_cases(sources: list[Path], *, home: ArchiveHome, actor: str, jobs: int = 1, supersede: bool = False,
+def ingest_cases(sources: list[Path], *, home: ArchiveHome, actor: Actor, jobs: int = 1, supersede: bool = False,
                  on_result: Callable[[IngestResult], None] | None = None) -> list[IngestResult]:
     """Ingest every case; one bad case is reported and the rest go on. Results in the order of `sources`."""
     from pipeline.pdf.pdfa import pdfa_converter
@@ -136,7 +137,7 @@ def ingest_cases(sources: list[Path], *, home: ArchiveHome, actor: str, jobs: in
             c.close()
 
 
-def ingest_case(source: Path, *, home: ArchiveHome, actor: str, converter, supersede: bool = False) -> IngestResult:
+def ingest_case(source: Path, *, home: ArchiveHome, actor: Actor, converter, supersede: bool = False) -> IngestResult:
     """One case, whole or not at all; every failure becomes a result, never an exception.
 
     `converter` is a callable returning the LibreOffice converter, so one starts only when a build is needed.
@@ -156,7 +157,7 @@ def ingest_case(source: Path, *, home: ArchiveHome, actor: str, converter, super
                             message=f"内部错误（{type(exc).__name__}: {str(exc)[:200]}）：该案件未入库，请把此信息报告给维护人员")
 
 
-def _ingest_bundle(bundle: CaseBundle, label: str, *, home: ArchiveHome, actor: str, converter,
+def _ingest_bundle(bundle: CaseBundle, label: str, *, home: ArchiveHome, actor: Actor, converter,
                    supersede: bool) -> IngestResult:
     case = bundle.case
     content = content_sha256(bundle)
@@ -212,7 +213,7 @@ def _staging_dir(home: ArchiveHome, content: str) -> Path:
     return home.path / "staging" / content
 
 
-def _staged_build(bundle: CaseBundle, content: str, *, home: ArchiveHome, actor: str, converter) -> StagedBuild:
+def _staged_build(bundle: CaseBundle, content: str, *, home: ArchiveHome, actor: Actor, converter) -> StagedBuild:
     """Reuse a complete build an interrupted run left; else build in a private folder and rename it in."""
     final = _staging_dir(home, content)
     if (final / BUILT_FILE).is_file():
@@ -225,7 +226,7 @@ def _staged_build(bundle: CaseBundle, content: str, *, home: ArchiveHome, actor:
     try:
         (work / "work").mkdir()
         built = build_from_bundle(bundle, work / DOSSIER_NAME, work=work / "work", home=home,
-                                  converter=converter(), filed_by=actor)
+                                  converter=converter(), filed_by=actor.name)
         _write_staged(built, work)
         shutil.rmtree(final, ignore_errors=True)
         os.replace(work, final)
@@ -290,7 +291,7 @@ def _read_staged(folder: Path) -> StagedBuild:
 
 # --- store, catalog, ledger ----------------------------------------------------------------------------------
 
-def _store(staged: StagedBuild, bundle: CaseBundle, content: str, *, home: ArchiveHome, actor: str,
+def _store(staged: StagedBuild, bundle: CaseBundle, content: str, *, home: ArchiveHome, actor: Actor,
            previous: CaseRecord | None) -> CaseRecord:
     """Every file into the blob store, then ONE catalog transaction: case, documents, findings, ledger."""
     blobs = home.blobs()

@@ -1,7 +1,6 @@
 """Finding one stored case again by its notice number or case_id: its record, or its dossier written out."""
 from __future__ import annotations
 
-from datetime import date, datetime
 from pathlib import Path
 
 from archive_store import ledger
@@ -23,7 +22,8 @@ def find_case(catalog: Catalog, reference: str) -> CaseRecord | None:
 
 
 def show_case(home: ArchiveHome, reference: str) -> dict:
-    """The catalog record with findings, documents, versions, holds and ledger entries; a tombstone if purged."""
+    """The catalog record with findings, documents, versions, holds and ledger entries (catalog and ledger
+    objects); `{"status": "purged", "tombstone": {...}}` if the case was purged."""
     with home.catalog() as catalog:
         record = find_case(catalog, reference)
         if record is None:
@@ -33,14 +33,13 @@ def show_case(home: ArchiveHome, reference: str) -> dict:
             raise InvalidArgument(f"档案库中没有文号或案件编号为“{reference}”的案件：请用 yuetan search 查找")
         return {
             "status": record.status,
-            "record": _plain(record.__dict__),
+            "record": record,
             "outcome_label": OUTCOME_LABELS.get(Outcome(record.outcome), record.outcome),
-            "findings": [f.as_dict() for f in catalog.findings(record.case_id, record.version)],
-            "documents": [_plain(d.__dict__) for d in catalog.documents(record.case_id, record.version)],
-            "versions": [{"version": v.version, "status": v.status, "archived_at": _plain(v.archived_at),
-                          "dossier_sha256": v.dossier_sha256} for v in catalog.versions(record.case_id)],
-            "holds": [_plain(h.__dict__) for h in catalog.hold_history(record.case_id)],
-            "ledger": [e.as_dict() for e in ledger.entries(catalog.conn, record.case_id)],
+            "findings": catalog.findings(record.case_id, record.version),
+            "documents": catalog.documents(record.case_id, record.version),
+            "versions": catalog.versions(record.case_id),
+            "holds": catalog.hold_history(record.case_id),
+            "ledger": ledger.entries(catalog.conn, record.case_id),
         }
 
 
@@ -56,13 +55,3 @@ def open_dossier(home: ArchiveHome, reference: str, dest: Path) -> CaseRecord:
     dest.parent.mkdir(parents=True, exist_ok=True)
     home.blobs().export_to(record.dossier_sha256, dest)
     return record
-
-
-def _plain(value):
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return value

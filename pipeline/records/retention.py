@@ -24,6 +24,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from archive_store import ledger
+from archive_store.actors import Actor
 from archive_store.catalog import Catalog, DestructionPlanRow, Tombstone
 from archive_store.durable import (
     crash_point,
@@ -137,37 +138,40 @@ class HoldChange:
     action: str          # hold / release
     reason: str
     actor: str
+    role: str
     ledger_seq: int
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-def place_hold(home: ArchiveHome, case_ref: str, *, reason: str, actor: str) -> HoldChange:
+def place_hold(home: ArchiveHome, case_ref: str, *, reason: str, actor: Actor) -> HoldChange:
     """A held case is never purged, whatever its age, until the hold is released."""
     reason = _required_reason(reason)
     with home.catalog() as catalog:
         record = _resolve_current(catalog, case_ref)
         with catalog.transaction() as tx:
-            catalog.add_hold(tx, record.case_id, reason=reason, held_by=actor)
+            catalog.add_hold(tx, record.case_id, reason=reason, held_by=actor.name)
             entry = ledger.append(tx, action="hold", actor=actor, case_id=record.case_id,
                                   details={"reason": reason, "notice_number": record.notice_number,
                                            "manifest_sha256": record.manifest_sha256})
-    return HoldChange(record.case_id, record.notice_number or "", "hold", reason, actor, entry.seq)
+    return HoldChange(record.case_id, record.notice_number or "", "hold", reason, actor.name, actor.role.value,
+                      entry.seq)
 
 
-def release_hold(home: ArchiveHome, case_ref: str, *, reason: str, actor: str) -> HoldChange:
+def release_hold(home: ArchiveHome, case_ref: str, *, reason: str, actor: Actor) -> HoldChange:
     reason = _required_reason(reason)
     with home.catalog() as catalog:
         record = _resolve_current(catalog, case_ref)
         if not catalog.active_holds(record.case_id):
             raise ArchiveConflict(f"案件 {record.case_id}（{record.notice_number}）未被冻结，无需解除")
         with catalog.transaction() as tx:
-            catalog.release_hold(tx, record.case_id, released_by=actor, reason=reason)
+            catalog.release_hold(tx, record.case_id, released_by=actor.name, reason=reason)
             entry = ledger.append(tx, action="release", actor=actor, case_id=record.case_id,
                                   details={"reason": reason, "notice_number": record.notice_number,
                                            "manifest_sha256": record.manifest_sha256})
-    return HoldChange(record.case_id, record.notice_number or "", "release", reason, actor, entry.seq)
+    return HoldChange(record.case_id, record.notice_number or "", "release", reason, actor.name, actor.role.value,
+                      entry.seq)
 
 
 def _required_reason(reason: str | None) -> str:
@@ -219,7 +223,7 @@ def build_plan(entries: list[RetentionEntry], records: dict, *, plan_id: str, as
     return plan
 
 
-def plan_destruction(home: ArchiveHome, out_dir: Path, *, actor: str, as_of: date | None = None,
+def plan_destruction(home: ArchiveHome, out_dir: Path, *, actor: Actor, as_of: date | None = None,
                      converter=None) -> dict:
     """Write 销毁清册.xlsx, 销毁清册.pdf (PDF/A) and plan.json into `out_dir` and record the plan. Deletes nothing.
 
@@ -242,7 +246,7 @@ def plan_destruction(home: ArchiveHome, out_dir: Path, *, actor: str, as_of: dat
             return {"format": PLAN_FORMAT, "plan_id": None, "as_of": as_of.isoformat(), "cases": [],
                     "totals": {"cases": 0, "pages": 0}}
         plan_id = _next_plan_id(catalog, created_at.year)
-        plan = build_plan(entries, records, plan_id=plan_id, as_of=as_of, years=years, created_by=actor,
+        plan = build_plan(entries, records, plan_id=plan_id, as_of=as_of, years=years, created_by=actor.name,
                           created_at=created_at, ledger_head=_ledger_head(catalog))
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=out_dir.parent))
@@ -254,7 +258,7 @@ def plan_destruction(home: ArchiveHome, out_dir: Path, *, actor: str, as_of: dat
                     raise ArchiveConflict(f"销毁计划编号 {plan_id} 刚被另一进程使用，请重新运行")
                 catalog.record_plan(tx, DestructionPlanRow(
                     plan_id=plan_id, plan_sha256=plan["plan_sha256"], as_of=as_of, created_at=created_at,
-                    created_by=actor, plan_json=canonical_json(plan).decode("utf-8")))
+                    created_by=actor.name, plan_json=canonical_json(plan).decode("utf-8")))
                 ledger.append(tx, action="purge_plan", actor=actor, case_id=None,
                               details={"plan_id": plan_id, "plan_sha256": plan["plan_sha256"],
                                        "as_of": as_of.isoformat(), "case_ids": [c["case_id"] for c in plan["cases"]],
@@ -495,7 +499,7 @@ class PurgeReport:
                 "kept_at": str(self.kept_at), "cases": [o.as_dict() for o in self.outcomes]}
 
 
-def execute_plan(home: ArchiveHome, plan_path: Path, *, approved_by: str, actor: str,
+def execute_plan(home: ArchiveHome, plan_path: Path, *, approved_by: str, actor: Actor,
                  today: date | None = None) -> PurgeReport:
     """Purge the approved plan's cases that are still purgeable (as of `today`) and not held.
 
@@ -564,7 +568,7 @@ def _keep_plan(home: ArchiveHome, plan: dict, folder: Path, files: dict[str, str
     return dest
 
 
-def _purge_one(home: ArchiveHome, catalog: Catalog, plan: dict, planned: dict, *, approved_by: str, actor: str,
+def _purge_one(home: ArchiveHome, catalog: Catalog, plan: dict, planned: dict, *, approved_by: str, actor: Actor,
                today: date) -> PurgeOutcome:
     """Decide and record under the write lock, so a hold or a new version arriving meanwhile wins."""
     case_id = planned["case_id"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from archive_store import ledger
+from archive_store.actors import Actor
 from archive_store.catalog import CaseRecord, Catalog
 from archive_store.durable import file_lock
 from archive_store.home import ArchiveHome
@@ -25,7 +26,7 @@ def index_document(record: CaseRecord, catalog: Catalog, blobs) -> IndexDocument
                              manifest_sha256=record.manifest_sha256, version=record.version)
 
 
-def reindex(home: ArchiveHome, *, actor: str) -> int:
+def reindex(home: ArchiveHome, *, actor: Actor) -> int:
     """Rebuild the whole index from the store; returns how many cases it holds."""
     blobs = home.blobs()
     with file_lock(home.index_lock), home.catalog() as catalog:

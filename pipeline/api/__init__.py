@@ -1,0 +1,52 @@
+"""The core API: the one set of plain functions both faces call (the `yuetan` command line and the web
+application). Each takes typed arguments, among them who acts (`Actor`: account name and role; the core never
+invents one), and returns a pydantic model whose `model_dump(mode="json")` is the `--json` output.
+
+Errors are the exceptions of `archive_store.errors` (re-exported here), each with its exit status.
+"""
+from archive_store.actors import ROLE_LABELS, Actor, Role
+from archive_store.errors import (
+    ArchiveConflict,
+    ConfigurationError,
+    ExitCode,
+    InvalidArgument,
+    InvalidCase,
+    YuetanError,
+)
+from archive_store.home import ArchiveHome, resolve_home
+from pipeline.api import models
+from pipeline.api.archive import (
+    audit,
+    ingest,
+    init,
+    ledger_list,
+    ledger_verify,
+    open_archive,
+    open_dossier,
+    reindex,
+    search,
+    show,
+)
+from pipeline.api.cases import build, check, render, schema, verify
+from pipeline.api.keeping import (
+    credit,
+    export,
+    export_verify,
+    hold,
+    purge_execute,
+    purge_plan,
+    release,
+    retention,
+    statistics,
+)
+from pipeline.api.models import ExportFilters
+
+__all__ = [
+    "Actor", "Role", "ROLE_LABELS", "ArchiveHome", "ExportFilters", "models", "resolve_home",
+    "YuetanError", "ExitCode", "InvalidArgument", "InvalidCase", "ConfigurationError", "ArchiveConflict",
+    "check", "schema", "render", "build", "verify",
+    "init", "open_archive", "ingest", "search", "show", "open_dossier", "reindex", "audit", "ledger_verify",
+    "ledger_list",
+    "retention", "hold", "release", "purge_plan", "purge_execute", "export", "export_verify", "credit",
+    "statistics",
+]

@@ -1,0 +1,143 @@
+"""The archive: set it up, put cases in, find them, take them out, keep it true."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import asdict
+from pathlib import Path
+
+from archive_store import ledger as chain
+from archive_store.actors import Actor
+from archive_store.home import DEFAULT_SEAL_PKCS12, ArchiveHome, open_home
+from pipeline.api.models import (
+    AuditResult,
+    CaseRecord,
+    DocumentEntry,
+    Finding,
+    HoldEntry,
+    IngestReport,
+    IngestRow,
+    InitResult,
+    LedgerEntry,
+    LedgerList,
+    LedgerVerifyResult,
+    OpenResult,
+    Problem,
+    ReindexResult,
+    SearchHit,
+    SearchResult,
+    ShowResult,
+    Tombstone,
+    VersionEntry,
+)
+from pipeline.records import lookup
+from pipeline.records.audit import audit_archive
+from pipeline.records.ingest import IngestResult, case_sources, ingest_cases
+from pipeline.records.setup import init_home
+from pipeline.search.index import search as search_index
+from pipeline.search.reindex import reindex as rebuild_index
+
+log = logging.getLogger(__name__)
+
+
+def open_archive(path: Path) -> ArchiveHome:
+    """The archive home at `path`; refused (ConfigurationError) if it was never set up."""
+    return open_home(path)
+
+
+def init(path: Path, *, actor: Actor, organizer: str | None = None) -> InitResult:
+    """Create the archive home (settings, catalog) and, unless a seal is configured, a development seal."""
+    home, created = init_home(path, organizer=organizer)
+    log.info("%s（%s）%s档案库 %s", actor.name, actor.role, "创建" if created else "打开", home.path)
+    return InitResult(path=str(home.path.resolve()), created=created, seal_path=str(home.seal_pkcs12),
+                      development_seal=home.settings.seal.pkcs12 == DEFAULT_SEAL_PKCS12)
+
+
+def ingest(home: ArchiveHome, paths: Iterable[Path], *, actor: Actor, jobs: int = 1, supersede: bool = False,
+           on_result: Callable[[IngestRow], None] | None = None,
+           on_start: Callable[[int], None] | None = None) -> IngestReport:
+    """Ingest cases (folders, zips, or folders of many cases); one bad case is reported and the rest go on.
+
+    `on_start(n)` is told how many cases were found; `on_result(row)` hears of each case as it finishes.
+    Failures are rows, not exceptions: `IngestReport.failed` counts them.
+    """
+    sources = case_sources(paths)
+    if on_start is not None:
+        on_start(len(sources))
+    results = ingest_cases(sources, home=home, actor=actor, jobs=jobs, supersede=supersede,
+                           on_result=(lambda r: on_result(ingest_row(r))) if on_result else None)
+    return IngestReport(results=[ingest_row(r) for r in results])
+
+
+def ingest_row(result: IngestResult) -> IngestRow:
+    return IngestRow(source=result.source, case_id=result.case_id, status=result.status, version=result.version,
+                     notice_number=result.notice_number, dossier_sha256=result.dossier_sha256,
+                     manifest_sha256=result.manifest_sha256, findings=[Finding(**f) for f in result.findings],
+                     message=result.message, problems=[Problem(**p) for p in result.problems])
+
+
+def search(home: ArchiveHome, query: str = "", *, actor: Actor, kind: str | None = None, ground: str | None = None,
+           organizer: str | None = None, region: str | None = None, outcome: str | None = None,
+           date_from=None, date_to=None, limit: int = 20) -> SearchResult:
+    """Ranked cases for `query` within the filters (the same filters as export)."""
+    log.debug("%s（%s）检索 %r", actor.name, actor.role, query)
+    found = search_index(home.index_dir, query or "", kind=kind, ground=ground, organizer=organizer, region=region,
+                         outcome=outcome, date_from=date_from, date_to=date_to, limit=limit)
+    data = found.as_dict()
+    return SearchResult(total=data["total"], hits=[SearchHit(**h) for h in data["hits"]],
+                        facets=data.get("facets"))
+
+
+def show(home: ArchiveHome, reference: str, *, actor: Actor) -> ShowResult:
+    """A case by notice number or case_id: its record, findings, documents, versions, holds and ledger entries;
+    for a purged case, its tombstone."""
+    log.debug("%s（%s）查看 %s", actor.name, actor.role, reference)
+    info = lookup.show_case(home, reference)
+    if info["status"] == "purged":
+        return ShowResult(status="purged", tombstone=Tombstone(**info["tombstone"]))
+    return ShowResult(
+        status=info["status"], record=CaseRecord(**asdict(info["record"])), outcome_label=info["outcome_label"],
+        findings=[Finding(**f.as_dict()) for f in info["findings"]],
+        documents=[DocumentEntry(**asdict(d)) for d in info["documents"]],
+        versions=[VersionEntry(version=v.version, status=v.status, archived_at=v.archived_at,
+                               dossier_sha256=v.dossier_sha256) for v in info["versions"]],
+        holds=[HoldEntry(**asdict(h)) for h in info["holds"]],
+        ledger=[ledger_entry(e) for e in info["ledger"]])
+
+
+def open_dossier(home: ArchiveHome, reference: str, dest: Path, *, actor: Actor) -> OpenResult:
+    """Write a stored case's sealed dossier to `dest`, its hash checked on the way out."""
+    log.debug("%s（%s）取出 %s", actor.name, actor.role, reference)
+    record = lookup.open_dossier(home, reference, dest)
+    return OpenResult(path=str(dest), case_id=record.case_id, notice_number=record.notice_number)
+
+
+def reindex(home: ArchiveHome, *, actor: Actor) -> ReindexResult:
+    """The search index made again from the catalog and the store alone, swapped in whole."""
+    return ReindexResult(cases=rebuild_index(home, actor=actor))
+
+
+def audit(home: ArchiveHome, *, actor: Actor) -> AuditResult:
+    """Every blob against its hash, catalog against store, index against catalog, the ledger chain."""
+    log.debug("%s（%s）核查档案库", actor.name, actor.role)
+    report = audit_archive(home)
+    return AuditResult(ok=report.ok, problems=report.problems, pending=report.pending, cases=report.cases,
+                       blobs_checked=report.blobs_checked, ledger_entries=report.ledger_entries)
+
+
+def ledger_verify(home: ArchiveHome, *, actor: Actor) -> LedgerVerifyResult:
+    """The ledger's hash chain: every edited, removed or reordered entry, named."""
+    with home.catalog() as catalog:
+        problems = chain.verify_chain(catalog.conn)
+        count = len(chain.entries(catalog.conn))
+    return LedgerVerifyResult(ok=not problems, entries=count, problems=problems)
+
+
+def ledger_list(home: ArchiveHome, case_id: str | None = None, *, actor: Actor) -> LedgerList:
+    """The ledger's entries, oldest first (only those of one case when `case_id` is given)."""
+    with home.catalog() as catalog:
+        return LedgerList(entries=[ledger_entry(e) for e in chain.entries(catalog.conn, case_id)])
+
+
+def ledger_entry(entry: chain.LedgerEntry) -> LedgerEntry:
+    return LedgerEntry(**entry.as_dict())

@@ -1,0 +1,140 @@
+"""What every command shares: --home, --json, --actor, the case filters, dates; the group that turns errors into
+exit statuses; groups whose modes keep today's flag forms working."""
+from __future__ import annotations
+
+import getpass
+import os
+from datetime import date
+from pathlib import Path
+
+import click
+
+from pipeline import api
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+HOME_HELP = "档案库文件夹（默认 $YUETAN_HOME，否则 ./yuetan-archive）"
+
+
+class YuetanGroup(click.Group):
+    """Turns every `YuetanError` into its Chinese message and its exit status, in one place: the exit status
+    comes only from the exception's class."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except api.YuetanError as exc:
+            if not exc.reported:
+                click.echo(f"错误：{exc.message}", err=True)
+            ctx.exit(int(exc.exit_code))
+
+
+class ModeGroup(YuetanGroup):
+    """A group whose first word may be left out: then `default` runs (e.g. `yuetan export --kind bureau -o x.zip`
+    is `yuetan export create ...`), so the flag forms of before (`purge --plan`, `export --verify`) keep working."""
+
+    default: str = ""
+    help_goes_to_default = False
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        first = args[0] if args else None
+        asks_help = first in CONTEXT["help_option_names"]
+        if self.default and first not in self.commands and (not asks_help or self.help_goes_to_default):
+            args = [self.default, *args]
+        return super().parse_args(ctx, args)
+
+
+class _GroupNamedContext(click.Context):
+    @property
+    def command_path(self) -> str:
+        return self.parent.command_path if self.parent is not None else super().command_path
+
+
+class DefaultCommand(click.Command):
+    """The command a ModeGroup runs when its first word is left out; usage and errors name it by the group's
+    name (`yuetan export`), as the person typed it."""
+
+    context_class = _GroupNamedContext
+
+
+def home_option(command):
+    """Every command takes --home; it overrides the one given before the command name."""
+    def remember(ctx: click.Context, _param, value):
+        if value is not None:
+            ctx.ensure_object(dict)["home"] = value
+        return value
+    return click.option("--home", type=click.Path(path_type=Path), expose_value=False, callback=remember,
+                        help=HOME_HELP)(command)
+
+
+def json_option(help: str = "输出 JSON"):
+    return click.option("--json", "as_json", is_flag=True, help=help)
+
+
+def actor_option(help: str = "操作人（写入台账；默认为当前登录名）"):
+    """--actor NAME: who acts, in the console role (see `console_actor`)."""
+    return click.option("--actor", default=None, help=help)
+
+
+def home_path(ctx: click.Context) -> Path:
+    return api.resolve_home(ctx.ensure_object(dict).get("home"))
+
+
+def archive(ctx: click.Context) -> api.ArchiveHome:
+    return api.open_archive(home_path(ctx))
+
+
+def console_actor(name: str | None = None, *, reading: bool = False) -> api.Actor:
+    """The command line acts as the person named by --actor, else the login name, in the role `console`.
+
+    A command that only reads may run without a login name (in a container, say): it acts as the uid then.
+    """
+    if name and name.strip():
+        return api.Actor(name=name.strip(), role=api.Role.console)
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):
+        login = ""
+    if not login:
+        if reading:
+            return api.Actor(name=f"uid {os.getuid()}", role=api.Role.console)
+        raise api.ConfigurationError("无法确定操作人（系统未提供登录名），请用 --actor 指定操作人姓名")
+    return api.Actor(name=login, role=api.Role.console)
+
+
+class IsoDate(click.ParamType):
+    name = "日期"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value).strip())
+        except ValueError:
+            self.fail(f"“{value}”不是有效日期：应为 YYYY-MM-DD，如 2026-01-01", param, ctx)
+
+
+DATE = IsoDate()
+
+CASE_FILTERS = [
+    click.option("--kind", type=click.Choice(["institution", "bureau"]), help="约谈对象类型"),
+    click.option("--ground", help="约谈事由，如 6.2（第六条第（二）项）或 6（第六条各项）"),
+    click.option("--organizer", help="约谈组织方（名称的一部分）"),
+    click.option("--region", help="行政区划代码（或其前几位），如 360100"),
+    click.option("--outcome", help="处理结果，如 completed、administrative_penalty（或其中文名）"),
+    click.option("--from", "date_from", type=DATE, help="约谈日期自（含，YYYY-MM-DD）"),
+    click.option("--to", "date_to", type=DATE, help="约谈日期至（含，YYYY-MM-DD）"),
+]
+
+
+def case_filter_options(command):
+    """The same case filters, with the same names and help, wherever cases are selected (search, export)."""
+    for option in reversed(CASE_FILTERS):
+        command = option(command)
+    return command
+
+
+def finish(result) -> None:
+    """After a result is printed: its failure (a failed check, refused cases) sets the exit status."""
+    failure = result.failure()
+    if failure is not None:
+        raise failure
