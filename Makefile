@@ -1,5 +1,7 @@
 # Two entry points for a fresh Debian 12 machine (as root): `make demo` and `make test`.
 # Both install what they need: Debian packages, the virtualenv, the project with pinned dependencies.
+# postgresql-15 is only for the tests (a throw-away cluster per test session, tests/services.py); the
+# archive itself needs no server unless yuetan.toml names one.
 
 # python3-uno only imports under Debian's own interpreter, so the venv is built from it
 # (with system site-packages); the LibreOffice converter drives soffice over UNO from it.
@@ -7,7 +9,7 @@ SYSTEM_PYTHON := /usr/bin/python3
 VENV := .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := libreoffice-writer-nogui python3-uno python3-venv fonts-noto-cjk ghostscript qpdf \
-	poppler-utils tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng icc-profiles-free
+	poppler-utils tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng icc-profiles-free postgresql-15
 DEMO_HOME := demo-output/archive
 
 .PHONY: install system-deps venv demo test bench clean lock

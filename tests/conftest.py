@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -95,3 +97,54 @@ def example_dossiers(example_archive, tmp_path_factory) -> dict[str, Path]:
         dossiers[name] = folder / f"{name}.pdf"
         open_dossier(example_archive, load_example(name)["case_id"], dossiers[name])
     return dossiers
+
+
+# --- servers: PostgreSQL 15 and moto's S3, started once per session when a test asks -------------------------
+
+def pytest_addoption(parser):
+    parser.addoption("--catalog", choices=["sqlite", "postgresql"],
+                     default=os.environ.get("YUETAN_TEST_CATALOG", "sqlite"),
+                     help="catalog backend for the tests marked `catalog` (also $YUETAN_TEST_CATALOG)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "catalog: runs against the catalog backend chosen by --catalog")
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throw-away PostgreSQL 15 cluster in a temp folder, run as `postgres`; stopped and removed at the end."""
+    from tests.services import postgres_available, start_postgres
+
+    why = postgres_available()
+    if why:
+        pytest.fail(why)
+    cluster = start_postgres()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_database(postgres, request):
+    """A fresh, empty database in the session's cluster: its name."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    postgres.create_database(name)
+    return name
+
+
+@pytest.fixture(scope="session")
+def moto_s3():
+    """moto's S3 server on a free loopback port, for the session."""
+    from tests.services import start_moto
+
+    server = start_moto()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(moto_s3, monkeypatch):
+    """A new Object Lock bucket, with the credentials in the environment as a deployment has them."""
+    for key, value in moto_s3.env().items():
+        monkeypatch.setenv(key, value)
+    return moto_s3.create_locked_bucket(f"yuetan-{uuid.uuid4().hex[:20]}")
