@@ -3,7 +3,8 @@
 A SQLite catalog is brought up to date when it is opened (a single office has no one to run migrate), under
 SQLite's write lock. A PostgreSQL catalog, shared by several nodes, is only changed by `yuetan migrate`: a node
 finding an older schema refuses to start and says so, instead of racing the other nodes to change it.
-Catalogs made before Alembic (SQLite, `PRAGMA user_version` 1) are adopted by the first revision as they are.
+Catalogs made before Alembic (SQLite, `PRAGMA user_version` 1, or 2 with the ledger's role) are adopted by the
+first revisions as they are.
 """
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from pathlib import Path
 
 from .errors import ConfigurationError
 
-# user_version of a SQLite catalog managed by Alembic: yuetan releases from before it (which knew version 1)
-# refuse it instead of writing to a schema they do not know.
-SQLITE_USER_VERSION = 2
+# user_version of a SQLite catalog managed by Alembic: yuetan releases from before it (which knew versions 1
+# and 2) refuse it instead of writing to a schema they do not know.
+SQLITE_USER_VERSION = 3
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _PG_LOCK_KEY = 0x79756574616E     # "yuetan": one migrate at a time per database
 
@@ -35,6 +36,15 @@ def _config():
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     return config
+
+
+def engine_for(location):
+    """A short-lived engine for `yuetan migrate` (not the process's pool: the schema may be about to change)."""
+    from .database import make_engine
+
+    if location.is_sqlite:
+        location.path.parent.mkdir(parents=True, exist_ok=True)
+    return make_engine(location)
 
 
 def head_revision() -> str:
@@ -73,6 +83,8 @@ def upgrade(engine) -> MigrationResult:
 def ensure_current(engine, where: str) -> None:
     """Open-time check: SQLite is upgraded in place; PostgreSQL must already be at the newest revision."""
     with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            _refuse_newer_sqlite(conn)
         found = current_revision(conn)
     head = head_revision()
     if found == head:

@@ -147,6 +147,7 @@ ledger = Table(
     Column("details", Text, nullable=False),
     Column("prev_hash", Text, nullable=False),
     Column("entry_hash", Text, nullable=False),
+    Column("role", Text),                       # the actor's role; NULL in entries written before roles
 )
 Index("ledger_case", ledger.c.case_id)
 

@@ -69,13 +69,14 @@ class PostgresCluster:
     def admin_url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://{self.user}:{self.password}@127.0.0.1:{self.port}/{database}"
 
-    def execute(self, sql: str, database: str = "postgres") -> None:
-        """Run a statement outside a transaction (CREATE DATABASE needs that)."""
+    def execute(self, sql: str, database: str = "postgres") -> list[tuple]:
+        """Run a statement outside a transaction (CREATE DATABASE needs that); the rows it returns, if any."""
         import psycopg
 
         with psycopg.connect(host="127.0.0.1", port=self.port, user=self.user, password=self.password,
                              dbname=database, autocommit=True) as conn:
-            conn.execute(sql)
+            cursor = conn.execute(sql)
+            return cursor.fetchall() if cursor.description else []
 
     def create_database(self, name: str, template: str | None = None) -> str:
         self.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))

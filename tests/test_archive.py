@@ -83,7 +83,7 @@ def test_ingest_records_everything_it_promises(example_archive):
     with example_archive.catalog() as catalog:
         record = catalog.current(INSTITUTION)
         documents = catalog.documents(INSTITUTION, record.version)
-        entries = ledger.entries(catalog.conn, INSTITUTION)
+        entries = ledger.entries(catalog, INSTITUTION)
     blobs = example_archive.blobs()
     assert record.notice_number == "赣市监检约〔2025〕3号" and record.grounds == ["6.2", "6.3"]
     assert record.indexed_at is not None and record.page_count >= 5
@@ -106,7 +106,7 @@ def test_same_case_again_is_a_no_op(archive_copy):
     assert any(f["code"] for f in line["findings"])
     with archive_copy.catalog() as catalog:
         assert len(catalog.versions(REFUSED)) == 1
-        assert len(ledger.entries(catalog.conn)) == 3
+        assert len(ledger.entries(catalog)) == 3
 
 
 def test_changed_case_is_refused_unless_superseded(archive_copy, make_case):
@@ -207,7 +207,7 @@ def test_reindex_rebuilds_the_index_from_the_store_alone(archive_copy):
     assert found(archive_copy, "合同评审") == [INSTITUTION]
     assert audit_archive(archive_copy).ok
     with archive_copy.catalog() as catalog:
-        assert ledger.entries(catalog.conn)[-1].action == "reindex"
+        assert ledger.entries(catalog)[-1].action == "reindex"
 
 
 def test_case_missing_from_the_index_is_named_by_audit(archive_copy):

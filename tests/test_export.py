@@ -169,7 +169,7 @@ def test_export_filters_select_like_search(archive, filters, expected):
 
 def test_export_is_refused_while_a_case_is_missing_from_the_index(archive, tmp_path):
     with Catalog(archive.catalog_path) as catalog, catalog.transaction() as tx:
-        tx.conn.execute("UPDATE cases SET indexed_at = NULL WHERE case_id = 'JJ-1'")
+        tx.conn.exec_driver_sql("UPDATE cases SET indexed_at = NULL WHERE case_id = 'JJ-1'")
     with pytest.raises(ArchiveConflict, match="JJ-1.*yuetan reindex"):
         export_bag(archive, ExportFilters(), tmp_path / "x.zip", actor=person("a"))
     assert not (tmp_path / "x.zip").exists()

@@ -128,15 +128,15 @@ def audit(home: ArchiveHome, *, actor: Actor) -> AuditResult:
 def ledger_verify(home: ArchiveHome, *, actor: Actor) -> LedgerVerifyResult:
     """The ledger's hash chain: every edited, removed or reordered entry, named."""
     with home.catalog() as catalog:
-        problems = chain.verify_chain(catalog.conn)
-        count = len(chain.entries(catalog.conn))
+        problems = chain.verify_chain(catalog)
+        count = len(chain.entries(catalog))
     return LedgerVerifyResult(ok=not problems, entries=count, problems=problems)
 
 
 def ledger_list(home: ArchiveHome, case_id: str | None = None, *, actor: Actor) -> LedgerList:
     """The ledger's entries, oldest first (only those of one case when `case_id` is given)."""
     with home.catalog() as catalog:
-        return LedgerList(entries=[ledger_entry(e) for e in chain.entries(catalog.conn, case_id)])
+        return LedgerList(entries=[ledger_entry(e) for e in chain.entries(catalog, case_id)])
 
 
 def ledger_entry(entry: chain.LedgerEntry) -> LedgerEntry:

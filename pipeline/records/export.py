@@ -304,7 +304,7 @@ def _structure_problems(archive: zipfile.ZipFile, path: Path) -> list[str]:
 
 def _ledger_problems(home: ArchiveHome | None, path: Path, unpacked: Path) -> list[str]:
     """If this archive's ledger recorded the export (same tag manifest), the zip must be the file it wrote."""
-    if home is None or not home.catalog_path.exists():
+    if home is None or (home.catalog_location.is_sqlite and not home.catalog_location.path.exists()):
         return []
     tags = list(unpacked.glob(f"*/{TAG_MANIFEST}")) + list(unpacked.glob(TAG_MANIFEST))
     if len(tags) != 1:

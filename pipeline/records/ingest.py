@@ -36,6 +36,7 @@ from pipeline.case.intake import CaseBundle, open_case
 from pipeline.dossier import BuiltDossier, build_from_bundle
 from pipeline.external.poppler import pdf_text
 from pipeline.pdf.manifest import canonical_json
+from pipeline.records.retention import lock_until
 from pipeline.search.index import index_case
 from pipeline.search.reindex import index_document
 
@@ -293,15 +294,19 @@ def _read_staged(folder: Path) -> StagedBuild:
 
 def _store(staged: StagedBuild, bundle: CaseBundle, content: str, *, home: ArchiveHome, actor: Actor,
            previous: CaseRecord | None) -> CaseRecord:
-    """Every file into the blob store, then ONE catalog transaction: case, documents, findings, ledger."""
+    """Every file into the blob store, then ONE catalog transaction: case, documents, findings, ledger.
+
+    An object store locks each file until the case may be destroyed (a file another case already holds keeps
+    the later of the two dates)."""
     blobs = home.blobs()
+    keep = lock_until(bundle.case.closed_on, home.settings.retention_years)
     texts = _document_texts(staged)
-    text_sha = blobs.put_bytes(canonical_json(texts))
+    text_sha = blobs.put_bytes(canonical_json(texts), retain_until=keep)
     to_put = {**{sha: staged.folder / rel for sha, rel in staged.files.items()},
               staged.dossier_sha256: staged.dossier}
     for sha, path in to_put.items():
-        _put_checked(blobs, path, sha)
-    manifest_json_sha = blobs.put_file(staged.manifest_json)
+        _put_checked(blobs, path, sha, keep)
+    manifest_json_sha = blobs.put_file(staged.manifest_json, retain_until=keep)
     case_json_sha = hashlib.sha256(bundle.case_json).hexdigest()
     crash_point("after_blobs")
     case = bundle.case
@@ -328,8 +333,11 @@ def _store(staged: StagedBuild, bundle: CaseBundle, content: str, *, home: Archi
             raise ArchiveConflict(f"案件 {case.case_id} 在本次入库期间已由另一进程入库了不同的版本，请核对后重试")
         for sha, path in to_put.items():   # a purge may have removed a shared blob since we put it
             if not blobs.has(sha):
-                _put_checked(blobs, path, sha)
+                _put_checked(blobs, path, sha, keep)
         version = catalog.record_case(tx, record, documents, findings)
+        if catalog.is_held(case.case_id):   # a new version of a held case is held too, in the store as well
+            for sha in {text_sha, manifest_json_sha, *to_put}:
+                blobs.set_legal_hold(sha, True)
         ledger.append(tx, action="supersede" if previous else "ingest", actor=actor, case_id=case.case_id,
                       details={"version": version, "notice_number": staged.notice_number,
                                "content_sha256": content, "dossier_sha256": staged.dossier_sha256,
@@ -338,8 +346,8 @@ def _store(staged: StagedBuild, bundle: CaseBundle, content: str, *, home: Archi
     return replace(record, version=version)
 
 
-def _put_checked(blobs, path: Path, sha: str) -> None:
-    stored = blobs.put_file(path)
+def _put_checked(blobs, path: Path, sha: str, keep: datetime | None = None) -> None:
+    stored = blobs.put_file(path, retain_until=keep)
     if stored != sha:
         raise YuetanError(f"暂存文件 {path} 在入库前被改动（摘要应为 {sha}，实为 {stored}）："
                           f"请删除 {path.parent} 后重新入库")
