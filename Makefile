@@ -52,15 +52,19 @@ demo: install
 	$(YUETAN) audit
 	@echo "演示输出：公文 demo-output/documents/，案卷 demo-output/dossiers/，导出包 demo-output/export/，档案库 $(DEMO_HOME)"
 
+# The whole suite on SQLite (the default catalog), then the tests marked `catalog` again on PostgreSQL 15
+# (a throw-away cluster); the province tests (two nodes, S3 Object Lock) run on PostgreSQL in the first pass.
 test: install
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
+	$(PY) -m pytest -q --catalog postgresql -m catalog
 
 bench: install
 	$(PY) bench/convert.py
 	$(PY) bench/build.py
 	$(PY) bench/ingest.py
 	$(PY) bench/search.py
+	$(PY) bench/province.py
 
 # Regenerates the pinned transitive dependencies from the current venv.
 lock:
