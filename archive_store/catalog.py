@@ -16,7 +16,7 @@ from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from archive_store import ledger
-from archive_store.db import LOCK_CASE, Database, advisory_lock
+from archive_store.db import LOCK_BLOB_DELETION, LOCK_CASE, Database, advisory_lock
 from archive_store.schema import cases as CASES
 from archive_store.schema import destruction_plans as PLANS
 from archive_store.schema import documents as DOCUMENTS
@@ -410,6 +410,11 @@ class Catalog:
             if record is not None:
                 terms.setdefault(sha, []).append((case_id, version, record.closed_on, case_id in held))
         return terms
+
+    def lock_blob_deletions(self, tx: CatalogTransaction, *, shared: bool = False) -> None:
+        """Ingest (shared) and purge (alone) take this before they look at the store, so a purge never deletes a
+        blob that an ingest committing at the same moment refers to; on SQLite the write lock already does."""
+        advisory_lock(_tx_conn(tx), LOCK_BLOB_DELETION, shared=shared)
 
     # --- legal holds --------------------------------------------------------------------------------------
 

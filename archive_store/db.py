@@ -26,6 +26,7 @@ LOCK_LEDGER = 1
 LOCK_CASE = 2
 LOCK_NUMBERS = 3
 LOCK_PLANS = 4
+LOCK_BLOB_DELETION = 5
 
 
 def as_location(target) -> CatalogLocation:
@@ -70,12 +71,14 @@ class Database:
             yield conn
 
 
-def advisory_lock(conn, kind: int, key: str | int = 0) -> None:
-    """Hold a PostgreSQL advisory lock until the transaction ends; a no-op on SQLite (BEGIN IMMEDIATE)."""
+def advisory_lock(conn, kind: int, key: str | int = 0, *, shared: bool = False) -> None:
+    """Hold a PostgreSQL advisory lock until the transaction ends (many holders when `shared`, else one);
+    a no-op on SQLite, whose write transactions (BEGIN IMMEDIATE) already exclude each other."""
     if conn.dialect.name != "postgresql":
         return
     number = key if isinstance(key, int) else zlib.crc32(key.encode("utf-8")) - (1 << 31)
-    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%(kind)s, %(key)s)", {"kind": kind, "key": number})
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    conn.exec_driver_sql(f"SELECT {function}(%(kind)s, %(key)s)", {"kind": kind, "key": number})
 
 
 def dispose_all() -> None:

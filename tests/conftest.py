@@ -238,6 +238,7 @@ def prepare_home(catalog_backend, request):
     pg_template = request.getfixturevalue("pg_template") if catalog_backend == "postgresql" else None
 
     def prepare(path: Path) -> Path:
+        path = Path(path)
         if pg_template is not None:
             os.environ[PG_PASSWORD_ENV] = pg_template.password
             path.mkdir(parents=True, exist_ok=True)
@@ -246,3 +247,16 @@ def prepare_home(catalog_backend, request):
         return path
 
     return prepare
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _homes_on_the_backend(catalog_backend, request):
+    """On PostgreSQL, homes made by tests.stored_cases.new_home get their own database too."""
+    if catalog_backend != "postgresql":
+        yield
+        return
+    from tests import stored_cases
+
+    stored_cases.PREPARE_HOME = request.getfixturevalue("prepare_home")
+    yield
+    stored_cases.PREPARE_HOME = None

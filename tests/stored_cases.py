@@ -18,7 +18,7 @@ import pikepdf
 
 from archive_store import ledger
 from archive_store.blobs import FilesystemBlobStore
-from archive_store.catalog import CaseRecord, Catalog, DocumentRow, FindingRow
+from archive_store.catalog import CaseRecord, DocumentRow, FindingRow
 from archive_store.home import ArchiveHome
 from pipeline.case.contract import credit_code_check_digit
 from pipeline.pdf.manifest import (
@@ -35,8 +35,12 @@ from .conftest import EXAMPLES, person
 SHARED_UPLOAD = EXAMPLES / "institution-onsite" / "整改方案.pdf"
 
 
+# Set by conftest when the suite runs on PostgreSQL: writes the new home's [catalog] before init.
+PREPARE_HOME = None
+
+
 def new_home(path: Path) -> ArchiveHome:
-    home, _ = init_home(path)
+    home, _ = init_home(PREPARE_HOME(path) if PREPARE_HOME else path)
     return home
 
 
@@ -105,7 +109,7 @@ def store_case(home: ArchiveHome, case_id: str, closed_on: date, *, credit: str 
         text_sha256=hashlib.sha256(text).hexdigest(), case_json_sha256=hashlib.sha256(case_json).hexdigest(),
         manifest_json_sha256=hashlib.sha256(manifest_bytes).hexdigest(), supersedes=revision - 1 or None)
     documents = [DocumentRow.of_component(seq, asdict(c)) for seq, c in enumerate(components, start=1)]
-    with Catalog(home.catalog_path) as catalog:
+    with home.catalog() as catalog:
         with catalog.transaction() as tx:
             version = catalog.record_case(tx, record, documents, finding_rows)
             ledger.append(tx, action="ingest" if revision == 1 else "supersede", actor=person(actor), case_id=case_id,

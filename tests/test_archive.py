@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -16,6 +15,8 @@ from pipeline.records.audit import audit_archive
 from pipeline.search.index import search
 
 from .conftest import EXAMPLES, ROOT, load_example
+
+pytestmark = pytest.mark.catalog     # runs on PostgreSQL too (make test: --catalog postgresql -m catalog)
 
 YUETAN = ROOT / ".venv" / "bin" / "yuetan"
 INSTITUTION, BUREAU, REFUSED = "JX-RZ-2025-017", "JX-RZ-2025-021", "GZ-RZ-2025-004"
@@ -184,13 +185,11 @@ def test_flipped_byte_in_a_stored_blob_is_named_by_audit(archive_copy):
 
 
 def test_edited_ledger_entry_is_named_by_audit(archive_copy):
-    conn = sqlite3.connect(archive_copy.catalog_path)
-    triggers = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")]
-    for name in triggers:
-        conn.execute(f"DROP TRIGGER {name}")
-    conn.execute("UPDATE ledger SET actor = '冒名者' WHERE seq = 2")
-    conn.commit()
-    conn.close()
+    with archive_copy.catalog() as catalog, catalog.transaction() as tx:     # what someone with the database can do
+        on = "" if catalog.dialect == "sqlite" else " ON ledger"
+        for name in ("ledger_no_update", "ledger_no_delete"):
+            tx.conn.exec_driver_sql(f"DROP TRIGGER {name}{on}")
+        tx.conn.exec_driver_sql("UPDATE ledger SET actor = '冒名者' WHERE seq = 2")
     result = yuetan(archive_copy, "audit")
     assert result.returncode == 1
     assert "第 2 条账目" in result.stdout and "被改动" in result.stdout

@@ -86,3 +86,33 @@ def test_connects_to_postgresql_with_the_password_from_each_source(postgres, tmp
                                         user=postgres.user, password="wrong"))
     with pytest.raises(sa.exc.OperationalError):
         wrong.connect()
+
+
+@pytest.mark.parametrize("store, words", [
+    ({"kind": "ftp"}, "store.kind"),
+    ({"kind": "s3"}, "store.bucket"),
+    ({"kind": "s3", "bucket": "b", "secret_key": "x"}, "不认识的设置：secret_key"),
+    ({"kind": "s3", "bucket": "b", "path_style": "yes"}, "path_style"),
+    ({"kind": "s3", "bucket": "b", "endpoint": 3}, "store.endpoint"),
+])
+def test_bad_store_settings_name_the_key(tmp_path, store, words):
+    from archive_store.stores import open_blob_store
+
+    with pytest.raises(ConfigurationError) as refused:
+        open_blob_store({"store": store}, tmp_path)
+    assert words in refused.value.message
+
+
+def test_the_store_is_the_homes_folder_unless_s3_is_named(tmp_path, moto_s3, s3_bucket):
+    from archive_store.blobs import FilesystemBlobStore
+    from archive_store.s3blobs import S3BlobStore
+    from archive_store.stores import open_blob_store
+
+    local = open_blob_store({}, tmp_path)
+    assert isinstance(local, FilesystemBlobStore) and local.root == tmp_path / "blobs"
+    s3 = open_blob_store({"store": {"kind": "s3", "bucket": s3_bucket, "endpoint": moto_s3.endpoint,
+                                    "region": "us-east-1"}}, tmp_path)
+    assert isinstance(s3, S3BlobStore) and s3.bucket == s3_bucket
+    s3.check_bucket()
+    assert open_blob_store({"store": {"kind": "s3", "bucket": s3_bucket, "endpoint": moto_s3.endpoint,
+                                      "region": "us-east-1"}}, tmp_path) is s3          # one client per process

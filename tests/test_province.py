@@ -271,3 +271,30 @@ def test_audit_compares_catalog_and_bucket(locked_archive):
     assert "不属于档案库的对象 notes/readme.txt" in text
     assert "没有法律保全" in text
     assert open_home(home.path).blobs().bucket == province.bucket
+
+
+def test_migrate_builds_an_empty_postgresql_catalog_and_nodes_refuse_one_that_is_behind(tmp_path, postgres,
+                                                                                         pg_template, monkeypatch):
+    from archive_store.database import CatalogLocation
+
+    monkeypatch.setenv("YUETAN_CATALOG_PASSWORD", postgres.password)
+    name = postgres.create_database(f"empty_{os.getpid()}_{time.monotonic_ns()}")
+    home = tmp_path / "node"
+    home.mkdir()
+    location = CatalogLocation("postgresql", host="127.0.0.1", port=postgres.port, database=name, user=postgres.user)
+    (home / SETTINGS_FILE).write_text(DEFAULT_SETTINGS + catalog_settings_for(location), encoding="utf-8")
+
+    def yuetan(*args):
+        return subprocess.run([str(YUETAN), "--home", str(home), *args], capture_output=True, text=True, timeout=300)
+
+    refused = yuetan("init")
+    assert refused.returncode == 5 and "请先运行 yuetan migrate" in refused.stderr
+    first = yuetan("migrate")
+    assert first.returncode == 0 and "（空库）升级到 0002" in first.stdout, first.stderr
+    assert postgres.password not in first.stdout + first.stderr
+    again = yuetan("migrate")
+    assert again.returncode == 0 and "无需升级" in again.stdout
+    assert yuetan("init").returncode == 0
+    postgres.execute("UPDATE alembic_version SET version_num = '0001'", database=name)
+    behind = yuetan("audit")
+    assert behind.returncode == 5 and "请运行 yuetan migrate" in behind.stderr

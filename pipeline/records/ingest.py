@@ -331,9 +331,12 @@ def _store(staged: StagedBuild, bundle: CaseBundle, content: str, *, home: Archi
             return current
         if (current.version if current else None) != (previous.version if previous else None):
             raise ArchiveConflict(f"案件 {case.case_id} 在本次入库期间已由另一进程入库了不同的版本，请核对后重试")
-        for sha, path in to_put.items():   # a purge may have removed a shared blob since we put it
-            if not blobs.has(sha):
+        catalog.lock_blob_deletions(tx, shared=True)
+        for sha, path in {**to_put, manifest_json_sha: staged.manifest_json}.items():
+            if not blobs.has(sha):         # a purge may have removed a shared blob since we put it
                 _put_checked(blobs, path, sha, keep)
+        if not blobs.has(text_sha):
+            blobs.put_bytes(canonical_json(texts), retain_until=keep)
         version = catalog.record_case(tx, record, documents, findings)
         if catalog.is_held(case.case_id):   # a new version of a held case is held too, in the store as well
             for sha in {text_sha, manifest_json_sha, *to_put}:

@@ -667,8 +667,9 @@ def _finish_purged(home: ArchiveHome, catalog: Catalog, case_id: str, outcome: P
     either commits first (and the blob is kept) or finds it gone inside its own transaction and puts it back.
     """
     store = home.blobs()
-    with catalog.transaction():
-        needed = catalog.referenced_shas()
+    with catalog.transaction() as tx:
+        catalog.lock_blob_deletions(tx)
+        needed = catalog.referenced_shas(tx)
         for sha in purged_blobs(catalog, case_id):
             if sha in needed:
                 outcome.kept_shared_blobs += 1
