@@ -17,15 +17,18 @@ from archive_store.home import ArchiveHome, resolve_home
 from pipeline.api import models
 from pipeline.api.archive import (
     audit,
+    follow,
     ingest,
     init,
     ledger_list,
     ledger_verify,
+    migrate,
     open_archive,
     open_dossier,
     reindex,
     search,
     show,
+    start_follower,
 )
 from pipeline.api.cases import build, check, render, schema, verify
 from pipeline.api.keeping import (
@@ -46,7 +49,7 @@ __all__ = [
     "YuetanError", "ExitCode", "InvalidArgument", "InvalidCase", "ConfigurationError", "ArchiveConflict",
     "check", "schema", "render", "build", "verify",
     "init", "open_archive", "ingest", "search", "show", "open_dossier", "reindex", "audit", "ledger_verify",
-    "ledger_list",
+    "ledger_list", "follow", "start_follower", "migrate",
     "retention", "hold", "release", "purge_plan", "purge_execute", "export", "export_verify", "credit",
     "statistics",
 ]

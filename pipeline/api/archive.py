@@ -14,6 +14,7 @@ from pipeline.api.models import (
     CaseRecord,
     DocumentEntry,
     Finding,
+    FollowResult,
     HoldEntry,
     IngestReport,
     IngestRow,
@@ -21,6 +22,7 @@ from pipeline.api.models import (
     LedgerEntry,
     LedgerList,
     LedgerVerifyResult,
+    MigrateResult,
     OpenResult,
     Problem,
     ReindexResult,
@@ -115,6 +117,45 @@ def open_dossier(home: ArchiveHome, reference: str, dest: Path, *, actor: Actor)
 def reindex(home: ArchiveHome, *, actor: Actor) -> ReindexResult:
     """The search index made again from the catalog and the store alone, swapped in whole."""
     return ReindexResult(cases=rebuild_index(home, actor=actor))
+
+
+def follow(home: ArchiveHome, *, actor: Actor, once: bool = False, interval: float = 3.0,
+           on_change=None) -> FollowResult:
+    """Catch this node's index up with the catalog (cases ingested or purged on any node); unless `once`, keep
+    doing so every `interval` seconds until interrupted, calling `on_change` with each FollowResult that
+    changed something. Returns where the first catch-up got to."""
+    from pipeline.search.follow import catch_up
+    from pipeline.search.follow import follow as keep_following
+
+    log.debug("%s（%s）追赶检索索引", actor.name, actor.role)
+    first = catch_up(home)
+    result = FollowResult(position=first.position, indexed=first.indexed, removed=first.removed)
+    if not once:
+        keep_following(home, interval=interval, on_change=lambda r: on_change and on_change(
+            FollowResult(position=r.position, indexed=r.indexed, removed=r.removed)))
+    return result
+
+
+def start_follower(home: ArchiveHome, *, interval: float = 3.0):
+    """For a server (`yuetan serve`): follow the catalog in a background thread; set the returned event to stop."""
+    from pipeline.search.follow import start_follower as start
+
+    return start(home, interval=interval)
+
+
+def migrate(home: ArchiveHome, *, actor: Actor) -> MigrateResult:
+    """Bring the catalog's tables to this release's revision (the one way a PostgreSQL catalog changes)."""
+    from archive_store import migrate as schema
+
+    location = home.catalog_location
+    log.info("%s（%s）升级目录结构 %s", actor.name, actor.role, location.describe())
+    engine = schema.engine_for(location)
+    try:
+        result = schema.upgrade(engine)
+    finally:
+        engine.dispose()
+    return MigrateResult(catalog=location.describe(), before=result.before, after=result.after,
+                         changed=result.changed)
 
 
 def audit(home: ArchiveHome, *, actor: Actor) -> AuditResult:
