@@ -59,5 +59,7 @@ def open_blob_store(raw_settings: dict, home_path: Path, *, settings_file: Path 
     with _LOCK:
         store = _S3_STORES.get(key)
         if store is None:
-            store = _S3_STORES[key] = S3BlobStore(bucket=key[1], endpoint=key[2], region=key[3], path_style=path_style)
+            store = S3BlobStore(bucket=key[1], endpoint=key[2], region=key[3], path_style=path_style)
+            store.check_bucket()          # a bucket without Object Lock is refused before anything is written
+            _S3_STORES[key] = store
     return store

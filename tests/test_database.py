@@ -116,3 +116,13 @@ def test_the_store_is_the_homes_folder_unless_s3_is_named(tmp_path, moto_s3, s3_
     s3.check_bucket()
     assert open_blob_store({"store": {"kind": "s3", "bucket": s3_bucket, "endpoint": moto_s3.endpoint,
                                       "region": "us-east-1"}}, tmp_path) is s3          # one client per process
+
+
+def test_a_bucket_without_object_lock_is_refused_when_the_store_is_opened(tmp_path, moto_s3, s3_bucket):
+    from archive_store.stores import open_blob_store
+
+    moto_s3.client().create_bucket(Bucket=s3_bucket + "-plain")
+    with pytest.raises(ConfigurationError) as refused:
+        open_blob_store({"store": {"kind": "s3", "bucket": s3_bucket + "-plain", "endpoint": moto_s3.endpoint,
+                                   "region": "us-east-1"}}, tmp_path)
+    assert "对象锁定" in refused.value.message
