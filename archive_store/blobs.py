@@ -183,25 +183,7 @@ class FilesystemBlobStore:
                         yield entry.name
 
     def export_to(self, sha: str, dest_path: Path) -> Path:
-        """Copy a blob out (a normal writable file), checking its hash on the way; nothing is left if it fails."""
-        dest_path = Path(dest_path)
-        temp = dest_path.with_name(f".{dest_path.name}.{uuid.uuid4().hex}{TEMP_SUFFIX}")
-        try:
-            with self.open(sha) as source, open(temp, "xb") as out:
-                digest = hashlib.sha256()
-                for chunk in iter(lambda: source.read(CHUNK), b""):
-                    digest.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            if digest.hexdigest() != sha:
-                raise BlobDamaged(f"档案库中的内容 {sha} 已损坏（重新计算的哈希值为 {digest.hexdigest()}），未导出到 {dest_path}")
-            os.replace(temp, dest_path)
-            fsync_dir(dest_path.parent)
-        except BaseException:
-            _unlink_quietly(temp)
-            raise
-        return dest_path
+        return export_checked(self, sha, dest_path)
 
     # --- locks: none on a local folder -------------------------------------------------------------------
 
@@ -245,6 +227,29 @@ class FilesystemBlobStore:
 
     def _path(self, sha: str) -> Path:
         return self.root / sha[:2] / sha[2:4] / sha
+
+
+def export_checked(store: "BlobStore", sha: str, dest_path: Path) -> Path:
+    """Copy a blob out of any store (a normal writable file), checking its hash on the way; nothing is left
+    behind if it fails."""
+    dest_path = Path(dest_path)
+    temp = dest_path.with_name(f".{dest_path.name}.{uuid.uuid4().hex}{TEMP_SUFFIX}")
+    try:
+        with store.open(sha) as source, open(temp, "xb") as out:
+            digest = hashlib.sha256()
+            for chunk in iter(lambda: source.read(CHUNK), b""):
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if digest.hexdigest() != sha:
+            raise BlobDamaged(f"档案库中的内容 {sha} 已损坏（重新计算的哈希值为 {digest.hexdigest()}），未导出到 {dest_path}")
+        os.replace(temp, dest_path)
+        fsync_dir(dest_path.parent)
+    except BaseException:
+        _unlink_quietly(temp)
+        raise
+    return dest_path
 
 
 def _sha256_stream(f: BinaryIO) -> str:

@@ -19,15 +19,14 @@ import hashlib
 import os
 import re
 import tempfile
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import BinaryIO
 
-from .blobs import CHUNK, TEMP_SUFFIX, BlobDamaged, BlobMissing, check_sha
-from .durable import fsync_dir, sha256_file
+from .blobs import CHUNK, BlobMissing, check_sha, export_checked
+from .durable import sha256_file
 from .errors import ArchiveConflict, ConfigurationError, InvalidArgument
 
 LOCK_MODE = "COMPLIANCE"
@@ -207,24 +206,7 @@ class S3BlobStore:
             raise _unreachable(self, exc) from None
 
     def export_to(self, sha: str, dest_path: Path) -> Path:
-        dest_path = Path(dest_path)
-        temp = dest_path.with_name(f".{dest_path.name}.{uuid.uuid4().hex}{TEMP_SUFFIX}")
-        try:
-            with self.open(sha) as source, open(temp, "xb") as out:
-                digest = hashlib.sha256()
-                for chunk in iter(lambda: source.read(CHUNK), b""):
-                    digest.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            if digest.hexdigest() != sha:
-                raise BlobDamaged(f"档案库中的内容 {sha} 已损坏（重新计算的哈希值为 {digest.hexdigest()}），未导出到 {dest_path}")
-            os.replace(temp, dest_path)
-            fsync_dir(dest_path.parent)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
-        return dest_path
+        return export_checked(self, sha, dest_path)
 
     # --- versions and locks ----------------------------------------------------------------------------
 
