@@ -206,13 +206,9 @@ class FindingRow:
     @classmethod
     def of_finding(cls, finding) -> "FindingRow":
         """From pipeline.case.findings.Finding or its as_dict()."""
-        data = finding if isinstance(finding, dict) else finding.as_dict()
+        data = finding if isinstance(finding, dict) else finding.as_dict()    # a pipeline Finding
         return cls(code=data["code"], article=data["article"], severity=str(data["severity"]),
                    message=data["message"], evidence=data.get("evidence") or {})
-
-    def as_dict(self) -> dict:
-        return {"code": self.code, "article": self.article, "severity": self.severity, "message": self.message,
-                "evidence": self.evidence}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,12 +6,23 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    ValidationError,
+)
 
 from archive_store.numbers import NoticeNumberRegistry
 
+from .durable import write_atomically
 from .errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -23,56 +34,91 @@ DEFAULT_HOME = "yuetan-archive"
 SETTINGS_FILE = "yuetan.toml"
 CATALOG_FILE = "catalog.sqlite"
 
-DEFAULT_SETTINGS = """\
+NonEmpty = Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_length=1)]
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class DocumentsSettings(_Section):
+    """[documents]: GB/T 9704 fonts for the title (小标宋), body (仿宋) and first-level headings (黑体)."""
+
+    title_font: NonEmpty = "Noto Serif CJK SC"
+    body_font: NonEmpty = "Noto Serif CJK SC"
+    heading_font: NonEmpty = "Noto Sans CJK SC"
+
+
+class RetentionSettings(_Section):
+    """[retention]: how long a case is kept (《实施办法》第二十条: six years)."""
+
+    years: StrictInt = Field(default=6, ge=1)
+
+
+class SealSettings(_Section):
+    """[seal]: the PKCS#12 seal the dossiers are signed with, and where its passphrase comes from."""
+
+    pkcs12: NonEmpty = "seal/development-seal.p12"          # relative to the home unless absolute
+    passphrase_env: NonEmpty = "YUETAN_SEAL_PASSPHRASE"
+    passphrase_file: NonEmpty = "seal/passphrase"
+
+
+@dataclass(frozen=True)
+class DocumentFontNames:
+    """The three fonts a document is set in (what pipeline.documents.render applies)."""
+
+    title: str = DocumentsSettings.model_fields["title_font"].default
+    body: str = DocumentsSettings.model_fields["body_font"].default
+    heading: str = DocumentsSettings.model_fields["heading_font"].default
+
+
+class Settings(_Section):
+    """yuetan.toml, parsed by this one model: every default is here (and the file `init` writes quotes them)."""
+
+    documents: DocumentsSettings = DocumentsSettings()
+    retention: RetentionSettings = RetentionSettings()
+    seal: SealSettings = SealSettings()
+    raw: dict = Field(default_factory=dict, exclude=True)     # the whole file, sections yuetan does not know too
+
+    @property
+    def fonts(self) -> DocumentFontNames:
+        d = self.documents
+        return DocumentFontNames(title=d.title_font, body=d.body_font, heading=d.heading_font)
+
+    @property
+    def retention_years(self) -> int:
+        return self.retention.years
+
+
+DEFAULTS = Settings()
+DEFAULT_SEAL_PKCS12 = DEFAULTS.seal.pkcs12
+DEFAULT_PASSPHRASE_ENV = DEFAULTS.seal.passphrase_env
+DEFAULT_PASSPHRASE_FILE = DEFAULTS.seal.passphrase_file
+
+DEFAULT_SETTINGS = f"""\
 # yuetan 档案库设置（修改后对之后生成的文书生效）
 
 [documents]
 # GB/T 9704 字体：标题（小标宋）、正文（仿宋）、一级标题（黑体）。
 # 已安装方正小标宋、仿宋_GB2312 的单位可在此改为相应字体名。
-title_font = "Noto Serif CJK SC"
-body_font = "Noto Serif CJK SC"
-heading_font = "Noto Sans CJK SC"
+title_font = "{DEFAULTS.documents.title_font}"
+body_font = "{DEFAULTS.documents.body_font}"
+heading_font = "{DEFAULTS.documents.heading_font}"
 
 [retention]
 # 约谈档案保存期限（《实施办法》第二十条：六年）
-years = 6
+years = {DEFAULTS.retention.years}
 
 [seal]
 # 案卷电子印章：用本单位印章证书（PKCS#12，.p12/.pfx）对整个案卷做 PAdES 签名。
 # pkcs12 为证书文件路径，相对路径以档案库文件夹为准。yuetan init 时若此处是下面的默认文件且文件不存在，
 # 会生成一个自签名的“开发测试用印章”（签名中注明“开发测试用印章，非正式”），正式归档前请换成本单位的印章证书。
-pkcs12 = "seal/development-seal.p12"
+pkcs12 = "{DEFAULTS.seal.pkcs12}"
 # 证书口令：先读 passphrase_env 所指的环境变量；未设置时读 passphrase_file 文件（相对档案库文件夹，
 # 权限应为 0600，只含口令）。两者都没有时按无口令打开证书。
-passphrase_env = "YUETAN_SEAL_PASSPHRASE"
-passphrase_file = "seal/passphrase"
+passphrase_env = "{DEFAULTS.seal.passphrase_env}"
+passphrase_file = "{DEFAULTS.seal.passphrase_file}"
 # 开发测试用印章的证书（PEM）在 pkcs12 同一文件夹、同名、扩展名 .crt，可供 yuetan verify --trust 使用。
 """
-DEFAULT_SEAL_PKCS12 = "seal/development-seal.p12"
-DEFAULT_PASSPHRASE_ENV = "YUETAN_SEAL_PASSPHRASE"
-DEFAULT_PASSPHRASE_FILE = "seal/passphrase"
-
-
-@dataclass(frozen=True)
-class DocumentFontNames:
-    title: str = "Noto Serif CJK SC"
-    body: str = "Noto Serif CJK SC"
-    heading: str = "Noto Sans CJK SC"
-
-
-@dataclass(frozen=True)
-class SealSettings:
-    pkcs12: str = DEFAULT_SEAL_PKCS12              # relative to the home unless absolute
-    passphrase_env: str = DEFAULT_PASSPHRASE_ENV
-    passphrase_file: str = DEFAULT_PASSPHRASE_FILE
-
-
-@dataclass(frozen=True)
-class Settings:
-    fonts: DocumentFontNames = field(default_factory=DocumentFontNames)
-    retention_years: int = 6
-    seal: SealSettings = field(default_factory=SealSettings)
-    raw: dict = field(default_factory=dict)
 
 
 def resolve_home(option: str | os.PathLike | None) -> Path:
@@ -147,9 +193,7 @@ def create_home(path: Path) -> tuple[ArchiveHome, bool]:
         raise ConfigurationError(f"档案库路径 {path} 已存在且不是文件夹，请换一个路径")
     path.mkdir(parents=True, exist_ok=True)
     if created:
-        tmp = settings_file.with_suffix(".toml.tmp")
-        tmp.write_text(DEFAULT_SETTINGS, encoding="utf-8")
-        os.replace(tmp, settings_file)
+        write_atomically(settings_file, DEFAULT_SETTINGS.encode("utf-8"))
     home = open_home(path)
     home.numbers().close()
     return home, created
@@ -158,18 +202,10 @@ def create_home(path: Path) -> tuple[ArchiveHome, bool]:
 def write_private_once(dest: Path, data: bytes) -> None:
     """Write a 0600 file by temp + fsync + link: a file already there (a concurrent init) wins."""
     dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.link(tmp, dest)
+        write_atomically(dest, data, mode=0o600, exclusive=True)
     except FileExistsError:
         pass
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def open_home(path: Path) -> ArchiveHome:
@@ -185,21 +221,18 @@ def load_settings(settings_file: Path) -> Settings:
         raw = tomllib.loads(settings_file.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"设置文件 {settings_file} 无法解析（{exc}），请修正后重试") from None
-    docs = raw.get("documents", {})
-    defaults = DocumentFontNames()
-    fonts = DocumentFontNames(
-        title=docs.get("title_font", defaults.title),
-        body=docs.get("body_font", defaults.body),
-        heading=docs.get("heading_font", defaults.heading))
-    years = raw.get("retention", {}).get("years", 6)
-    if not isinstance(years, int) or years < 1:
-        raise ConfigurationError(f"设置文件 {settings_file} 中 retention.years 应为正整数，实为 {years!r}")
-    seal_raw = raw.get("seal", {})
-    if not isinstance(seal_raw, dict):
-        raise ConfigurationError(f"设置文件 {settings_file} 中 seal 应为 [seal] 节，实为 {seal_raw!r}")
-    seal_values = {key: seal_raw.get(key, default) for key, default in vars(SealSettings()).items()}
-    for key, value in seal_values.items():
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigurationError(f"设置文件 {settings_file} 中 seal.{key} 应为非空字符串，实为 {value!r}")
-    seal = SealSettings(**seal_values)
-    return Settings(fonts=fonts, retention_years=years, seal=seal, raw=raw)
+    try:
+        return Settings.model_validate({**raw, "raw": raw})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        raise ConfigurationError(f"设置文件 {settings_file} 中 {key} {_expected(first)}，"
+                                 f"实为 {first.get('input')!r}") from None
+
+
+def _expected(error: dict) -> str:
+    if error["type"] in ("model_type", "model_attributes_type", "dict_type"):
+        return f"应为 [{error['loc'][0]}] 节"
+    if error["type"].startswith(("int", "greater_than")):
+        return "应为正整数"
+    return "应为非空字符串"

@@ -68,11 +68,6 @@ class LedgerEntry:
     entry_hash: str
     role: str | None = None      # None in entries written before roles were recorded
 
-    def as_dict(self) -> dict:
-        return {"seq": self.seq, "at": self.at, "actor": self.actor, "role": self.role, "action": self.action,
-                "case_id": self.case_id, "details": self.details, "prev_hash": self.prev_hash,
-                "entry_hash": self.entry_hash}
-
 
 def entry_hash(*, seq: int, at: str, actor: str, action: str, case_id: str | None, details: dict,
                prev_hash: str, role: str | None = None) -> str:

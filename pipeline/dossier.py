@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+import logging
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
+from archive_store import clock
+from archive_store.durable import atomic_path
 from archive_store.home import ArchiveHome
 from pipeline.case.contract import ATTACHMENT_ROLE_LABELS, AttachmentRole, Case
 from pipeline.case.findings import Finding, assess_procedure
@@ -38,7 +39,7 @@ from pipeline.pdf.manifest import (
 from pipeline.pdf.normalise import NormalisedUpload, normalise_upload
 from pipeline.pdf.seal import seal_pdf
 
-CHINA = ZoneInfo("Asia/Shanghai")
+log = logging.getLogger(__name__)
 ROLE_ORDER = [AttachmentRole.rectification_plan, AttachmentRole.rectification_report,
               AttachmentRole.followup_record, AttachmentRole.statement, AttachmentRole.evidence,
               AttachmentRole.other]
@@ -73,17 +74,20 @@ def build_dossier(source: Path, dest: Path, *, home: ArchiveHome, converter, fil
 def build_from_bundle(bundle: CaseBundle, dest: Path, *, work: Path, home: ArchiveHome, converter,
                       filed_by: str, archived_on: date | None = None) -> BuiltDossier:
     """The whole job for an opened case; every component stays in `work` (the caller owns it)."""
-    archived_on = archived_on or datetime.now(CHINA).date()
+    archived_on = archived_on or clock.today()
     case = bundle.case
-    findings = assess_procedure(case)
-    number = notice_number_for(case, home)
-    fonts = render.DocumentFonts(title=home.settings.fonts.title, body=home.settings.fonts.body,
-                                 heading=home.settings.fonts.heading)
-    rendered = render_official_documents(case, number, work, fonts)
-    pdfs = {key: convert(converter, docx) for key, docx in rendered.items()}
+    with clock.timed(log, "案件 %s：程序核查与文号", case.case_id):
+        findings = assess_procedure(case)
+        number = notice_number_for(case, home)
+    fonts = home.settings.fonts
+    with clock.timed(log, "案件 %s：生成并转换约谈通知书、约谈记录", case.case_id):
+        rendered = render_official_documents(case, number, work, fonts)
+        pdfs = {key: convert(converter, docx) for key, docx in rendered.items()}
     attachments = ordered_attachments(bundle.attachments)
-    uploads = [normalise_upload(a.path, work / f"upload-{a.index}.pdf", converter=converter)
-               for a in attachments]
+    uploads = []
+    for a in attachments:
+        with clock.timed(log, "案件 %s：规范化上传材料 %s", case.case_id, a.attachment.file):
+            uploads.append(normalise_upload(a.path, work / f"upload-{a.index}.pdf", converter=converter))
     cover_docx = render.render_cover(case, number, work, archived_on=archived_on,
                                      retention_years=home.settings.retention_years, fonts=fonts)
     parts = document_parts(case, pdfs, attachments, uploads)
@@ -109,10 +113,12 @@ def build_from_bundle(bundle: CaseBundle, dest: Path, *, work: Path, home: Archi
     embedded = embedded_files(bundle.case_json, manifest, rendered, attachments, file_list_docx,
                               cover_docx, remarks_docx)
     unsealed = work / "dossier-unsealed.pdf"
-    assemble_dossier([cover, file_list, *parts, remarks], embedded,
-                     dossier_metadata(case, number, digest), unsealed)
-    seal_pdf(unsealed, dest, p12_path=home.seal_pkcs12, passphrase=home.seal_passphrase(),
-             location=case.organizer.name)
+    with clock.timed(log, "案件 %s：合并案卷", case.case_id):
+        assemble_dossier([cover, file_list, *parts, remarks], embedded,
+                         dossier_metadata(case, number, digest), unsealed)
+    with clock.timed(log, "案件 %s：加盖电子印章", case.case_id):
+        seal_pdf(unsealed, dest, p12_path=home.seal_pkcs12, passphrase=home.seal_passphrase(),
+                 location=case.organizer.name)
     component_files = {c.sha256: path for c, path in zip(
         components, component_paths(work, bundle.case_json, all_docx, all_pdfs, attachments, uploads))}
     documents = [(p.key, p.title, p.pdf) for p in [cover, file_list, *parts, remarks]]
@@ -221,7 +227,7 @@ def embedded_files(case_json: bytes, manifest: dict, rendered: dict[str, Path],
 def dossier_metadata(case: Case, number: str, digest: str) -> DossierMetadata:
     return DossierMetadata(
         title=f"{case.target.name}约谈案卷（{number}）", organizer=case.organizer.name,
-        created=datetime.now(CHINA).replace(microsecond=0), case_id=case.case_id, notice_number=number,
+        created=clock.in_china(clock.now()), case_id=case.case_id, notice_number=number,
         target=case.target.name, credit_code=case.target.credit_code, closed_on=case.closed_on.isoformat(),
         manifest_sha256=digest)
 
@@ -238,8 +244,7 @@ def render_case_documents(source: Path, out_dir: Path, *, home, converter) -> li
     The case is opened (and refused) before anything is written; the files are made in a private folder
     and moved into `out_dir` only when all are done.
     """
-    fonts = render.DocumentFonts(title=home.settings.fonts.title, body=home.settings.fonts.body,
-                          heading=home.settings.fonts.heading)
+    fonts = home.settings.fonts
     with open_case(source) as bundle, tempfile.TemporaryDirectory(prefix="yuetan-render-") as tmp:
         case = bundle.case
         work = Path(tmp)
@@ -254,10 +259,7 @@ def render_case_documents(source: Path, out_dir: Path, *, home, converter) -> li
         placed = []
         for path in made:
             dest = out_dir / path.name
-            staged = out_dir / f".{path.name}.tmp"
-            shutil.copyfile(path, staged)
-            with open(staged, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(staged, dest)
+            with atomic_path(dest) as staged:
+                shutil.copyfile(path, staged)
             placed.append(dest)
         return placed

@@ -49,6 +49,7 @@ def test_read_commands_print_the_api_answer(example_archive, example_dossiers):
         (("credit", code, "--json"), api.credit(home, code, actor=READER)),
         (("verify", "--json", str(example_dossiers["bureau-video"])), api.verify(example_dossiers["bureau-video"])),
         (("schema",), api.schema()),
+        (("statistics", "--json"), api.statistics(home, actor=READER)),
     ]
     for args, answer in pairs:
         assert cli_json(home, *args) == dump(answer), args

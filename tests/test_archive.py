@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -116,9 +117,11 @@ def test_changed_case_is_refused_unless_superseded(archive_copy, make_case):
     assert refused.returncode == 4 and "--supersede" in refused.stdout
     with archive_copy.catalog() as catalog:
         assert len(catalog.versions(BUREAU)) == 1
-    superseded = yuetan(archive_copy, "ingest", "--supersede", "--json", str(folder))
+    superseded = yuetan(archive_copy, "ingest", "--supersede", "--json", "-v", str(folder))
     assert superseded.returncode == 0, superseded.stdout + superseded.stderr
     assert json.loads(superseded.stdout)["status"] == "superseded"
+    for stage in ("合并案卷", "加盖电子印章", "生成案卷", "存储与登记", "编入索引"):   # -v: each stage, timed
+        assert re.search(rf"{BUREAU}：{stage}：\d+\.\d\d 秒", superseded.stderr), stage
     with archive_copy.catalog() as catalog:
         versions = catalog.versions(BUREAU)
         assert [(v.version, v.status) for v in versions] == [(1, "superseded"), (2, "current")]

@@ -4,6 +4,7 @@ invents one), and returns a pydantic model whose `model_dump(mode="json")` is th
 
 Errors are the exceptions of `archive_store.errors` (re-exported here), each with its exit status.
 """
+from archive_store import clock
 from archive_store.actors import ROLE_LABELS, Actor, Role
 from archive_store.errors import (
     ArchiveConflict,
@@ -42,7 +43,7 @@ from pipeline.api.keeping import (
 from pipeline.api.models import ExportFilters
 
 __all__ = [
-    "Actor", "Role", "ROLE_LABELS", "ArchiveHome", "ExportFilters", "models", "resolve_home",
+    "Actor", "Role", "ROLE_LABELS", "clock", "ArchiveHome", "ExportFilters", "models", "resolve_home",
     "YuetanError", "ExitCode", "InvalidArgument", "InvalidCase", "ConfigurationError", "ArchiveConflict",
     "check", "schema", "render", "build", "verify",
     "init", "open_archive", "ingest", "search", "show", "open_dossier", "reindex", "audit", "ledger_verify",

@@ -2,12 +2,34 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
+from rich import box
+from rich.console import Console
+from rich.table import Table
 
+from pipeline.api import ROLE_LABELS, clock
 from pipeline.api import models as m
 
 say = click.echo
+PIPE_WIDTH = 200       # a table written to a file or pipe is not cut to 80 columns
+
+
+def table(*columns: str) -> Table:
+    """A plain table: a header line, no frame; long cells fold rather than being cut off."""
+    grid = Table(*columns, box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False, show_edge=False)
+    for column in grid.columns:
+        column.overflow = "fold"
+    return grid
+
+
+def show_table(grid: Table, title: str | None = None) -> None:
+    if title:
+        say(title)
+    terminal = sys.stdout.isatty()
+    Console(highlight=False, width=None if terminal else PIPE_WIDTH, color_system="auto" if terminal else None,
+            soft_wrap=False).print(grid)
 
 
 def as_json(result: m.ApiModel, *, indent: int | None = None) -> None:
@@ -112,6 +134,8 @@ def tombstone(stone: m.Tombstone) -> None:
         value = getattr(stone, key)
         if isinstance(value, list):
             value = "、".join(map(str, value))
+        elif key in ("archived_at", "purged_at"):
+            value = clock.shown(value)
         say(f"    {label}：{'' if value is None else value}")
 
 
@@ -126,7 +150,7 @@ def show(result: m.ShowResult) -> None:
                          ("约谈对象", r.target_name + (f"（{r.credit_code}）" if r.credit_code else "")),
                          ("约谈组织方", r.organizer), ("约谈事由", "、".join(r.grounds) or "集体约谈"),
                          ("约谈日期", r.interview_on.isoformat()), ("结案日期", r.closed_on.isoformat()),
-                         ("处理结果", result.outcome_label), ("归档时间", r.archived_at.isoformat()),
+                         ("处理结果", result.outcome_label), ("归档时间", clock.shown(r.archived_at)),
                          ("卷内页数", r.page_count), ("清单摘要", r.manifest_sha256),
                          ("案卷摘要", r.dossier_sha256)]:
         say(f"    {label}：{value}")
@@ -135,9 +159,9 @@ def show(result: m.ShowResult) -> None:
         say(f"      [{f.article}] {f.message}")
     active = [h for h in result.holds if not h.released_at]
     if active:
-        say(f"    冻结中：{active[-1].reason}（{active[-1].held_by}，{active[-1].held_at.isoformat()}）")
+        say(f"    冻结中：{active[-1].reason}（{active[-1].held_by}，{clock.shown(active[-1].held_at)}）")
     if len(result.versions) > 1:
-        say("    版本：" + "；".join(f"第 {v.version} 版 {v.status} {v.archived_at.isoformat()}"
+        say("    版本：" + "；".join(f"第 {v.version} 版 {v.status} {clock.shown(v.archived_at)}"
                                   for v in result.versions))
     say(f"    台账记录 {len(result.ledger)} 条；文件 {len(result.documents)} 个")
 
@@ -165,10 +189,23 @@ def ledger_verify(result: m.LedgerVerifyResult) -> None:
         say(f"    ✗ {problem}")
 
 
+LEDGER_ACTIONS = {"ingest": "入库", "supersede": "新版本入库", "export": "导出", "hold": "保全（冻结）",
+                  "release": "解除保全", "purge_plan": "编制销毁清册", "purge": "销毁", "reindex": "重建索引"}
+
+
+def role_label(role: str | None) -> str:
+    return ROLE_LABELS.get(role, role) if role else "（未记录）"     # entries from before roles were recorded
+
+
 def ledger_list(result: m.LedgerList) -> None:
-    for entry in result.entries:
-        say(f"{entry.seq:>5}  {entry.at}  {entry.actor}  {entry.action}  {entry.case_id or ''}  "
-            f"{entry.entry_hash[:16]}")
+    if not result.entries:
+        say("台账中没有记录")
+        return
+    grid = table("序号", "时间", "操作人", "角色", "操作", "案件编号", "本条哈希（前 16 位）")
+    for e in result.entries:
+        grid.add_row(str(e.seq), clock.shown(e.at), e.actor, role_label(e.role), LEDGER_ACTIONS.get(e.action, e.action),
+                     e.case_id or "", e.entry_hash[:16])
+    show_table(grid)
 
 
 # --- keeping --------------------------------------------------------------------------------------------------
@@ -177,10 +214,16 @@ def retention(result: m.RetentionResult) -> None:
     say(f"保管期限（截至 {result.as_of.isoformat()}）：{result.rule}")
     if not result.cases:
         say("档案库中没有案件")
+        return
+    grid = table("状态", "文号", "案件编号", "约谈对象", "结案日期", "保管至", "可销毁日期", "冻结理由")
     for e in result.cases:
-        held = f"，冻结理由：{'；'.join(e.hold_reasons)}" if e.held else ""
-        say(f"  [{e.status}] {e.notice_number} {e.case_id} {e.target}　结案 {e.closed_on}　"
-            f"保管至 {e.expires_on}　{e.purgeable_from} 起可销毁{held}")
+        grid.add_row(e.status, e.notice_number, e.case_id, e.target, _day(e.closed_on), _day(e.expires_on),
+                     _day(e.purgeable_from), "；".join(e.hold_reasons))
+    show_table(grid)
+
+
+def _day(value) -> str:
+    return value.isoformat() if value is not None else ""
 
 
 def hold(result: m.HoldResult) -> None:
@@ -195,17 +238,19 @@ def purge_plan(plan: m.PurgePlan) -> None:
         return
     say(f"已编制销毁计划 {plan.plan_id}（截至 {plan.as_of}）：{plan.totals['cases']} 卷，"
         f"{plan.totals['pages']} 页；未删除任何内容")
+    grid = table("序号", "文号", "案件编号", "约谈对象", "结案日期", "页数")
     for c in plan.cases:
-        say(f"  {c.seq}. {c.notice_number} {c.case_id} {c.target_name}　结案 {c.closed_on}")
+        grid.add_row(str(c.seq), c.notice_number, c.case_id, c.target_name, c.closed_on or "", str(c.page_count or ""))
+    show_table(grid)
     say(f"    {plan.out_dir}/销毁清册.xlsx、销毁清册.pdf、plan.json（计划摘要 {plan.plan_sha256}）")
 
 
 def purge_execute(report: m.PurgeResult) -> None:
     say(f"销毁计划 {report.plan_id}（批准人 {report.approved_by}）：计划与清册保存在 {report.kept_at}")
+    grid = table("文号", "案件编号", "结果", "删除文件", "共用而保留")
     for o in report.cases:
-        extra = f"，删除文件 {o.deleted_blobs} 个" if o.deleted_blobs else ""
-        extra += f"，与其他案件共用而保留 {o.kept_shared_blobs} 个" if o.kept_shared_blobs else ""
-        say(f"  {o.notice_number} {o.case_id}：{o.message}{extra}")
+        grid.add_row(o.notice_number, o.case_id, o.message, str(o.deleted_blobs), str(o.kept_shared_blobs))
+    show_table(grid)
 
 
 def export(result: m.ExportResult) -> None:
@@ -238,3 +283,18 @@ def credit(result: m.CreditResult) -> None:
         say(f"      整改：方案 {r.get('plan_submitted_on') or '未提交'}，报告 "
             f"{r.get('report_submitted_on') or '未提交'}，跟踪检查 {len(r.get('followups', []))} 次；"
             f"处理结果：{e.outcome_label}")
+
+
+def statistics(result: m.StatisticsResult) -> None:
+    say(f"现行案件 {result.cases} 件，程序核查发现 {result.findings} 项")
+    for title, counts in [("按约谈年份", result.by_year), ("按约谈组织方", result.by_organizer),
+                          ("按地区", result.by_region), ("按约谈事由", result.by_ground),
+                          ("按处理结果", result.by_outcome), ("按约谈对象类型", result.by_kind),
+                          ("程序核查发现：按条款", result.findings_by_article),
+                          ("程序核查发现：按约谈组织方", result.findings_by_organizer)]:
+        if not counts:
+            continue
+        grid = table("项目", "件数")
+        for c in counts:
+            grid.add_row(c.label if c.label == c.key else f"{c.label}（{c.key}）", str(c.count))
+        show_table(grid, title)

@@ -6,15 +6,17 @@ settings and are set on every style and run, so a bureau can switch to 方正小
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date, datetime
+from importlib import resources
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from docx.oxml.ns import qn
 from docxtpl import DocxTemplate
 
+from archive_store import clock
+from archive_store.durable import atomic_path
+from archive_store.home import DocumentFontNames
 from pipeline.case.contract import (
     FINDING_SOURCE_LABELS,
     ROLE_LABELS,
@@ -27,8 +29,7 @@ from pipeline.case.contract import (
 )
 from pipeline.case.findings import SEVERITY_LABELS, Finding
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
-CHINA = ZoneInfo("Asia/Shanghai")
+TEMPLATES = Path(str(resources.files("pipeline.documents") / "templates"))   # package data (see pyproject)
 
 NOTICE = "约谈通知书"
 RECORD = "约谈记录"
@@ -59,11 +60,7 @@ HEADING_STYLES = {"YtHeading1"}
 CLOSING_PUNCTUATION = "。；！？.;!?"
 
 
-@dataclass(frozen=True)
-class DocumentFonts:
-    title: str
-    body: str
-    heading: str
+DocumentFonts = DocumentFontNames     # the fonts of yuetan.toml's [documents]: title, body, heading
 
 
 @dataclass(frozen=True)
@@ -178,7 +175,7 @@ def record_context(case: Case, number: str) -> dict:
         "commitment": proceedings.commitment,
         "signature_statement": SIGNATURE_STATEMENTS[interview.record_signature],
         "target_signature": TARGET_SIGNATURE[interview.record_signature],
-        "interview_date": chinese_date(held.astimezone(CHINA).date()),
+        "interview_date": chinese_date(clock.in_china(held).date()),
     }
 
 
@@ -191,7 +188,7 @@ def chinese_date(day: date) -> str:
 
 def chinese_datetime(moment: datetime) -> str:
     """2025年7月15日上午9时30分; 下午 from 12:00 on a 12-hour clock (下午3时); minutes left out when 0."""
-    local = moment.astimezone(CHINA)
+    local = clock.in_china(moment)
     half = "上午" if local.hour < 12 else "下午"
     hour = local.hour if local.hour <= 12 else local.hour - 12
     minutes = f"{local.minute}分" if local.minute else ""
@@ -244,11 +241,8 @@ def _render(name: str, context: dict, work: Path, fonts: DocumentFonts) -> Path:
     tpl.render(context, autoescape=True)
     apply_fonts(tpl.docx, fonts)
     dest = Path(work) / f"{name}.docx"
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    tpl.save(tmp)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, dest)
+    with atomic_path(dest) as tmp:
+        tpl.save(tmp)
     return dest
 
 

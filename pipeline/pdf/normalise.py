@@ -8,8 +8,6 @@ The original upload is only read.
 """
 from __future__ import annotations
 
-import os
-import secrets
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -21,6 +19,7 @@ from pikepdf import Array, Dictionary, Name, String
 from pikepdf.sanitize import remove_attachments
 from PIL import Image
 
+from archive_store.durable import atomic_path
 from archive_store.errors import (
     CaseProblem,
     ConversionFailed,
@@ -36,6 +35,7 @@ from pipeline.case.media import (
     sniff_media_type,
 )
 from pipeline.external.ocrmypdf import DEFAULT_TIMEOUT, run_ocrmypdf
+from pipeline.external.process import brief
 from pipeline.pdf.pdfa import (
     FORBIDDEN_ACTIONS,
     action_name,
@@ -155,7 +155,7 @@ def _sanitised_copy(src: Path, out: Path) -> tuple[list[str], list[str]]:
     except pikepdf.PasswordError:
         raise _refuse(name, ENCRYPTED) from None
     except pikepdf.PdfError as exc:
-        raise _refuse(name, f"PDF 已损坏或不完整，无法修复（{_short(exc)}）：请重新导出完整的 PDF 后上传") from None
+        raise _refuse(name, f"PDF 已损坏或不完整，无法修复（{brief(exc)}）：请重新导出完整的 PDF 后上传") from None
 
 
 def _repair_notes(warnings: list[str], src: Path) -> list[str]:
@@ -377,7 +377,7 @@ def _from_docx(src: Path, work: Path, converter, timeout: float) -> _Converted:
     except YuetanError:
         raise
     except Exception as exc:  # noqa: BLE001 - any converter failure is this file's conversion failing
-        raise ConversionFailed(f"“{src.name}”转换为 PDF/A 失败（{type(exc).__name__}: {_short(exc)}）："
+        raise ConversionFailed(f"“{src.name}”转换为 PDF/A 失败（{type(exc).__name__}: {brief(exc)}）："
                                "请在 Word 中检查文件能否正常打开，另存后重新上传") from exc
     if not out.is_file() or out.stat().st_size == 0:
         raise ConversionFailed(f"“{src.name}”转换为 PDF/A 后没有得到输出文件：请检查文件能否在 Word 中正常打开")
@@ -405,7 +405,7 @@ def _decoded_image(src: Path, work: Path) -> tuple[Path, int]:
             _on_white(image).save(flat)
             return flat, dpi
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise _refuse(src.name, f"图像已损坏或不完整（{_short(exc)}）：请重新拍摄、扫描或导出后上传") from None
+        raise _refuse(src.name, f"图像已损坏或不完整（{brief(exc)}）：请重新拍摄、扫描或导出后上传") from None
 
 
 def _dpi(image: Image.Image) -> int:
@@ -435,26 +435,22 @@ def _finish(converted: Path, dest: Path, name: str) -> tuple[int, list[str]]:
     """Strip (what LibreOffice exported: hyperlinks, form fields; a no-op after OCRmyPDF), set
     /Lang, write PDF/A-2b under a temporary name beside `dest`, check it, then rename.
     Returns the page count and what was stripped here."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")
     try:
-        with pikepdf.open(converted) as pdf:
-            page_count = len(pdf.pages)
-            removed = strip_active_content(pdf)
-            _drop_doc_checksum(pdf)
-            if "/Lang" not in pdf.Root:
-                pdf.Root.Lang = String(LANGUAGE)
-            _save_pdfa(pdf, part, name)
-        problems = check_pdfa(part, expect_part=2)
-        if problems:
-            raise ConversionFailed(f"“{name}”转换后的文件不符合 PDF/A-2b：" + "；".join(problems[:5])
-                                   + "。请检查原文件（如字体、加密、表单），必要时重新导出后上传")
-        os.replace(part, dest)
+        with atomic_path(dest) as part:
+            with pikepdf.open(converted) as pdf:
+                page_count = len(pdf.pages)
+                removed = strip_active_content(pdf)
+                _drop_doc_checksum(pdf)
+                if "/Lang" not in pdf.Root:
+                    pdf.Root.Lang = String(LANGUAGE)
+                _save_pdfa(pdf, part, name)
+            problems = check_pdfa(part, expect_part=2)
+            if problems:
+                raise ConversionFailed(f"“{name}”转换后的文件不符合 PDF/A-2b：" + "；".join(problems[:5])
+                                       + "。请检查原文件（如字体、加密、表单），必要时重新导出后上传")
         return page_count, removed
     except pikepdf.PdfError as exc:
-        raise ConversionFailed(f"“{name}”转换后的 PDF 无法读取（{_short(exc)}）：请重新上传") from None
-    finally:
-        part.unlink(missing_ok=True)
+        raise ConversionFailed(f"“{name}”转换后的 PDF 无法读取（{brief(exc)}）：请重新上传") from None
 
 
 def _save_pdfa(pdf: pikepdf.Pdf, path: Path, name: str) -> None:
@@ -478,8 +474,3 @@ def _values(obj) -> list:
 
 def _unique(items) -> list:
     return list(dict.fromkeys(items))
-
-
-def _short(exc: BaseException, limit: int = 160) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= limit else text[:limit] + "…"

@@ -27,9 +27,6 @@ class Check:
     ok: bool
     message: str
 
-    def as_dict(self) -> dict:
-        return {"name": self.name, "ok": self.ok, "message": self.message}
-
 
 @dataclass
 class VerifyReport:
@@ -42,10 +39,6 @@ class VerifyReport:
     @property
     def ok(self) -> bool:
         return bool(self.checks) and all(c.ok for c in self.checks)
-
-    def as_dict(self) -> dict:
-        return {"path": str(self.path), "ok": self.ok, "manifest_sha256": self.manifest_sha256,
-                "signer": self.signer, "checks": [c.as_dict() for c in self.checks], "notes": self.notes}
 
 
 def verify_dossier(path: Path, *, trust: Path | None = None) -> VerifyReport:

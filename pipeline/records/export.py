@@ -64,11 +64,6 @@ class ExportResult:
     zip_sha256: str
     ledger_seq: int
 
-    def as_dict(self) -> dict:
-        return {"path": str(self.path), "case_ids": self.case_ids, "cases": len(self.case_ids),
-                "tagmanifest_sha256": self.tagmanifest_sha256, "zip_sha256": self.zip_sha256,
-                "ledger_seq": self.ledger_seq}
-
 
 def select_cases(home: ArchiveHome, filters: ExportFilters) -> list:
     """Current cases exactly as `yuetan search` selects them (same index, same filters), oldest interview first.

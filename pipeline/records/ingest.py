@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from archive_store import ledger
+from archive_store import clock, ledger
 from archive_store.actors import Actor
 from archive_store.catalog import CaseRecord, DocumentRow, FindingRow
 from archive_store.durable import (
@@ -29,6 +29,7 @@ from archive_store.durable import (
     fsync_dir,
     fsync_file,
     sha256_file,
+    write_atomically,
 )
 from archive_store.errors import ArchiveConflict, InvalidCase, YuetanError
 from archive_store.home import ArchiveHome
@@ -39,7 +40,7 @@ from pipeline.pdf.manifest import canonical_json
 from pipeline.search.index import index_case
 from pipeline.search.reindex import index_document
 
-CHINA = ZoneInfo("Asia/Shanghai")
+log = logging.getLogger(__name__)
 BUILT_FILE = "built.json"
 DOSSIER_NAME = "dossier.pdf"
 
@@ -76,12 +77,6 @@ class IngestResult:
     @property
     def failed(self) -> bool:
         return self.status in FAILED_STATUSES
-
-    def as_dict(self) -> dict:
-        return {"source": self.source, "case_id": self.case_id, "status": self.status, "version": self.version,
-                "notice_number": self.notice_number, "dossier_sha256": self.dossier_sha256,
-                "manifest_sha256": self.manifest_sha256, "findings": self.findings, "message": self.message,
-                "problems": self.problems}
 
 
 def case_sources(paths: Iterable[Path]) -> list[Path]:
@@ -147,7 +142,7 @@ def ingest_case(source: Path, *, home: ArchiveHome, actor: Actor, converter, sup
         with open_case(source) as bundle:
             return _ingest_bundle(bundle, label, home=home, actor=actor, converter=converter, supersede=supersede)
     except InvalidCase as exc:
-        return IngestResult(label, Status.refused, message=exc.message, problems=[p.as_dict() for p in exc.problems])
+        return IngestResult(label, Status.refused, message=exc.message, problems=[asdict(p) for p in exc.problems])
     except ArchiveConflict as exc:
         return IngestResult(label, Status.conflict, message=exc.message)
     except YuetanError as exc:
@@ -169,11 +164,14 @@ def _ingest_bundle(bundle: CaseBundle, label: str, *, home: ArchiveHome, actor: 
         raise ArchiveConflict(
             f"案件 {case.case_id} 已以不同内容入库（文号 {current.notice_number}）：如确为更正后的新版本，"
             "请加 --supersede 重新入库（旧版本保留并与新版本关联）")
-    staged = _staged_build(bundle, content, home=home, actor=actor, converter=converter)
+    with clock.timed(log, "入库 %s：生成案卷", case.case_id):
+        staged = _staged_build(bundle, content, home=home, actor=actor, converter=converter)
     crash_point("after_build")
-    stored = _store(staged, bundle, content, home=home, actor=actor, previous=current)
+    with clock.timed(log, "入库 %s：存储与登记", case.case_id):
+        stored = store_build(staged, bundle, content, home=home, actor=actor, previous=current)
     crash_point("after_catalog")
-    _index(stored, home)
+    with clock.timed(log, "入库 %s：编入索引", case.case_id):
+        index_stored(stored, home)
     crash_point("after_index")
     shutil.rmtree(_staging_dir(home, content), ignore_errors=True)
     return IngestResult(label, Status.superseded if current is not None else Status.ingested,
@@ -269,16 +267,13 @@ def _write_staged(built: BuiltDossier, folder: Path) -> None:
     (folder / "manifest.json").write_bytes(canonical_json(built.manifest))
     record = {"case_id": built.case_id, "notice_number": built.notice_number,
               "dossier_sha256": built.dossier_sha256, "manifest_sha256": built.manifest_sha256,
-              "page_count": built.page_count, "archived_on": datetime.now(CHINA).date().isoformat(),
+              "page_count": built.page_count, "archived_on": clock.today().isoformat(),
               "findings": [f.as_dict() for f in built.findings], "files": files,
               "documents": [[key, title, str(Path(pdf).relative_to(folder))] for key, title, pdf in built.documents]}
     for path in folder.rglob("*"):
         if path.is_file():
             fsync_file(path)
-    tmp = folder / f"{BUILT_FILE}.tmp"
-    tmp.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
-    fsync_file(tmp)
-    os.replace(tmp, folder / BUILT_FILE)
+    write_atomically(folder / BUILT_FILE, json.dumps(record, ensure_ascii=False, indent=1).encode("utf-8"))
 
 
 def _read_staged(folder: Path) -> StagedBuild:
@@ -291,9 +286,10 @@ def _read_staged(folder: Path) -> StagedBuild:
 
 # --- store, catalog, ledger ----------------------------------------------------------------------------------
 
-def _store(staged: StagedBuild, bundle: CaseBundle, content: str, *, home: ArchiveHome, actor: Actor,
-           previous: CaseRecord | None) -> CaseRecord:
-    """Every file into the blob store, then ONE catalog transaction: case, documents, findings, ledger."""
+def store_build(staged: StagedBuild, bundle: CaseBundle, content: str, *, home: ArchiveHome, actor: Actor,
+                previous: CaseRecord | None) -> CaseRecord:
+    """The storage step: every file into the blob store, then ONE catalog transaction: case, documents,
+    findings, ledger. (Tests store cases without a build through this same step.)"""
     blobs = home.blobs()
     texts = _document_texts(staged)
     text_sha = blobs.put_bytes(canonical_json(texts))
@@ -313,7 +309,7 @@ def _store(staged: StagedBuild, bundle: CaseBundle, content: str, *, home: Archi
         organizer=case.organizer.name, organizer_level=case.organizer.level.value,
         region_code=case.target.region_code or case.organizer.region_code,
         grounds=[f"{g.article}.{g.item}" for g in case.grounds], outcome=case.rectification.outcome.value,
-        interview_on=case.interview_date, closed_on=case.closed_on, archived_at=datetime.now(CHINA),
+        interview_on=case.interview_date, closed_on=case.closed_on, archived_at=clock.now(),
         dossier_sha256=staged.dossier_sha256, manifest_sha256=staged.manifest_sha256,
         page_count=staged.page_count, text_sha256=text_sha, case_json_sha256=case_json_sha,
         manifest_json_sha256=manifest_json_sha)
@@ -360,7 +356,8 @@ def _document_title(component: dict, case) -> str:
     return titles.get(key, "")
 
 
-def _index(record: CaseRecord, home: ArchiveHome) -> None:
+def index_stored(record: CaseRecord, home: ArchiveHome) -> None:
+    """Put a stored version in the search index and note that it is there."""
     with home.catalog() as catalog, file_lock(home.index_lock, shared=True):
         doc = index_document(record, catalog, home.blobs())
         index_case(home.index_dir, doc)
@@ -371,11 +368,11 @@ def _already_stored(current: CaseRecord, label: str, home: ArchiveHome) -> Inges
     """The same case again: nothing to store; finish the indexing an interrupted run may have left."""
     status = Status.unchanged
     if current.indexed_at is None:
-        _index(current, home)
+        index_stored(current, home)
         status = Status.completed
     shutil.rmtree(_staging_dir(home, current.content_sha256), ignore_errors=True)
     with home.catalog() as catalog:
-        findings = [f.as_dict() for f in catalog.findings(current.case_id, current.version)]
+        findings = [asdict(f) for f in catalog.findings(current.case_id, current.version)]
     return IngestResult(label, status, case_id=current.case_id, version=current.version,
                         notice_number=current.notice_number, dossier_sha256=current.dossier_sha256,
                         manifest_sha256=current.manifest_sha256, findings=findings, message=STATUS_LABELS[status])

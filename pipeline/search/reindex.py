@@ -6,6 +6,7 @@ so searches keep working on the old one until the new one is complete.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 from archive_store import ledger
 from archive_store.actors import Actor
@@ -20,7 +21,7 @@ def index_document(record: CaseRecord, catalog: Catalog, blobs) -> IndexDocument
     """The index document of a stored case version, from its case.json, findings and document texts."""
     case = Case.model_validate_json(blobs.read_bytes(record.case_json_sha256))
     texts = json.loads(blobs.read_bytes(record.text_sha256)) if record.text_sha256 else {"documents": []}
-    findings = [f.as_dict() for f in catalog.findings(record.case_id, record.version)]
+    findings = [asdict(f) for f in catalog.findings(record.case_id, record.version)]
     return document_for_case(case, record.notice_number, findings,
                              {d["title"]: d["text"] for d in texts["documents"]},
                              manifest_sha256=record.manifest_sha256, version=record.version)
