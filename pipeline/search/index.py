@@ -359,6 +359,7 @@ def _fsync_tree(folder: Path) -> None:
     fsync_dir(folder)
 
 
+
 # --- searching ----------------------------------------------------------------------------------------------
 
 _NOTICE_RE = re.compile(r"^(?P<prefix>[^\[［（(〔【]*)[\[［（(〔【]\s*(?P<year>\d{4})\s*[\]］）)〕】]\s*(?P<seq>\d+)\s*号?$")
