@@ -50,9 +50,10 @@ demo: install
 	$(YUETAN) audit
 	@echo "演示输出：公文 demo-output/documents/，案卷 demo-output/dossiers/，导出包 demo-output/export/，档案库 $(DEMO_HOME)"
 
+# Tests run on every core (pytest-xdist), a test file per worker at a time, so module fixtures are made once.
 test: install
 	$(VENV)/bin/lint-imports --no-cache
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile
 
 bench: install
 	$(PY) bench/convert.py

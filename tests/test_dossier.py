@@ -20,6 +20,8 @@ from pipeline.pdf.verify import verify_dossier
 
 from .conftest import EXAMPLE_NAMES, EXAMPLES, ROOT, load_example
 
+pytestmark = pytest.mark.slow     # builds and seals dossiers
+
 YUETAN = ROOT / ".venv" / "bin" / "yuetan"
 UNNUMBERED = {"案卷封面", "卷内文件目录", "备考表"}
 

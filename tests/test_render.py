@@ -414,14 +414,6 @@ def test_render_writes_through_a_temporary_name(tmp_path):
 # --- PDF level (the real LibreOffice) -------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def converter():
-    from pipeline.pdf.pdfa import pdfa_converter
-
-    with pdfa_converter() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def pdf_examples(docx_examples, converter, tmp_path_factory) -> dict[str, dict[str, Path]]:
     out = tmp_path_factory.mktemp("pdf")
     pdfs = {}
@@ -555,7 +547,7 @@ def test_render_command_writes_docx_and_pdf_and_says_where(home, tmp_path):
     assert "赣市监检约〔2025〕1号" in squeeze(pdf_text(tmp_path / "again" / "约谈通知书.pdf"))
 
 
-def test_render_keeps_the_case_number_and_registers_it(home, tmp_path):
+def test_render_keeps_the_case_number_and_registers_it(home, tmp_path, converter):
     from pipeline.dossier import render_case_documents
 
     class Counting:
@@ -566,11 +558,9 @@ def test_render_keeps_the_case_number_and_registers_it(home, tmp_path):
             self.calls += 1
             return self.inner.convert_to_pdfa(src, dest, timeout=timeout)
 
-    from pipeline.pdf.pdfa import pdfa_converter
-    with pdfa_converter() as running:
-        counting = Counting(running)
-        made = render_case_documents(EXAMPLES / "refused-to-sign", tmp_path / "o", home=open_home(home.path),
-                                     converter=counting)
+    counting = Counting(converter)
+    made = render_case_documents(EXAMPLES / "refused-to-sign", tmp_path / "o", home=open_home(home.path),
+                                 converter=counting)
     assert counting.calls == 2 and len(made) == 4
     assert "赣市监检约〔2025〕12号" in squeeze(pdf_text(tmp_path / "o" / "约谈通知书.pdf"))
     with home.numbers() as registry:

@@ -220,14 +220,6 @@ NEW_YEAR_2026 = date(2026, 1, 1)
 PURGEABLE_2026 = {"C2018", "C2019A", "C2019B"}
 
 
-@pytest.fixture(scope="module")
-def converter():
-    from pipeline.pdf.pdfa import pdfa_converter
-
-    with pdfa_converter() as c:
-        yield c
-
-
 def _blob_store(home):
     return FilesystemBlobStore(home.path / "blobs")
 
