@@ -36,6 +36,24 @@ def cmyk_jpeg(path: Path) -> Path:
     return path
 
 
+def ycck_jpeg(path: Path) -> Path:
+    """The same scan as an Adobe YCCK JPEG (CMY stored as YCbCr, K apart), as Photoshop and some
+    scanners write CMYK. Pillow cannot write YCCK, so the channels are prepared and the Adobe
+    marker's transform flag set to 2 (libjpeg then converts YCC back to CMY on reading)."""
+    cmyk = scan_image("CMYK")
+    c, m, y, k = cmyk.split()
+    luma, blue, red = Image.merge("RGB", (c, m, y)).convert("YCbCr").split()
+    invert = [255 - v for v in range(256)]
+    # Pillow stores CMYK inverted (the Adobe convention), so what goes in is inverted once more
+    stored = Image.merge("CMYK", (luma.point(invert), blue.point(invert), red.point(invert), k))
+    stored.save(path, "JPEG", quality=90, dpi=(150, 150))
+    data = bytearray(path.read_bytes())
+    adobe = data.index(b"Adobe\x00")
+    data[adobe + 11] = 2
+    path.write_bytes(bytes(data))
+    return path
+
+
 def _page_pdf(path: Path, content: bytes, resources: Dictionary, *, build=None, size=A4) -> Path:
     pdf = pikepdf.new()
     pdf.add_blank_page(page_size=size)
@@ -103,9 +121,9 @@ def device_colour_pdf(path: Path) -> Path:
     return _page_pdf(path, content, Dictionary())
 
 
-def large_monochrome_pdf(path: Path, *, inches=(60, 42), dpi=300) -> Path:
-    """A large-format drawing scanned in black and white: one 1-bit page bigger than OCRmyPDF's
-    pixel limit."""
+def large_monochrome_pdf(path: Path, *, inches=(100, 72), dpi=300) -> Path:
+    """A large-format drawing scanned in black and white: one 1-bit page of 648 million pixels, past
+    the decompression-bomb limit OCRmyPDF gives Pillow (twice its 250 million): OCRmyPDF exits 15."""
     width, height = int(inches[0] * dpi), int(inches[1] * dpi)
     image = Image.new("1", (width, height), 1)
     draw = ImageDraw.Draw(image)
@@ -176,3 +194,93 @@ def latin1_docinfo_pdf(path: Path, base: Path) -> Path:
     data = data.replace(b"/XXXXXXXXXXXX", b"/Verfasser#E4").replace(b"/XXXXXXXXXXX", b"/Schl#FCssel")
     path.write_bytes(data)
     return path
+
+
+# --- refusal classes ---------------------------------------------------------------------------------------
+
+def dynamic_xfa_pdf(path: Path) -> Path:
+    """A dynamic XFA form as LiveCycle Designer saves it: one placeholder page, NeedsRendering true."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=A4)
+    pdf.pages[0].Contents = pdf.make_stream(b"")
+    xfa = pdf.make_stream(b'<xdp:xdp xmlns:xdp="http://ns.adobe.com/xdp/"><template/></xdp:xdp>')
+    pdf.Root.AcroForm = Dictionary(Fields=Array([]), XFA=xfa)
+    pdf.Root.NeedsRendering = True
+    pdf.save(path)
+    return path
+
+
+# --- a folder of odd PDFs, for the fuzz-style test ---------------------------------------------------------
+
+def raw_pdf(bodies: list[bytes], *, header: bytes = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", xref: bool = True) -> bytes:
+    """A PDF written byte by byte (objects 1..n, object 1 the catalog), to control every construct."""
+    out = bytearray(header)
+    offsets = []
+    for number, body in enumerate(bodies, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    start = len(out)
+    if xref:
+        out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(bodies) + 1)
+        out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(bodies) + 1, start)
+    return bytes(out)
+
+
+def _stream(data: bytes, extra: bytes = b"") -> bytes:
+    return b"<< /Length %d %s >>\nstream\n%s\nendstream" % (len(data), extra, data)
+
+
+def _one_page(page: bytes, *more: bytes) -> list[bytes]:
+    return [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>", page, *more]
+
+
+TEXT = b"BT /F1 24 Tf 72 700 Td (Rectification report 2025) Tj ET"
+HELVETICA = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+
+
+def odd_pdfs(folder: Path, base: Path, *, seed: int = 18) -> list[Path]:
+    """Odd but plausible PDFs (and a few that are not PDFs at all) written into `folder`."""
+    import random
+
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    page = b"<< /Type /Page /Parent 2 0 R /MediaBox %s /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R %s >>"
+    files = {
+        "零尺寸页面.pdf": raw_pdf(_one_page(page % (b"[0 0 0 0]", b""), _stream(TEXT), HELVETICA)),
+        "倒置页面框.pdf": raw_pdf(_one_page(page % (b"[595 842 0 0]", b""), _stream(TEXT), HELVETICA)),
+        "旋转页面-字体未嵌入.pdf": raw_pdf(_one_page(page % (b"[0 0 595 842]", b"/Rotate 90"), _stream(TEXT),
+                                                   HELVETICA)),
+        "内容流乱码.pdf": raw_pdf(_one_page(page % (b"[0 0 595 842]", b""),
+                                            _stream(b"BT /F9 12 Tf ( Tj ET q 1 0 0 cm Q Q Q xyz 5 re f ]"),
+                                            HELVETICA)),
+        "缺少内容流.pdf": raw_pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                                   b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>"]),
+        "交叉引用表错误.pdf": raw_pdf(_one_page(page % (b"[0 0 595 842]", b""), _stream(TEXT), HELVETICA),
+                                    xref=False),
+        "图像数据损坏.pdf": raw_pdf(_one_page(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /Im0 5 0 R >> >> "
+            b"/Contents 4 0 R >>", _stream(b"q 500 0 0 700 40 60 cm /Im0 Do Q"),
+            _stream(bytes(rng.randrange(256) for _ in range(3000)),
+                    b"/Type /XObject /Subtype /Image /Width 400 /Height 560 /ColorSpace /DeviceRGB "
+                    b"/BitsPerComponent 8 /Filter /DCTDecode"))),
+        "页面树自引用.pdf": raw_pdf([b"<< /Type /Catalog /Pages 2 0 R >>",
+                                    b"<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 2 >>",
+                                    b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>"]),
+        "只有文件头.pdf": b"%PDF-1.7\n%%EOF\n",
+        "压缩包改名.pdf": b"PK\x03\x04" + bytes(200),
+        "PDF2.0文件头.pdf": raw_pdf(_one_page(page % (b"[0 0 595 842]", b""), _stream(TEXT), HELVETICA),
+                                  header=b"%PDF-2.0\n%\xe2\xe3\xcf\xd3\n"),
+    }
+    data = base.read_bytes()
+    for n in range(1):
+        flipped = bytearray(data)
+        for _ in range(20):
+            at = rng.randrange(len(flipped) // 4, len(flipped))
+            flipped[at] = rng.randrange(256)
+        files[f"随机损坏-{n + 1}.pdf"] = bytes(flipped)
+    paths = []
+    for name, content in files.items():
+        (folder / name).write_bytes(content)
+        paths.append(folder / name)
+    return paths

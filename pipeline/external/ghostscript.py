@@ -72,7 +72,7 @@ def ghostscript_pdfa(src: Path, dest: Path, *, work: Path, label: str, timeout: 
         raise
     text = output.decode("utf-8", "replace")
     if proc.returncode != 0 or not Path(dest).is_file() or Path(dest).stat().st_size == 0:
-        raise ConversionFailed(f"Ghostscript 未能将“{label}”转换为 PDF/A-2b（退出码 {proc.returncode}）：{_tail(text)}")
+        raise ConversionFailed(f"Ghostscript 未能将“{label}”转换为 PDF/A-2b（退出码 {proc.returncode}）：{_reason(text)}")
     if "cannot open the ICC profile" in text:
         raise ExternalProgramError(
             f"Ghostscript 无法读取 sRGB 色彩配置文件 {SRGB_PROFILE}：请确认 Debian 软件包 {DEBIAN_PACKAGE} 安装完好")
@@ -89,6 +89,12 @@ def _kill_group(proc: subprocess.Popen) -> None:
 def _ps_string(text: str) -> str:
     """`text` as the inside of a PostScript (string): backslashes and parentheses escaped."""
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+
+def _reason(text: str) -> str:
+    """Ghostscript's own error lines ("**** Error: ...", "Error: /rangecheck in ..."), not its stack dump."""
+    errors = [" ".join(line.replace("****", "").split()) for line in text.splitlines() if "Error" in line]
+    return "；".join(dict.fromkeys(errors[:4])) if errors else _tail(text)
 
 
 def _tail(text: str) -> str:

@@ -116,7 +116,13 @@ def _translate(returncode: int, stderr: str, label: str) -> None:
         "请检查文件能否正常打开，必要时重新导出后上传")
 
 
+_EXCEPTION_LINE = re.compile(r"^[\w.]*(Error|Exception)\b.*", re.MULTILINE)
+
+
 def _tail(text: str) -> str:
-    """The end of OCRmyPDF's log, where its reason stands."""
+    """The end of OCRmyPDF's log, where its reason stands; after a traceback, its exception line."""
+    raised = _EXCEPTION_LINE.findall(text) and [m.group(0) for m in _EXCEPTION_LINE.finditer(text)]
+    if raised:
+        text = raised[-1]
     text = " ".join(text.split())
     return ("…" + text[-_CHARS_OF_STDERR:]) if len(text) > _CHARS_OF_STDERR else (text or "（无输出）")

@@ -73,8 +73,10 @@ class RungAttempt:
         """For the manifest: no seconds, so the same upload always gives the same manifest."""
         return {"rung": self.rung, "outcome": self.outcome, "reasons": list(self.reasons)}
 
-    def remark(self) -> str:
-        reasons = "；".join(self.reasons[:3]) + ("等" if len(self.reasons) > 3 else "")
+    def remark(self, limit: int = 160) -> str:
+        """"第一级无法确认是否符合 PDF/A（…）": the outcome with its first reasons, each cut to `limit`."""
+        shown = [r if len(r) <= limit else r[:limit] + "…" for r in self.reasons[:3]]
+        reasons = "；".join(shown) + ("等" if len(self.reasons) > 3 else "")
         return f"{RUNG_LABELS[self.rung].split('（')[0]}{OUTCOME_LABELS[self.outcome]}" + (f"（{reasons}）" if reasons else "")
 
 

@@ -169,7 +169,9 @@ def _climb(rungs, start: Path, dest: Path, name: str, work: Path, timeout: float
         except _Rejected as rejected:
             attempts.append(RungAttempt(rung, rejected.outcome, rejected.reasons, _since(started)))
         except ConversionFailed as exc:
-            attempts.append(RungAttempt(rung, "failed", [exc.message], _since(started)))
+            late = time.monotonic() >= inp.deadline
+            reason = f"本级超过 {timeout:g} 秒时限仍未完成，已中止" if late else exc.message
+            attempts.append(RungAttempt(rung, "failed", [reason], _since(started)))
         except YuetanError:
             raise   # a missing program or a broken installation is not this file's fault
         except Exception as exc:  # noqa: BLE001 - whatever a rung trips on, the next rung is tried
@@ -237,7 +239,8 @@ def _sanitised_copy(src: Path, out: Path) -> tuple[list[str], list[str]]:
     except pikepdf.PasswordError:
         raise _refuse(name, ENCRYPTED) from None
     except pikepdf.PdfError as exc:
-        raise _refuse(name, f"PDF 已损坏或不完整，无法修复（{_short(exc)}）：请重新导出完整的 PDF 后上传") from None
+        reason = _short(str(exc).replace(f"{src}: ", "").replace(str(src), name))
+        raise _refuse(name, f"PDF 已损坏或不完整，无法修复（{reason}）：请重新导出完整的 PDF 后上传") from None
     except (YuetanError, InvalidCase):
         raise
     except Exception as exc:  # noqa: BLE001 - a structure qpdf reads but nothing can walk safely
@@ -592,6 +595,6 @@ def _unique(items) -> list:
     return list(dict.fromkeys(items))
 
 
-def _short(exc: BaseException, limit: int = 160) -> str:
+def _short(exc: BaseException | str, limit: int = 160) -> str:
     text = " ".join(str(exc).split())
     return text if len(text) <= limit else text[:limit] + "…"
