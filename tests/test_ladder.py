@@ -174,6 +174,25 @@ def test_ghostscript_rung_writes_an_output_intent(tmp_path):
     assert assess_pdfa(out, expect_part=2).ok
 
 
+@pytest.mark.parametrize("make, bits", [(odd.type3_pdf, 1), (odd.pattern_pdf, 8)])
+def test_rasterised_rung_draws_black_and_white_pages_in_one_bit(tmp_path, make, bits):
+    import time
+
+    from pipeline.pdf.ladder import RungInput, pdf_rasterised
+
+    src = make(tmp_path / "src.pdf")
+    work = tmp_path / "work"
+    work.mkdir()
+    made = pdf_rasterised(RungInput(src, src.name, work, time.monotonic() + 120, 120))
+    with pikepdf.open(made.pdf) as pdf:
+        images = [pikepdf.PdfImage(obj) for obj in pdf.objects
+                  if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == pikepdf.Name.Image]
+        page = pdf.pages[0].mediabox
+        assert (float(page[2]), float(page[3])) == pytest.approx(odd.A4, abs=0.5)
+    assert [image.bits_per_component for image in images] == [bits]
+    assert images[0].width == pytest.approx(odd.A4[0] / 72 * 300, abs=1)   # 300 dpi
+
+
 def test_the_check_tells_violated_from_cannot_confirm(tmp_path):
     type3 = assess_pdfa(odd.type3_pdf(tmp_path / "t3.pdf"), expect_part=2)
     assert any("Type 3" in p for p in type3.unconfirmed)

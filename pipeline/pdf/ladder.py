@@ -247,11 +247,13 @@ def _fix_image(pdf: pikepdf.Pdf, image: pikepdf.Stream) -> str | None:
             _rewrite_as_jpeg(image, _eight_bit(_pixels(image)))
             return "16 位图像已转换为 8 位"
         if _black_only(space) and image.get("/BitsPerComponent") == 1:
+            # tint 1 is full black ink, grey 0 is black: the grey Decode is the tint Decode inverted
+            low, high = (float(v) for v in image.get("/Decode", Array([0, 1])))
             image.ColorSpace = Name.DeviceGray
-            image.Decode = Array([1, 0])
+            image.Decode = Array([1 - low, 1 - high])
             return "单色墨（Black）DeviceN/Separation 图像已改用 DeviceGray（外观不变）"
-    except (pikepdf.PdfError, NotImplementedError, OSError, ValueError, ImageCms.PyCMSError):
-        return None   # left as it is: a later rung deals with it
+    except Exception:  # noqa: BLE001 - an image that cannot be rewritten is left as it is for a later rung
+        return None
     return None
 
 

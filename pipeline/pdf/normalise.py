@@ -527,7 +527,10 @@ def _checked_image_dpi(src: Path) -> int:
         with Image.open(src) as image:
             image.load()
             return _dpi(image)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError:
+        raise _refuse(src.name, f"图像像素过多（超过 {(Image.MAX_IMAGE_PIXELS or 0) * 2:,} 像素），无法安全解码："
+                                "请降低分辨率（如 300 dpi）后重新扫描或导出") from None
+    except (OSError, SyntaxError, ValueError) as exc:
         raise _refuse(src.name, f"图像已损坏或不完整（{_short(exc)}）：请重新拍摄、扫描或导出后上传") from None
 
 
