@@ -148,6 +148,8 @@ def test_seconds_per_rung_are_kept_for_the_stage_table(odd_dossier):
     assert set(uploads) == set(ODD_UPLOADS)
     large = uploads["总平面图-大幅黑白.pdf"]
     assert list(large.rung_seconds) == ["ocrmypdf", "colour_fixes", "ghostscript", "rasterised"]
+    assert [a.outcome for a in large.attempts] == ["failed", "skipped", "skipped", "kept"]
+    assert "像素上限" in large.attempts[2].reasons[0]
     assert all(seconds >= 0 for seconds in large.rung_seconds.values())
     assert large.rung_seconds["rasterised"] > 0
     assert "seconds" not in json.dumps(odd_dossier["manifest"]), "timings stay out of the (reproducible) manifest"
@@ -200,6 +202,9 @@ def test_the_check_tells_violated_from_cannot_confirm(tmp_path):
     assert any("OutputIntent" in p for p in type3.violations)   # a plain PDF still violates clauses
     latin1 = assess_pdfa(odd.latin1_docinfo_pdf(tmp_path / "l1.pdf", PLAN), expect_part=2)
     assert isinstance(latin1.violations, list)   # no TypeError from a key that is not UTF-8
+    report = verify_dossier(tmp_path / "t3.pdf")   # verify labels the two kinds apart
+    pdfa = next(c for c in report.checks if c.name == "pdfa")
+    assert not pdfa.ok and "不符合：" in pdfa.message and "无法确认：" in pdfa.message
 
 
 def test_every_rung_has_its_own_time_out(tmp_path):

@@ -52,6 +52,7 @@ MAX_RASTER_PIXELS = 80_000_000      # per page: under Pillow's decompression-bom
 MAX_RASTER_SIDE = 30_000            # Tesseract's limit is 32767 pixels a side
 PROBE_DPI = 24
 JPEG_QUALITY = 92
+PIXEL_LIMIT = "DecompressionBombError"   # how OCRmyPDF's log names a page image past its pixel limit
 CMYK_PROFILE = Path("/usr/share/color/icc/ghostscript/default_cmyk.icc")   # Debian package libgs-common
 _BLACK_COLOURANTS = (Name.Black, Name("/K"))
 
@@ -90,6 +91,7 @@ class RungInput:
     deadline: float       # time.monotonic() by which the rung must be done
     timeout: float        # the rung's whole budget, for messages
     image_dpi: int | None = None
+    earlier: tuple[RungAttempt, ...] = ()   # the rungs tried before this one
 
     def remaining(self) -> float:
         left = self.deadline - time.monotonic()
@@ -131,7 +133,11 @@ def pdf_colour_fixes(inp: RungInput) -> Candidate:
 
 
 def pdf_ghostscript(inp: RungInput) -> Candidate:
-    """(c) Ghostscript's PDF/A-2b, trusted only with its OutputIntent; then OCR of pages without text."""
+    """(c) Ghostscript's PDF/A-2b, trusted only with its OutputIntent; then OCR of pages without text.
+
+    Skipped when OCRmyPDF already refused the page images as too large: Ghostscript keeps their size."""
+    if any(PIXEL_LIMIT in reason for attempt in inp.earlier for reason in attempt.reasons):
+        raise RungSkipped("页面图像超过 OCRmyPDF 的像素上限，Ghostscript 重写不改变图像尺寸")
     rewritten = inp.work / "ghostscript.pdf"
     ghostscript_pdfa(inp.source, rewritten, work=inp.work, label=inp.label, timeout=inp.remaining())
     try:

@@ -160,7 +160,7 @@ def _climb(rungs, start: Path, dest: Path, name: str, work: Path, timeout: float
         folder = work / f"rung-{rung}"
         folder.mkdir()
         started = time.monotonic()
-        inp = RungInput(start, name, folder, started + timeout, timeout, image_dpi)
+        inp = RungInput(start, name, folder, started + timeout, timeout, image_dpi, tuple(attempts))
         try:
             candidate = make(inp)
             finished = _finish(candidate.pdf, dest, name)
