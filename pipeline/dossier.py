@@ -94,7 +94,7 @@ def build_from_bundle(bundle: CaseBundle, dest: Path, *, work: Path, home: Archi
     file_list = DossierPart("file_list", "卷内文件目录", convert(converter, file_list_docx),
                             numbered=False, label="目录")
     removed = [f"{a.attachment.title}：{note}" for a, u in zip(attachments, uploads) for note in u.removed]
-    ladder_notes = [f"{a.attachment.title}：{note}" for a, u in zip(attachments, uploads) for note in u.remarks()]
+    conversions = [f"{a.attachment.title}：{u.remark()}" for a, u in zip(attachments, uploads)]
     all_docx = {**rendered, "cover": cover_docx, "file_list": file_list_docx}
     all_pdfs = {**pdfs, "cover": cover.pdf, "file_list": file_list.pdf}
     components = manifest_components(bundle.case_json, all_docx, all_pdfs, attachments, uploads)
@@ -104,8 +104,9 @@ def build_from_bundle(bundle: CaseBundle, dest: Path, *, work: Path, home: Archi
     ranges = numbered_ranges(parts)
     page_total = max((last for _, last in ranges.values()), default=0)
     remarks_docx = render.render_remarks(case, findings, work, page_count=page_total,
-                                         manifest_sha256=digest, notes=removed + ladder_notes, filed_by=filed_by,
-                                         checked_by="", filed_on=archived_on, fonts=fonts)
+                                         manifest_sha256=digest, notes=removed, filed_by=filed_by,
+                                         checked_by="", filed_on=archived_on, fonts=fonts,
+                                         conversions=conversions)
     remarks = DossierPart("remarks", "备考表", convert(converter, remarks_docx), numbered=False,
                           label="备考表")
     embedded = embedded_files(bundle.case_json, manifest, rendered, attachments, file_list_docx,

@@ -125,7 +125,7 @@ def test_what_the_check_cannot_confirm_goes_down_to_a_rung_it_can(odd_dossier):
     assert device["outcome"] == "violated"
 
 
-def test_remarks_sheet_says_which_rung_made_each_lower_rung_upload(odd_dossier):
+def test_remarks_sheet_says_which_rung_made_each_upload(odd_dossier):
     dest = odd_dossier["dest"]
     with pikepdf.open(dest) as pdf:
         total = len(pdf.pages)
@@ -133,7 +133,11 @@ def test_remarks_sheet_says_which_rung_made_each_lower_rung_upload(odd_dossier):
         with pdf.open_outline() as outline:
             first = next(pages[item.destination[0].objgen] for item in outline.root if item.title == "备考表") + 1
     remarks = text_of(dest, first, total)
+    assert "三、上传材料转换情况" in remarks
     assert "第四级" in remarks and "第二级" in remarks and "原件已原样嵌入案卷" in remarks
+    assert "“整改方案-Latin1文档信息.pdf”经第一级（常规转换）转为PDF/A-2b。" in remarks
+    for name in ODD_UPLOADS:
+        assert f"“{name}”经" in remarks
     assert "设备图-Type3字体.pdf" in remarks and "无法确认是否符合PDF/A" in remarks
     assert "Traceback" not in remarks and "site-packages" not in remarks
 

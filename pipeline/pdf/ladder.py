@@ -45,6 +45,11 @@ RUNG_LABELS = {
     "rasterised": "第四级（逐页栅格化为图像并 OCR：外观由渲染器绘制，文字层来自 OCR）",
     "libreoffice": "LibreOffice 转换（Word 文档）",
 }
+RUNG_SHORT_LABELS = {
+    "ocrmypdf": "第一级（常规转换）", "colour_fixes": "第二级（先修正颜色与图像）",
+    "ghostscript": "第三级（Ghostscript 重写）", "rasterised": "第四级（逐页栅格化并 OCR）",
+    "libreoffice": "LibreOffice 转换",
+}
 OUTCOME_LABELS = {"kept": "采用", "violated": "不符合 PDF/A", "unconfirmed": "无法确认是否符合 PDF/A",
                   "failed": "转换失败", "skipped": "不适用"}
 RASTER_DPI = 300

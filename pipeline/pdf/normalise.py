@@ -45,6 +45,7 @@ from pipeline.pdf.ladder import (
     IMAGE_RUNGS,
     PDF_RUNGS,
     RUNG_LABELS,
+    RUNG_SHORT_LABELS,
     RungAttempt,
     RungInput,
     RungSkipped,
@@ -103,14 +104,16 @@ class NormalisedUpload:
         """The manifest's record of how this upload was normalised (no timings: manifests are reproducible)."""
         return {"rung": self.rung, "attempts": [a.as_manifest() for a in self.attempts]}
 
-    def remarks(self) -> list[str]:
-        """Lines for the 备考表 when a rung below the first made the file (Chinese)."""
-        if not self.attempts or self.attempts[0].outcome == "kept" or self.rung == "libreoffice":
-            return []
-        before = "；".join(a.remark() for a in self.attempts if a.outcome != "kept")
+    def remark(self) -> str:
+        """The 备考表 line for this upload: which rung made its PDF/A-2b and, below the first rung,
+        what the rungs before it ran into (Chinese)."""
+        kept = f"“{self.source.name}”经{RUNG_SHORT_LABELS.get(self.rung, self.rung)}转为 PDF/A-2b"
+        before = [a for a in self.attempts if a.outcome != "kept"]
+        if not any(a.outcome != "skipped" for a in before):
+            return kept
         changes = "、".join(self.changes)
-        return [f"“{self.source.name}”由{self.rung_label}转换归档" + (f"（{changes}）" if changes else "")
-                + f"；此前：{before}；原件已原样嵌入案卷，可供比对"]
+        return (kept + (f"（{changes}）" if changes else "") + "；此前：" + "；".join(a.remark() for a in before)
+                + "；原件已原样嵌入案卷，可供比对")
 
 
 @dataclass
