@@ -199,6 +199,26 @@ def test_rasterised_rung_draws_black_and_white_pages_in_one_bit(tmp_path, make, 
     assert images[0].width == pytest.approx(odd.A4[0] / 72 * 300, abs=1)   # 300 dpi
 
 
+def test_ghostscript_command_line_and_prologue():
+    cmd = ghostscript_command(Path("a.pdf"), Path("b.pdf"), Path("PDFA_def.ps"))
+    joined = " ".join(cmd)
+    assert "-dPDFA=2" in joined and "-dSAFER" in joined and "-sColorConversionStrategy=RGB" in joined
+    assert "--permit-file-read=/usr/share/color/icc/ghostscript/srgb.icc" in joined
+    assert cmd[-2:] == [str(Path("PDFA_def.ps").absolute()), str(Path("a.pdf").absolute())]
+    prologue = pdfa_def(Path("/tmp/a (b)/s.icc"), title="x\\y")
+    assert "(/tmp/a \\(b\\)/s.icc)" in prologue and "/GTS_PDFA1" in prologue
+
+
+def test_a_page_poppler_cannot_draw_names_the_file(tmp_path):
+    from pipeline.external.poppler import render_page
+
+    src = tmp_path / "坏页面.pdf"
+    src.write_bytes(b"%PDF-1.7\nnot really\n")
+    with pytest.raises(ConversionFailed) as exc:
+        render_page(src, 1, tmp_path / "page", dpi=72)
+    assert "坏页面.pdf" in exc.value.message and "第 1 页" in exc.value.message
+
+
 def test_the_check_tells_violated_from_cannot_confirm(tmp_path):
     type3 = assess_pdfa(odd.type3_pdf(tmp_path / "t3.pdf"), expect_part=2)
     assert any("Type 3" in p for p in type3.unconfirmed)
