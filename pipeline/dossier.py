@@ -61,6 +61,7 @@ class BuiltDossier:
     case: Case | None = None
     component_files: dict[str, Path] = field(default_factory=dict)   # sha256 → file, while `work` exists
     documents: list[tuple[str, str, Path]] = field(default_factory=list)  # (key, title, pdf) in dossier order
+    uploads: list[NormalisedUpload] = field(default_factory=list)   # in archival order: rungs and their seconds
 
 
 def build_dossier(source: Path, dest: Path, *, home: ArchiveHome, converter, filed_by: str,
@@ -97,17 +98,19 @@ def build_from_bundle(bundle: CaseBundle, dest: Path, *, work: Path, home: Archi
     file_list = DossierPart("file_list", "卷内文件目录", convert(converter, file_list_docx),
                             numbered=False, label="目录")
     removed = [f"{a.attachment.title}：{note}" for a, u in zip(attachments, uploads) for note in u.removed]
+    conversions = [f"{a.attachment.title}：{u.remark()}" for a, u in zip(attachments, uploads)]
     all_docx = {**rendered, "cover": cover_docx, "file_list": file_list_docx}
     all_pdfs = {**pdfs, "cover": cover.pdf, "file_list": file_list.pdf}
     components = manifest_components(bundle.case_json, all_docx, all_pdfs, attachments, uploads)
     manifest = build_manifest(case_id=case.case_id, notice_number=number, components=components,
-                              removed_content=removed)
+                              removed_content=removed, normalisation=normalisation_entries(attachments, uploads))
     digest = manifest_sha256(manifest)
     ranges = numbered_ranges(parts)
     page_total = max((last for _, last in ranges.values()), default=0)
     remarks_docx = render.render_remarks(case, findings, work, page_count=page_total,
                                          manifest_sha256=digest, notes=removed, filed_by=filed_by,
-                                         checked_by="", filed_on=archived_on, fonts=fonts)
+                                         checked_by="", filed_on=archived_on, fonts=fonts,
+                                         conversions=conversions)
     remarks = DossierPart("remarks", "备考表", convert(converter, remarks_docx), numbered=False,
                           label="备考表")
     embedded = embedded_files(bundle.case_json, manifest, rendered, attachments, file_list_docx,
@@ -125,7 +128,7 @@ def build_from_bundle(bundle: CaseBundle, dest: Path, *, work: Path, home: Archi
     return BuiltDossier(path=dest, case_id=case.case_id, notice_number=number, manifest=manifest,
                         manifest_sha256=digest, dossier_sha256=hashlib.sha256(dest.read_bytes()).hexdigest(),
                         page_count=page_total, findings=findings, removed_content=removed, case=case,
-                        component_files=component_files, documents=documents)
+                        component_files=component_files, documents=documents, uploads=uploads)
 
 
 def notice_number_for(case: Case, home: ArchiveHome) -> str:
@@ -194,6 +197,12 @@ def manifest_components(case_json: bytes, rendered: dict[str, Path], pdfs: dict[
         components.append(Component.of_file(u.pdf, role="upload_pdf", media_type=PDF,
                                             name=f"{Path(a.attachment.file).stem}.pdfa.pdf", document=key))
     return components
+
+
+def normalisation_entries(attachments: list[AttachmentFile], uploads: list[NormalisedUpload]) -> list[dict]:
+    """Which ladder rung made each upload's PDF/A and why the ones before it failed (for the manifest)."""
+    return [{"document": f"attachments[{a.index}]", "name": a.attachment.file, **u.manifest_entry()}
+            for a, u in zip(attachments, uploads)]
 
 
 def component_paths(work: Path, case_json: bytes, rendered: dict[str, Path], pdfs: dict[str, Path],

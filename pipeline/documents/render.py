@@ -107,14 +107,17 @@ def render_file_list(case: Case, number: str, entries: list[FileListEntry], work
 
 def render_remarks(case: Case, findings: list[Finding], work: Path, *, page_count: int, manifest_sha256: str,
                    notes: list[str], filed_by: str, checked_by: str, filed_on: date,
-                   fonts: DocumentFonts) -> Path:
-    """备考表: page count, procedure findings with their articles, removed content, the manifest hash."""
+                   fonts: DocumentFonts, conversions: list[str] | None = None) -> Path:
+    """备考表: page count, procedure findings with their articles, removed content, how each upload was
+    converted (the normalisation ladder's rung, and why the rungs before it failed), the manifest hash."""
     finding_lines = [f"{i}.［{SEVERITY_LABELS[f.severity]}］{f.article}：{with_full_stop(f.message)}"
                      for i, f in enumerate(findings, start=1)] or ["未发现程序问题。"]
     note_lines = [f"{i}.{with_full_stop(n)}" for i, n in enumerate(notes, start=1)] or ["无。"]
+    conversion_lines = [f"{i}.{with_full_stop(c)}" for i, c in enumerate(conversions or [], start=1)] or ["无上传材料。"]
     return _render(REMARKS, {
         "subtitle": f"{case.target.name}（{case.case_id}）", "page_count": page_count,
-        "findings": finding_lines, "notes": note_lines, "manifest_sha256": manifest_sha256,
+        "findings": finding_lines, "notes": note_lines, "conversions": conversion_lines,
+        "manifest_sha256": manifest_sha256,
         "filed_by": filed_by, "checked_by": checked_by, "filed_on": chinese_date(filed_on),
     }, work, fonts)
 

@@ -23,7 +23,6 @@ OCRMYPDF = Program("OCRmyPDF", ("tesseract-ocr", "tesseract-ocr-chi-sim", "tesse
 DEFAULT_TIMEOUT = 180
 
 _SKIPPED_PAGES = re.compile(r"^\[OCR skipped on page\(s\) (\d+)(?:-(\d+))?\]$")
-_CHARS_OF_STDERR = 400
 
 
 def ocrmypdf_command(src: Path, dest: Path, *, sidecar: Path | None = None,
@@ -91,6 +90,10 @@ def _translate(returncode: int, stderr: str, label: str) -> None:
         "请检查文件能否正常打开，必要时重新导出后上传")
 
 
+_EXCEPTION_LINE = re.compile(r"^[\w.]*(Error|Exception)\b.*", re.MULTILINE)
+
+
 def _tail(text: str) -> str:
-    """The end of OCRmyPDF's log, where its reason stands."""
-    return tail(text, 400)
+    """The end of OCRmyPDF's log, where its reason stands; after a traceback, its exception line."""
+    raised = [m.group(0) for m in _EXCEPTION_LINE.finditer(text or "")]
+    return tail(raised[-1] if raised else text, 400)

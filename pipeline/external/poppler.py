@@ -1,10 +1,11 @@
-"""`pdftotext` (poppler-utils): the text of a PDF as a reader sees it, for search and for verification."""
+"""poppler-utils: `pdftotext` (the text of a PDF as a reader sees it, for search and verification) and
+`pdftoppm` (a page as a picture, for the rasterising rung of normalisation)."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from archive_store.errors import ExternalProgramError
-from pipeline.external.process import Program, run
+from archive_store.errors import ConversionFailed, ExternalProgramError
+from pipeline.external.process import Program, run, tail
 
 PDFTOTEXT = Program("pdftotext", ("poppler-utils",))
 DEFAULT_TIMEOUT = 120
@@ -25,3 +26,31 @@ def pdf_text(path: Path, *, first_page: int | None = None, last_page: int | None
     done = run(PDFTOTEXT, cmd, what=f"读取“{name}”的文字", timeout=timeout, timed_out=lambda: ExternalProgramError(
         f"pdftotext 读取“{name}”超过 {timeout:g} 秒仍未结束，已中止：请检查该文件"))
     return done.stdout if done.returncode == 0 else ""
+
+
+# --- pdftoppm: pages as pictures, for the rasterising rung of normalisation ---------------------------------
+
+PDFTOPPM = Program("pdftoppm", ("poppler-utils",))
+# How pdftoppm draws each kind of page: 1-bit for black-and-white pages, 8-bit grey, or colour.
+RENDER_MODES = {"mono": ["-mono"], "gray": ["-gray"], "colour": ["-png"]}
+
+
+def render_page(path: Path, page: int, dest_stem: Path, *, dpi: float, mode: str = "colour",
+                antialias: bool = True, timeout: float = DEFAULT_TIMEOUT) -> Path:
+    """Draw page `page` (1-based) of `path` at `dpi` into one image file beside `dest_stem`; return it.
+
+    `mode` is "mono" (PBM, 1 bit), "gray" (PGM) or "colour" (PNG). A page poppler cannot draw at all
+    raises ConversionFailed naming the file; a page it draws with complaints is still returned.
+    """
+    cmd = [PDFTOPPM.name, *RENDER_MODES[mode], "-r", f"{dpi:g}", "-f", str(page), "-l", str(page), "-singlefile"]
+    if not antialias:
+        cmd += ["-aa", "no", "-aaVector", "no"]
+    cmd += [Path(path).absolute(), Path(dest_stem).absolute()]
+    name = Path(path).name
+    done = run(PDFTOPPM, cmd, what=f"绘制“{name}”的页面", timeout=timeout, discard_stdout=True,
+               timed_out=lambda: ConversionFailed(f"pdftoppm 绘制“{name}”第 {page} 页超过 {timeout:g} 秒仍未结束，已中止"))
+    suffix = {"mono": ".pbm", "gray": ".pgm", "colour": ".png"}[mode]
+    image = Path(f"{dest_stem}{suffix}")
+    if done.returncode != 0 or not image.is_file():
+        raise ConversionFailed(f"pdftoppm 无法绘制“{name}”第 {page} 页（退出码 {done.returncode}）：{tail(done.stderr)}")
+    return image

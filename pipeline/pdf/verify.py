@@ -15,7 +15,7 @@ import pikepdf
 from pipeline.external.poppler import pdf_text
 from pipeline.pdf.assemble import YUETAN_XMP_NS
 from pipeline.pdf.manifest import MANIFEST_NAME, canonical_json, manifest_sha256
-from pipeline.pdf.pdfa import check_pdfa
+from pipeline.pdf.pdfa import assess_pdfa
 from pipeline.pdf.seal import verify_seal
 
 EMBEDDED_ROLES = {"case_json", "upload_original", "rendered_docx"}
@@ -136,7 +136,10 @@ def _remarks_first_page(pdf: pikepdf.Pdf) -> int:
 
 
 def _pdfa_problems(path: Path) -> list[str]:
+    """Violations first, then what cannot be confirmed, each group labelled so a reader tells them apart."""
     try:
-        return check_pdfa(path, expect_part=3)
+        verdict = assess_pdfa(path, expect_part=3)
     except Exception as exc:  # report, never crash on a damaged file
         return [f"无法检查 PDF/A：{type(exc).__name__}"]
+    return ([f"不符合：{p}" for p in verdict.violations]
+            + [f"无法确认：{p}" for p in verdict.unconfirmed])
