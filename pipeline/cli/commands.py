@@ -521,3 +521,10 @@ def credit(ctx: click.Context, credit_code: str | None, everyone: bool, dest: Pa
     result = api.credit(archive(ctx), None if everyone else credit_code, actor=console_actor(reading=True),
                         dest=dest)
     out.as_json(result) if as_json else out.credit(result)
+
+
+# The web face's commands (`serve`, `user`) plug in by entry point, so the command line never imports it.
+from importlib.metadata import entry_points
+
+for _plugin in entry_points(group="yuetan.commands"):
+    main.add_command(_plugin.load(), _plugin.name)

@@ -1,0 +1,94 @@
+"""The web tests' archive: one real archive home per test session (Django's settings are per process), with
+Django's tables in its catalog database, one account per role, and a few stored cases."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+PASSWORD = "yuetan-测试-口令-2025"
+# account name → roles; two approvers and two archivists so that separation rules can be walked.
+ACCOUNTS = {
+    "sys": ["sysadmin"], "sec": ["secadmin"], "aud": ["auditor"], "arc": ["archivist"], "rea": ["reader"],
+    "app": ["approver"], "ins": ["inspector"], "arc2": ["archivist"], "app2": ["approver"],
+    "both": ["archivist", "approver"],
+}
+ROLE_ACCOUNT = {"sysadmin": "sys", "secadmin": "sec", "auditor": "aud", "archivist": "arc", "reader": "rea",
+                "approver": "app", "inspector": "ins"}
+_session_root: Path | None = None
+
+
+def pytest_configure(config):
+    """Django is configured for a fresh archive before any test module imports a model."""
+    global _session_root
+    from pipeline.records.setup import init_home
+    from pipeline.web import config as web_config
+
+    _session_root = Path(tempfile.mkdtemp(prefix="yuetan-web-tests-"))
+    home, _ = init_home(_session_root / "home")
+    web_config.configure(home, testing=True)
+    web_config.migrate()
+
+
+def pytest_unconfigure(config):
+    if _session_root is not None:
+        shutil.rmtree(_session_root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def web_home():
+    from pathlib import Path as _Path
+
+    from django.conf import settings
+
+    from archive_store.home import open_home
+
+    return open_home(_Path(settings.YUETAN_HOME))
+
+
+@pytest.fixture(scope="session")
+def accounts(web_home) -> dict[str, str]:
+    """One account per role (and a few more), all with PASSWORD; returns name → roles joined."""
+    from django.contrib.auth.models import User
+
+    from pipeline.web.accounts import service
+
+    for name, roles in ACCOUNTS.items():
+        if not User.objects.filter(username=name).exists():
+            service.add_account(web_home, name, roles=roles, password=PASSWORD, full_name=f"测试{name}", by="pytest")
+    return {name: "、".join(roles) for name, roles in ACCOUNTS.items()}
+
+
+@pytest.fixture
+def client_for(accounts):
+    """A test client logged in as the named account (force_login: the password check is tested elsewhere)."""
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    def make(name: str | None, *, csrf_checks: bool = False) -> Client:
+        client = Client(enforce_csrf_checks=csrf_checks)
+        if name is not None:
+            client.force_login(User.objects.get(username=name))
+        return client
+    return make
+
+
+@pytest.fixture(scope="session")
+def stored_cases(web_home) -> dict[str, str]:
+    """A few cases stored straight into the archive (no dossier build): name → case_id."""
+    from datetime import date
+
+    from tests.stored_cases import store_case
+
+    cases = {"old": ("WEB-2017-001", date(2017, 6, 30)), "recent": ("WEB-2025-002", date(2025, 3, 31)),
+             "other": ("WEB-2024-003", date(2024, 11, 30))}
+    from archive_store.catalog import Catalog
+    with Catalog(web_home.catalog_path) as catalog:
+        missing = [n for n, (cid, _) in cases.items() if catalog.current(cid) is None]
+    for name in missing:
+        case_id, closed = cases[name]
+        store_case(web_home, case_id, closed, organizer="江西省市场监督管理局" if name != "other" else "九江市市场监督管理局",
+                   region_code="360000" if name != "other" else "360400")
+    return {name: cid for name, (cid, _) in cases.items()}
