@@ -12,5 +12,6 @@ handler500 = "pipeline.web.errors.server_error"
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("", include("pipeline.web.accounts.urls")),
+    path("", include("pipeline.web.intake.urls")),
     path("admin/", admin_site.urls),
 ]
