@@ -23,7 +23,13 @@ _session_root: Path | None = None
 def pytest_configure(config):
     """Django is configured for a fresh archive before any test module imports a model."""
     global _session_root
+    import os
+
     from pipeline.records.setup import init_home
+
+    # Playwright's sync API keeps an event loop in the test thread; the ORM calls the tests make there are
+    # plain synchronous ones, which Django would otherwise refuse beside a running loop.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from pipeline.web import config as web_config
 
     _session_root = Path(tempfile.mkdtemp(prefix="yuetan-web-tests-"))
@@ -92,3 +98,92 @@ def stored_cases(web_home) -> dict[str, str]:
         store_case(web_home, case_id, closed, organizer="江西省市场监督管理局" if name != "other" else "九江市市场监督管理局",
                    region_code="360000" if name != "other" else "360400")
     return {name: cid for name, (cid, _) in cases.items()}
+
+
+# --- the browser: real `yuetan serve` (gunicorn) and Debian's chromium driven by Playwright -------------------
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
+
+
+@pytest.fixture(scope="session")
+def live_server(web_home, accounts):
+    """`yuetan serve` on a free loopback port, for the whole session; stopped (its process group) at the end."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = open(web_home.path / "serve.log", "wb")  # noqa: SIM115 - closed below
+    server = subprocess.Popen([str(Path(sys.executable).with_name("yuetan")), "--home", str(web_home.path), "serve",
+                               "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url + "/login/", timeout=2).read()
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                log.close()
+                raise AssertionError("yuetan serve did not start:\n" + (web_home.path / "serve.log").read_text())
+            time.sleep(0.2)
+    yield url
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def person(browser, live_server):
+    """person(name) → a logged-in page of their own (own cookies), as that person types it at the login form."""
+    contexts = []
+
+    def log_in(name: str, password: str = PASSWORD):
+        context = browser.new_context(base_url=live_server, locale="zh-CN", viewport={"width": 1280, "height": 860},
+                                      accept_downloads=True)
+        contexts.append(context)
+        page = context.new_page()
+        page.errors = []
+        page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+        page.on("console", lambda msg: page.errors.append(msg.text) if msg.type == "error" else None)
+        page.goto("/login/")
+        page.fill("input[name=username]", name)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(lambda url: "/login/" not in url)
+        return page
+    yield log_in
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    """Saved under test-output/screenshots/ for a reviewer (the README shows a few)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
