@@ -106,6 +106,7 @@ def django_settings(home: ArchiveHome, *, testing: bool = False) -> dict:
         INSTALLED_APPS=[
             "django.contrib.admin.apps.SimpleAdminConfig", "django.contrib.auth", "django.contrib.contenttypes", "django.contrib.sessions",
             "django.contrib.messages", "whitenoise.runserver_nostatic", "django.contrib.staticfiles", "axes",
+            "pipeline.web",
             *[f"pipeline.web.{app}" for app in APPS],
         ],
         MIDDLEWARE=[

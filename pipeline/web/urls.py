@@ -12,6 +12,7 @@ handler500 = "pipeline.web.errors.server_error"
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("", include("pipeline.web.accounts.urls")),
+    path("", include("pipeline.web.cases.urls")),
     path("", include("pipeline.web.intake.urls")),
     path("admin/", admin_site.urls),
 ]
