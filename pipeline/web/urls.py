@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("pipeline.web.accounts.urls")),
     path("", include("pipeline.web.cases.urls")),
     path("", include("pipeline.web.intake.urls")),
+    path("", include("pipeline.web.audit.urls")),
     path("admin/", admin_site.urls),
 ]
