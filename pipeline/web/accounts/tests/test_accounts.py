@@ -183,3 +183,39 @@ def test_vendored_scripts_are_served_by_the_application(accounts):
         response = client.get(f"/static/vendor/{name}")
         assert response.status_code == 200
         assert b"".join(response.streaming_content) == (vendor / name).read_bytes()
+
+
+def test_the_security_administrator_assigns_roles_and_the_rules_hold(web_home, accounts, client_for):
+    from pipeline.web.accounts.roles import account_roles
+
+    service.add_account(web_home, "newcomer", roles=["reader"], password=PASSWORD, by="pytest")
+    user = User.objects.get(username="newcomer")
+    url = f"/admin/auth/user/{user.pk}/change/"
+    sec = client_for("sec")
+    form = sec.get(url).content.decode()
+    assert 'name="roles"' in form and 'name="password"' not in form and 'name="is_active"' not in form
+    saved = sec.post(url, {"roles": ["reader", "archivist"]})
+    assert saved.status_code == 302
+    user = User.objects.get(username="newcomer")
+    assert account_roles(user) == {"reader", "archivist"}
+    refused = sec.post(url, {"roles": ["reader", "auditor"]})
+    assert refused.status_code == 200 and "三员分立" in refused.content.decode()
+    assert account_roles(User.objects.get(username="newcomer")) == {"reader", "archivist"}
+    # the system administrator manages the account but cannot touch its roles
+    sys_form = client_for("sys").get(url).content.decode()
+    assert 'name="roles"' not in sys_form and 'name="groups"' not in sys_form and 'name="is_active"' in sys_form
+    assert 'name="is_superuser"' not in sys_form and 'name="user_permissions"' not in sys_form
+    assert client_for("sec").get(f"/admin/auth/user/{user.pk}/password/").status_code == 403
+    assert client_for("sys").get(f"/admin/auth/user/{user.pk}/delete/").status_code == 403
+
+
+def test_password_change_with_django_validation(web_home, accounts):
+    service.add_account(web_home, "changer", roles=["reader"], password=PASSWORD, by="pytest")
+    client = Client()
+    client.post("/login/", {"username": "changer", "password": PASSWORD})
+    weak = client.post("/password/", {"old_password": PASSWORD, "new_password1": "1234", "new_password2": "1234"})
+    assert weak.status_code == 200 and "密码" in weak.content.decode()
+    new = "另一个-足够长的-口令-2026"
+    done = client.post("/password/", {"old_password": PASSWORD, "new_password1": new, "new_password2": new})
+    assert done.status_code == 302
+    assert Client().post("/login/", {"username": "changer", "password": new}).status_code == 302
