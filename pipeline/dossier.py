@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -71,19 +72,26 @@ def build_dossier(source: Path, dest: Path, *, home: ArchiveHome, converter, fil
 
 
 def build_from_bundle(bundle: CaseBundle, dest: Path, *, work: Path, home: ArchiveHome, converter,
-                      filed_by: str, archived_on: date | None = None) -> BuiltDossier:
-    """The whole job for an opened case; every component stays in `work` (the caller owns it)."""
+                      filed_by: str, archived_on: date | None = None,
+                      on_stage: Callable[[str], None] | None = None) -> BuiltDossier:
+    """The whole job for an opened case; every component stays in `work` (the caller owns it).
+    `on_stage(name)` hears each stage as it starts: render, convert, normalise, assemble, seal."""
+    stage = on_stage or (lambda name: None)
     archived_on = archived_on or datetime.now(CHINA).date()
     case = bundle.case
     findings = assess_procedure(case)
     number = notice_number_for(case, home)
     fonts = render.DocumentFonts(title=home.settings.fonts.title, body=home.settings.fonts.body,
                                  heading=home.settings.fonts.heading)
+    stage("render")
     rendered = render_official_documents(case, number, work, fonts)
+    stage("convert")
     pdfs = {key: convert(converter, docx) for key, docx in rendered.items()}
     attachments = ordered_attachments(bundle.attachments)
+    stage("normalise")
     uploads = [normalise_upload(a.path, work / f"upload-{a.index}.pdf", converter=converter)
                for a in attachments]
+    stage("assemble")
     cover_docx = render.render_cover(case, number, work, archived_on=archived_on,
                                      retention_years=home.settings.retention_years, fonts=fonts)
     parts = document_parts(case, pdfs, attachments, uploads)
@@ -111,6 +119,7 @@ def build_from_bundle(bundle: CaseBundle, dest: Path, *, work: Path, home: Archi
     unsealed = work / "dossier-unsealed.pdf"
     assemble_dossier([cover, file_list, *parts, remarks], embedded,
                      dossier_metadata(case, number, digest), unsealed)
+    stage("seal")
     seal_pdf(unsealed, dest, p12_path=home.seal_pkcs12, passphrase=home.seal_passphrase(),
              location=case.organizer.name)
     component_files = {c.sha256: path for c, path in zip(

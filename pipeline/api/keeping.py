@@ -28,6 +28,7 @@ from pipeline.api.models import (
 from pipeline.records import credit as credit_records
 from pipeline.records import export as export_records
 from pipeline.records import retention as retention_records
+from pipeline.records.authority import require
 from pipeline.records.statistics import archive_statistics
 
 log = logging.getLogger(__name__)
@@ -44,11 +45,13 @@ def retention(home: ArchiveHome, *, actor: Actor, as_of: date | None = None) -> 
 
 def hold(home: ArchiveHome, case: str, *, reason: str, actor: Actor) -> HoldResult:
     """Put a legal hold on a case (by case_id or notice number): it is never purged while held."""
+    require(actor, "hold")
     return HoldResult(**asdict(retention_records.place_hold(home, case, reason=reason, actor=actor)))
 
 
 def release(home: ArchiveHome, case: str, *, reason: str, actor: Actor) -> HoldResult:
     """Release a case's legal hold."""
+    require(actor, "hold")
     return HoldResult(**asdict(retention_records.release_hold(home, case, reason=reason, actor=actor)))
 
 
@@ -56,6 +59,7 @@ def purge_plan(home: ArchiveHome, out_dir: Path, *, actor: Actor, as_of: date | 
                converter=None) -> PurgePlan:
     """Write the destruction list (销毁清册.xlsx, .pdf) and plan.json for the cases due and not held; deletes
     nothing. With nothing due, nothing is written and the plan has no id."""
+    require(actor, "draft_plan")
     plan = retention_records.plan_destruction(home, out_dir, actor=actor, as_of=as_of, converter=converter)
     return PurgePlan(**plan, out_dir=str(out_dir))
 
@@ -71,6 +75,7 @@ def purge_execute(home: ArchiveHome, plan_path: Path, *, approved_by: str, actor
 
 def export(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: Actor) -> ExportResult:
     """The selected cases as one BagIt bag in a zip at `dest`, recorded in the ledger."""
+    require(actor, "prepare_export")
     result = export_records.export_bag(home, export_records.ExportFilters(**filters.model_dump()), dest,
                                        actor=actor)
     return ExportResult(**result.as_dict())

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from archive_store.actors import ROLE_LABELS as _ROLE_LABELS
+from archive_store.actors import Role
 from archive_store.errors import InvalidArgument
 
-ROLES = ("sysadmin", "secadmin", "auditor", "archivist", "reader", "approver", "inspector")
-ROLE_LABELS = {"console": "命令行", "sysadmin": "系统管理员", "secadmin": "安全管理员", "auditor": "安全审计员",
-               "archivist": "档案员", "reader": "查阅人员", "approver": "审批人", "inspector": "检查人员"}
+CONSOLE = Role.console.value                                 # the archive's own machine: may do everything
+ROLES = tuple(r.value for r in Role if r is not Role.console)   # the roles an account can hold
+ROLE_LABELS = {r.value: label for r, label in _ROLE_LABELS.items()}
 ADMINISTRATORS = ("sysadmin", "secadmin", "auditor")
 SOLE_ROLES = frozenset({*ADMINISTRATORS, "inspector"})     # held by nobody who holds another role
-CONSOLE = "console"                                          # the archive's own machine: may do everything
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "search": frozenset({"reader", "archivist", "approver"}),
@@ -88,3 +89,15 @@ def permissions_of(roles: Iterable[str]) -> frozenset[str]:
     if CONSOLE in held:
         return frozenset(PERMISSIONS)
     return frozenset(p for p, allowed in PERMISSIONS.items() if held & allowed)
+
+
+def require(actor, permission: str) -> None:
+    """Refuse (InvalidArgument) an actor whose role may not do `permission`: the core checks again what a face
+    checked, so no face can forget it."""
+    role = str(getattr(actor.role, "value", actor.role))
+    if acting_role({role}, permission) is None:
+        raise PermissionRefused(f"{actor.name}（{ROLE_LABELS.get(role, role)}）无权{PERMISSION_LABELS[permission]}")
+
+
+class PermissionRefused(InvalidArgument):
+    """The actor's role does not allow what was asked."""

@@ -23,13 +23,10 @@ def init_home(path: Path, *, organizer: str | None = None) -> tuple[ArchiveHome,
     return home, created
 
 
-WEB_SECRET_KEY = "web/secret-key"
-
-
 def ensure_web_secret_key(home: ArchiveHome) -> Path:
     """The web application's secret key (sessions, CSRF tokens), random, readable by the archive's owner only
     (0600 in a 0700 folder); an existing key is kept, so sessions survive a second `init`."""
-    path = home.path / WEB_SECRET_KEY
+    path = home.web_secret_key
     if not path.exists():
         write_private_once(path, secrets.token_urlsafe(50).encode("ascii") + b"\n")
     return path

@@ -11,9 +11,7 @@ from dataclasses import dataclass, fields
 from datetime import timedelta
 from pathlib import Path
 
-from archive_store.errors import ConfigurationError
-from archive_store.home import SETTINGS_FILE, ArchiveHome
-from pipeline.records.setup import WEB_SECRET_KEY
+from pipeline.api import ArchiveHome, ConfigurationError
 
 WEB_DIR = Path(__file__).resolve().parent
 UPLOAD_DIR = "web/uploads"                  # uploads are streamed here before the intake checks them
@@ -36,7 +34,7 @@ class WebSettings:
 
 def web_settings(home: ArchiveHome) -> WebSettings:
     raw = home.settings.raw.get("web", {})
-    where = home.path / SETTINGS_FILE
+    where = home.path / "yuetan.toml"
     if not isinstance(raw, dict):
         raise ConfigurationError(f"设置文件 {where} 中 web 应为 [web] 节，实为 {raw!r}")
     known = {f.name: f for f in fields(WebSettings)}
@@ -62,7 +60,7 @@ def web_settings(home: ArchiveHome) -> WebSettings:
 
 def read_secret_key(home: ArchiveHome) -> str:
     """The key `yuetan init` made; refused if others may read it."""
-    path = home.path / WEB_SECRET_KEY
+    path = home.web_secret_key
     try:
         mode = path.stat().st_mode
         key = path.read_text(encoding="ascii").strip()

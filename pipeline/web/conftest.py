@@ -25,8 +25,6 @@ def pytest_configure(config):
     global _session_root
     import os
 
-    from pipeline.records.setup import init_home
-
     # Playwright's sync API keeps an event loop in the test thread; the ORM calls the tests make there are
     # plain synchronous ones, which Django would otherwise refuse beside a running loop.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -43,15 +41,21 @@ def pytest_unconfigure(config):
         shutil.rmtree(_session_root, ignore_errors=True)
 
 
+def init_home(path: Path):
+    """A new archive as `yuetan init` makes it: (home, created)."""
+    from pipeline import api
+
+    api.init(path, actor=api.Actor(name="pytest", role=api.Role.console))
+    return api.open_archive(path), True
+
+
 @pytest.fixture(scope="session")
 def web_home():
-    from pathlib import Path as _Path
-
     from django.conf import settings
 
-    from archive_store.home import open_home
+    from pipeline.api import open_archive
 
-    return open_home(_Path(settings.YUETAN_HOME))
+    return open_archive(Path(settings.YUETAN_HOME))
 
 
 @pytest.fixture(scope="session")
@@ -90,8 +94,7 @@ def stored_cases(web_home) -> dict[str, str]:
 
     cases = {"old": ("WEB-2017-001", date(2017, 6, 30)), "recent": ("WEB-2025-002", date(2025, 3, 31)),
              "other": ("WEB-2024-003", date(2024, 11, 30))}
-    from archive_store.catalog import Catalog
-    with Catalog(web_home.catalog_path) as catalog:
+    with web_home.catalog() as catalog:
         missing = [n for n, (cid, _) in cases.items() if catalog.current(cid) is None]
     for name in missing:
         case_id, closed = cases[name]

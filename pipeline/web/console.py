@@ -9,9 +9,8 @@ from pathlib import Path
 
 import click
 
-from archive_store.errors import ConfigurationError, InvalidArgument
-from archive_store.home import open_home, resolve_home
-from pipeline.records.authority import ROLE_LABELS, ROLES
+from pipeline.api import ConfigurationError, InvalidArgument, open_archive, resolve_home
+from pipeline.api.authority import ROLE_LABELS, ROLES
 
 
 def _home_option(command):
@@ -24,7 +23,7 @@ def _open(ctx: click.Context, home: Path | None):
     from pipeline.web import config
 
     given = home or (ctx.find_root().obj or {}).get("home")
-    archive = open_home(resolve_home(given))
+    archive = open_archive(resolve_home(given))
     config.configure(archive)
     config.migrate()
     return archive

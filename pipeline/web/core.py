@@ -1,7 +1,5 @@
-"""The web face's calls into the core, in one place, with the shapes `--json` prints.
-
-Until the core API of issue 11 (`pipeline.api`) lands these are thin adapters over `pipeline.records`; then each
-becomes the API call of the same name."""
+"""The web face's calls into the core API (`pipeline.api`), in one place. Each answer is the API model dumped as
+JSON (`model_dump(mode="json")`): exactly what the command line prints with `--json`, and what templates show."""
 from __future__ import annotations
 
 import tempfile
@@ -9,80 +7,65 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from archive_store.errors import InvalidArgument
-from archive_store.home import ArchiveHome
+from pipeline import api
 
 
-def search(home: ArchiveHome, query: str, *, actor, limit: int = 20, offset: int = 0, **filters) -> dict:
-    from pipeline.search.index import search as search_index
-
-    found = search_index(home.index_dir, query or "", limit=offset + limit, **filters).as_dict()
-    found["hits"] = found["hits"][offset:offset + limit]
-    found.setdefault("facets", {})
-    return found
+def as_actor(web_actor) -> api.Actor:
+    """The core's actor for the authenticated account and the role it acts in (never free text)."""
+    return api.Actor(name=web_actor.name, role=api.Role(web_actor.role))
 
 
-def show(home: ArchiveHome, reference: str, *, actor) -> dict:
-    from pipeline.records.lookup import show_case
+def search(home, query: str, *, actor, limit: int = 20, offset: int = 0, **filters) -> dict:
+    return api.search(home, query or "", actor=as_actor(actor), limit=limit, offset=offset,
+                      **filters).model_dump(mode="json")
 
-    return show_case(home, reference)
 
-
-def case_record(home: ArchiveHome, reference: str):
-    """The stored (not purged) case version a reference names, for serving its files by catalog lookup."""
-    from pipeline.records.lookup import find_case
-
-    with home.catalog() as catalog:
-        record = find_case(catalog, reference)
-    if record is None:
-        raise InvalidArgument(f"档案库中没有文号或案件编号为“{reference}”的案件")
-    return record
+def show(home, reference: str, *, actor) -> dict:
+    return api.show(home, reference, actor=as_actor(actor)).model_dump(mode="json")
 
 
 @contextmanager
-def dossier_copy(home: ArchiveHome, record) -> Iterator[Path]:
-    """The case's sealed dossier written to a private temporary file (its hash checked), removed afterwards:
-    nothing derived from a dossier outlives the request, so a destruction leaves no copy behind."""
+def dossier_copy(home, reference: str, *, actor) -> Iterator[tuple[dict, Path]]:
+    """(the case record, its sealed dossier written to a private temporary file with its hash checked); removed
+    afterwards: nothing derived from a dossier outlives the request, so a destruction leaves no copy behind."""
+    info = show(home, reference, actor=actor)
+    if info["status"] == "purged":
+        raise api.InvalidArgument(f"案件“{reference}”已销毁，案卷不再保存")
     with tempfile.TemporaryDirectory(prefix="yuetan-web-") as tmp:
-        yield home.blobs().export_to(record.dossier_sha256, Path(tmp) / "dossier.pdf")
+        dest = Path(tmp) / "dossier.pdf"
+        api.open_dossier(home, info["record"]["case_id"], dest, actor=as_actor(actor))
+        yield info["record"], dest
 
 
 def verify(path: Path, *, trust: Path | None = None) -> dict:
-    from pipeline.pdf.verify import verify_dossier
-
-    return verify_dossier(path, trust=trust).as_dict()
+    return api.verify(path, trust=trust).model_dump(mode="json")
 
 
-def outline(path: Path) -> tuple[list[dict], int]:
-    from pipeline.pdf.outline import dossier_outline
-
-    entries, count = dossier_outline(path)
-    return [e.as_dict() for e in entries], count
+def outline(path: Path) -> dict:
+    return api.dossier_outline(path).model_dump(mode="json")
 
 
 def page_png(path: Path, page: int, dest: Path) -> Path:
-    from pipeline.external.poppler import pdf_page_png
-
-    return pdf_page_png(path, page, dest)
+    return api.dossier_page(path, page, dest)
 
 
-def ledger_list(home: ArchiveHome, case_id: str | None = None, *, actor) -> list[dict]:
-    from archive_store import ledger
-
-    with home.catalog() as catalog:
-        return [e.as_dict() for e in ledger.entries(catalog.conn, case_id)]
+def check(path: Path) -> dict:
+    return api.check(path).model_dump(mode="json")
 
 
-def ledger_verify(home: ArchiveHome, *, actor) -> dict:
-    from archive_store import ledger
-
-    with home.catalog() as catalog:
-        problems = ledger.verify_chain(catalog.conn)
-        count = len(ledger.entries(catalog.conn))
-    return {"ok": not problems, "entries": count, "problems": problems}
+def ingest(home, path: Path, *, actor, on_stage=None) -> dict:
+    report = api.ingest(home, [path], actor=as_actor(actor),
+                        on_stage=(lambda _source, stage: on_stage(stage)) if on_stage else None)
+    return report.results[0].model_dump(mode="json")
 
 
-def audit(home: ArchiveHome, *, actor) -> dict:
-    from pipeline.records.audit import audit_archive
+def ledger_list(home, case_id: str | None = None, *, actor) -> list[dict]:
+    return api.ledger_list(home, case_id, actor=as_actor(actor)).model_dump(mode="json")["entries"]
 
-    return audit_archive(home).as_dict()
+
+def ledger_verify(home, *, actor) -> dict:
+    return api.ledger_verify(home, actor=as_actor(actor)).model_dump(mode="json")
+
+
+def audit(home, *, actor) -> dict:
+    return api.audit(home, actor=as_actor(actor)).model_dump(mode="json")

@@ -19,15 +19,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--home", type=Path, required=True)
     args = parser.parse_args(argv)
 
-    from archive_store.home import open_home
+    from pipeline.api import open_archive
     from pipeline.web import config
 
-    home = open_home(args.home)
+    home = open_archive(args.home)
     config.configure(home)
     config.migrate()
     from django.contrib.auth.models import User
 
-    from pipeline.records.authority import ROLE_LABELS
+    from pipeline.api.authority import ROLE_LABELS
     from pipeline.web.accounts import service
     from pipeline.web.accounts.roles import set_roles
 

@@ -7,15 +7,8 @@ import logging
 from django.http import HttpResponse, JsonResponse
 from django.template import loader
 
-from archive_store.errors import (
-    ArchiveConflict,
-    ConfigurationError,
-    ExternalProgramError,
-    InvalidArgument,
-    InvalidCase,
-    VerificationFailed,
-    YuetanError,
-)
+from pipeline.api import ExitCode, InvalidCase, YuetanError
+from pipeline.api.authority import PermissionRefused
 
 log = logging.getLogger("pipeline.web")
 
@@ -43,16 +36,15 @@ def error_page(request, status: int, message: str, **extra) -> HttpResponse:
     return HttpResponse(body, status=status)
 
 
+# The HTTP status of each exit status of the exception hierarchy (archive_store.errors.ExitCode).
+HTTP_STATUS = {ExitCode.invalid_input: 400, ExitCode.archive_conflict: 409, ExitCode.failed_check: 422,
+               ExitCode.configuration: 503, ExitCode.external_program: 503, ExitCode.conversion_failed: 500}
+
+
 def status_of(exc: YuetanError) -> int:
-    if isinstance(exc, (InvalidCase, InvalidArgument)):
-        return 400
-    if isinstance(exc, ArchiveConflict):
-        return 409
-    if isinstance(exc, VerificationFailed):
-        return 422
-    if isinstance(exc, (ConfigurationError, ExternalProgramError)):
-        return 503
-    return 500
+    if isinstance(exc, PermissionRefused):
+        return 403
+    return HTTP_STATUS.get(exc.exit_code, 500)
 
 
 def bad_request(request, exception=None):

@@ -8,7 +8,7 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 
-from pipeline.records.authority import PERMISSION_LABELS, roles_allowed
+from pipeline.api.authority import PERMISSION_LABELS, roles_allowed
 from pipeline.web.accounts.access import record_access
 from pipeline.web.accounts.models import AccessEvent
 from pipeline.web.accounts.roles import actor_for

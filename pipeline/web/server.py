@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 from gunicorn.app.base import BaseApplication
 
-from archive_store.home import ArchiveHome
+from pipeline.api import ArchiveHome
 
 
 class YuetanServer(BaseApplication):

@@ -11,8 +11,8 @@ from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from archive_store.errors import InvalidArgument
-from pipeline.records.authority import ROLE_LABELS, ROLES, check_role_set
+from pipeline.api import InvalidArgument
+from pipeline.api.authority import ROLE_LABELS, ROLES, check_role_set
 from pipeline.web.accounts.roles import account_roles, actor_for, set_roles
 
 

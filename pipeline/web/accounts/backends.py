@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.contrib.auth.backends import ModelBackend
 
-from pipeline.records.authority import permissions_of
+from pipeline.api.authority import permissions_of
 from pipeline.web.accounts.roles import account_roles
 
 # What the administration pages need from Django's own permissions, by core permission.

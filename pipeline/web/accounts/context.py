@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.urls import NoReverseMatch, reverse
 
-from pipeline.records.authority import ROLE_LABELS, permissions_of
+from pipeline.api.authority import ROLE_LABELS, permissions_of
 from pipeline.web.accounts.roles import account_roles
 
 MENU = [  # (label, url name, permission)

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.utils import timezone
 
-from archive_store.home import open_home
+from pipeline.api import open_archive
 from pipeline.web.accounts.models import ApiToken, token_digest
 
 TOKEN_TOUCH_EVERY = timedelta(minutes=1)
@@ -19,7 +19,7 @@ class ArchiveMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
-        self.home = open_home(Path(settings.YUETAN_HOME))
+        self.home = open_archive(Path(settings.YUETAN_HOME))
 
     def __call__(self, request):
         request.home = self.home

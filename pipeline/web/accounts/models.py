@@ -1,5 +1,5 @@
 """Revocable API tokens and the access log. Accounts are Django's users; a role is membership of the Django
-group named after it (the core's role names, `pipeline.records.authority.ROLES`)."""
+group named after it (the core's role names, `pipeline.api.authority.ROLES`)."""
 from __future__ import annotations
 
 import hashlib

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import Group
 
-from pipeline.records.authority import ROLE_LABELS, ROLES, acting_role, check_role_set
+from pipeline.api.authority import ROLE_LABELS, ROLES, acting_role, check_role_set
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from archive_store.errors import ArchiveConflict, InvalidArgument
-from archive_store.home import ArchiveHome
-from pipeline.records.authority import check_role_set
+from pipeline.api import ArchiveConflict, ArchiveHome, InvalidArgument
+from pipeline.api.authority import check_role_set
 from pipeline.web.accounts.models import ApiToken
 from pipeline.web.accounts.roles import account_roles, set_roles
 

@@ -6,7 +6,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse_lazy
 
-from pipeline.records.authority import PERMISSION_LABELS, permissions_of
+from pipeline.api.authority import PERMISSION_LABELS, permissions_of
 from pipeline.web.accounts.roles import account_roles
 from pipeline.web.permissions import public, signed_in
 

@@ -8,7 +8,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from archive_store.ledger import ACTION_LABELS
+from pipeline.api.labels import ACTION_LABELS
 from pipeline.web import core
 from pipeline.web.accounts.models import AccessEvent
 from pipeline.web.errors import error_page

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
@@ -9,13 +10,13 @@ from django.shortcuts import render
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
-from archive_store.errors import InvalidArgument
+from pipeline.api import InvalidArgument
 from pipeline.web import core
 from pipeline.web.accounts.access import record_access
 from pipeline.web.accounts.models import AccessEvent
 from pipeline.web.cases.forms import PAGE_SIZE, SearchForm
 from pipeline.web.errors import api_error, error_page
-from pipeline.web.labels import OUTCOMES, ground_text
+from pipeline.web.labels import KIND_LABELS, OUTCOMES, ground_text, region_label
 from pipeline.web.permissions import require
 
 JSON = {"ensure_ascii": False}
@@ -76,8 +77,8 @@ def _facets(request, facets: dict, form: SearchForm) -> list[dict]:
                 label, params = f"{value} 年", {"from": f"{value}-01-01", "to": f"{value}-12-31"}
                 on = str(chosen.get("from") or "").startswith(str(value))
             else:
-                label = {"kind": lambda v: {"institution": "检验检测机构", "bureau": "下级市场监管部门"}.get(v, v),
-                         "ground": ground_text, "outcome": lambda v: OUTCOMES.get(v, v)}.get(key, str)(value)
+                label = {"kind": lambda v: KIND_LABELS.get(v, v), "ground": ground_text, "region": region_label,
+                         "outcome": lambda v: OUTCOMES.get(v, v)}.get(key, str)(value)
                 params, on = {key: value}, str(chosen.get(key) or "") == str(value)
             url = _with(request, **{k: "" for k in params}) if on else _with(request, **params)
             rows.append({"label": label, "count": count, "url": url, "on": on})
@@ -122,27 +123,29 @@ def api_case(request, reference: str):
     return JsonResponse(_show(request, reference), json_dumps_params=JSON)
 
 
-def _record(request, case_id: str):
+@contextmanager
+def _dossier(request, case_id: str):
+    """(record, a private copy of the sealed dossier): found by the catalog, never by a path from the request."""
     try:
-        return core.case_record(request.home, case_id)
+        with core.dossier_copy(request.home, case_id, actor=request.actor) as (record, path):
+            yield record, path
     except InvalidArgument:
         raise Http404(case_id) from None
 
 
 @require("download_dossier")
 def dossier(request, case_id: str):
-    """The sealed dossier, found by the catalog (never a path from the request), its hash checked on the way."""
-    record = _record(request, case_id)
+    """The sealed dossier, its hash checked on the way out."""
     tmp = tempfile.TemporaryFile()
-    with core.dossier_copy(request.home, record) as copy, copy.open("rb") as source:
+    with _dossier(request, case_id) as (record, copy), copy.open("rb") as source:
         while chunk := source.read(1 << 20):
             tmp.write(chunk)
     tmp.seek(0)
-    record_access(request, AccessEvent.DOSSIER_DOWNLOAD, target=record.case_id,
-                  details={"version": record.version, "dossier_sha256": record.dossier_sha256})
+    record_access(request, AccessEvent.DOSSIER_DOWNLOAD, target=record["case_id"],
+                  details={"version": record["version"], "dossier_sha256": record["dossier_sha256"]})
     inline = request.GET.get("inline") == "1"
     response = FileResponse(tmp, content_type="application/pdf", as_attachment=not inline,
-                            filename=f"{record.notice_number or record.case_id}.pdf")
+                            filename=f"{record['notice_number'] or record['case_id']}.pdf")
     response["Cache-Control"] = "private, no-store"
     return response
 
@@ -150,9 +153,9 @@ def dossier(request, case_id: str):
 @require("download_dossier")
 def viewer(request, case_id: str):
     """The dossier in the browser, page by page, each document openable at its first page."""
-    record = _record(request, case_id)
-    with core.dossier_copy(request.home, record) as copy:
-        documents, count = core.outline(copy)
+    with _dossier(request, case_id) as (record, copy):
+        outline = core.outline(copy)
+    count, documents = outline["pages"], outline["documents"]
     try:
         page = min(max(int(request.GET.get("page", "1")), 1), count)
     except ValueError:
@@ -165,15 +168,10 @@ def viewer(request, case_id: str):
 @require("download_dossier")
 @cache_control(private=True, max_age=3600)
 def page_image(request, case_id: str, page: int):
-    record = _record(request, case_id)
-    if not 1 <= page <= record.page_count + 20:
-        raise Http404(page)
-    with core.dossier_copy(request.home, record) as copy, tempfile.TemporaryDirectory() as tmp:
-        try:
-            png = core.page_png(copy, page, Path(tmp) / "page.png")
-        except Exception:
-            raise Http404(page) from None
-        data = png.read_bytes()
+    with _dossier(request, case_id) as (record, copy), tempfile.TemporaryDirectory() as tmp:
+        if not 1 <= page <= core.outline(copy)["pages"]:
+            raise Http404(page)
+        data = core.page_png(copy, page, Path(tmp) / "page.png").read_bytes()
     return HttpResponse(data, content_type="image/png")
 
 
@@ -181,9 +179,8 @@ def page_image(request, case_id: str, page: int):
 @require("view_case")
 def verify(request, case_id: str):
     """核验: every check of the stored dossier, against the archive's own seal certificate when it has one."""
-    record = _record(request, case_id)
     trust = request.home.seal_pkcs12.with_suffix(".crt")
-    with core.dossier_copy(request.home, record) as copy:
+    with _dossier(request, case_id) as (record, copy):
         report = core.verify(copy, trust=trust if trust.is_file() else None)
     return render(request, "cases/_verify.html", {"report": report, "r": record})
 

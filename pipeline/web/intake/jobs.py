@@ -12,9 +12,10 @@ from pathlib import Path
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from archive_store.home import ArchiveHome
+from pipeline.api import ArchiveHome
+from pipeline.web import core
+from pipeline.web.accounts.roles import WebActor
 from pipeline.web.config import UPLOAD_DIR
-from pipeline.web.intake import core
 from pipeline.web.intake.models import IngestItem, IngestJob
 
 log = logging.getLogger("pipeline.web")
@@ -98,7 +99,7 @@ def _run(home: ArchiveHome, job_id: int) -> None:
             def on_stage(stage: str, pk=item.pk) -> None:
                 IngestItem.objects.filter(pk=pk).update(stage=stage)
             try:
-                row = core.ingest(home, path, account=job.account, role=job.role, on_stage=on_stage)
+                row = core.ingest(home, path, actor=WebActor(job.account, job.role), on_stage=on_stage)
             except Exception as exc:  # noqa: BLE001 - the core reports failures as rows; this is the last guard
                 log.exception("ingest job %s item %s", job_id, item.seq)
                 row = {"status": "failed", "message": f"内部错误（{type(exc).__name__}），该案件未入库"}

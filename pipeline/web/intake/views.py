@@ -6,8 +6,9 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from pipeline.web import core
 from pipeline.web.errors import api_error
-from pipeline.web.intake import core, jobs
+from pipeline.web.intake import jobs
 from pipeline.web.intake.models import STAGES, IngestJob
 from pipeline.web.permissions import require
 
@@ -72,7 +73,7 @@ def api_ingest(request):
         if not report["valid"]:
             return api_error(400, f"案件不符合数据契约，共 {len(report['errors'])} 处问题，未入库",
                              errors=report["errors"])
-        row = core.ingest(request.home, path, account=request.actor.name, role=request.actor.role)
+        row = core.ingest(request.home, path, actor=request.actor)
     finally:
         path.unlink(missing_ok=True)
     status = SUCCESS.get(row["status"]) or FAILURE.get(row["status"], 500)

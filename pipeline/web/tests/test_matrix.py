@@ -8,7 +8,7 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from pipeline.records.authority import ROLES, acting_role
+from pipeline.api.authority import ROLES, acting_role
 from pipeline.web.conftest import ROLE_ACCOUNT
 from pipeline.web.permissions import PUBLIC, SIGNED_IN
 

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from archive_store.errors import ConfigurationError, InvalidArgument
+from pipeline.api import ConfigurationError, InvalidArgument
 from pipeline.web.accounts import service
 from pipeline.web.accounts.models import AccessEvent, ApiToken
 from pipeline.web.conftest import PASSWORD
@@ -155,8 +155,8 @@ def test_errors_are_chinese_pages_without_a_traceback(accounts, client_for, monk
 
 
 def test_the_secret_key_is_private(web_home, tmp_path):
-    from pipeline.records.setup import init_home
     from pipeline.web.config import read_secret_key
+    from pipeline.web.conftest import init_home
 
     key_file = web_home.path / "web" / "secret-key"
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"

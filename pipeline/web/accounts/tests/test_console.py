@@ -52,8 +52,8 @@ def test_user_commands_add_list_token_disable(tmp_path):
     # the accounts live in the archive's own database; the catalog opens (and migrates) beside them
     import sqlite3
 
-    from archive_store.catalog import Catalog
-    Catalog(home / "catalog.sqlite").close()
+    from pipeline.api import open_archive
+    open_archive(home).catalog().close()
     with sqlite3.connect(home / "catalog.sqlite") as db:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"auth_user", "accounts_apitoken", "accounts_accessevent", "cases", "ledger"} <= tables

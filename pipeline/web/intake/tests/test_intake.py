@@ -119,7 +119,7 @@ def test_the_upload_handler_stops_a_body_of_unannounced_length():
 def test_ingest_through_the_api_with_a_token(web_home, accounts, tmp_path):
     from django.test import Client
 
-    from archive_store import ledger
+    from pipeline import api
     from pipeline.web.accounts import service
 
     token = service.issue_token(web_home, "arc2", by="pytest")
@@ -130,9 +130,8 @@ def test_ingest_through_the_api_with_a_token(web_home, accounts, tmp_path):
     row = response.json()
     case_id = json.loads((EXAMPLES / "bureau-video" / "case.json").read_text(encoding="utf-8"))["case_id"]
     assert row["status"] == "ingested" and row["case_id"] == case_id and len(row["dossier_sha256"]) == 64
-    with web_home.catalog() as catalog:
-        entry = ledger.entries(catalog.conn, case_id)[-1]
-    assert entry.action == "ingest" and entry.actor == "arc2"
+    entry = api.ledger_list(web_home, case_id, actor=api.Actor(name="pytest", role="auditor")).entries[-1]
+    assert entry.action == "ingest" and entry.actor == "arc2" and entry.role == "archivist"
     again = client.post("/api/ingest", {"bundle": upload(good)}, HTTP_AUTHORIZATION=f"Token {token}")
     assert again.status_code == 200 and again.json()["status"] == "unchanged"
     reader = Client().post("/api/ingest", {"bundle": upload(good)},
