@@ -235,7 +235,12 @@ def configure(home: ArchiveHome, *, testing: bool = False) -> None:
 
 
 def migrate(*, verbosity: int = 0) -> None:
-    """Create or bring Django's tables up to date in the archive's database (idempotent)."""
+    """Bring the catalog's own schema, then Django's tables, up to date in the archive's database (idempotent):
+    account changes write their ledger entry in the same transaction, so the ledger must exist first."""
+    from django.conf import settings
     from django.core.management import call_command
 
+    from pipeline.api import open_archive
+
+    open_archive(Path(settings.YUETAN_HOME)).catalog().close()
     call_command("migrate", interactive=False, verbosity=verbosity)

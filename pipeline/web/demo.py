@@ -29,7 +29,6 @@ def main(argv: list[str] | None = None) -> None:
 
     from pipeline.api.authority import ROLE_LABELS
     from pipeline.web.accounts import service
-    from pipeline.web.accounts.roles import set_roles
 
     print("演示账户（密码只显示这一次；每次 make serve 重新生成）：")
     for name, full_name, roles in DEMO_ACCOUNTS:
@@ -41,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
             account.set_password(password)
             account.is_active = True
             account.save()
-            set_roles(account, roles)
+            service.change_roles(home, account, roles, by="make serve")
         print(f"  {name:<8} {password:<18} {full_name}（{'、'.join(ROLE_LABELS[r] for r in roles)}）")
 
 

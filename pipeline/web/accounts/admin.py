@@ -13,7 +13,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from pipeline.api import InvalidArgument
 from pipeline.api.authority import ROLE_LABELS, ROLES, check_role_set
-from pipeline.web.accounts.roles import account_roles, actor_for, set_roles
+from pipeline.web.accounts import service
+from pipeline.web.accounts.roles import account_roles, actor_for
 
 
 class YuetanAdminSite(admin.AdminSite):
@@ -90,19 +91,32 @@ class AccountAdmin(UserAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
+        """Every change goes into the archive's ledger under the administrator's account and role."""
+        home = request.home
         if "secadmin" in self._role(request) and change:
-            set_roles(obj, form.cleaned_data["roles"])
+            service.change_roles(home, obj, form.cleaned_data["roles"], by=actor_for(request.user, "assign_roles"))
             return
-        if "sysadmin" not in self._role(request):
+        by = actor_for(request.user, "manage_accounts")
+        if by is None:
             raise PermissionDenied
         obj.is_staff = False
         obj.is_superuser = False
         super().save_model(request, obj, form, change)
+        if not change:
+            service.record_admin_change(home, obj, "created", by=by)
+        elif "is_active" in form.changed_data:
+            service.record_admin_change(home, obj, "enabled" if obj.is_active else "disabled", by=by)
+        elif form.changed_data:
+            service.record_admin_change(home, obj, "renamed", by=by, details={"fields": sorted(form.changed_data)})
 
     def user_change_password(self, request, id, form_url=""):
-        if actor_for(request.user, "manage_accounts") is None:
+        by = actor_for(request.user, "manage_accounts")
+        if by is None:
             raise PermissionDenied
-        return super().user_change_password(request, id, form_url)
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            service.record_admin_change(request.home, User.objects.get(pk=id), "password_reset", by=by)
+        return response
 
 
 site.register(User, AccountAdmin)

@@ -219,3 +219,19 @@ def test_password_change_with_django_validation(web_home, accounts):
     done = client.post("/password/", {"old_password": PASSWORD, "new_password1": new, "new_password2": new})
     assert done.status_code == 302
     assert Client().post("/login/", {"username": "changer", "password": new}).status_code == 302
+
+
+def test_account_and_role_changes_are_in_the_ledger(web_home, accounts, client_for):
+    from pipeline import api
+
+    service.add_account(web_home, "ledgered", roles=["reader"], password=PASSWORD, by="root")
+    user = User.objects.get(username="ledgered")
+    client_for("sec").post(f"/admin/auth/user/{user.pk}/change/", {"roles": ["reader", "approver"]})
+    client_for("sys").post(f"/admin/auth/user/{user.pk}/change/",
+                           {"username": "ledgered", "first_name": "测试", "is_active": ""})
+    entries = [e for e in api.ledger_list(web_home, actor=api.Actor(name="t", role="auditor")).entries
+               if e.action in ("account", "role") and e.details.get("account") == "ledgered"]
+    seen = [(e.action, e.details.get("change") or e.details.get("roles"), e.actor, e.role) for e in entries]
+    assert seen == [("account", "created", "root", "console"), ("role", ["reader"], "root", "console"),
+                    ("role", ["approver", "reader"], "sec", "secadmin"), ("account", "disabled", "sys", "sysadmin")]
+    assert api.ledger_verify(web_home, actor=api.Actor(name="t", role="auditor")).ok
