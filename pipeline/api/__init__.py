@@ -14,7 +14,7 @@ from archive_store.errors import (
     YuetanError,
 )
 from archive_store.home import ArchiveHome, resolve_home
-from pipeline.api import authority, labels, models
+from pipeline.api import approvals, authority, labels, models
 from pipeline.api.accounts import record_account_change, record_role_change
 from pipeline.api.archive import (
     audit,
@@ -51,5 +51,5 @@ __all__ = [
     "ledger_list",
     "retention", "hold", "release", "purge_plan", "purge_execute", "export", "export_verify", "credit",
     "statistics",
-    "labels", "authority", "record_account_change", "record_role_change", "dossier_outline", "dossier_page",
+    "approvals", "labels", "authority", "record_account_change", "record_role_change", "dossier_outline", "dossier_page",
 ]
