@@ -15,5 +15,6 @@ urlpatterns = [
     path("", include("pipeline.web.cases.urls")),
     path("", include("pipeline.web.intake.urls")),
     path("", include("pipeline.web.audit.urls")),
+    path("", include("pipeline.web.keeping.urls")),
     path("admin/", admin_site.urls),
 ]

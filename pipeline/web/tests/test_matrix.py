@@ -45,7 +45,7 @@ def sample_url(route: str, samples: dict[str, str]) -> str:
 @pytest.fixture(scope="module")
 def samples(stored_cases) -> dict[str, str]:
     return {"reference": stored_cases["recent"], "case_id": stored_cases["recent"], "page": "1", "job_id": "1",
-            "plan_id": "none", "export_id": "1", "credit_code": "91360100MA35000012", "path": "nothing"}
+            "plan_id": "NONE-1", "export_id": "NONE-1", "name": "plan.json", "credit_code": "91360100MA35000012", "path": "nothing"}
 
 
 def test_every_view_declares_its_permission():
