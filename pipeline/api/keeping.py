@@ -29,7 +29,7 @@ from pipeline.records import credit as credit_records
 from pipeline.records import export as export_records
 from pipeline.records import retention as retention_records
 from pipeline.records.authority import require
-from pipeline.records.statistics import archive_statistics
+from pipeline.records.statistics import archive_statistics, write_statistics_xlsx
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +109,12 @@ def credit(home: ArchiveHome, credit_code: str | None = None, *, actor: Actor,
                         written_to=None if dest is None else str(dest))
 
 
-def statistics(home: ArchiveHome, *, actor: Actor) -> StatisticsResult:
+def statistics(home: ArchiveHome, *, actor: Actor, dest: Path | None = None) -> StatisticsResult:
     """Counts of the current cases by year, organizer, region, ground item, outcome and kind; findings by
-    article and by organizer."""
+    article and by organizer; written as an XLSX workbook (a sheet per count) too when `dest` is given."""
     stats = archive_statistics(home)
+    if dest is not None:
+        write_statistics_xlsx(stats, dest)
     data = asdict(stats)
     counts = {k: [Count(**c) for c in v] for k, v in data.items() if isinstance(v, list)}
     return StatisticsResult(cases=stats.cases, findings=stats.findings, **counts)
