@@ -7,10 +7,10 @@ SYSTEM_PYTHON := /usr/bin/python3
 VENV := .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := libreoffice-writer-nogui python3-uno python3-venv fonts-noto-cjk ghostscript qpdf \
-	poppler-utils tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng icc-profiles-free
+	poppler-utils tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng icc-profiles-free chromium
 DEMO_HOME := demo-output/archive
 
-.PHONY: install system-deps venv demo test bench clean lock
+.PHONY: install system-deps venv demo test bench clean lock serve vendor
 
 install: system-deps venv
 
@@ -60,6 +60,25 @@ bench: install
 	$(PY) bench/build.py
 	$(PY) bench/ingest.py
 	$(PY) bench/search.py
+
+# The web application on the demo archive, with one demo account per role (passwords printed once).
+serve: install
+	@[ -f $(DEMO_HOME)/yuetan.toml ] || $(MAKE) demo
+	$(PY) -m pipeline.web.demo --home $(DEMO_HOME)
+	$(YUETAN) serve --host 127.0.0.1 --port 8000
+
+# htmx and ECharts are vendored in pipeline/web/static/vendor (see its README): this fetches the same npm
+# packages again and checks them byte for byte; UPDATE=1 replaces the files instead.
+HTMX_VERSION := 2.0.11
+ECHARTS_VERSION := 5.6.0
+VENDOR_DIR := pipeline/web/static/vendor
+vendor:
+	@tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent htmx.org@$(HTMX_VERSION) echarts@$(ECHARTS_VERSION) >/dev/null \
+	  && mkdir h e && tar xzf htmx.org-$(HTMX_VERSION).tgz -C h && tar xzf echarts-$(ECHARTS_VERSION).tgz -C e \
+	  && cp h/package/dist/htmx.min.js e/package/dist/echarts.min.js . && cd - >/dev/null \
+	  && if [ -n "$(UPDATE)" ]; then cp $$tmp/htmx.min.js $$tmp/echarts.min.js $(VENDOR_DIR)/ \
+	       && (cd $(VENDOR_DIR) && sha256sum htmx.min.js echarts.min.js > SHA256SUMS); \
+	     else (cd $$tmp && sha256sum -c $(CURDIR)/$(VENDOR_DIR)/SHA256SUMS); fi; rc=$$?; rm -rf $$tmp; exit $$rc
 
 # Regenerates the pinned transitive dependencies from the current venv.
 lock:

@@ -20,7 +20,7 @@ from archive_store.db import connect, write_transaction
 from .canonical import canonical_json
 from .errors import ArchiveConflict, ConfigurationError, InvalidArgument
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 CASE_STATUSES = ("current", "superseded", "purged")
 
 _SCHEMA_V1 = """
@@ -133,8 +133,38 @@ CREATE TABLE IF NOT EXISTS destruction_plans (
 """
 
 # Each step brings the schema from version i to i + 1; append new steps, never edit old ones.
+# Step 3: approvals as rows (who asked, who reviewed or witnessed, decision, reason) and the exports kept in the
+# archive for inspector accounts, with their grants (pipeline.records.approvals).
+_SCHEMA_V3 = """
+CREATE TABLE IF NOT EXISTS approvals (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    subject       TEXT NOT NULL CHECK (subject IN ('destruction_plan', 'export')),
+    subject_id    TEXT NOT NULL,
+    step          TEXT NOT NULL CHECK (step IN ('review', 'witness')),
+    requester     TEXT NOT NULL,
+    reviewer      TEXT NOT NULL,
+    reviewer_role TEXT NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN ('approved', 'rejected', 'witnessed')),
+    reason        TEXT NOT NULL,
+    at            TEXT NOT NULL,
+    ledger_seq    INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS approvals_subject ON approvals (subject, subject_id);
+CREATE TABLE IF NOT EXISTS kept_exports (
+    export_id   TEXT PRIMARY KEY,
+    file        TEXT NOT NULL,
+    zip_sha256  TEXT NOT NULL,
+    cases       INTEGER NOT NULL,
+    filters     TEXT NOT NULL,
+    created_by  TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    grantee     TEXT NOT NULL,
+    until       TEXT NOT NULL,
+    ledger_seq  INTEGER NOT NULL
+);
+"""
 MIGRATIONS: list[Sequence[str]] = [ledger.ddl_statements(_SCHEMA_V1) + ledger.ddl_statements(ledger.SCHEMA),
-                                   [ledger.ADD_ROLE]]
+                                   [ledger.ADD_ROLE], ledger.ddl_statements(_SCHEMA_V3)]
 
 
 # --- records --------------------------------------------------------------------------------------------------

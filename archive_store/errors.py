@@ -34,7 +34,6 @@ class CaseProblem:
     path: str
     message: str
 
-
     def __str__(self) -> str:
         return f"{self.path}：{self.message}" if self.path else self.message
 

@@ -163,6 +163,11 @@ class ArchiveHome:
         return self.path / "index.lock"
 
     @property
+    def web_secret_key(self) -> Path:
+        """The web application's secret key (sessions, CSRF), made by `init`, mode 0600."""
+        return self.path / "web" / "secret-key"
+
+    @property
     def seal_pkcs12(self) -> Path:
         return self.path / self.settings.seal.pkcs12
 

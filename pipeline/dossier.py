@@ -10,6 +10,7 @@ import json
 import logging
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -73,22 +74,29 @@ def build_dossier(source: Path, dest: Path, *, home: ArchiveHome, converter, fil
 
 
 def build_from_bundle(bundle: CaseBundle, dest: Path, *, work: Path, home: ArchiveHome, converter,
-                      filed_by: str, archived_on: date | None = None) -> BuiltDossier:
-    """The whole job for an opened case; every component stays in `work` (the caller owns it)."""
+                      filed_by: str, archived_on: date | None = None,
+                      on_stage: Callable[[str], None] | None = None) -> BuiltDossier:
+    """The whole job for an opened case; every component stays in `work` (the caller owns it).
+    `on_stage(name)` hears each stage as it starts: render, convert, normalise, assemble, seal."""
+    stage = on_stage or (lambda name: None)
     archived_on = archived_on or clock.today()
     case = bundle.case
     with clock.timed(log, "案件 %s：程序核查与文号", case.case_id):
         findings = assess_procedure(case)
         number = notice_number_for(case, home)
     fonts = home.settings.fonts
+    stage("render")
     with clock.timed(log, "案件 %s：生成并转换约谈通知书、约谈记录", case.case_id):
         rendered = render_official_documents(case, number, work, fonts)
+        stage("convert")
         pdfs = {key: convert(converter, docx) for key, docx in rendered.items()}
     attachments = ordered_attachments(bundle.attachments)
+    stage("normalise")
     uploads = []
     for a in attachments:
         with clock.timed(log, "案件 %s：规范化上传材料 %s", case.case_id, a.attachment.file):
             uploads.append(normalise_upload(a.path, work / f"upload-{a.index}.pdf", converter=converter))
+    stage("assemble")
     cover_docx = render.render_cover(case, number, work, archived_on=archived_on,
                                      retention_years=home.settings.retention_years, fonts=fonts)
     parts = document_parts(case, pdfs, attachments, uploads)
@@ -119,6 +127,7 @@ def build_from_bundle(bundle: CaseBundle, dest: Path, *, work: Path, home: Archi
     with clock.timed(log, "案件 %s：合并案卷", case.case_id):
         assemble_dossier([cover, file_list, *parts, remarks], embedded,
                          dossier_metadata(case, number, digest), unsealed)
+    stage("seal")
     with clock.timed(log, "案件 %s：加盖电子印章", case.case_id):
         seal_pdf(unsealed, dest, p12_path=home.seal_pkcs12, passphrase=home.seal_passphrase(),
                  location=case.organizer.name)

@@ -15,7 +15,8 @@ from archive_store.errors import (
     YuetanError,
 )
 from archive_store.home import ArchiveHome, resolve_home
-from pipeline.api import models
+from pipeline.api import approvals, authority, labels, models
+from pipeline.api.accounts import record_account_change, record_role_change
 from pipeline.api.archive import (
     audit,
     ingest,
@@ -29,6 +30,7 @@ from pipeline.api.archive import (
     show,
 )
 from pipeline.api.cases import build, check, render, schema, verify
+from pipeline.api.dossiers import dossier_outline, dossier_page
 from pipeline.api.keeping import (
     credit,
     export,
@@ -50,4 +52,5 @@ __all__ = [
     "ledger_list",
     "retention", "hold", "release", "purge_plan", "purge_execute", "export", "export_verify", "credit",
     "statistics",
+    "approvals", "labels", "authority", "record_account_change", "record_role_change", "dossier_outline", "dossier_page",
 ]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from archive_store import ledger as chain
 from archive_store.actors import Actor
+from archive_store.errors import InvalidArgument
 from archive_store.home import DEFAULT_SEAL_PKCS12, ArchiveHome, open_home
 from pipeline.api.models import (
     AuditResult,
@@ -32,6 +33,7 @@ from pipeline.api.models import (
 )
 
 # The operations are imported inside each function: a command loads only what it uses (the CLI starts faster).
+from pipeline.records.authority import require
 
 log = logging.getLogger(__name__)
 
@@ -53,19 +55,24 @@ def init(path: Path, *, actor: Actor, organizer: str | None = None) -> InitResul
 
 def ingest(home: ArchiveHome, paths: Iterable[Path], *, actor: Actor, jobs: int = 1, supersede: bool = False,
            on_result: Callable[[IngestRow], None] | None = None,
-           on_start: Callable[[int], None] | None = None) -> IngestReport:
+           on_start: Callable[[int], None] | None = None,
+           on_stage: Callable[[str, str], None] | None = None) -> IngestReport:
     """Ingest cases (folders, zips, or folders of many cases); one bad case is reported and the rest go on.
 
-    `on_start(n)` is told how many cases were found; `on_result(row)` hears of each case as it finishes.
+    `on_start(n)` is told how many cases were found; `on_result(row)` hears of each case as it finishes;
+    `on_stage(source, stage)` hears each case's stages as they start (check, render, convert, normalise,
+    assemble, seal, store, index).
     Failures are rows, not exceptions: `IngestReport.failed` counts them.
     """
     from pipeline.records.ingest import case_sources, ingest_cases
 
+    require(actor, "ingest")
     sources = case_sources(paths)
     if on_start is not None:
         on_start(len(sources))
     results = ingest_cases(sources, home=home, actor=actor, jobs=jobs, supersede=supersede,
-                           on_result=(lambda r: on_result(ingest_row(r))) if on_result else None)
+                           on_result=(lambda r: on_result(ingest_row(r))) if on_result else None,
+                           on_stage=on_stage)
     return IngestReport(results=[ingest_row(r) for r in results])
 
 
@@ -79,15 +86,18 @@ def ingest_row(result) -> IngestRow:
 
 def search(home: ArchiveHome, query: str = "", *, actor: Actor, kind: str | None = None, ground: str | None = None,
            organizer: str | None = None, region: str | None = None, outcome: str | None = None,
-           date_from=None, date_to=None, limit: int = 20) -> SearchResult:
-    """Ranked cases for `query` within the filters (the same filters as export)."""
+           date_from=None, date_to=None, limit: int = 20, offset: int = 0) -> SearchResult:
+    """Ranked cases for `query` within the filters (the same filters as export): the page of `limit` hits
+    from `offset` on, and the total."""
     from pipeline.search.index import search as search_index
 
     log.debug("%s（%s）检索 %r", actor.name, actor.role, query)
+    if offset < 0:
+        raise InvalidArgument(f"起始位置 {offset} 无效：应不小于 0")
     found = search_index(home.index_dir, query or "", kind=kind, ground=ground, organizer=organizer, region=region,
-                         outcome=outcome, date_from=date_from, date_to=date_to, limit=limit)
+                         outcome=outcome, date_from=date_from, date_to=date_to, limit=offset + limit)
     data = found.as_dict()
-    return SearchResult(total=data["total"], hits=[SearchHit(**h) for h in data["hits"]],
+    return SearchResult(total=data["total"], hits=[SearchHit(**h) for h in data["hits"][offset:offset + limit]],
                         facets=data.get("facets"))
 
 

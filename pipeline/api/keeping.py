@@ -28,6 +28,7 @@ from pipeline.api.models import (
 )
 
 # The operations are imported inside each function: a command loads only what it uses.
+from pipeline.records.authority import require
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ def hold(home: ArchiveHome, case: str, *, reason: str, actor: Actor) -> HoldResu
     """Put a legal hold on a case (by case_id or notice number): it is never purged while held."""
     from pipeline.records import retention as retention_records
 
+    require(actor, "hold")
     return HoldResult(**asdict(retention_records.place_hold(home, case, reason=reason, actor=actor)))
 
 
@@ -59,6 +61,7 @@ def release(home: ArchiveHome, case: str, *, reason: str, actor: Actor) -> HoldR
     """Release a case's legal hold."""
     from pipeline.records import retention as retention_records
 
+    require(actor, "hold")
     return HoldResult(**asdict(retention_records.release_hold(home, case, reason=reason, actor=actor)))
 
 
@@ -68,6 +71,7 @@ def purge_plan(home: ArchiveHome, out_dir: Path, *, actor: Actor, as_of: date | 
     nothing. With nothing due, nothing is written and the plan has no id."""
     from pipeline.records import retention as retention_records
 
+    require(actor, "draft_plan")
     plan = retention_records.plan_destruction(home, out_dir, actor=actor, as_of=as_of, converter=converter)
     return PurgePlan(**plan, out_dir=str(out_dir))
 
@@ -79,6 +83,11 @@ def purge_execute(home: ArchiveHome, plan_path: Path, *, approved_by: str, actor
     from pipeline.records import retention as retention_records
 
     report = retention_records.execute_plan(home, plan_path, approved_by=approved_by, actor=actor, today=today)
+    return purge_result(report)
+
+
+def purge_result(report) -> PurgeResult:
+    """The answer of an executed destruction plan, from pipeline.records.retention.PurgeReport."""
     return PurgeResult(plan_id=report.plan_id, plan_sha256=report.plan_sha256, approved_by=report.approved_by,
                        kept_at=str(report.kept_at),
                        cases=[PurgeOutcome(case_id=o.case_id, notice_number=o.notice_number, status=o.status.name,
@@ -91,6 +100,7 @@ def export(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: Acto
     """The selected cases as one BagIt bag in a zip at `dest`, recorded in the ledger."""
     from pipeline.records import export as export_records
 
+    require(actor, "prepare_export")
     result = export_records.export_bag(home, export_records.ExportFilters(**filters.model_dump()), dest,
                                        actor=actor)
     return ExportResult(path=str(result.path), case_ids=result.case_ids, cases=len(result.case_ids),
@@ -130,12 +140,14 @@ def credit(home: ArchiveHome, credit_code: str | None = None, *, actor: Actor,
                         written_to=None if dest is None else str(dest))
 
 
-def statistics(home: ArchiveHome, *, actor: Actor) -> StatisticsResult:
+def statistics(home: ArchiveHome, *, actor: Actor, dest: Path | None = None) -> StatisticsResult:
     """Counts of the current cases by year, organizer, region, ground item, outcome and kind; findings by
-    article and by organizer."""
-    from pipeline.records.statistics import archive_statistics
+    article and by organizer; written as an XLSX workbook (a sheet per count) too when `dest` is given."""
+    from pipeline.records.statistics import archive_statistics, write_statistics_xlsx
 
     stats = archive_statistics(home)
+    if dest is not None:
+        write_statistics_xlsx(stats, dest)
     data = asdict(stats)
     counts = {k: [Count(**c) for c in v] for k, v in data.items() if isinstance(v, list)}
     return StatisticsResult(cases=stats.cases, findings=stats.findings, **counts)

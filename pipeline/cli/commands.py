@@ -541,3 +541,8 @@ def statistics(ctx: click.Context, as_json: bool):
     """
     result = api.statistics(archive(ctx), actor=console_actor(reading=True))
     out.as_json(result) if as_json else out.statistics(result)
+# The web face's commands (`serve`, `user`) plug in by entry point, so the command line never imports it.
+from importlib.metadata import entry_points
+
+for _plugin in entry_points(group="yuetan.commands"):
+    main.add_command(_plugin.load(), _plugin.name)

@@ -2,6 +2,8 @@
 `pdftoppm` (a page as a picture, for the rasterising rung of normalisation)."""
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 
 from archive_store.errors import ConversionFailed, ExternalProgramError
@@ -54,3 +56,16 @@ def render_page(path: Path, page: int, dest_stem: Path, *, dpi: float, mode: str
     if done.returncode != 0 or not image.is_file():
         raise ConversionFailed(f"pdftoppm 无法绘制“{name}”第 {page} 页（退出码 {done.returncode}）：{tail(done.stderr)}")
     return image
+
+
+def pdf_page_png(path: Path, page: int, dest: Path, *, dpi: int = 110, timeout: float = DEFAULT_TIMEOUT) -> Path:
+    """Page `page` (1-based) of `path` as a PNG at `dest` (written whole: a temporary name, then renamed)."""
+    dest = Path(dest)
+    stem = dest.with_name(f".{dest.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
+    produced = stem.with_name(stem.name + ".png")
+    try:
+        render_page(path, int(page), stem, dpi=int(dpi), mode="colour", timeout=timeout)
+        os.replace(produced, dest)
+    finally:
+        produced.unlink(missing_ok=True)
+    return dest

@@ -101,7 +101,8 @@ def content_sha256(bundle: CaseBundle) -> str:
 
 
 def ingest_cases(sources: list[Path], *, home: ArchiveHome, actor: Actor, jobs: int = 1, supersede: bool = False,
-                 on_result: Callable[[IngestResult], None] | None = None) -> list[IngestResult]:
+                 on_result: Callable[[IngestResult], None] | None = None,
+                 on_stage: Callable[[str, str], None] | None = None) -> list[IngestResult]:
     """Ingest every case; one bad case is reported and the rest go on. Results in the order of `sources`."""
     from pipeline.pdf.pdfa import pdfa_converter
 
@@ -118,7 +119,9 @@ def ingest_cases(sources: list[Path], *, home: ArchiveHome, actor: Actor, jobs: 
         return local.converter
 
     def one(source: Path) -> IngestResult:
-        result = ingest_case(source, home=home, actor=actor, converter=converter, supersede=supersede)
+        stage = (lambda name: on_stage(str(source), name)) if on_stage else None
+        result = ingest_case(source, home=home, actor=actor, converter=converter, supersede=supersede,
+                             on_stage=stage)
         if on_result is not None:
             with lock:
                 on_result(result)
@@ -132,15 +135,20 @@ def ingest_cases(sources: list[Path], *, home: ArchiveHome, actor: Actor, jobs: 
             c.close()
 
 
-def ingest_case(source: Path, *, home: ArchiveHome, actor: Actor, converter, supersede: bool = False) -> IngestResult:
+def ingest_case(source: Path, *, home: ArchiveHome, actor: Actor, converter, supersede: bool = False,
+                on_stage: Callable[[str], None] | None = None) -> IngestResult:
     """One case, whole or not at all; every failure becomes a result, never an exception.
 
-    `converter` is a callable returning the LibreOffice converter, so one starts only when a build is needed.
+    `converter` is a callable returning the LibreOffice converter, so one starts only when a build is needed;
+    `on_stage(name)` hears each stage as it starts (check, render, convert, normalise, assemble, seal, store, index).
     """
+    stage = on_stage or (lambda name: None)
     label = str(source)
     try:
+        stage("check")
         with open_case(source) as bundle:
-            return _ingest_bundle(bundle, label, home=home, actor=actor, converter=converter, supersede=supersede)
+            return _ingest_bundle(bundle, label, home=home, actor=actor, converter=converter, supersede=supersede,
+                                  stage=stage)
     except InvalidCase as exc:
         return IngestResult(label, Status.refused, message=exc.message, problems=[asdict(p) for p in exc.problems])
     except ArchiveConflict as exc:
@@ -153,7 +161,7 @@ def ingest_case(source: Path, *, home: ArchiveHome, actor: Actor, converter, sup
 
 
 def _ingest_bundle(bundle: CaseBundle, label: str, *, home: ArchiveHome, actor: Actor, converter,
-                   supersede: bool) -> IngestResult:
+                   supersede: bool, stage: Callable[[str], None]) -> IngestResult:
     case = bundle.case
     content = content_sha256(bundle)
     with home.catalog() as catalog:
@@ -165,11 +173,13 @@ def _ingest_bundle(bundle: CaseBundle, label: str, *, home: ArchiveHome, actor: 
             f"案件 {case.case_id} 已以不同内容入库（文号 {current.notice_number}）：如确为更正后的新版本，"
             "请加 --supersede 重新入库（旧版本保留并与新版本关联）")
     with clock.timed(log, "入库 %s：生成案卷", case.case_id):
-        staged = _staged_build(bundle, content, home=home, actor=actor, converter=converter)
+        staged = _staged_build(bundle, content, home=home, actor=actor, converter=converter, stage=stage)
     crash_point("after_build")
+    stage("store")
     with clock.timed(log, "入库 %s：存储与登记", case.case_id):
         stored = store_build(staged, bundle, content, home=home, actor=actor, previous=current)
     crash_point("after_catalog")
+    stage("index")
     with clock.timed(log, "入库 %s：编入索引", case.case_id):
         index_stored(stored, home)
     crash_point("after_index")
@@ -211,7 +221,8 @@ def _staging_dir(home: ArchiveHome, content: str) -> Path:
     return home.path / "staging" / content
 
 
-def _staged_build(bundle: CaseBundle, content: str, *, home: ArchiveHome, actor: Actor, converter) -> StagedBuild:
+def _staged_build(bundle: CaseBundle, content: str, *, home: ArchiveHome, actor: Actor, converter,
+                  stage: Callable[[str], None] | None = None) -> StagedBuild:
     """Reuse a complete build an interrupted run left; else build in a private folder and rename it in."""
     final = _staging_dir(home, content)
     if (final / BUILT_FILE).is_file():
@@ -224,7 +235,7 @@ def _staged_build(bundle: CaseBundle, content: str, *, home: ArchiveHome, actor:
     try:
         (work / "work").mkdir()
         built = build_from_bundle(bundle, work / DOSSIER_NAME, work=work / "work", home=home,
-                                  converter=converter(), filed_by=actor.name)
+                                  converter=converter(), filed_by=actor.name, on_stage=stage)
         _write_staged(built, work)
         shutil.rmtree(final, ignore_errors=True)
         os.replace(work, final)

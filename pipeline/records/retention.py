@@ -38,6 +38,7 @@ from archive_store.errors import ArchiveConflict, InvalidArgument
 from archive_store.home import ArchiveHome
 from pipeline.documents.render import chinese_date
 from pipeline.pdf.manifest import canonical_json
+from pipeline.records.authority import PermissionRefused
 
 PLAN_FORMAT = "yuetan-destruction-plan/1"
 PLAN_FILE = "plan.json"
@@ -493,6 +494,8 @@ def execute_plan(home: ArchiveHome, plan_path: Path, *, approved_by: str, actor:
                                   "（计划须由本档案库的 yuetan purge --plan 编制）")
         if known.plan_sha256 != plan["plan_sha256"]:
             raise InvalidArgument(f"销毁计划 {plan['plan_id']} 与编制时登记的摘要不符，拒绝执行")
+        if approved_by == known.created_by:
+            raise PermissionRefused(f"{approved_by} 编制了销毁计划 {plan['plan_id']}，不能又是它的批准人")
         kept_at = _keep_plan(home, plan, plan_path.parent, _planned_files(catalog, plan["plan_id"]))
         report = PurgeReport(plan["plan_id"], plan["plan_sha256"], approved_by, kept_at)
         for planned in plan["cases"]:
