@@ -23,9 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline import index  # noqa: E402
 from pipeline.case.contract import Case, credit_code_check_digit  # noqa: E402
 from pipeline.case.findings import assess_procedure  # noqa: E402
+from pipeline.search import index  # noqa: E402
 
 _ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 CITIES = {"南昌": "360100", "景德镇": "360200", "萍乡": "360300", "九江": "360400", "新余": "360500",

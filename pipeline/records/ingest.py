@@ -36,7 +36,7 @@ from pipeline.case.intake import CaseBundle, open_case
 from pipeline.dossier import BuiltDossier, build_from_bundle
 from pipeline.external.poppler import pdf_text
 from pipeline.pdf.manifest import canonical_json
-from pipeline.search.index import index_case
+from pipeline.search.index import configured_engine, index_case
 from pipeline.search.reindex import index_document
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -363,7 +363,7 @@ def _document_title(component: dict, case) -> str:
 def _index(record: CaseRecord, home: ArchiveHome) -> None:
     with home.catalog() as catalog, file_lock(home.index_lock, shared=True):
         doc = index_document(record, catalog, home.blobs())
-        index_case(home.index_dir, doc)
+        index_case(home.index_dir, doc, engine=configured_engine(home))
         catalog.mark_indexed(None, record.case_id, record.version)
 
 

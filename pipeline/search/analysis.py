@@ -2,18 +2,23 @@
 
 Segmentation decides what a word query can match, so the domain terms are loaded into jieba as whole words,
 and the abbreviations archivists type (超范围, 数据不实, CMA) are expanded into the wording the documents use.
-The character 2-gram field in `pipeline.search.index` catches what segmentation still splits differently.
+Everything is tokenised here, in Python, once per text, and handed to the engines as tokens with their
+positions (`TokenStream`): Whoosh and Tantivy index exactly the same terms, so they answer the same queries the
+same way. Besides the words: character 2-grams with real positions (what segmentation splits differently),
+single characters (a surname), word pairs that stand together or one word apart (the "adjacent" rank), and
+identifiers (codes, certificate, report and phone numbers).
 """
 from __future__ import annotations
 
 import logging
 import os
+import re
 import tempfile
 import threading
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
-from whoosh.analysis import LowercaseFilter, NgramAnalyzer, Token, Tokenizer
+from whoosh.analysis import LowercaseFilter, Token, Tokenizer
 
 # Terms of the Measures and of inspection practice, kept whole by the segmenter.
 DOMAIN_WORDS: tuple[str, ...] = (
@@ -34,7 +39,6 @@ SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
     ("超范围", "超出资质认定证书规定的检验检测能力范围", "超资质能力范围", "超资质认定能力范围",
      "超出资质认定证书附表范围", "超出能力范围", "超能力范围", "超出资质认定范围"),
     ("数据失实", "数据、结果失实", "数据结果失实", "数据不实", "结果失实"),
-    ("cma", "资质认定"),
     ("能力验证", "pt"),
     ("整改方案", "整改计划"),
     ("整改报告", "整改落实情况报告", "整改情况报告"),
@@ -98,12 +102,109 @@ def _subwords(word: str, freq: dict) -> Iterator[str]:
                 yield piece
 
 
-class ChineseTokenizer(Tokenizer):
-    """jieba words as Whoosh tokens with running positions (phrase queries need them in order).
+def word_positions(text: str, *, index: bool = True) -> list[tuple[list[str], int, int]]:
+    """jieba words of `text` in order, one entry per position: (forms, start, end).
 
-    At index time the dictionary words inside a long word are added at the same position, so a query for
-    资质 matches 资质认定 while phrases still line up.
+    At index time the dictionary words inside a long word are further forms at the same position, so a query
+    for 资质 matches 资质认定 while phrases still line up.
     """
+    tk = segmenter()
+    out = []
+    for word, start, end in tk.tokenize(text, mode="default"):
+        if not _is_word(word):
+            continue
+        forms = [normalise(word)]
+        if index and len(word) > 2:
+            forms.extend(normalise(p) for p in _subwords(word, tk.FREQ))
+        out.append((forms, start, end))
+    return out
+
+
+# A token stream: (term, position) pairs, positions running from 0 in text order.
+TokenStream = list[tuple[str, int]]
+
+
+def word_tokens(text: str) -> tuple[TokenStream, list[str]]:
+    """The word field's tokens of `text`, and its words in order (for the pairs)."""
+    tokens: TokenStream = []
+    seq: list[str] = []
+    for pos, (forms, _, _) in enumerate(word_positions(text)):
+        tokens.extend((f, pos) for f in forms)
+        seq.append(forms[0])
+    return tokens, seq
+
+
+PAIR = "_"
+
+
+def pairs(seq: list[str]) -> set[str]:
+    """Word pairs standing together or one word apart, in order: 样品的留存记录 gives 样品_留存 and 留存_记录."""
+    out = set()
+    for i, w in enumerate(seq):
+        for j in (i + 1, i + 2):
+            if j < len(seq):
+                out.add(f"{w}{PAIR}{seq[j]}")
+    return out
+
+
+def query_pairs(ws: list[str]) -> list[str]:
+    return [f"{a}{PAIR}{b}" for a, b in zip(ws, ws[1:])]
+
+
+def bigram_tokens(texts: Iterable[str]) -> TokenStream:
+    """Character 2-grams with their character positions; texts are kept apart by a gap, whitespace breaks."""
+    tokens: TokenStream = []
+    base = 0
+    for text in texts:
+        t = normalise(text)
+        for i in range(len(t) - 1):
+            gram = t[i:i + 2]
+            if not (gram[0].isspace() or gram[1].isspace()):
+                tokens.append((gram, base + i))
+        base += len(t) + 2
+    return tokens
+
+
+def bigrams(text: str) -> list[str]:
+    """The 2-grams of a query string (whitespace removed), in order."""
+    t = "".join(normalise(text).split())
+    return [t[i:i + 2] for i in range(len(t) - 1)]
+
+
+def characters(texts: Iterable[str]) -> set[str]:
+    """Every letter or digit that occurs: a one-character query (a surname) matches wherever it stands."""
+    return {c for text in texts for c in normalise(text) if c.isalnum()}
+
+
+_IDENT_RE = re.compile(r"[0-9a-z][0-9a-z\-_/.]*[0-9a-z]")
+
+
+def identifier_forms(text: str) -> list[str]:
+    """The keys an identifier is indexed and looked up under: as written, without separators, and its long
+    parts (0791-86358120 → 0791-86358120, 079186358120, 86358120). Letters upper-cased."""
+    t = normalise(text).strip()
+    forms = [t, re.sub(r"[\-_/.]", "", t)]
+    forms += [p for p in re.split(r"[\-_/.]", t) if len(p) >= 7]
+    return [f.upper() for f in dict.fromkeys(forms) if f]
+
+
+def is_identifier(text: str) -> bool:
+    t = normalise(text).strip()
+    return len(t) >= 5 and any(c.isdigit() for c in t) and bool(_IDENT_RE.fullmatch(t))
+
+
+def identifiers(texts: Iterable[str]) -> set[str]:
+    """Report, certificate, phone and other numbers quoted anywhere in the texts (5+ characters, a digit)."""
+    out: set[str] = set()
+    for text in texts:
+        for m in _IDENT_RE.finditer(normalise(text)):
+            if len(m.group()) >= 5 and any(c.isdigit() for c in m.group()):
+                out.update(identifier_forms(m.group()))
+    return out
+
+
+class ChineseTokenizer(Tokenizer):
+    """jieba words as Whoosh tokens with running positions, for code that analyses text with Whoosh directly."""
 
     def __eq__(self, other):
         return other is not None and other.__class__ is self.__class__
@@ -111,44 +212,21 @@ class ChineseTokenizer(Tokenizer):
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        if not tokenize:
-            t.original = t.text = value
-            t.boost = 1.0
-            if positions:
-                t.pos = start_pos
-            if chars:
-                t.startchar, t.endchar = start_char, start_char + len(value)
-            yield t
-            return
-        tk = segmenter()
-        pos = start_pos
-        for word, start, end in tk.tokenize(value, mode="default"):
-            if not _is_word(word):
-                continue
-            pieces = [word]
-            if mode == "index" and len(word) > 2:
-                pieces.extend(_subwords(word, tk.FREQ))
-            for piece in pieces:
-                t.text = normalise(piece)
-                if keeporiginal:
-                    t.original = piece
+        for pos, (forms, start, end) in enumerate(word_positions(value, index=mode == "index")):
+            for form in forms:
+                t.text = form
+                t.original = form
                 t.boost = 1.0
                 t.stopped = False
                 if positions:
-                    t.pos = pos
+                    t.pos = start_pos + pos
                 if chars:
                     t.startchar, t.endchar = start_char + start, start_char + end
                 yield t
-            pos += 1
 
 
 def chinese_analyzer():
     return ChineseTokenizer() | LowercaseFilter()
-
-
-def ngram_analyzer():
-    """Character 2-grams: a substring query becomes a phrase of its 2-grams, whatever the segmentation."""
-    return NgramAnalyzer(2, 2)
 
 
 def _synonym_table() -> dict[str, tuple[str, ...]]:
