@@ -10,6 +10,7 @@ identifiers (codes, certificate, report and phone numbers).
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -47,6 +48,7 @@ SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
     ("统一社会信用代码", "信用代码"),
     ("双随机", "双随机、一公开", "双随机一公开"),
     ("市场监管局", "市场监督管理局"),
+    ("市场监管", "市场监督管理"),
     ("撤销资质认定证书", "撤证", "撤销证书"),
     ("三书一函", "下发“三书一函”"),
     ("机动车检测", "机动车检验", "机动车安全技术检验"),
@@ -108,16 +110,28 @@ def word_positions(text: str, *, index: bool = True) -> list[tuple[list[str], in
     At index time the dictionary words inside a long word are further forms at the same position, so a query
     for 资质 matches 资质认定 while phrases still line up.
     """
+    out = []
+    base = 0
+    for line in text.split("\n"):
+        # one line at a time, remembered: the standard wording of notices and records repeats across cases
+        for forms, start, end in _line_words(line, index):
+            out.append((forms, base + start, base + end))
+        base += len(line) + 1
+    return out
+
+
+@functools.lru_cache(maxsize=50_000)
+def _line_words(line: str, index: bool) -> tuple[tuple[list[str], int, int], ...]:
     tk = segmenter()
     out = []
-    for word, start, end in tk.tokenize(text, mode="default"):
+    for word, start, end in tk.tokenize(line, mode="default"):
         if not _is_word(word):
             continue
         forms = [normalise(word)]
         if index and len(word) > 2:
             forms.extend(normalise(p) for p in _subwords(word, tk.FREQ))
         out.append((forms, start, end))
-    return out
+    return tuple(out)
 
 
 # A token stream: (term, position) pairs, positions running from 0 in text order.
@@ -138,17 +152,14 @@ PAIR = "_"
 
 
 def pairs(seq: list[str]) -> set[str]:
-    """Word pairs standing together or one word apart, in order: 样品的留存记录 gives 样品_留存 and 留存_记录."""
-    out = set()
-    for i, w in enumerate(seq):
-        for j in (i + 1, i + 2):
-            if j < len(seq):
-                out.add(f"{w}{PAIR}{seq[j]}")
-    return out
+    """Pairs of words of two characters or more that follow each other, single characters between them
+    skipped: 样品的留存记录 gives 样品_留存 and 留存_记录, as 样品留存记录 does."""
+    long = [w for w in seq if len(w) > 1]
+    return {f"{a}{PAIR}{b}" for a, b in zip(long, long[1:])}
 
 
 def query_pairs(ws: list[str]) -> list[str]:
-    return [f"{a}{PAIR}{b}" for a, b in zip(ws, ws[1:])]
+    return sorted(pairs(ws))
 
 
 def bigram_tokens(texts: Iterable[str]) -> TokenStream:

@@ -70,11 +70,15 @@ Node = Term | Phrase | And | Or | DayRange
 
 def _and(children) -> Node:
     children = tuple(dict.fromkeys(children))
+    if not children:
+        raise ValueError("an empty And matches nothing and everything")
     return children[0] if len(children) == 1 else And(children)
 
 
 def _or(children) -> Node:
     children = tuple(dict.fromkeys(children))
+    if not children:
+        raise ValueError("an empty Or matches nothing")
     return children[0] if len(children) == 1 else Or(children)
 
 
@@ -229,8 +233,9 @@ def term_plan(term: str, quoted: bool) -> tuple[Node, list[tuple[Node, int]], tu
         exact = _all_grams("ngram", compact)
         if exact is not None:
             scores.append((exact, EXACT * weight))
-        if len(ws) > 1:
-            scores.append((_and(Term("pairs", p) for p in query_pairs(ws)), ADJACENT * weight))
+        together = query_pairs(ws)
+        if together:
+            scores.append((_and(Term("pairs", p) for p in together), ADJACENT * weight))
         naming = _and(_or([Term("target", w), *([_all_grams("target_ngram", w)] if len(w) > 1 else [])])
                       for w in ws)
         scores.append((naming, NAMING * weight))
@@ -331,7 +336,7 @@ def plan(query: str = "", **filters) -> Plan:
         together = _all_grams("ngram", joined)
         if together is not None:
             scores.append((together, EXACT * TYPED))
-        ws = [w for t in plain for w in words(t)]
-        if len(ws) > 1:
-            scores.append((_and(Term("pairs", p) for p in query_pairs(ws)), ADJACENT * TYPED))
+        together = query_pairs([w for t in plain for w in words(t)])
+        if together:
+            scores.append((_and(Term("pairs", p) for p in together), ADJACENT * TYPED))
     return Plan(match=_and(nodes) if nodes else None, scores=scores, ranked=bool(terms), marks=marks)

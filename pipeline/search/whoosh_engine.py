@@ -226,7 +226,15 @@ class _Evaluator:
         self.cols = cols
         self._terms: dict[tuple[str, str], set[int]] = {}
 
+    def df(self, field: str, text: str) -> int:
+        """How many documents hold the term (from the term info: nothing decoded)."""
+        key = (field, text)
+        if key in self._terms:
+            return len(self._terms[key])
+        return sum(sub.reader().doc_frequency(field, text) for sub, _ in self.leaves)
+
     def term(self, field: str, text: str) -> set[int]:
+        """Every live document holding the term, decoded block by block (Whoosh's all_ids steps id by id)."""
         key = (field, text)
         found = self._terms.get(key)
         if found is None:
@@ -234,12 +242,38 @@ class _Evaluator:
             for sub, offset in self.leaves:
                 r = sub.reader()
                 if key in r:
-                    ids = r.postings(field, text).all_ids()
+                    ids = _all_ids(r.postings(field, text))
                     found.update(ids if not offset else (offset + d for d in ids))
             if not self.cols["all_live"]:
                 found &= self.cols["live"]
             self._terms[key] = found
         return found
+
+    def term_in(self, field: str, text: str, cand: set[int]) -> set[int]:
+        """The candidates holding the term: few candidates are looked up by skipping through the postings
+        (block headers only) instead of decoding every block."""
+        key = (field, text)
+        if key in self._terms or len(cand) * 16 >= self.df(field, text):
+            return self.term(field, text) & cand
+        out: set[int] = set()
+        ordered = sorted(cand)
+        for sub, offset in self.leaves:
+            r = sub.reader()
+            if key not in r:
+                continue
+            end = offset + sub.doc_count_all()
+            m = r.postings(field, text)
+            for d in ordered:
+                if d < offset or d >= end:
+                    continue
+                local = d - offset
+                if m.id() < local:
+                    m.skip_to(local)
+                if not m.is_active():
+                    break
+                if m.id() == local:
+                    out.add(d)
+        return out
 
     def phrase(self, node: Phrase, candidates: set[int]) -> set[int]:
         """The candidates where the terms stand at consecutive positions (Whoosh's phrase matcher, skipping)."""
@@ -267,8 +301,7 @@ class _Evaluator:
 
     def eval(self, node: Node, cand: set[int] | None, exclude: set[int] | None = None) -> set[int]:
         if isinstance(node, Term):
-            found = self.term(node.field, node.text)
-            return found & cand if cand is not None else found
+            return self.term_in(node.field, node.text, cand) if cand is not None else self.term(node.field, node.text)
         if isinstance(node, DayRange):
             day = self.cols["day"]
             lo, hi = node.lo or 0, node.hi or 99999999
@@ -276,8 +309,8 @@ class _Evaluator:
             return {d for d in pool if lo <= day[d] <= hi}
         if isinstance(node, Phrase):
             pool = cand
-            for t in sorted(set(node.terms), key=lambda t: len(self.term(node.field, t))):
-                pool = self.term(node.field, t) if pool is None else pool & self.term(node.field, t)
+            for t in sorted(set(node.terms), key=lambda t: self.df(node.field, t)):
+                pool = self.term(node.field, t) if pool is None else self.term_in(node.field, t, pool)
                 if not pool:
                     return set()
             if exclude:
@@ -285,7 +318,7 @@ class _Evaluator:
             return self.phrase(node, pool)
         if isinstance(node, And):
             result = cand
-            for child in sorted(node.children, key=_cost):
+            for child in sorted(node.children, key=lambda c: (_cost(c), self._size(c))):
                 result = self.eval(child, result)
                 if not result:
                     return set()
@@ -299,6 +332,30 @@ class _Evaluator:
                     result |= self.eval(child, cand)
             return result
         raise TypeError(node)
+
+    def _size(self, node: Node) -> int:
+        """A guess at how many documents a node matches, to intersect the smallest first."""
+        if isinstance(node, Term):
+            return self.df(node.field, node.text)
+        if isinstance(node, And):
+            return min((self._size(c) for c in node.children), default=0)
+        if isinstance(node, Or):
+            return sum(self._size(c) for c in node.children)
+        return 1 << 30
+
+
+def _all_ids(m) -> list[int]:
+    """A fresh matcher's ids, a block at a time where the matcher reads blocks (W3LeafMatcher)."""
+    if not hasattr(m, "_read_ids"):
+        return list(m.all_ids())
+    out: list[int] = []
+    while m.is_active():
+        if m._ids is None:
+            m._read_ids()
+        out.extend(m._ids[m._i:])
+        m._i = m._blocklength
+        m._next_block()
+    return out
 
 
 def _cost(node: Node) -> int:
