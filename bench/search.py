@@ -284,6 +284,7 @@ def bench_engine(engine: str, args, work: Path, say) -> dict:
     ]
     index.search(folder, "热身")
     every: list[float] = []
+    first: list[float] = []
     rows = []
     for q, filters in queries:
         times = []
@@ -292,13 +293,16 @@ def bench_engine(engine: str, args, work: Path, say) -> dict:
             r = index.search(folder, q, limit=10, **filters)
             times.append(time.perf_counter() - t0)
         every.extend(times)
+        first.append(times[0])
         rows.append((q + (" " + json.dumps(filters, ensure_ascii=False) if filters else ""),
                      statistics.median(times), max(times), r.total))
     say(f"\n{'查询':<44} {'p50 ms':>8} {'max ms':>8} {'命中':>7}")
     for label, p50, worst, total in rows:
         say(f"{label:<44} {p50 * 1000:8.2f} {worst * 1000:8.2f} {total:7d}")
     p50, p95 = statistics.median(every), statistics.quantiles(every, n=20)[18]
-    say(f"全部 {len(every)} 次查询（含分面统计）：p50 {p50 * 1000:.2f} ms，p95 {p95 * 1000:.2f} ms")
+    first_p95 = statistics.quantiles(first, n=20)[18]
+    say(f"全部 {len(every)} 次查询（含分面统计）：p50 {p50 * 1000:.2f} ms，p95 {p95 * 1000:.2f} ms；"
+        f"每个查询第一次（未缓存其词项）p95 {first_p95 * 1000:.2f} ms")
 
     labelled = labelled_queries()
     recall, mrr, misses = score_queries(folder, labelled)
@@ -315,7 +319,7 @@ def bench_engine(engine: str, args, work: Path, say) -> dict:
     say(f"单案件 index_case：中位 {statistics.median(singles) * 1000:.0f} ms")
     return {"engine": engine, "cases": count, "build_s": round(build_s, 2), "index_mib": round(size, 1),
             "p50_ms": round(p50 * 1000, 2), "p95_ms": round(p95 * 1000, 2), "recall_at_10": round(recall, 4),
-            "mrr": round(mrr, 4), "queries": len(labelled), "index_case_ms": round(statistics.median(singles) * 1000, 1),
+            "mrr": round(mrr, 4), "first_run_p95_ms": round(first_p95 * 1000, 2), "queries": len(labelled), "index_case_ms": round(statistics.median(singles) * 1000, 1),
             "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0)}
 
 

@@ -162,18 +162,28 @@ def query_pairs(ws: list[str]) -> list[str]:
     return sorted(pairs(ws))
 
 
-def bigram_tokens(texts: Iterable[str]) -> TokenStream:
-    """Character 2-grams with their character positions; texts are kept apart by a gap, whitespace breaks."""
-    tokens: TokenStream = []
-    base = 0
+GAP = "\x01"      # stands where no 2-gram is (whitespace, between texts): positions stay character offsets
+
+
+_SPACE_RE = re.compile(r"\s")
+
+
+def bigram_tokens(texts: Iterable[str], *, normalised: bool = False) -> list[str]:
+    """Character 2-grams, the list index being the position (the character offset); `GAP` where a gram would
+    hold whitespace and twice between texts, so a phrase never spans a break."""
+    out: list[str] = []
     for text in texts:
-        t = normalise(text)
-        for i in range(len(t) - 1):
-            gram = t[i:i + 2]
-            if not (gram[0].isspace() or gram[1].isspace()):
-                tokens.append((gram, base + i))
-        base += len(t) + 2
-    return tokens
+        t = text if normalised else normalise(text)
+        grams = [a + b for a, b in zip(t, t[1:])]
+        for m in _SPACE_RE.finditer(t):
+            i = m.start()
+            if i:
+                grams[i - 1] = GAP
+            if i < len(grams):
+                grams[i] = GAP
+        out.extend(grams)
+        out += [GAP, GAP, GAP]
+    return out
 
 
 def bigrams(text: str) -> list[str]:
@@ -182,9 +192,10 @@ def bigrams(text: str) -> list[str]:
     return [t[i:i + 2] for i in range(len(t) - 1)]
 
 
-def characters(texts: Iterable[str]) -> set[str]:
+def characters(texts: Iterable[str], *, normalised: bool = False) -> set[str]:
     """Every letter or digit that occurs: a one-character query (a surname) matches wherever it stands."""
-    return {c for text in texts for c in normalise(text) if c.isalnum()}
+    seen = set().union(*(set(t if normalised else normalise(t)) for t in texts))
+    return {c for c in seen if c.isalnum()}
 
 
 _IDENT_RE = re.compile(r"[0-9a-z][0-9a-z\-_/.]*[0-9a-z]")
@@ -204,11 +215,11 @@ def is_identifier(text: str) -> bool:
     return len(t) >= 5 and any(c.isdigit() for c in t) and bool(_IDENT_RE.fullmatch(t))
 
 
-def identifiers(texts: Iterable[str]) -> set[str]:
+def identifiers(texts: Iterable[str], *, normalised: bool = False) -> set[str]:
     """Report, certificate, phone and other numbers quoted anywhere in the texts (5+ characters, a digit)."""
     out: set[str] = set()
     for text in texts:
-        for m in _IDENT_RE.finditer(normalise(text)):
+        for m in _IDENT_RE.finditer(text if normalised else normalise(text)):
             if len(m.group()) >= 5 and any(c.isdigit() for c in m.group()):
                 out.update(identifier_forms(m.group()))
     return out

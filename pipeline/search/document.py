@@ -140,7 +140,7 @@ class IndexedFields:
     """The terms of one case, field by field, and what a hit shows; the same for every engine."""
 
     words: dict[str, TokenStream]          # WORD_FIELDS: jieba words with positions
-    ngrams: dict[str, TokenStream]         # NGRAM_FIELDS: character 2-grams with positions
+    ngrams: dict[str, list[str]]           # NGRAM_FIELDS: character 2-grams, position = index (GAP: none)
     keywords: dict[str, list[str]]         # KEYWORD_FIELDS: terms without positions
     day: int                               # interview date as yyyymmdd
     case_id: str
@@ -157,7 +157,8 @@ def indexed_fields(doc: IndexDocument) -> IndexedFields:
         seqs.append(seq)
     everything = [doc.notice_number, doc.target, doc.credit_code or "", doc.organizer, doc.grounds_text,
                   doc.findings, doc.content, *doc.people]
-    ids = identifiers(everything)
+    norm = [normalise(t) for t in everything]
+    ids = identifiers(norm, normalised=True)
     for key in (doc.case_id, doc.credit_code, *doc.identifiers):
         if key:
             ids.update(identifier_forms(key))
@@ -170,7 +171,7 @@ def indexed_fields(doc: IndexDocument) -> IndexedFields:
         "finding_codes": [c.lower() for c in doc.finding_codes],
         "regions": region_tokens(doc.region_code, doc.organizer_region_code),
         "region": [doc.region_code], "target_kind": [doc.target_kind], "outcome": [doc.outcome],
-        "year": [str(doc.interview_on.year)], "chars": sorted(characters(everything)),
+        "year": [str(doc.interview_on.year)], "chars": sorted(characters(norm, normalised=True)),
         "pairs": sorted(set().union(*(pairs(s) for s in seqs))), "ids": sorted(ids),
     }
     hit = {"case_id": doc.case_id, "notice_number": doc.notice_number, "target": doc.target,
@@ -179,7 +180,7 @@ def indexed_fields(doc: IndexDocument) -> IndexedFields:
     snippet_source = "\n".join(t for t in (doc.content, doc.grounds_text, doc.findings) if t)
     return IndexedFields(
         words=words,
-        ngrams={"ngram": bigram_tokens(everything), "target_ngram": bigram_tokens([doc.target]),
+        ngrams={"ngram": bigram_tokens(norm, normalised=True), "target_ngram": bigram_tokens([doc.target]),
                 "organizer_ngram": bigram_tokens([doc.organizer])},
         keywords=keywords, day=int(doc.interview_on.strftime("%Y%m%d")), case_id=doc.case_id,
         manifest_sha256=doc.manifest_sha256, hit=json.dumps(hit, ensure_ascii=False),

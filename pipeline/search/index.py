@@ -212,10 +212,17 @@ def _writable(index_dir: Path, engine: str | None) -> SearchIndex:
         if index is not None:
             return index
         name = engine or DEFAULT_ENGINE
-        index_dir.mkdir(parents=True, exist_ok=True)
-        engine_class(name).create(index_dir).close()
-        _write_marker(index_dir, name)
-        fsync_dir(index_dir)
+        # made aside and renamed into place: another process never sees an index without its marker
+        fresh = index_dir.with_name(f".{index_dir.name}.creating")
+        shutil.rmtree(fresh, ignore_errors=True)
+        fresh.mkdir(parents=True)
+        engine_class(name).create(fresh).close()
+        _write_marker(fresh, name)
+        _fsync_tree(fresh)
+        if index_dir.exists():
+            index_dir.rmdir()           # an empty folder (open_index found nothing in it)
+        os.rename(fresh, index_dir)
+        fsync_dir(index_dir.parent)
     return open_index(index_dir)
 
 

@@ -161,7 +161,11 @@ def _variant_match(ws: list[str], typed: str | None) -> Node | None:
     """Every word somewhere in the case; a word (or run of characters) the segmenter cut otherwise in the text
     is found as a substring (the 2-gram field is consulted for the words the word fields miss)."""
     parts = []
-    for unit_words, text in _units(ws):
+    units = _units(ws)
+    if any(len(text) > 1 for _, text in units):
+        # a lone character between words (的, 及, 未) is no test of the case; it counts in the exact rank
+        units = [u for u in units if len(u[1]) > 1]
+    for unit_words, text in units:
         alternatives = [_and(_word_in_any_field(w) for w in unit_words)]
         if typed is not None:
             sub = _substring("ngram", text)

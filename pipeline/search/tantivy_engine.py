@@ -31,13 +31,26 @@ WRITER_HEAP = 64_000_000
 BULK_HEAP = 256_000_000
 
 
+# Many terms a document: handed over as one whitespace-separated string (one call instead of thousands),
+# split by Tantivy's whitespace tokenizer, which numbers positions in order as the list gives them.
+SPACED = "spaced"
+SPACED_KEYWORDS = ("chars", "pairs", "ids", "people", "regions", "ground_articles", "finding_codes")
+
+
+def _analyzers(index: tantivy.Index) -> tantivy.Index:
+    index.register_tokenizer(SPACED, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
+    return index
+
+
 def schema() -> tantivy.Schema:
     b = tantivy.SchemaBuilder()
-    for name in (*WORD_FIELDS, *NGRAM_FIELDS):
+    for name in WORD_FIELDS:
         b.add_text_field(name, tokenizer_name="raw", index_option="position")
+    for name in NGRAM_FIELDS:
+        b.add_text_field(name, tokenizer_name=SPACED, index_option="position")
     for name in KEYWORD_FIELDS:
-        b.add_text_field(name, tokenizer_name="raw", index_option="basic", fast=name in FACET_FIELDS,
-                         stored=name == "case_id")
+        b.add_text_field(name, tokenizer_name=SPACED if name in SPACED_KEYWORDS else "raw", index_option="basic",
+                         fast=name in FACET_FIELDS, stored=name == "case_id")
     b.add_integer_field("day", indexed=True, fast=True)
     b.add_text_field("manifest_sha256", stored=True, tokenizer_name="raw", index_option="basic")
     b.add_bytes_field("hit", stored=True)
@@ -59,11 +72,11 @@ class TantivyIndex(SearchIndex):
 
     @classmethod
     def create(cls, folder: Path) -> "TantivyIndex":
-        return cls(folder, tantivy.Index(schema(), path=str(folder), reuse=False))
+        return cls(folder, _analyzers(tantivy.Index(schema(), path=str(folder), reuse=False)))
 
     @classmethod
     def open(cls, folder: Path) -> "TantivyIndex":
-        return cls(folder, tantivy.Index.open(str(folder)))
+        return cls(folder, _analyzers(tantivy.Index.open(str(folder))))
 
     # --- writing --------------------------------------------------------------------------------------------
 
@@ -89,12 +102,17 @@ class TantivyIndex(SearchIndex):
 
     def _document(self, f: IndexedFields) -> tantivy.Document:
         d = tantivy.Document()
-        for name, tokens in {**f.words, **f.ngrams}.items():
+        for name, tokens in f.words.items():
             if tokens:
                 d.add_pre_tokenized_text(name, _pre(tokens))
+        for name, grams in f.ngrams.items():
+            d.add_text(name, " ".join(grams))
         for name, terms in f.keywords.items():
-            for t in terms:
-                d.add_text(name, t)
+            if name in SPACED_KEYWORDS:
+                d.add_text(name, " ".join(terms))
+            else:
+                for t in terms:
+                    d.add_text(name, t)
         d.add_integer("day", f.day)
         d.add_text("manifest_sha256", f.manifest_sha256)
         d.add_bytes("hit", f.hit.encode("utf-8"))

@@ -11,17 +11,17 @@ from __future__ import annotations
 import heapq
 import json
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh import query as Q
 from whoosh.analysis import Token, Tokenizer
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.index import LockError
 
 from archive_store.errors import ArchiveConflict
+from pipeline.search.analysis import GAP
 from pipeline.search.document import (
     KEYWORD_FIELDS,
     NGRAM_FIELDS,
@@ -32,6 +32,7 @@ from pipeline.search.engine import FACETS, RawHit, RawResults, SearchIndex, rank
 from pipeline.search.query import And, DayRange, Node, Or, Phrase, Plan, Term
 
 WRITE_TIMEOUT_S = 120.0
+CACHE_IDS = 1_500_000          # decoded postings kept by a warm searcher, counted in document numbers
 COLUMNS = ("case_id_col", "day", "target_kind", "grounds_col", "region", "year", "outcome")
 
 
@@ -66,6 +67,10 @@ def encode(tokens) -> str:
     return " ".join(f"{p}:{t}" for t, p in tokens)
 
 
+def encode_dense(grams: list[str]) -> str:
+    return " ".join(f"{p}:{g}" for p, g in enumerate(grams) if g != GAP)
+
+
 def schema() -> Schema:
     pre = PreTokenized()
     fields = {name: TEXT(analyzer=pre, phrase=True) for name in (*WORD_FIELDS, *NGRAM_FIELDS)}
@@ -78,7 +83,8 @@ def schema() -> Schema:
 
 
 def _document(f: IndexedFields) -> dict:
-    d = {name: encode(tokens) for name, tokens in {**f.words, **f.ngrams}.items()}
+    d = {name: encode(tokens) for name, tokens in f.words.items()}
+    d.update({name: encode_dense(grams) for name, grams in f.ngrams.items()})
     d.update({name: " ".join(terms) for name, terms in f.keywords.items()})
     d.update(case_id=f.case_id, case_id_col=f.case_id, day=f.day, target_kind=f.keywords["target_kind"][0],
              region=f.keywords["region"][0], year=f.keywords["year"][0], outcome=f.keywords["outcome"][0],
@@ -95,6 +101,8 @@ class WhooshIndex(SearchIndex):
         self.ix = ix
         self._searcher = None
         self._columns: dict | None = None
+        self._cache: OrderedDict[tuple[str, str], frozenset[int]] = OrderedDict()
+        self._cached_ids = 0
         self._lock = threading.Lock()
 
     @classmethod
@@ -150,6 +158,8 @@ class WhooshIndex(SearchIndex):
         if self._searcher is not None:
             self._searcher.close()
         self._searcher, self._columns = None, None
+        self._cache.clear()
+        self._cached_ids = 0
 
     def refresh(self) -> None:
         if self._searcher is not None and not self._searcher.up_to_date():
@@ -177,6 +187,14 @@ class WhooshIndex(SearchIndex):
             self._columns = cols
         return self._columns
 
+    def remember(self, key: tuple[str, str], ids: frozenset[int]) -> None:
+        """Keep a decoded posting list for the next searches (common terms: 检测, 报告), least recent out."""
+        self._cache[key] = ids
+        self._cached_ids += len(ids)
+        while self._cached_ids > CACHE_IDS and self._cache:
+            _, old = self._cache.popitem(last=False)
+            self._cached_ids -= len(old)
+
     def indexed(self) -> dict[str, str]:
         with self._lock:
             s = self.searcher()
@@ -190,7 +208,7 @@ class WhooshIndex(SearchIndex):
         with self._lock:
             s = self.searcher()
             cols = self.columns()
-            ev = _Evaluator(s, cols)
+            ev = _Evaluator(s, cols, self)
             matched = ev.eval(plan.match, None) if plan.match is not None else set(cols["live"])
             day, cid = cols["day"], cols["case_id_col"]
             score: Counter = Counter()
@@ -220,11 +238,12 @@ class WhooshIndex(SearchIndex):
 class _Evaluator:
     """Set algebra over one searcher's postings (document numbers across its segments)."""
 
-    def __init__(self, searcher, cols):
+    def __init__(self, searcher, cols, owner: WhooshIndex | None = None):
         self.s = searcher
         self.leaves = searcher.leaf_searchers()
         self.cols = cols
-        self._terms: dict[tuple[str, str], set[int]] = {}
+        self.owner = owner
+        self._terms: dict[tuple[str, str], frozenset[int] | set[int]] = {}
 
     def df(self, field: str, text: str) -> int:
         """How many documents hold the term (from the term info: nothing decoded)."""
@@ -237,6 +256,11 @@ class _Evaluator:
         """Every live document holding the term, decoded block by block (Whoosh's all_ids steps id by id)."""
         key = (field, text)
         found = self._terms.get(key)
+        if found is None and self.owner is not None:
+            found = self.owner._cache.get(key)
+            if found is not None:
+                self.owner._cache.move_to_end(key)
+                self._terms[key] = found
         if found is None:
             found = set()
             for sub, offset in self.leaves:
@@ -246,7 +270,10 @@ class _Evaluator:
                     found.update(ids if not offset else (offset + d for d in ids))
             if not self.cols["all_live"]:
                 found &= self.cols["live"]
+            found = frozenset(found)
             self._terms[key] = found
+            if self.owner is not None and len(found) > 256:
+                self.owner.remember(key, found)
         return found
 
     def term_in(self, field: str, text: str, cand: set[int]) -> set[int]:
@@ -262,7 +289,7 @@ class _Evaluator:
             if key not in r:
                 continue
             end = offset + sub.doc_count_all()
-            m = r.postings(field, text)
+            m = _unwrap(r.postings(field, text))
             for d in ordered:
                 if d < offset or d >= end:
                     continue
@@ -276,26 +303,39 @@ class _Evaluator:
         return out
 
     def phrase(self, node: Phrase, candidates: set[int]) -> set[int]:
-        """The candidates where the terms stand at consecutive positions (Whoosh's phrase matcher, skipping)."""
+        """The candidates where the terms stand at consecutive positions: the rarest term's positions first,
+        each further term narrowing the possible starts (stops at the first term that rules the case out)."""
         out: set[int] = set()
         if not candidates:
             return out
-        q = Q.Phrase(node.field, list(node.terms))
+        order = sorted(range(len(node.terms)), key=lambda i: self.df(node.field, node.terms[i]))
         ordered = sorted(candidates)
         for sub, offset in self.leaves:
             end = offset + sub.doc_count_all()
             mine = [d - offset for d in ordered if offset <= d < end]
-            if not mine:
+            r = sub.reader()
+            if not mine or any((node.field, t) not in r for t in node.terms):
                 continue
-            m = q.matcher(sub)
+            matchers = [(i, _unwrap(r.postings(node.field, node.terms[i]))) for i in order]
             for d in mine:
-                if not m.is_active():
-                    break
-                if m.id() < d:
-                    m.skip_to(d)
+                starts = None
+                for i, m in matchers:
                     if not m.is_active():
+                        starts = None
                         break
-                if m.id() == d:
+                    if m.id() < d:
+                        m.skip_to(d)
+                        if not m.is_active():
+                            starts = None
+                            break
+                    if m.id() != d:
+                        starts = None
+                        break
+                    here = {p - i for p in m.value_as("positions")}
+                    starts = here if starts is None else starts & here
+                    if not starts:
+                        break
+                if starts:
                     out.add(d + offset)
         return out
 
@@ -339,13 +379,22 @@ class _Evaluator:
             return self.df(node.field, node.text)
         if isinstance(node, And):
             return min((self._size(c) for c in node.children), default=0)
-        if isinstance(node, Or):
-            return sum(self._size(c) for c in node.children)
+        if isinstance(node, Or):   # a phrase inside is read only where the rest found nothing
+            return sum(self._size(c) for c in node.children if _cost(c) < 2) or 1 << 30
         return 1 << 30
+
+
+def _unwrap(m):
+    """The segment's own posting matcher under Whoosh's filter of deleted documents (the evaluator keeps to
+    live documents itself)."""
+    while not hasattr(m, "_read_ids") and hasattr(m, "child"):
+        m = m.child
+    return m
 
 
 def _all_ids(m) -> list[int]:
     """A fresh matcher's ids, a block at a time where the matcher reads blocks (W3LeafMatcher)."""
+    m = _unwrap(m)
     if not hasattr(m, "_read_ids"):
         return list(m.all_ids())
     out: list[int] = []
