@@ -443,3 +443,17 @@ def test_both_engines_answer_alike(tmp_path):
     for q in ["数据失实", "整改", "超范围", "报告", "王", "检测 报告", "", '"原始记录"', "约谈 2025"]:
         answers = [index.search(f, q, limit=3) for f in folders.values()]
         assert answers[0].as_dict() == answers[1].as_dict(), q
+
+
+def test_a_search_reads_the_same_dictionary_from_sqlite(tmp_path):
+    """Query words come from the dictionary in SQLite (a command starts without loading jieba's), the same."""
+    from pipeline.search import analysis
+    path = str(tmp_path / "freq.sqlite")
+    analysis._write_freq_file(analysis.segmenter(), path)
+    fast = analysis._sqlite_tokenizer(path)
+    assert isinstance(fast.FREQ, analysis._SqliteFreq)
+    for text in ["超出资质认定证书规定的检验检测能力范围", "瑞昌市博远环境检测有限公司", "样品的留存记录",
+                 "张建国表示问题系检测人员未按作业指导书记录数据", "机动车排放检验数据与监控视频记录不符12次"]:
+        assert list(fast.tokenize(text)) == list(analysis.segmenter().tokenize(text)), text
+    (tmp_path / "broken.sqlite").write_bytes(b"not sqlite")
+    assert analysis._sqlite_tokenizer(str(tmp_path / "broken.sqlite")) is None

@@ -19,8 +19,6 @@ import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
 
-from whoosh.analysis import LowercaseFilter, Token, Tokenizer
-
 # Terms of the Measures and of inspection practice, kept whole by the segmenter.
 DOMAIN_WORDS: tuple[str, ...] = (
     "检验检测", "检验检测机构", "资质认定", "资质认定证书", "能力验证", "约谈", "约谈通知书", "约谈记录", "整改",
@@ -62,15 +60,31 @@ _tokenizer = None
 _synonyms: dict[str, tuple[str, ...]] | None = None
 
 
+def _import_jieba():
+    """jieba, imported without pkg_resources (a fifth of a second of a command's start, only to find jieba's own
+    data files, which it then opens by path instead)."""
+    import sys
+    if "jieba" in sys.modules:
+        return sys.modules["jieba"]
+    had = "pkg_resources" in sys.modules
+    if not had:
+        sys.modules["pkg_resources"] = None       # makes `import pkg_resources` fail inside jieba._compat
+    try:
+        import jieba
+    finally:
+        if not had:
+            del sys.modules["pkg_resources"]
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
+
+
 def segmenter():
     """One jieba tokenizer per process, with the domain words, quiet, caching its prefix dict in the temp dir."""
     global _tokenizer
     if _tokenizer is None:
         with _lock:
             if _tokenizer is None:
-                import jieba
-                jieba.setLogLevel(logging.WARNING)
-                tk = jieba.Tokenizer()
+                tk = _import_jieba().Tokenizer()
                 tk.tmp_dir = tempfile.gettempdir()
                 tk.cache_file = os.path.join(tk.tmp_dir, f"yuetan-jieba-{os.getuid()}.cache")
                 tk.initialize()
@@ -79,6 +93,104 @@ def segmenter():
                     tk.suggest_freq(word, tune=True)
                 _tokenizer = tk
     return _tokenizer
+
+
+# --- a dictionary that opens at once, for processes that only search ---------------------------------------
+#
+# Loading jieba's prefix dictionary (~350,000 words, ~600,000 prefixes) takes most of a second, more on a busy
+# machine: longer than a command-line search may take in all. A search segments a few words, so it reads the
+# very same dictionary (the domain words already in) from an SQLite file made once per machine beside jieba's
+# own cache; building the index uses the dictionary in memory.
+
+_FREQ_SCHEMA = 1
+_query_tokenizer = None
+
+
+def _freq_file() -> str:
+    import hashlib
+    key = hashlib.sha256(("\n".join(DOMAIN_WORDS) + f"|{_FREQ_SCHEMA}").encode("utf-8")).hexdigest()[:12]
+    return os.path.join(tempfile.gettempdir(), f"yuetan-jieba-{os.getuid()}-{key}.sqlite")
+
+
+class _SqliteFreq:
+    """The read side of a dict of word frequencies, looked up in SQLite and remembered."""
+
+    def __init__(self, path: str):
+        import sqlite3
+        self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        self._seen: dict[str, int | None] = {}
+
+    def _get(self, key: str) -> int | None:
+        try:
+            return self._seen[key]
+        except KeyError:
+            row = self._db.execute("SELECT f FROM freq WHERE w = ?", (key,)).fetchone()
+            value = self._seen[key] = row[0] if row else None
+            return value
+
+    def __contains__(self, key: str) -> bool:
+        return self._get(key) is not None
+
+    def __getitem__(self, key: str) -> int:
+        value = self._get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def get(self, key: str, default=None):
+        value = self._get(key)
+        return default if value is None else value
+
+
+def _write_freq_file(tk, path: str) -> None:
+    import sqlite3
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        db = sqlite3.connect(tmp)
+        db.execute("CREATE TABLE freq (w TEXT PRIMARY KEY, f INTEGER NOT NULL) WITHOUT ROWID")
+        db.execute("CREATE TABLE meta (total INTEGER NOT NULL)")
+        db.executemany("INSERT INTO freq VALUES (?, ?)", tk.FREQ.items())
+        db.execute("INSERT INTO meta VALUES (?)", (tk.total,))
+        db.commit()
+        db.close()
+        os.replace(tmp, path)
+    except OSError:
+        pass                            # no cache: the next search loads the dictionary again
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _sqlite_tokenizer(path: str):
+    """A jieba tokenizer reading its dictionary from the SQLite file; None if the file is unreadable."""
+    import sqlite3
+    tk = _import_jieba().Tokenizer()
+    try:
+        tk.FREQ = _SqliteFreq(path)
+        tk.total = tk.FREQ._db.execute("SELECT total FROM meta").fetchone()[0]
+    except sqlite3.Error:
+        return None
+    tk.initialized = True
+    return tk
+
+
+def query_segmenter():
+    """The tokenizer for query words: from the SQLite dictionary when there is one, else the full one (which
+    then writes that file for the next process)."""
+    global _query_tokenizer
+    if _tokenizer is not None:
+        return _tokenizer
+    if _query_tokenizer is None:
+        with _lock:
+            if _query_tokenizer is None:
+                path = _freq_file()
+                if os.path.exists(path):
+                    _query_tokenizer = _sqlite_tokenizer(path)
+    if _query_tokenizer is None:
+        full = segmenter()
+        _write_freq_file(full, _freq_file())
+        return full
+    return _query_tokenizer
 
 
 def normalise(text: str) -> str:
@@ -92,7 +204,7 @@ def _is_word(text: str) -> bool:
 
 def words(text: str) -> list[str]:
     """The query-side words of `text`, in order, punctuation dropped."""
-    tk = segmenter()
+    tk = query_segmenter()
     return [normalise(w) for w, _, _ in tk.tokenize(text, mode="default") if _is_word(w)]
 
 
@@ -225,29 +337,30 @@ def identifiers(texts: Iterable[str], *, normalised: bool = False) -> set[str]:
     return out
 
 
-class ChineseTokenizer(Tokenizer):
-    """jieba words as Whoosh tokens with running positions, for code that analyses text with Whoosh directly."""
-
-    def __eq__(self, other):
-        return other is not None and other.__class__ is self.__class__
-
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
-                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
-        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        for pos, (forms, start, end) in enumerate(word_positions(value, index=mode == "index")):
-            for form in forms:
-                t.text = form
-                t.original = form
-                t.boost = 1.0
-                t.stopped = False
-                if positions:
-                    t.pos = start_pos + pos
-                if chars:
-                    t.startchar, t.endchar = start_char + start, start_char + end
-                yield t
-
-
 def chinese_analyzer():
+    """jieba words as a Whoosh analyzer with running positions, for code that analyses text with Whoosh
+    directly (the index itself gets its terms from `word_tokens`); Whoosh is imported only then."""
+    from whoosh.analysis import LowercaseFilter, Token, Tokenizer
+
+    class ChineseTokenizer(Tokenizer):
+        def __eq__(self, other):
+            return other is not None and other.__class__ is self.__class__
+
+        def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                     start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+            t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+            for pos, (forms, start, end) in enumerate(word_positions(value, index=mode == "index")):
+                for form in forms:
+                    t.text = form
+                    t.original = form
+                    t.boost = 1.0
+                    t.stopped = False
+                    if positions:
+                        t.pos = start_pos + pos
+                    if chars:
+                        t.startchar, t.endchar = start_char + start, start_char + end
+                    yield t
+
     return ChineseTokenizer() | LowercaseFilter()
 
 

@@ -9,8 +9,8 @@ import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
-from pipeline.case.contract import Case, ground_label
 from pipeline.search.analysis import (
     TokenStream,
     bigram_tokens,
@@ -21,6 +21,9 @@ from pipeline.search.analysis import (
     pairs,
     word_tokens,
 )
+
+if TYPE_CHECKING:
+    from pipeline.case.contract import Case
 
 # Bumped whenever the indexed terms change: an index of another format asks for `yuetan reindex`.
 INDEX_FORMAT = 2
@@ -83,6 +86,9 @@ def document_for_case(case: Case, number: str, findings: Iterable,
                       manifest_sha256: str, version: int = 1) -> IndexDocument:
     """The index document of a case: `findings` are Finding objects or their dicts; `texts` {title: text}
     (or (title, text) pairs, when two documents share a title)."""
+    from pipeline.case.contract import (
+        ground_label,  # pydantic: not on the path of a search
+    )
     grounds_lines = []
     for g in case.grounds:
         grounds_lines.append(f"{ground_label(g.article, g.item)} {GROUND_TEXTS.get((g.article, g.item), '')}")

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from archive_store.errors import InvalidArgument
-from pipeline.case.contract import OUTCOME_LABELS, Outcome
 from pipeline.search.analysis import (
     bigrams,
     identifier_forms,
@@ -293,6 +292,7 @@ def filter_nodes(kind=None, ground=None, organizer=None, region=None, outcome=No
             r = r[:-2]
         filters.append(Term("regions", r))
     if outcome:
+        from pipeline.case.contract import OUTCOME_LABELS, Outcome
         labels = {label: o.value for o, label in OUTCOME_LABELS.items()}
         value = labels.get(outcome, outcome)
         if value not in {o.value for o in Outcome}:
