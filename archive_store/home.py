@@ -118,6 +118,11 @@ pkcs12 = "{DEFAULTS.seal.pkcs12}"
 passphrase_env = "{DEFAULTS.seal.passphrase_env}"
 passphrase_file = "{DEFAULTS.seal.passphrase_file}"
 # 开发测试用印章的证书（PEM）在 pkcs12 同一文件夹、同名、扩展名 .crt，可供 yuetan verify --trust 使用。
+
+[index]
+# 全文检索引擎：whoosh（默认，纯 Python）或 tantivy（大型档案库，十万件以上）。
+# 修改后运行 yuetan reindex 按新引擎重建索引；重建之前仍使用现有索引。
+engine = "whoosh"
 """
 
 

@@ -76,6 +76,8 @@ def test_search_command_json(example_archive):
     assert hit["case_id"] == INSTITUTION and hit["notice_number"] == "赣市监检约〔2025〕3号"
     assert hit["target"] == "江西赣信检测技术有限公司" and hit["score"] > 0
     assert any("【" in s for s in hit["snippets"])
+    assert data["facets"]["kind"] == {"institution": data["total"]}
+    assert sum(data["facets"]["outcome"].values()) == data["total"]
 
 
 # --- ingest -------------------------------------------------------------------------------------------------
@@ -211,6 +213,25 @@ def test_reindex_rebuilds_the_index_from_the_store_alone(archive_copy):
     assert audit_archive(archive_copy).ok
     with archive_copy.catalog() as catalog:
         assert ledger.entries(catalog.conn)[-1].action == "reindex"
+
+
+def test_reindex_switches_the_engine_the_settings_name(archive_copy):
+    from pipeline.search.index import index_engine
+    settings = archive_copy.path / "yuetan.toml"
+    assert index_engine(archive_copy.index_dir) == "whoosh"
+    before = yuetan(archive_copy, "search", "超范围", "--json")
+    settings.write_text(settings.read_text(encoding="utf-8").replace('engine = "whoosh"', 'engine = "tantivy"'),
+                        encoding="utf-8")
+    result = yuetan(archive_copy, "reindex", "--actor", "测试")
+    assert result.returncode == 0, result.stderr
+    assert index_engine(archive_copy.index_dir) == "tantivy"
+    after = yuetan(archive_copy, "search", "超范围", "--json")
+    assert json.loads(after.stdout) == json.loads(before.stdout)          # same hits, points and facets
+    assert audit_archive(archive_copy).ok
+    settings.write_text(settings.read_text(encoding="utf-8").replace('engine = "tantivy"', 'engine = "lucene"'),
+                        encoding="utf-8")
+    bad = yuetan(archive_copy, "reindex", "--actor", "测试")
+    assert bad.returncode != 0 and "index.engine" in bad.stderr and index_engine(archive_copy.index_dir) == "tantivy"
 
 
 def test_case_missing_from_the_index_is_named_by_audit(archive_copy):

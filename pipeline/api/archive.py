@@ -87,17 +87,17 @@ def ingest_row(result) -> IngestRow:
 def search(home: ArchiveHome, query: str = "", *, actor: Actor, kind: str | None = None, ground: str | None = None,
            organizer: str | None = None, region: str | None = None, outcome: str | None = None,
            date_from=None, date_to=None, limit: int = 20, offset: int = 0) -> SearchResult:
-    """Ranked cases for `query` within the filters (the same filters as export): the page of `limit` hits
-    from `offset` on, and the total."""
+    """Ranked cases for `query` within the filters (the same filters as export): the page [offset, offset + limit),
+    the exact total, and the facet counts of every match."""
     from pipeline.search.index import search as search_index
 
     log.debug("%s（%s）检索 %r", actor.name, actor.role, query)
     if offset < 0:
         raise InvalidArgument(f"起始位置 {offset} 无效：应不小于 0")
     found = search_index(home.index_dir, query or "", kind=kind, ground=ground, organizer=organizer, region=region,
-                         outcome=outcome, date_from=date_from, date_to=date_to, limit=offset + limit)
+                         outcome=outcome, date_from=date_from, date_to=date_to, limit=limit, offset=offset)
     data = found.as_dict()
-    return SearchResult(total=data["total"], hits=[SearchHit(**h) for h in data["hits"][offset:offset + limit]],
+    return SearchResult(total=data["total"], hits=[SearchHit(**h) for h in data["hits"]],
                         facets=data.get("facets"))
 
 

@@ -261,6 +261,8 @@ def open_command(ctx: click.Context, reference: str, dest: Path):
 def reindex(ctx: click.Context, actor: str | None):
     """仅依据档案库（目录与存储）重建全文检索索引；新索引建成后整体替换旧索引。
 
+    按 yuetan.toml 中 [index] engine（whoosh 或 tantivy）所指的引擎建索引：修改该设置后运行本命令即切换引擎。
+
     \b
     示例：yuetan reindex
     """

@@ -37,7 +37,7 @@ from pipeline.case.intake import CaseBundle, open_case
 from pipeline.dossier import BuiltDossier, build_from_bundle
 from pipeline.external.poppler import pdf_text
 from pipeline.pdf.manifest import canonical_json
-from pipeline.search.index import index_case
+from pipeline.search.index import configured_engine, index_case
 from pipeline.search.reindex import index_document
 
 log = logging.getLogger(__name__)
@@ -371,7 +371,7 @@ def index_stored(record: CaseRecord, home: ArchiveHome) -> None:
     """Put a stored version in the search index and note that it is there."""
     with home.catalog() as catalog, file_lock(home.index_lock, shared=True):
         doc = index_document(record, catalog, home.blobs())
-        index_case(home.index_dir, doc)
+        index_case(home.index_dir, doc, engine=configured_engine(home))
         catalog.mark_indexed(None, record.case_id, record.version)
 
 

@@ -14,7 +14,12 @@ from archive_store.catalog import CaseRecord, Catalog
 from archive_store.durable import file_lock
 from archive_store.home import ArchiveHome
 from pipeline.case.contract import Case
-from pipeline.search.index import IndexDocument, document_for_case, rebuild
+from pipeline.search.index import (
+    IndexDocument,
+    configured_engine,
+    document_for_case,
+    rebuild,
+)
 
 
 def index_document(record: CaseRecord, catalog: Catalog, blobs) -> IndexDocument:
@@ -28,13 +33,15 @@ def index_document(record: CaseRecord, catalog: Catalog, blobs) -> IndexDocument
 
 
 def reindex(home: ArchiveHome, *, actor: Actor) -> int:
-    """Rebuild the whole index from the store; returns how many cases it holds."""
+    """Rebuild the whole index from the store, in the engine the settings name (`[index] engine`: this is how
+    an archive switches engines); returns how many cases it holds."""
     blobs = home.blobs()
+    engine = configured_engine(home)
     with file_lock(home.index_lock), home.catalog() as catalog:
         records = catalog.all_cases(status="current")
-        count = rebuild(home.index_dir, (index_document(r, catalog, blobs) for r in records))
+        count = rebuild(home.index_dir, (index_document(r, catalog, blobs) for r in records), engine=engine)
         with catalog.transaction() as tx:
             for r in records:
                 catalog.mark_indexed(tx, r.case_id, r.version)
-            ledger.append(tx, action="reindex", actor=actor, details={"cases": count})
+            ledger.append(tx, action="reindex", actor=actor, details={"cases": count, "engine": engine})
     return count
