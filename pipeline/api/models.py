@@ -122,6 +122,7 @@ class BuildResult(ApiModel):
     path: str
     case_id: str
     notice_number: str
+    archival_code: str = ""
     page_count: int
     manifest_sha256: str
     dossier_sha256: str
@@ -165,6 +166,7 @@ class IngestRow(ApiModel):
     status: str
     version: int | None = None
     notice_number: str | None = None
+    archival_code: str | None = None
     dossier_sha256: str | None = None
     manifest_sha256: str | None = None
     findings: list[Finding] = Field(default_factory=list)
@@ -216,6 +218,7 @@ class SearchHit(ApiModel):
     snippets: list[str]
     target_kind: str = ""
     grounds: list[str] = Field(default_factory=list)
+    archival_code: str | None = None
 
     @property
     def outcome_label(self) -> str:
@@ -261,6 +264,7 @@ class CaseRecord(ApiModel):
     case_json_sha256: str
     manifest_json_sha256: str
     indexed_at: IsoDateTime | None = None
+    archival_code: str | None = None
 
 
 class DocumentEntry(ApiModel):

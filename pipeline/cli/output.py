@@ -74,7 +74,7 @@ def render(result: m.RenderResult) -> None:
 
 
 def build(result: m.BuildResult) -> None:
-    say(f"已生成案卷：{result.path}（{result.notice_number}，卷内 {result.page_count} 页）")
+    say(f"已生成案卷：{result.path}（{result.notice_number}，档号 {result.archival_code}，卷内 {result.page_count} 页）")
     say(f"    清单摘要 {result.manifest_sha256}")
     say(f"    案卷摘要 {result.dossier_sha256}")
 
@@ -100,7 +100,8 @@ INGEST_STATUS_LABELS = {"ingested": "已入库", "superseded": "已入库（新�
 
 def ingest_row_lines(row: m.IngestRow) -> list[str]:
     head = f"{'✗' if row.failed else '✓'} {row.source}：{INGEST_STATUS_LABELS.get(row.status, row.status)}"
-    lines = [head + (f" · {row.case_id} · {row.notice_number or ''}" if row.case_id else "")]
+    lines = [head + (f" · {row.case_id} · {row.notice_number or ''}" if row.case_id else "")
+             + (f" · 档号 {row.archival_code}" if row.archival_code else "")]
     if row.failed:
         lines.append(f"    {row.message}")
     return lines
@@ -114,7 +115,8 @@ def search(result: m.SearchResult) -> None:
     say(f"共找到 {result.total} 件" + (f"，显示前 {len(result.hits)} 件" if result.total > len(result.hits) else ""))
     for hit in result.hits:
         outcome = hit.outcome_label if hit.outcome else ""
-        say(f"{hit.notice_number}  {hit.target}  约谈日期 {hit.interview_on.isoformat()}  {outcome}"
+        code = f"  档号 {hit.archival_code}" if hit.archival_code else ""
+        say(f"{hit.notice_number}  {hit.target}  约谈日期 {hit.interview_on.isoformat()}  {outcome}{code}"
             f"  （{hit.case_id}，相关度 {hit.score:.2f}）")
         for snippet in hit.snippets:
             say(f"    {snippet}")
@@ -146,7 +148,8 @@ def show(result: m.ShowResult) -> None:
     r = result.record
     status = {"current": "现行", "superseded": "已被新版本取代"}.get(result.status, result.status)
     say(f"{r.notice_number}  {r.title}")
-    for label, value in [("案件编号", f"{r.case_id}（第 {r.version} 版，{status}）"),
+    for label, value in [("档号", r.archival_code or "（本功能启用前入库，未编档号）"),
+                         ("案件编号", f"{r.case_id}（第 {r.version} 版，{status}）"),
                          ("约谈对象", r.target_name + (f"（{r.credit_code}）" if r.credit_code else "")),
                          ("约谈组织方", r.organizer), ("约谈事由", "、".join(r.grounds) or "集体约谈"),
                          ("约谈日期", r.interview_on.isoformat()), ("结案日期", r.closed_on.isoformat()),
