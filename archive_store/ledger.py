@@ -25,9 +25,11 @@ from .canonical import canonical_json
 from .errors import InvalidArgument
 
 GENESIS_HASH = "0" * 64
-ACTIONS = frozenset({"ingest", "supersede", "export", "hold", "release", "purge_plan", "purge", "reindex"})
+ACTIONS = frozenset({"ingest", "supersede", "export", "hold", "release", "purge_plan", "purge", "reindex",
+                     "handover"})
 ACTION_LABELS = {"ingest": "入库", "supersede": "新版本入库", "export": "导出", "hold": "保全（冻结）",
-                 "release": "解除保全", "purge_plan": "编制销毁清册", "purge": "销毁", "reindex": "重建索引"}
+                 "release": "解除保全", "purge_plan": "编制销毁清册", "purge": "销毁", "reindex": "重建索引",
+                 "handover": "年度移交"}
 GUARD_TRIGGERS = ("ledger_no_update", "ledger_no_delete")
 COLUMNS = "seq, at, actor, action, case_id, details, prev_hash, entry_hash, role"
 # How many mismatching entries verify_chain searches the original position of (each search is O(n)).

@@ -528,6 +528,61 @@ class ExportVerifyResult(ApiModel):
         return None if self.valid else VerificationFailed(f"导出包 {self.path} 校验未通过", reported=True)
 
 
+# --- arrangement: the year's catalogue and its handover ----------------------------------------------------
+
+class CatalogueEntry(ApiModel):
+    """One row of the 案卷目录, in the standard's column order."""
+
+    seq: int
+    archival_code: str
+    number: str
+    responsible: str
+    title: str
+    period: str
+    pages: int | str
+    retention: str
+    note: str
+    case_id: str = ""
+
+
+class CatalogueResult(ApiModel):
+    """`yuetan catalogue --json`."""
+
+    path: str
+    year: int
+    title: str
+    fonds_code: str
+    fonds_name: str
+    pages: int
+    rows: list[CatalogueEntry]
+
+
+class HandoverResult(ApiModel):
+    """`yuetan handover --json`."""
+
+    path: str
+    zip_path: str
+    year: int
+    archival_codes: list[str]
+    pages: int
+    bytes: int
+    tagmanifest_sha256: str
+    zip_sha256: str
+    ledger_seq: int
+
+
+class HandoverVerifyResult(ApiModel):
+    """`yuetan handover --verify --json`."""
+
+    valid: bool
+    cases: int
+    problems: list[str]
+    path: str
+
+    def failure(self) -> YuetanError | None:
+        return None if self.valid else VerificationFailed(f"移交包 {self.path} 校验未通过", reported=True)
+
+
 class GroundLabel(ApiModel):
     ground: str
     label: str

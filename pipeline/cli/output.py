@@ -301,3 +301,24 @@ def statistics(result: m.StatisticsResult) -> None:
         for c in counts:
             grid.add_row(c.label if c.label == c.key else f"{c.label}（{c.key}）", str(c.count))
         show_table(grid, title)
+
+
+def catalogue(result: m.CatalogueResult) -> None:
+    say(f"已编制{result.year}年度{result.title}：{result.path}（{len(result.rows)}条，{result.pages}页）")
+    for row in result.rows:
+        say(f"  {row.seq}. {row.archival_code or '（无档号）'}  {row.number}  {row.title}  {row.period}"
+            f"  {row.pages}页" + (f"  {row.note}" if row.note else ""))
+
+
+def handover(result: m.HandoverResult) -> None:
+    say(f"已编制{result.year}年度移交：{result.path}（{len(result.archival_codes)}卷，{result.pages}页，"
+        f"{result.bytes} 字节，台账第 {result.ledger_seq} 条）")
+    say(f"    移交包 {result.zip_path}")
+    say(f"    包摘要（zip 的 SHA-256）{result.zip_sha256}")
+    say("    请打印移交清单.pdf，由移交、接收双方签字盖章；接收方用 yuetan handover --verify 核验移交包")
+
+
+def handover_verify(result: m.HandoverVerifyResult) -> None:
+    say(f"{'✓ 移交包完好' if result.valid else '✗ 移交包校验未通过'}：{result.path}（{result.cases}卷）")
+    for p in result.problems:
+        say(f"    {p}")
