@@ -337,3 +337,58 @@ def test_demo_settings_file_documents_the_arrangement_section(tmp_path):
     text = (tmp_path / "h" / "yuetan.toml").read_text(encoding="utf-8")
     assert "[arrangement]" in text and "D6" in text and "stamp_position" in text
     assert load_settings(tmp_path / "h" / "yuetan.toml").arrangement == ArrangementSettings()
+
+
+# --- placing the stamp on pages of other kinds ----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def stamp_pdf(tmp_path_factory) -> Path:
+    from pipeline.documents import render
+    from pipeline.pdf.pdfa import pdfa_converter
+
+    work = tmp_path_factory.mktemp("stamp")
+    docx = render.render_stamps([render.ArchiveStamp("J036", "2025", "0009", "JCK", "D6", "2")], work,
+                                fonts=render.DocumentFonts("Noto Serif CJK SC", "Noto Serif CJK SC",
+                                                           "Noto Sans CJK SC"))
+    with pdfa_converter() as converter:
+        converter.convert_to_pdfa(docx, work / "stamp.pdf")
+    return work / "stamp.pdf"
+
+
+def page_with_ink(path: Path, boxes: list[tuple[float, float, float, float]], *, rotate: int = 0) -> Path:
+    """An A4 page with black boxes (in mm from the top-left of the page as shown) and nothing else."""
+    width, height = 210 * MM, 297 * MM
+    with pikepdf.new() as pdf:
+        pdf.add_blank_page(page_size=(width, height))
+        ops = b"".join(f"0 g {x0 * MM:.2f} {height - y1 * MM:.2f} {(x1 - x0) * MM:.2f} {(y1 - y0) * MM:.2f} re f\n"
+                       .encode() for x0, y0, x1, y1 in boxes)
+        pdf.pages[0].Contents = pdf.make_stream(ops)
+        if rotate:
+            pdf.pages[0].Rotate = rotate
+        pdf.save(path)
+    return path
+
+
+def test_stamp_moves_along_the_top_to_a_blank_place(stamp_pdf, tmp_path):
+    from pipeline.pdf.stamp import stamp_first_page
+
+    letterhead = page_with_ink(tmp_path / "letterhead.pdf", [(135, 5, 200, 30)])    # ink top-right
+    placed = stamp_first_page(letterhead, stamp_pdf, 0, tmp_path / "out.pdf")
+    assert placed.position == "top-centre" and placed.on_blank
+    xs = [w[0] for w in words(tmp_path / "out.pdf", 1) if w[4] in ("J036", "0009")]
+    assert xs and all(70 * MM < x < 140 * MM for x in xs)
+    full = page_with_ink(tmp_path / "scan.pdf", [(0, 0, 210, 60)])                   # a dark scan
+    placed = stamp_first_page(full, stamp_pdf, 0, tmp_path / "out2.pdf")
+    assert placed.position == "top-right" and not placed.on_blank
+
+
+def test_stamp_on_a_rotated_page_stands_upright_top_right_as_shown(stamp_pdf, tmp_path):
+    from pipeline.pdf.stamp import stamp_first_page
+
+    rotated = page_with_ink(tmp_path / "rotated.pdf", [], rotate=90)
+    stamp_first_page(rotated, stamp_pdf, 0, tmp_path / "out.pdf")
+    found = {w[4]: w for w in words(tmp_path / "out.pdf", 1)}
+    shown_width = 297 * MM
+    x0, y0, x1, y1, _ = found["J036"]
+    assert x1 - x0 > y1 - y0, "the text runs left to right as the page is shown"
+    assert x0 > shown_width / 2 and y0 < 30 * MM
