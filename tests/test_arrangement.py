@@ -117,7 +117,7 @@ def test_groups_number_on_their_own(tmp_path):
 @pytest.mark.parametrize("section, message", [
     ('pattern = "{fonds}-{year}"', "必须含 {number}"),
     ('pattern = "{fonds}-{year}-{box}-{number}"', "未知的部分 {box}"),
-    ('retention_code = "D10"', "与保管年限 retention.years = 6 不一致"),
+    ('retention_code = "D-6"', "应为字母与数字"),
     ('unit = "盒"', "应为“件”或“卷”"),
     ('stamp_position = "bottom"', "应为 top-right"),
     ('organization_code = ""', "pattern 含 {organization}"),
@@ -129,6 +129,14 @@ def test_bad_arrangement_settings_are_refused_by_key(tmp_path, section, message)
     with pytest.raises(ConfigurationError) as refused:
         load_settings(settings)
     assert "arrangement." in refused.value.message and message in refused.value.message
+
+
+def test_retention_code_follows_the_retention_years_unless_set(tmp_path):
+    settings = tmp_path / "yuetan.toml"
+    settings.write_text("[retention]\nyears = 10\n", encoding="utf-8")
+    assert load_settings(settings).arrangement.retention_code == "D10"
+    settings.write_text('[retention]\nyears = 6\n[arrangement]\nretention_code = "D10"\n', encoding="utf-8")
+    assert load_settings(settings).arrangement.retention_code == "D10"     # filed under a standard period
 
 
 def test_settings_choose_the_code(tmp_path):
