@@ -385,6 +385,11 @@ def test_stamp_moves_along_the_top_to_a_blank_place(stamp_pdf, tmp_path):
     assert placed.position == "top-centre" and placed.on_blank
     xs = [w[0] for w in words(tmp_path / "out.pdf", 1) if w[4] in ("J036", "0009")]
     assert xs and all(70 * MM < x < 140 * MM for x in xs)
+    titled = page_with_ink(tmp_path / "titled.pdf", [(60, 24, 200, 34)])             # a title 24 mm down
+    placed = stamp_first_page(titled, stamp_pdf, 0, tmp_path / "out1.pdf")
+    assert placed.position == "top-right" and placed.on_blank
+    top = min(w[1] for w in words(tmp_path / "out1.pdf", 1) if w[4] == "J036")
+    assert 5 * MM < top < 10 * MM, "moved up to 5 mm below the top, still top-right"
     full = page_with_ink(tmp_path / "scan.pdf", [(0, 0, 210, 60)])                   # a dark scan
     placed = stamp_first_page(full, stamp_pdf, 0, tmp_path / "out2.pdf")
     assert placed.position == "top-right" and not placed.on_blank

@@ -3,7 +3,7 @@
 The stamps are drawn by LibreOffice from templates/归档章.docx (one stamp a page, the archive's fonts embedded as
 in every other document) and each page is placed, as a Form XObject, in the blank top of a document's first
 page (DA/T 22-2015 5.4: 首页上端的空白位置). Where the configured place is not blank (a scan, a letterhead),
-the other places along the top are tried; if none is blank the stamp goes to the configured place and the
+it is tried 5 mm higher, then the other places along the top; if none is blank the stamp goes to the configured place and the
 caller is told, so the 备考表 can say so.
 """
 from __future__ import annotations
@@ -17,7 +17,8 @@ from pikepdf import Rectangle
 from pipeline.external.poppler import page_gray
 
 MM = 72 / 25.4
-TOP_MM = 10                  # the stamp's top edge below the page's top edge
+TOPS_MM = (10, 5)            # the stamp's top edge below the page's top edge: the usual place, then higher
+INKED_MM = 17                # the stamp page's inked part from its top: the 16 mm table and its margin
 SIDE_MM = {"top-right": 26, "top-left": 28}   # GB/T 9704's right and binding-side margins
 ORDER = {"top-right": ("top-right", "top-centre", "top-left"),
          "top-centre": ("top-centre", "top-right", "top-left"),
@@ -52,12 +53,16 @@ def stamp_first_page(document: Path, stamp_pdf: Path, stamp_index: int, dest: Pa
                   float(stamp.mediabox[3]) - float(stamp.mediabox[1]))
         chosen = None
         for place in ORDER[position]:
-            rect = _shown_rect(place, shown_w, shown_h, sw, sh)
-            if _blank(gray, width, height, rect, shown_w, shown_h):
-                chosen = (place, rect, True)
+            for top in TOPS_MM:
+                rect = _shown_rect(place, shown_w, shown_h, sw, sh, top)
+                inked = (rect[0], rect[3] - min(sh, INKED_MM * MM), rect[2], rect[3])
+                if _blank(gray, width, height, inked, shown_w, shown_h):
+                    chosen = (place, rect, True)
+                    break
+            if chosen is not None:
                 break
         if chosen is None:
-            chosen = (position, _shown_rect(position, shown_w, shown_h, sw, sh), False)
+            chosen = (position, _shown_rect(position, shown_w, shown_h, sw, sh, TOPS_MM[0]), False)
         place, shown, on_blank = chosen
         user = _to_user_space(shown, rotate, box)
         page.add_overlay(stamp, Rectangle(*user))
@@ -65,9 +70,10 @@ def stamp_first_page(document: Path, stamp_pdf: Path, stamp_index: int, dest: Pa
     return StampPlacement(shown_w, shown_h, shown, place, on_blank)
 
 
-def _shown_rect(place: str, page_w: float, page_h: float, w: float, h: float) -> tuple[float, float, float, float]:
-    """The stamp's box as the page is shown (origin bottom-left)."""
-    top = page_h - TOP_MM * MM
+def _shown_rect(place: str, page_w: float, page_h: float, w: float, h: float,
+                top_mm: float) -> tuple[float, float, float, float]:
+    """The stamp page's box as the page is shown (origin bottom-left), its top `top_mm` below the page's top."""
+    top = page_h - top_mm * MM
     if place == "top-right":
         right = page_w - SIDE_MM["top-right"] * MM
         left = right - w
