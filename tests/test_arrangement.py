@@ -120,7 +120,7 @@ def test_groups_number_on_their_own(tmp_path):
     ('retention_code = "D-6"', "应为字母与数字"),
     ('unit = "盒"', "应为“件”或“卷”"),
     ('stamp_position = "bottom"', "应为 top-right"),
-    ('organization_code = ""', "pattern 含 {organization}"),
+    ('organization_code = ""', "organization_code 为空"),
     ('number_digits = 0', "1 到 8 之间的整数"),
 ])
 def test_bad_arrangement_settings_are_refused_by_key(tmp_path, section, message):
@@ -377,6 +377,7 @@ def page_with_ink(path: Path, boxes: list[tuple[float, float, float, float]], *,
     return path
 
 
+@pytest.mark.slow
 def test_stamp_moves_along_the_top_to_a_blank_place(stamp_pdf, tmp_path):
     from pipeline.pdf.stamp import stamp_first_page
 
@@ -395,6 +396,7 @@ def test_stamp_moves_along_the_top_to_a_blank_place(stamp_pdf, tmp_path):
     assert placed.position == "top-right" and not placed.on_blank
 
 
+@pytest.mark.slow
 def test_stamp_on_a_rotated_page_stands_upright_top_right_as_shown(stamp_pdf, tmp_path):
     from pipeline.pdf.stamp import stamp_first_page
 
