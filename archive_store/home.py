@@ -85,7 +85,8 @@ class ArrangementSettings(_Section):
     retention_code: NonEmpty = "D6"
     unit: NonEmpty = "件"
     number_digits: StrictInt = 4
-    pattern: NonEmpty = "{fonds}-{category}·{year}-{retention}-{organization}-{number}"
+    pattern: NonEmpty = Field(default="{fonds}-{category}·{year}-{retention}-{organization}-{number}",
+                              validate_default=True)     # checked against organization_code even when not set
     stamp_position: NonEmpty = "top-right"
     stamp_organization: StrictBool = True
     stamp_pages: StrictBool = True
