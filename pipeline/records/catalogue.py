@@ -8,14 +8,13 @@ Cases stored before 档号 existed (catalog schema < 3) follow at the end with a
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 
 from archive_store.arrangement import registered_codes
-from archive_store.durable import fsync_file
+from archive_store.durable import atomic_path
 from archive_store.errors import InvalidArgument
 from archive_store.home import ArchiveHome
 from pipeline.documents import render
@@ -120,22 +119,19 @@ def year_catalogue(home: ArchiveHome, year: int) -> Catalogue:
 
 def write_catalogue(home: ArchiveHome, catalogue: Catalogue, dest: Path, *, converter=None) -> Path:
     """.xlsx (openpyxl) or .pdf (templates/案卷目录.docx through LibreOffice, PDF/A), by the extension; written
-    under a temporary name and renamed, so a failure leaves nothing."""
+    whole or not at all."""
     dest = Path(dest)
     suffix = dest.suffix.lower()
     if suffix not in (".xlsx", ".pdf"):
         raise InvalidArgument(f"案卷目录的输出文件 {dest} 的扩展名应为 .xlsx 或 .pdf")
     if dest.is_dir():
         raise InvalidArgument(f"{dest} 是文件夹：请给出 .xlsx 或 .pdf 文件名")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".catalogue-", dir=dest.parent) as tmp:
-        made = Path(tmp) / f"catalogue{suffix}"
-        if suffix == ".xlsx":
-            write_xlsx(catalogue, made)
-        else:
-            write_pdf(home, catalogue, made, converter=converter)
-        fsync_file(made)
-        os.replace(made, dest)
+    if suffix == ".xlsx":
+        with atomic_path(dest) as tmp:
+            write_xlsx(catalogue, tmp)
+    else:                       # the converter writes its PDF/A under a temporary name and renames it
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        write_pdf(home, catalogue, dest, converter=converter)
     return dest
 
 
