@@ -47,8 +47,12 @@ demo: install
 	$(YUETAN) retention --as-of 2032-01-01
 	$(YUETAN) export --kind institution -o demo-output/export/检验检测机构约谈档案.zip
 	$(YUETAN) export --verify demo-output/export/检验检测机构约谈档案.zip
+	$(YUETAN) catalogue --year 2025 -o demo-output/arrangement/2025年度归档文件目录.xlsx
+	$(YUETAN) catalogue --year 2025 -o demo-output/arrangement/2025年度归档文件目录.pdf
+	$(YUETAN) handover --actor 演示档案员 --year 2025 -o demo-output/arrangement/2025年度移交 --receiver 江西省档案馆
+	$(YUETAN) handover --verify demo-output/arrangement/2025年度移交
 	$(YUETAN) audit
-	@echo "演示输出：公文 demo-output/documents/，案卷 demo-output/dossiers/，导出包 demo-output/export/，档案库 $(DEMO_HOME)"
+	@echo "演示输出：公文 demo-output/documents/，案卷 demo-output/dossiers/，导出包 demo-output/export/，目录与移交 demo-output/arrangement/，档案库 $(DEMO_HOME)"
 
 # Tests run on every core (pytest-xdist), a test file per worker at a time, so module fixtures are made once.
 test: install

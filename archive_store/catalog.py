@@ -20,7 +20,7 @@ from archive_store.db import connect, write_transaction
 from .canonical import canonical_json
 from .errors import ArchiveConflict, ConfigurationError, InvalidArgument
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 CASE_STATUSES = ("current", "superseded", "purged")
 
 _SCHEMA_V1 = """
@@ -132,6 +132,23 @@ CREATE TABLE IF NOT EXISTS destruction_plans (
 );
 """
 
+# Schema 3: the 档号 (archival code) of each case version, and the register that issues them
+# (archive_store/arrangement.py): one row per code ever given, never deleted, so a number is never reused.
+_ARRANGEMENT = [
+    "ALTER TABLE cases ADD COLUMN archival_code TEXT",
+    "CREATE INDEX IF NOT EXISTS cases_archival_code ON cases (archival_code)",
+    """CREATE TABLE IF NOT EXISTS archival_codes (
+        series      TEXT    NOT NULL,
+        seq         INTEGER NOT NULL CHECK (seq >= 1),
+        code        TEXT    NOT NULL UNIQUE,
+        case_id     TEXT    NOT NULL UNIQUE,
+        year        INTEGER NOT NULL,
+        recorded_at TEXT    NOT NULL,
+        PRIMARY KEY (series, seq)
+    )""",
+    "CREATE INDEX IF NOT EXISTS archival_codes_year ON archival_codes (year)",
+]
+
 # Each step brings the schema from version i to i + 1; append new steps, never edit old ones.
 # Step 3: approvals as rows (who asked, who reviewed or witnessed, decision, reason) and the exports kept in the
 # archive for inspector accounts, with their grants (pipeline.records.approvals).
@@ -164,7 +181,7 @@ CREATE TABLE IF NOT EXISTS kept_exports (
 );
 """
 MIGRATIONS: list[Sequence[str]] = [ledger.ddl_statements(_SCHEMA_V1) + ledger.ddl_statements(ledger.SCHEMA),
-                                   [ledger.ADD_ROLE], ledger.ddl_statements(_SCHEMA_V3)]
+                                   [ledger.ADD_ROLE], ledger.ddl_statements(_SCHEMA_V3), _ARRANGEMENT]
 
 
 # --- records --------------------------------------------------------------------------------------------------
@@ -198,6 +215,7 @@ class CaseRecord:
     case_json_sha256: str
     manifest_json_sha256: str
     indexed_at: datetime | None = None
+    archival_code: str | None = None      # 档号; None for a case stored before schema 3
 
     def blob_shas(self) -> set[str]:
         return {s for s in (self.dossier_sha256, self.text_sha256, self.case_json_sha256,
@@ -453,6 +471,11 @@ class Catalog:
         """The current version carrying this notice number (else its latest superseded one); None once purged."""
         return self._one(self.conn, "SELECT * FROM cases WHERE notice_number = ? AND status != 'purged' "
                                     "ORDER BY status = 'current' DESC, version DESC LIMIT 1", (number,))
+
+    def by_archival_code(self, code: str) -> CaseRecord | None:
+        """The current version filed under this 档号 (else its latest superseded one); None once purged."""
+        return self._one(self.conn, "SELECT * FROM cases WHERE archival_code = ? AND status != 'purged' "
+                                    "ORDER BY status = 'current' DESC, version DESC LIMIT 1", (code,))
 
     def by_credit_code(self, credit_code: str, *, include_superseded: bool = False) -> list[CaseRecord]:
         statuses = ("current", "superseded") if include_superseded else ("current",)

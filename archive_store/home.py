@@ -5,6 +5,8 @@ Chosen by `--home`, else `$YUETAN_HOME`, else `./yuetan-archive`.
 from __future__ import annotations
 
 import os
+import re
+import string
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,10 +16,14 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StrictInt,
     StrictStr,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
 )
 
 from archive_store.numbers import NoticeNumberRegistry
@@ -62,6 +68,94 @@ class SealSettings(_Section):
     passphrase_file: NonEmpty = "seal/passphrase"
 
 
+ARCHIVAL_CODE_PARTS = ("fonds", "category", "year", "retention", "organization", "number")
+STAMP_POSITIONS = ("top-right", "top-centre", "top-left")
+UNITS = ("件", "卷")
+Stripped = Annotated[StrictStr, StringConstraints(strip_whitespace=True)]
+
+
+class ArrangementSettings(_Section):
+    """[arrangement]: how the 档号 is built and the 归档章 drawn - the choices DA/T 22, DA/T 13 and GB/T 9705 leave
+    to the archive. Unset, retention_code is "D" + [retention] years (see Settings)."""
+
+    fonds_code: NonEmpty = "J036"
+    fonds_name: Stripped = ""
+    category_code: NonEmpty = "WS"
+    organization_code: Stripped = "JCK"
+    retention_code: NonEmpty = "D6"
+    unit: NonEmpty = "件"
+    number_digits: StrictInt = 4
+    pattern: NonEmpty = Field(default="{fonds}-{category}·{year}-{retention}-{organization}-{number}",
+                              validate_default=True)     # checked against organization_code even when not set
+    stamp_position: NonEmpty = "top-right"
+    stamp_organization: StrictBool = True
+    stamp_pages: StrictBool = True
+
+    @field_validator("retention_code")
+    @classmethod
+    def _retention_code(cls, value: str) -> str:
+        if not re.fullmatch(r"[0-9A-Za-z]+", value):
+            raise ValueError("应为字母与数字，如 D6、D10、Y")
+        return value
+
+    @field_validator("unit")
+    @classmethod
+    def _unit(cls, value: str) -> str:
+        if value not in UNITS:
+            raise ValueError("应为“件”或“卷”")
+        return value
+
+    @field_validator("number_digits")
+    @classmethod
+    def _digits(cls, value: int) -> int:
+        if not 1 <= value <= 8:
+            raise ValueError("应为 1 到 8 之间的整数")
+        return value
+
+    @field_validator("stamp_position")
+    @classmethod
+    def _position(cls, value: str) -> str:
+        if value not in STAMP_POSITIONS:
+            raise ValueError(f"应为 {'、'.join(STAMP_POSITIONS)} 之一")
+        return value
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, value: str, info: ValidationInfo) -> str:
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        except ValueError:
+            raise ValueError("不是有效的格式（花括号不成对）") from None
+        unknown = names - set(ARCHIVAL_CODE_PARTS)
+        if unknown:
+            raise ValueError(f"含未知的部分 {{{'}、{'.join(sorted(unknown))}}}，可用 "
+                             + "、".join(f"{{{p}}}" for p in ARCHIVAL_CODE_PARTS))
+        for needed in ("number", "year"):
+            if needed not in names:
+                raise ValueError(f"必须含 {{{needed}}}")
+        if "organization" in names and not info.data.get("organization_code", "x"):
+            raise ValueError("含 {organization}，但 organization_code 为空：请填写代码或从 pattern 中删去该段")
+        return value
+
+    @property
+    def number_label(self) -> str:
+        return "卷号" if self.unit == "卷" else "件号"
+
+    def series(self, year: int) -> str:
+        """The code without its number: the group within which numbers run on."""
+        return self.pattern.format(**self._parts(year), number="#")
+
+    def code(self, year: int, number: int) -> str:
+        return self.pattern.format(**self._parts(year), number=self.format_number(number))
+
+    def format_number(self, number: int) -> str:
+        return f"{number:0{self.number_digits}d}"
+
+    def _parts(self, year: int) -> dict:
+        return {"fonds": self.fonds_code, "category": self.category_code, "year": f"{year:04d}",
+                "retention": self.retention_code, "organization": self.organization_code}
+
+
 @dataclass(frozen=True)
 class DocumentFontNames:
     """The three fonts a document is set in (what pipeline.documents.render applies)."""
@@ -77,7 +171,21 @@ class Settings(_Section):
     documents: DocumentsSettings = DocumentsSettings()
     retention: RetentionSettings = RetentionSettings()
     seal: SealSettings = SealSettings()
+    arrangement: ArrangementSettings = ArrangementSettings()
     raw: dict = Field(default_factory=dict, exclude=True)     # the whole file, sections yuetan does not know too
+
+    @model_validator(mode="before")
+    @classmethod
+    def _retention_code_from_years(cls, data):
+        """An [arrangement] without retention_code files under "D" + the retention years (D6, D10, ...)."""
+        if not isinstance(data, dict):
+            return data
+        arrangement, retention = data.get("arrangement", {}), data.get("retention", {})
+        if isinstance(arrangement, dict) and "retention_code" not in arrangement and isinstance(retention, dict):
+            years = retention.get("years", RetentionSettings().years)
+            if isinstance(years, int) and not isinstance(years, bool):
+                data = {**data, "arrangement": {**arrangement, "retention_code": f"D{years}"}}
+        return data
 
     @property
     def fonts(self) -> DocumentFontNames:
@@ -123,6 +231,33 @@ passphrase_file = "{DEFAULTS.seal.passphrase_file}"
 # 全文检索引擎：whoosh（默认，纯 Python）或 tantivy（大型档案库，十万件以上）。
 # 修改后运行 yuetan reindex 按新引擎重建索引；重建之前仍使用现有索引。
 engine = "whoosh"
+[arrangement]
+# 档案整理（DA/T 22-2015《归档文件整理规则》、DA/T 13《档号编制规则》、GB/T 9705《文书档案案卷格式》）。
+# 档号在入库时给定，按 pattern 由以下各部分组成；件号（卷号）在同一组（pattern 中除号码外的部分相同）内连续编号，
+# 不重复使用；更正后的新版本沿用原档号。修改本节只影响之后入库的案件。
+# 全宗号：档案馆给本单位（立档单位）编制的代号，请改为档案馆给定的全宗号。
+fonds_code = "{DEFAULTS.arrangement.fonds_code}"
+# 全宗名称：立档单位全称或规范化简称，印在案卷封面、案卷目录与移交清单上；留空则用约谈组织方名称。
+fonds_name = ""
+# 档案门类代码（文书档案 WS）。
+category_code = "{DEFAULTS.arrangement.category_code}"
+# 机构（问题）代码；不按机构（问题）分类的单位留空，并从 pattern 中删去 -{{organization}}。
+organization_code = "{DEFAULTS.arrangement.organization_code}"
+# 保管期限代码。标准代码为 Y（永久）、D30（定期30年）、D10（定期10年）；《实施办法》第二十条的六年没有标准代码。
+# 不设置时为 D 加 [retention] years 的年数（默认 D6）；按本单位规定归入标准期限的，在此写明，如 retention_code = "D10"。
+# retention_code = "D6"
+# 整理单位："件"（DA/T 22，每个案件为一件，档号末段为件号）或 "卷"（GB/T 9705，档号末段为案卷号）。
+unit = "{DEFAULTS.arrangement.unit}"
+# 件号（卷号）位数，不足补零（DA/T 13：件号 4 位，案卷号 3 位）。
+number_digits = {DEFAULTS.arrangement.number_digits}
+# 档号格式：{{fonds}} 全宗号、{{category}} 门类代码、{{year}} 年度（结案年度）、{{retention}} 保管期限代码、
+# {{organization}} 机构（问题）代码、{{number}} 件号或卷号。
+pattern = "{DEFAULTS.arrangement.pattern}"
+# 归档章的位置（文件首页上端空白处）：top-right（右上）、top-centre（居中）或 top-left（左上）。
+stamp_position = "{DEFAULTS.arrangement.stamp_position}"
+# 归档章是否填写选择项“机构（问题）”与“页数”（全宗号、年度、保管期限、件号为必备项）。
+stamp_organization = true
+stamp_pages = true
 """
 
 
@@ -241,6 +376,10 @@ def load_settings(settings_file: Path) -> Settings:
 
 
 def _expected(error: dict) -> str:
+    if error["type"] == "value_error":
+        return str(error["ctx"]["error"])
+    if error["type"] == "bool_type":
+        return "应为 true 或 false"
     if error["type"] in ("model_type", "model_attributes_type", "dict_type"):
         return f"应为 [{error['loc'][0]}] 节"
     if error["type"].startswith(("int", "greater_than")):

@@ -27,6 +27,7 @@ from .errors import InvalidArgument
 GENESIS_HASH = "0" * 64
 ACTION_LABELS = {"ingest": "入库", "supersede": "新版本入库", "export": "导出", "hold": "保全（冻结）",
                  "release": "解除保全", "purge_plan": "编制销毁清册", "purge": "销毁", "reindex": "重建索引",
+                 "handover": "年度移交",
                  # the web application's accounts and the approvals it records
                  "account": "账户变更", "role": "角色变更", "plan_review": "审批销毁清册", "plan_witness": "监销确认",
                  "export_review": "审批导出", "export_grant": "授权检查人员"}

@@ -162,7 +162,7 @@ def test_show_and_open(example_archive, tmp_path):
     assert opened.returncode == 0, opened.stderr
     assert verify_dossier(dest).ok
     missing = yuetan(example_archive, "show", "赣市监检约〔2025〕999号")
-    assert missing.returncode == 2 and "没有文号或案件编号" in missing.stderr
+    assert missing.returncode == 2 and "没有文号、档号或案件编号" in missing.stderr
 
 
 # --- keeping it true ----------------------------------------------------------------------------------------

@@ -32,9 +32,12 @@ from pipeline.api.archive import (
 from pipeline.api.cases import build, check, render, schema, verify
 from pipeline.api.dossiers import dossier_outline, dossier_page
 from pipeline.api.keeping import (
+    catalogue,
     credit,
     export,
     export_verify,
+    handover,
+    handover_verify,
     hold,
     purge_execute,
     purge_plan,
@@ -51,6 +54,6 @@ __all__ = [
     "init", "open_archive", "ingest", "search", "show", "open_dossier", "reindex", "audit", "ledger_verify",
     "ledger_list",
     "retention", "hold", "release", "purge_plan", "purge_execute", "export", "export_verify", "credit",
-    "statistics",
+    "statistics", "catalogue", "handover", "handover_verify",
     "approvals", "labels", "authority", "record_account_change", "record_role_change", "dossier_outline", "dossier_page",
 ]

@@ -79,7 +79,8 @@ def ingest(home: ArchiveHome, paths: Iterable[Path], *, actor: Actor, jobs: int 
 def ingest_row(result) -> IngestRow:
     """A row of the answer from pipeline.records.ingest.IngestResult."""
     return IngestRow(source=result.source, case_id=result.case_id, status=result.status, version=result.version,
-                     notice_number=result.notice_number, dossier_sha256=result.dossier_sha256,
+                     notice_number=result.notice_number, archival_code=result.archival_code,
+                     dossier_sha256=result.dossier_sha256,
                      manifest_sha256=result.manifest_sha256, findings=[Finding(**f) for f in result.findings],
                      message=result.message, problems=[Problem(**p) for p in result.problems])
 
@@ -97,8 +98,13 @@ def search(home: ArchiveHome, query: str = "", *, actor: Actor, kind: str | None
     found = search_index(home.index_dir, query or "", kind=kind, ground=ground, organizer=organizer, region=region,
                          outcome=outcome, date_from=date_from, date_to=date_to, limit=limit, offset=offset)
     data = found.as_dict()
-    return SearchResult(total=data["total"], hits=[SearchHit(**h) for h in data["hits"]],
-                        facets=data.get("facets"))
+    hits = [SearchHit(**h) for h in data["hits"]]
+    if hits:
+        with home.catalog() as catalog:
+            for hit in hits:
+                record = catalog.current(hit.case_id)
+                hit.archival_code = record.archival_code if record else None
+    return SearchResult(total=data["total"], hits=hits, facets=data.get("facets"))
 
 
 def show(home: ArchiveHome, reference: str, *, actor: Actor) -> ShowResult:

@@ -70,7 +70,8 @@ def build(home: ArchiveHome, path: Path, dest: Path, *, actor: Actor, converter=
     else:
         built = build_dossier(path, dest, home=home, converter=converter, filed_by=actor.name)
     return BuildResult(path=str(dest), case_id=built.case_id, notice_number=built.notice_number,
-                       page_count=built.page_count, manifest_sha256=built.manifest_sha256,
+                       archival_code=built.archival_code, page_count=built.page_count,
+                       manifest_sha256=built.manifest_sha256,
                        dossier_sha256=built.dossier_sha256, findings=[Finding(**f.as_dict()) for f in built.findings])
 
 

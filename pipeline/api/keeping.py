@@ -12,11 +12,15 @@ from archive_store.actors import Actor
 from archive_store.errors import ConfigurationError
 from archive_store.home import ArchiveHome, open_home
 from pipeline.api.models import (
+    CatalogueEntry,
+    CatalogueResult,
     Count,
     CreditResult,
     ExportFilters,
     ExportResult,
     ExportVerifyResult,
+    HandoverResult,
+    HandoverVerifyResult,
     HoldResult,
     Interview,
     PurgeOutcome,
@@ -151,3 +155,42 @@ def statistics(home: ArchiveHome, *, actor: Actor, dest: Path | None = None) -> 
     data = asdict(stats)
     counts = {k: [Count(**c) for c in v] for k, v in data.items() if isinstance(v, list)}
     return StatisticsResult(cases=stats.cases, findings=stats.findings, **counts)
+
+
+def catalogue(home: ArchiveHome, year: int, dest: Path, *, actor: Actor, converter=None) -> CatalogueResult:
+    """The year's 案卷目录 (every 档号 given for cases closed that year, in order) written as .xlsx or .pdf."""
+    from pipeline.records import catalogue as catalogue_records
+
+    log.debug("%s（%s）编制 %d 年度案卷目录", actor.name, actor.role, year)
+    found = catalogue_records.year_catalogue(home, year)
+    catalogue_records.write_catalogue(home, found, dest, converter=converter)
+    return CatalogueResult(path=str(dest), year=year, title=found.title, fonds_code=found.fonds_code,
+                           fonds_name=found.fonds_name, pages=found.pages,
+                           rows=[CatalogueEntry(**{k: v for k, v in r.as_dict().items()
+                                                   if k in CatalogueEntry.model_fields}) for r in found.rows])
+
+
+def handover(home: ArchiveHome, year: int, out_dir: Path, *, actor: Actor, receiver: str = "",
+             converter=None) -> HandoverResult:
+    """The year's dossiers as one BagIt bag with the catalogue and the 移交清单, into `out_dir`; ledgered."""
+    from pipeline.records import handover as handover_records
+
+    result = handover_records.hand_over(home, year, out_dir, actor=actor, receiver=receiver, converter=converter)
+    return HandoverResult(path=str(result.path), zip_path=str(result.zip_path), year=result.year,
+                          archival_codes=result.archival_codes, pages=result.pages, bytes=result.bytes,
+                          tagmanifest_sha256=result.tagmanifest_sha256, zip_sha256=result.zip_sha256,
+                          ledger_seq=result.ledger_seq)
+
+
+def handover_verify(path: Path, *, home: ArchiveHome | Path | None = None) -> HandoverVerifyResult:
+    """On the receiving side (no archive needed): the bag, every dossier's seal and PDF/A, the catalogue against
+    the dossiers. At the archive that wrote it, its ledger's record of the zip is checked too."""
+    if home is not None and not isinstance(home, ArchiveHome):
+        try:
+            home = open_home(home)
+        except ConfigurationError:
+            home = None
+    from pipeline.records import handover as handover_records
+
+    check = handover_records.verify_handover(path, home=home)
+    return HandoverVerifyResult(valid=check.valid, cases=check.cases, problems=check.problems, path=str(check.path))

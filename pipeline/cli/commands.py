@@ -543,6 +543,59 @@ def statistics(ctx: click.Context, as_json: bool):
     """
     result = api.statistics(archive(ctx), actor=console_actor(reading=True))
     out.as_json(result) if as_json else out.statistics(result)
+
+
+@main.command()
+@common_options
+@click.option("--year", required=True, type=click.IntRange(1900, 2999), help="年度（结案年度，四位数字）")
+@click.option("-o", "--output", "dest", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="目录文件：.xlsx 或 .pdf（A4 横向，PDF/A）")
+@actor_option("操作人（默认为当前登录名）")
+@json_option()
+@click.pass_context
+def catalogue(ctx: click.Context, year: int, dest: Path, actor: str | None, as_json: bool):
+    """案卷目录（归档文件目录）：该年度结案案件的全部档号，按档号顺序，列序号、档号、文号、责任者、题名、
+    起止日期、页数、保管期限、备注。
+
+    \b
+    示例：yuetan catalogue --year 2025 -o 2025年度案卷目录.xlsx
+          yuetan catalogue --year 2025 -o 2025年度案卷目录.pdf
+    """
+    result = api.catalogue(archive(ctx), year, dest, actor=console_actor(actor, reading=True))
+    out.as_json(result) if as_json else out.catalogue(result)
+
+
+@main.command()
+@common_options
+@click.option("--year", type=click.IntRange(1900, 2999), help="移交的年度（结案年度）")
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="移交输出文件夹（不存在或为空）")
+@click.option("--receiver", default="", help="接收单位（印在移交清单上，如某市档案馆）")
+@click.option("--verify", "verify_path", type=click.Path(path_type=Path),
+              help="接收方核验移交包（移交文件夹或其中的 zip），不编制移交")
+@actor_option("操作人（默认为当前登录名）")
+@json_option()
+@click.pass_context
+def handover(ctx: click.Context, year: int | None, out_dir: Path | None, receiver: str, verify_path: Path | None,
+             actor: str | None, as_json: bool):
+    """年度移交：该年度在库案卷写成 BagIt 包（含案卷目录与移交清单），供移交、接收双方签字；记入台账。
+    --verify 在接收方核验移交包：包的校验和、每卷的电子印章与 PDF/A、案卷目录与包内案卷一一对应。
+
+    \b
+    示例：yuetan handover --year 2025 -o 2025年度移交 --receiver 江西省档案馆
+          yuetan handover --verify 2025年度移交
+    """
+    if verify_path is not None:
+        if year is not None or out_dir is not None:
+            raise api.InvalidArgument("--verify 只核验移交包，不与 --year、-o 同用")
+        result = api.handover_verify(verify_path, home=home_path(ctx))
+        out.as_json(result) if as_json else out.handover_verify(result)
+        finish(result)
+        return
+    if year is None or out_dir is None:
+        raise api.InvalidArgument("请给出 --year 年度与 -o 输出文件夹（或用 --verify 核验移交包）")
+    result = api.handover(archive(ctx), year, out_dir, actor=console_actor(actor), receiver=receiver)
+    out.as_json(result) if as_json else out.handover(result)
 # The web face's commands (`serve`, `user`) plug in by entry point, so the command line never imports it.
 from importlib.metadata import entry_points
 

@@ -74,7 +74,7 @@ def render(result: m.RenderResult) -> None:
 
 
 def build(result: m.BuildResult) -> None:
-    say(f"已生成案卷：{result.path}（{result.notice_number}，卷内 {result.page_count} 页）")
+    say(f"已生成案卷：{result.path}（{result.notice_number}，档号 {result.archival_code}，卷内 {result.page_count} 页）")
     say(f"    清单摘要 {result.manifest_sha256}")
     say(f"    案卷摘要 {result.dossier_sha256}")
 
@@ -100,7 +100,8 @@ INGEST_STATUS_LABELS = {"ingested": "已入库", "superseded": "已入库（新�
 
 def ingest_row_lines(row: m.IngestRow) -> list[str]:
     head = f"{'✗' if row.failed else '✓'} {row.source}：{INGEST_STATUS_LABELS.get(row.status, row.status)}"
-    lines = [head + (f" · {row.case_id} · {row.notice_number or ''}" if row.case_id else "")]
+    lines = [head + (f" · {row.case_id} · {row.notice_number or ''}" if row.case_id else "")
+             + (f" · 档号 {row.archival_code}" if row.archival_code else "")]
     if row.failed:
         lines.append(f"    {row.message}")
     return lines
@@ -114,7 +115,8 @@ def search(result: m.SearchResult) -> None:
     say(f"共找到 {result.total} 件" + (f"，显示前 {len(result.hits)} 件" if result.total > len(result.hits) else ""))
     for hit in result.hits:
         outcome = hit.outcome_label if hit.outcome else ""
-        say(f"{hit.notice_number}  {hit.target}  约谈日期 {hit.interview_on.isoformat()}  {outcome}"
+        code = f"  档号 {hit.archival_code}" if hit.archival_code else ""
+        say(f"{hit.notice_number}  {hit.target}  约谈日期 {hit.interview_on.isoformat()}  {outcome}{code}"
             f"  （{hit.case_id}，相关度 {hit.score:.2f}）")
         for snippet in hit.snippets:
             say(f"    {snippet}")
@@ -146,7 +148,8 @@ def show(result: m.ShowResult) -> None:
     r = result.record
     status = {"current": "现行", "superseded": "已被新版本取代"}.get(result.status, result.status)
     say(f"{r.notice_number}  {r.title}")
-    for label, value in [("案件编号", f"{r.case_id}（第 {r.version} 版，{status}）"),
+    for label, value in [("档号", r.archival_code or "（本功能启用前入库，未编档号）"),
+                         ("案件编号", f"{r.case_id}（第 {r.version} 版，{status}）"),
                          ("约谈对象", r.target_name + (f"（{r.credit_code}）" if r.credit_code else "")),
                          ("约谈组织方", r.organizer), ("约谈事由", "、".join(r.grounds) or "集体约谈"),
                          ("约谈日期", r.interview_on.isoformat()), ("结案日期", r.closed_on.isoformat()),
@@ -298,3 +301,24 @@ def statistics(result: m.StatisticsResult) -> None:
         for c in counts:
             grid.add_row(c.label if c.label == c.key else f"{c.label}（{c.key}）", str(c.count))
         show_table(grid, title)
+
+
+def catalogue(result: m.CatalogueResult) -> None:
+    say(f"已编制{result.year}年度{result.title}：{result.path}（{len(result.rows)}条，{result.pages}页）")
+    for row in result.rows:
+        say(f"  {row.seq}. {row.archival_code or '（无档号）'}  {row.number}  {row.title}  {row.period}"
+            f"  {row.pages}页" + (f"  {row.note}" if row.note else ""))
+
+
+def handover(result: m.HandoverResult) -> None:
+    say(f"已编制{result.year}年度移交：{result.path}（{len(result.archival_codes)}卷，{result.pages}页，"
+        f"{result.bytes} 字节，台账第 {result.ledger_seq} 条）")
+    say(f"    移交包 {result.zip_path}")
+    say(f"    包摘要（zip 的 SHA-256）{result.zip_sha256}")
+    say("    请打印移交清单.pdf，由移交、接收双方签字盖章；接收方用 yuetan handover --verify 核验移交包")
+
+
+def handover_verify(result: m.HandoverVerifyResult) -> None:
+    say(f"{'✓ 移交包完好' if result.valid else '✗ 移交包校验未通过'}：{result.path}（{result.cases}卷）")
+    for p in result.problems:
+        say(f"    {p}")

@@ -73,6 +73,7 @@ class IngestResult:
     findings: list[dict] = field(default_factory=list)
     message: str = ""
     problems: list[dict] = field(default_factory=list)
+    archival_code: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -186,8 +187,8 @@ def _ingest_bundle(bundle: CaseBundle, label: str, *, home: ArchiveHome, actor: 
     shutil.rmtree(_staging_dir(home, content), ignore_errors=True)
     return IngestResult(label, Status.superseded if current is not None else Status.ingested,
                         case_id=case.case_id, version=stored.version, notice_number=staged.notice_number,
-                        dossier_sha256=staged.dossier_sha256, manifest_sha256=staged.manifest_sha256,
-                        findings=staged.findings,
+                        archival_code=staged.archival_code, dossier_sha256=staged.dossier_sha256,
+                        manifest_sha256=staged.manifest_sha256, findings=staged.findings,
                         message=STATUS_LABELS[Status.superseded if current is not None else Status.ingested])
 
 
@@ -207,6 +208,7 @@ class StagedBuild:
     findings: list[dict]
     files: dict[str, str]            # sha256 → path relative to folder
     documents: list[list[str]]       # [key, title, pdf path relative to folder] in dossier order
+    archival_code: str | None = None  # 档号 (a build staged before it existed has none)
 
     @property
     def dossier(self) -> Path:
@@ -276,7 +278,7 @@ def _write_staged(built: BuiltDossier, folder: Path) -> None:
             path = copy
         files[sha] = str(path.relative_to(folder))
     (folder / "manifest.json").write_bytes(canonical_json(built.manifest))
-    record = {"case_id": built.case_id, "notice_number": built.notice_number,
+    record = {"case_id": built.case_id, "notice_number": built.notice_number, "archival_code": built.archival_code,
               "dossier_sha256": built.dossier_sha256, "manifest_sha256": built.manifest_sha256,
               "page_count": built.page_count, "archived_on": clock.today().isoformat(),
               "findings": [f.as_dict() for f in built.findings], "files": files,
@@ -292,7 +294,8 @@ def _read_staged(folder: Path) -> StagedBuild:
     return StagedBuild(folder=folder, case_id=record["case_id"], notice_number=record["notice_number"],
                        dossier_sha256=record["dossier_sha256"], manifest_sha256=record["manifest_sha256"],
                        page_count=record["page_count"], archived_on=date.fromisoformat(record["archived_on"]),
-                       findings=record["findings"], files=record["files"], documents=record["documents"])
+                       findings=record["findings"], files=record["files"], documents=record["documents"],
+                       archival_code=record.get("archival_code"))
 
 
 # --- store, catalog, ledger ----------------------------------------------------------------------------------
@@ -323,7 +326,7 @@ def store_build(staged: StagedBuild, bundle: CaseBundle, content: str, *, home: 
         interview_on=case.interview_date, closed_on=case.closed_on, archived_at=clock.now(),
         dossier_sha256=staged.dossier_sha256, manifest_sha256=staged.manifest_sha256,
         page_count=staged.page_count, text_sha256=text_sha, case_json_sha256=case_json_sha,
-        manifest_json_sha256=manifest_json_sha)
+        manifest_json_sha256=manifest_json_sha, archival_code=staged.archival_code)
     documents = [DocumentRow.of_component(seq, c, title=_document_title(c, case))
                  for seq, c in enumerate(manifest["components"], start=1)]
     findings = [FindingRow.of_finding(f) for f in staged.findings]
@@ -339,6 +342,7 @@ def store_build(staged: StagedBuild, bundle: CaseBundle, content: str, *, home: 
         version = catalog.record_case(tx, record, documents, findings)
         ledger.append(tx, action="supersede" if previous else "ingest", actor=actor, case_id=case.case_id,
                       details={"version": version, "notice_number": staged.notice_number,
+                               "archival_code": staged.archival_code,
                                "content_sha256": content, "dossier_sha256": staged.dossier_sha256,
                                "manifest_sha256": staged.manifest_sha256,
                                "supersedes": previous.version if previous else None})
@@ -360,7 +364,7 @@ def _document_texts(staged: StagedBuild) -> dict:
 
 def _document_title(component: dict, case) -> str:
     titles = {"case": "案件数据", "notice": "约谈通知书", "record": "约谈记录", "cover": "案卷封面",
-              "file_list": "卷内文件目录"}
+              "file_list": "卷内文件目录", "remarks": "备考表", "remarks_continued": "备考表（续页）"}
     key = component.get("document", "")
     if key.startswith("attachments["):
         return case.attachments[int(key[len("attachments["):-1])].title
@@ -385,7 +389,8 @@ def _already_stored(current: CaseRecord, label: str, home: ArchiveHome) -> Inges
     with home.catalog() as catalog:
         findings = [asdict(f) for f in catalog.findings(current.case_id, current.version)]
     return IngestResult(label, status, case_id=current.case_id, version=current.version,
-                        notice_number=current.notice_number, dossier_sha256=current.dossier_sha256,
+                        notice_number=current.notice_number, archival_code=current.archival_code,
+                        dossier_sha256=current.dossier_sha256,
                         manifest_sha256=current.manifest_sha256, findings=findings, message=STATUS_LABELS[status])
 
 
