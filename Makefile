@@ -9,10 +9,10 @@ SYSTEM_PYTHON := /usr/bin/python3
 VENV := .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := libreoffice-writer-nogui python3-uno python3-venv fonts-noto-cjk ghostscript qpdf \
-	poppler-utils tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng icc-profiles-free postgresql-15
+	poppler-utils tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng icc-profiles-free chromium postgresql-15
 DEMO_HOME := demo-output/archive
 
-.PHONY: install system-deps venv demo test bench clean lock
+.PHONY: install system-deps venv demo test bench clean lock serve vendor
 
 install: system-deps venv
 
@@ -49,15 +49,20 @@ demo: install
 	$(YUETAN) retention --as-of 2032-01-01
 	$(YUETAN) export --kind institution -o demo-output/export/检验检测机构约谈档案.zip
 	$(YUETAN) export --verify demo-output/export/检验检测机构约谈档案.zip
+	$(YUETAN) catalogue --year 2025 -o demo-output/arrangement/2025年度归档文件目录.xlsx
+	$(YUETAN) catalogue --year 2025 -o demo-output/arrangement/2025年度归档文件目录.pdf
+	$(YUETAN) handover --actor 演示档案员 --year 2025 -o demo-output/arrangement/2025年度移交 --receiver 江西省档案馆
+	$(YUETAN) handover --verify demo-output/arrangement/2025年度移交
 	$(YUETAN) audit
-	@echo "演示输出：公文 demo-output/documents/，案卷 demo-output/dossiers/，导出包 demo-output/export/，档案库 $(DEMO_HOME)"
+	@echo "演示输出：公文 demo-output/documents/，案卷 demo-output/dossiers/，导出包 demo-output/export/，目录与移交 demo-output/arrangement/，档案库 $(DEMO_HOME)"
 
-# The whole suite on SQLite (the default catalog), then the tests marked `catalog` again on PostgreSQL 15
-# (a throw-away cluster); the province tests (two nodes, S3 Object Lock) run on PostgreSQL in the first pass.
+# The whole suite on SQLite (the default catalog) on every core (pytest-xdist, a test file per worker at a time,
+# so module fixtures are made once), then the tests marked `catalog` again on PostgreSQL 15 (a throw-away
+# cluster per run); the province tests (two nodes, S3 Object Lock) run on PostgreSQL in the first pass.
 test: install
 	$(VENV)/bin/lint-imports --no-cache
-	$(PY) -m pytest -q
-	$(PY) -m pytest -q --catalog postgresql -m catalog
+	$(PY) -m pytest -q -n auto --dist loadfile
+	$(PY) -m pytest -q -n auto --dist loadfile --catalog postgresql -m catalog
 
 bench: install
 	$(PY) bench/convert.py
@@ -65,6 +70,25 @@ bench: install
 	$(PY) bench/ingest.py
 	$(PY) bench/search.py
 	$(PY) bench/province.py
+
+# The web application on the demo archive, with one demo account per role (passwords printed once).
+serve: install
+	@[ -f $(DEMO_HOME)/yuetan.toml ] || $(MAKE) demo
+	$(PY) -m pipeline.web.demo --home $(DEMO_HOME)
+	$(YUETAN) serve --host 127.0.0.1 --port 8000
+
+# htmx and ECharts are vendored in pipeline/web/static/vendor (see its README): this fetches the same npm
+# packages again and checks them byte for byte; UPDATE=1 replaces the files instead.
+HTMX_VERSION := 2.0.11
+ECHARTS_VERSION := 5.6.0
+VENDOR_DIR := pipeline/web/static/vendor
+vendor:
+	@tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent htmx.org@$(HTMX_VERSION) echarts@$(ECHARTS_VERSION) >/dev/null \
+	  && mkdir h e && tar xzf htmx.org-$(HTMX_VERSION).tgz -C h && tar xzf echarts-$(ECHARTS_VERSION).tgz -C e \
+	  && cp h/package/dist/htmx.min.js e/package/dist/echarts.min.js . && cd - >/dev/null \
+	  && if [ -n "$(UPDATE)" ]; then cp $$tmp/htmx.min.js $$tmp/echarts.min.js $(VENDOR_DIR)/ \
+	       && (cd $(VENDOR_DIR) && sha256sum htmx.min.js echarts.min.js > SHA256SUMS); \
+	     else (cd $$tmp && sha256sum -c $(CURDIR)/$(VENDOR_DIR)/SHA256SUMS); fi; rc=$$?; rm -rf $$tmp; exit $$rc
 
 # Regenerates the pinned transitive dependencies from the current venv.
 lock:

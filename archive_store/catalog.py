@@ -16,7 +16,7 @@ from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from archive_store import ledger
-from archive_store.db import LOCK_BLOB_DELETION, LOCK_CASE, Database, advisory_lock
+from archive_store.db import LOCK_APPROVALS, LOCK_BLOB_DELETION, LOCK_CASE, Database, advisory_lock
 from archive_store.schema import cases as CASES
 from archive_store.schema import destruction_plans as PLANS
 from archive_store.schema import documents as DOCUMENTS
@@ -61,6 +61,7 @@ class CaseRecord:
     case_json_sha256: str
     manifest_json_sha256: str
     indexed_at: datetime | None = None
+    archival_code: str | None = None      # 档号; None for a case stored before schema 3
 
     def blob_shas(self) -> set[str]:
         return {s for s in (self.dossier_sha256, self.text_sha256, self.case_json_sha256,
@@ -99,13 +100,9 @@ class FindingRow:
     @classmethod
     def of_finding(cls, finding) -> "FindingRow":
         """From pipeline.case.findings.Finding or its as_dict()."""
-        data = finding if isinstance(finding, dict) else finding.as_dict()
+        data = finding if isinstance(finding, dict) else finding.as_dict()    # a pipeline Finding
         return cls(code=data["code"], article=data["article"], severity=str(data["severity"]),
                    message=data["message"], evidence=data.get("evidence") or {})
-
-    def as_dict(self) -> dict:
-        return {"code": self.code, "article": self.article, "severity": self.severity, "message": self.message,
-                "evidence": self.evidence}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -331,6 +328,11 @@ class Catalog:
         return self._read_one(select(CASES).where(CASES.c.notice_number == number, CASES.c.status != "purged")
                               .order_by((CASES.c.status == "current").desc(), CASES.c.version.desc()).limit(1))
 
+    def by_archival_code(self, code: str) -> CaseRecord | None:
+        """The current version filed under this 档号 (else its latest superseded one); None once purged."""
+        return self._read_one(select(CASES).where(CASES.c.archival_code == code, CASES.c.status != "purged")
+                              .order_by((CASES.c.status == "current").desc(), CASES.c.version.desc()).limit(1))
+
     def by_credit_code(self, credit_code: str, *, include_superseded: bool = False) -> list[CaseRecord]:
         statuses = ("current", "superseded") if include_superseded else ("current",)
         return self._all(select(CASES).where(CASES.c.credit_code == credit_code, CASES.c.status.in_(statuses))
@@ -410,6 +412,11 @@ class Catalog:
             if record is not None:
                 terms.setdefault(sha, []).append((case_id, version, record.closed_on, case_id in held))
         return terms
+
+    def lock_approvals(self, tx: CatalogTransaction, subject: str, subject_id: str) -> None:
+        """Decisions on one plan or export are taken one at a time across nodes (SQLite's write lock does it
+        alone), so a decision is only recorded on the state its maker saw."""
+        advisory_lock(_tx_conn(tx), LOCK_APPROVALS, f"{subject}:{subject_id}")
 
     def lock_blob_deletions(self, tx: CatalogTransaction, *, shared: bool = False) -> None:
         """Ingest (shared) and purge (alone) take this before they look at the store, so a purge never deletes a

@@ -62,9 +62,12 @@ class CatalogLocation:
     def django_database(self) -> dict:
         """Django's DATABASES["default"] for the same database (Django itself is never imported here)."""
         if self.is_sqlite:
+            # WAL, waits for the write lock instead of failing, the same pragmas as the catalog's engine
             return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(self.path),
                     "OPTIONS": {"timeout": SQLITE_BUSY_TIMEOUT_S, "transaction_mode": "IMMEDIATE",
-                                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"}}
+                                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                                                f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}"},
+                    "CONN_MAX_AGE": 0}
         return {"ENGINE": "django.db.backends.postgresql", "NAME": self.database, "USER": self.user or "",
                 "PASSWORD": self.password or "", "HOST": self.host or "", "PORT": str(self.port or ""),
                 "OPTIONS": dict(self.options), "CONN_MAX_AGE": 60, "CONN_HEALTH_CHECKS": True}

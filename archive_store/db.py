@@ -3,8 +3,8 @@
 One engine per database per process (a pool of connections). Reads run on a short connection of their own;
 writes run in one transaction (`Database.write`), BEGIN IMMEDIATE on SQLite so a read-then-write cannot race
 another process. On PostgreSQL, where writers sit on several machines, the modules take transaction-scoped
-advisory locks for what must be serialised (`advisory_lock`): a case's versions, a number series, the ledger's
-end. SQLite's write lock already serialises everything, so there they cost nothing.
+advisory locks for what must be serialised (`advisory_lock`): a case's versions, a notice-number series, an
+archival-code (档号) series, the ledger's end. SQLite's write lock already serialises everything, so there they cost nothing.
 """
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ LOCK_CASE = 2
 LOCK_NUMBERS = 3
 LOCK_PLANS = 4
 LOCK_BLOB_DELETION = 5
+LOCK_ARCHIVAL_CODES = 6
+LOCK_APPROVALS = 7
 
 
 def as_location(target) -> CatalogLocation:
@@ -79,6 +81,64 @@ def advisory_lock(conn, kind: int, key: str | int = 0, *, shared: bool = False) 
     number = key if isinstance(key, int) else zlib.crc32(key.encode("utf-8")) - (1 << 31)
     function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     conn.exec_driver_sql(f"SELECT {function}(%(kind)s, %(key)s)", {"kind": kind, "key": number})
+
+
+class _Lent:
+    """Another owner's DBAPI connection, lent for the statements of one unit of work: committing, rolling back
+    and closing stay with its owner (SQLAlchemy's calls to them do nothing)."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw):
+        object.__setattr__(self, "_raw", raw)
+
+    def __getattr__(self, name):
+        return getattr(self._raw, name)
+
+    def __setattr__(self, name, value):
+        setattr(self._raw, name, value)
+
+    def commit(self) -> None:
+        pass
+
+    def rollback(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+_LENDERS: dict[str, object] = {}
+_lending = threading.local()
+
+
+@contextmanager
+def lent(dbapi_connection) -> Iterator:
+    """A SQLAlchemy connection on another owner's open DBAPI connection, inside the owner's transaction: what
+    runs on it commits or rolls back with the owner's work (the web application's account changes and their
+    ledger entries). sqlite3 and psycopg connections, as Django's backends hold them."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    module = type(dbapi_connection).__module__
+    if module.startswith("sqlite3"):
+        url = "sqlite://"
+    elif module.startswith("psycopg"):
+        url = "postgresql+psycopg://"
+    else:
+        raise TypeError(f"cannot lend a {module}.{type(dbapi_connection).__name__} connection")
+    with _LOCK:
+        engine = _LENDERS.get(url)
+        if engine is None:
+            engine = _LENDERS[url] = create_engine(url, poolclass=NullPool, pool_reset_on_return=None,
+                                                   creator=lambda: _Lent(_lending.connection))
+    _lending.connection = dbapi_connection
+    try:
+        with engine.connect() as conn:
+            with conn.begin():
+                yield conn
+    finally:
+        _lending.connection = None
 
 
 def dispose_all() -> None:

@@ -9,6 +9,7 @@ import fcntl
 import hashlib
 import os
 import signal
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,6 +38,40 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextmanager
+def atomic_path(dest: Path, *, mode: int = 0o644, exclusive: bool = False) -> Iterator[Path]:
+    """The one way a file is written here: yields a new temporary path beside `dest` for the caller (or any
+    library's save) to write; on success it is fsynced, given `mode`, renamed onto `dest` and the folder fsynced;
+    on an exception it is removed and `dest` is untouched.
+
+    The temporary name is unguessable and created exclusively, so a link planted there cannot redirect the write.
+    `exclusive` links instead of renaming: an existing `dest` is never replaced (FileExistsError).
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fchmod(f.fileno(), mode)
+            os.fsync(f.fileno())
+        if exclusive:
+            os.link(tmp, dest)
+        else:
+            os.replace(tmp, dest)
+        fsync_dir(dest.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_atomically(dest: Path, data: bytes, *, mode: int = 0o644, exclusive: bool = False) -> None:
+    """Write `data` to `dest` whole or not at all (see `atomic_path`)."""
+    with atomic_path(dest, mode=mode, exclusive=exclusive) as tmp:
+        tmp.write_bytes(data)
 
 
 def crash_point(step: str) -> None:

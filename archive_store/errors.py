@@ -34,9 +34,6 @@ class CaseProblem:
     path: str
     message: str
 
-    def as_dict(self) -> dict:
-        return {"path": self.path, "message": self.message}
-
     def __str__(self) -> str:
         return f"{self.path}：{self.message}" if self.path else self.message
 

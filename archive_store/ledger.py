@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection
 
 from archive_store.db import LOCK_LEDGER, advisory_lock
 from archive_store.schema import LEDGER_GUARD_TRIGGERS
@@ -31,9 +32,13 @@ from .canonical import canonical_json
 from .errors import InvalidArgument
 
 GENESIS_HASH = "0" * 64
-ACTIONS = frozenset({"ingest", "supersede", "export", "hold", "release", "purge_plan", "purge", "reindex"})
 ACTION_LABELS = {"ingest": "入库", "supersede": "新版本入库", "export": "导出", "hold": "保全（冻结）",
-                 "release": "解除保全", "purge_plan": "编制销毁清册", "purge": "销毁", "reindex": "重建索引"}
+                 "release": "解除保全", "purge_plan": "编制销毁清册", "purge": "销毁", "reindex": "重建索引",
+                 "handover": "年度移交",
+                 # the web application's accounts and the approvals it records
+                 "account": "账户变更", "role": "角色变更", "plan_review": "审批销毁清册", "plan_witness": "监销确认",
+                 "export_review": "审批导出", "export_grant": "授权检查人员"}
+ACTIONS = frozenset(ACTION_LABELS)
 GUARD_TRIGGERS = LEDGER_GUARD_TRIGGERS
 COLUMNS = "seq, at, actor, action, case_id, details, prev_hash, entry_hash, role"
 _COLUMNS = [LEDGER.c[name] for name in COLUMNS.split(", ")]
@@ -56,11 +61,6 @@ class LedgerEntry:
     entry_hash: str
     role: str | None = None      # None in entries written before roles were recorded
 
-    def as_dict(self) -> dict:
-        return {"seq": self.seq, "at": self.at, "actor": self.actor, "role": self.role, "action": self.action,
-                "case_id": self.case_id, "details": self.details, "prev_hash": self.prev_hash,
-                "entry_hash": self.entry_hash}
-
 
 def entry_hash(*, seq: int, at: str, actor: str, action: str, case_id: str | None, details: dict,
                prev_hash: str, role: str | None = None) -> str:
@@ -73,13 +73,13 @@ def entry_hash(*, seq: int, at: str, actor: str, action: str, case_id: str | Non
 
 def append(tx_or_conn, *, action: str, actor: Actor, case_id: str | None = None, details: dict,
            at: datetime | str | None = None) -> LedgerEntry:
-    """Add an entry, under the actor's name and role, inside the caller's transaction (or in one of its own
-    when none is open)."""
+    """Add an entry, under the actor's name and role, inside the caller's transaction (a catalog transaction or
+    an open SQLAlchemy connection, such as `db.lent`'s), or in one of its own when none is open."""
     if action not in ACTIONS:
         raise InvalidArgument(f"账本不认识操作“{action}”，应为：{'、'.join(sorted(ACTIONS))}")
     if not isinstance(actor, Actor):
         raise InvalidArgument("账目必须写明操作人及其角色（Actor）")
-    conn = getattr(tx_or_conn, "conn", None)
+    conn = tx_or_conn if isinstance(tx_or_conn, Connection) else getattr(tx_or_conn, "conn", None)
     if conn is None or not conn.in_transaction():
         with tx_or_conn.transaction() as tx:
             return append(tx, action=action, actor=actor, case_id=case_id, details=details, at=at)

@@ -3,8 +3,8 @@
 A SQLite catalog is brought up to date when it is opened (a single office has no one to run migrate), under
 SQLite's write lock. A PostgreSQL catalog, shared by several nodes, is only changed by `yuetan migrate`: a node
 finding an older schema refuses to start and says so, instead of racing the other nodes to change it.
-Catalogs made before Alembic (SQLite, `PRAGMA user_version` 1, or 2 with the ledger's role) are adopted by the
-first revisions as they are.
+Catalogs made before Alembic (SQLite at `PRAGMA user_version` 1 to 4: the ledger's role, approvals and kept
+exports, the 档号) are adopted by the revisions that match those steps, which create only what is missing.
 """
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from pathlib import Path
 
 from .errors import ConfigurationError
 
-# user_version of a SQLite catalog managed by Alembic: yuetan releases from before it (which knew versions 1
-# and 2) refuse it instead of writing to a schema they do not know.
-SQLITE_USER_VERSION = 3
+# user_version of a SQLite catalog managed by Alembic: yuetan releases from before it (whose hand-written steps
+# reached user_version 4) refuse it instead of writing to a schema they do not know. Well above any
+# hand-written step, so none can ever be mistaken for it.
+SQLITE_USER_VERSION = 100
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _PG_LOCK_KEY = 0x79756574616E     # "yuetan": one migrate at a time per database
 

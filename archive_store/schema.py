@@ -48,6 +48,7 @@ cases = Table(
     Column("case_json_sha256", Text, nullable=False),
     Column("manifest_json_sha256", Text, nullable=False),
     Column("indexed_at", Text),
+    Column("archival_code", Text),              # 档号; NULL for a case stored before the register existed
     PrimaryKeyConstraint("case_id", "version"),
 )
 Index("cases_one_current", cases.c.case_id, unique=True,
@@ -55,6 +56,7 @@ Index("cases_one_current", cases.c.case_id, unique=True,
 Index("cases_notice_number", cases.c.notice_number)
 Index("cases_credit_code", cases.c.credit_code)
 Index("cases_status", cases.c.status)
+Index("cases_archival_code", cases.c.archival_code)
 
 documents = Table(
     "documents", metadata,
@@ -163,5 +165,53 @@ notice_numbers = Table(
 )
 Index("notice_numbers_case", notice_numbers.c.prefix, notice_numbers.c.year, notice_numbers.c.case_id,
       unique=True, sqlite_where=text("case_id IS NOT NULL"), postgresql_where=text("case_id IS NOT NULL"))
+
+# Approvals as rows (pipeline.records.approvals): who asked, who reviewed or witnessed, the decision, its reason
+# and its ledger entry.
+approvals = Table(
+    "approvals", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subject", Text, CheckConstraint("subject IN ('destruction_plan', 'export')"), nullable=False),
+    Column("subject_id", Text, nullable=False),
+    Column("step", Text, CheckConstraint("step IN ('review', 'witness')"), nullable=False),
+    Column("requester", Text, nullable=False),
+    Column("reviewer", Text, nullable=False),
+    Column("reviewer_role", Text, nullable=False),
+    Column("status", Text, CheckConstraint("status IN ('approved', 'rejected', 'witnessed')"), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", Text, nullable=False),
+    Column("ledger_seq", Integer, nullable=False),
+    sqlite_autoincrement=True,
+)
+Index("approvals_subject", approvals.c.subject, approvals.c.subject_id)
+
+# Exports kept in the archive for one inspector account, with the grant's end.
+kept_exports = Table(
+    "kept_exports", metadata,
+    Column("export_id", Text, primary_key=True),
+    Column("file", Text, nullable=False),
+    Column("zip_sha256", Text, nullable=False),
+    Column("cases", Integer, nullable=False),
+    Column("filters", Text, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("grantee", Text, nullable=False),
+    Column("until", Text, nullable=False),
+    Column("ledger_seq", Integer, nullable=False),
+)
+
+# The 档号 register (archive_store.arrangement): one row per code ever given, never deleted, so a number is
+# never reused; a case holds one code.
+archival_codes = Table(
+    "archival_codes", metadata,
+    Column("series", Text, nullable=False),
+    Column("seq", Integer, CheckConstraint("seq >= 1"), nullable=False),
+    Column("code", Text, nullable=False, unique=True),
+    Column("case_id", Text, nullable=False, unique=True),
+    Column("year", Integer, nullable=False),
+    Column("recorded_at", Text, nullable=False),
+    PrimaryKeyConstraint("series", "seq"),
+)
+Index("archival_codes_year", archival_codes.c.year)
 
 LEDGER_GUARD_TRIGGERS = ("ledger_no_update", "ledger_no_delete")

@@ -1,16 +1,21 @@
-"""Search bench: build the index of N synthetic cases, then time 20 realistic queries and single-case indexing.
+"""Search bench: build the index of N synthetic cases (plus the labelled cases of bench/queries/) on one engine
+or both, time 20 realistic queries, and score the labelled query set (recall@10, MRR).
 
-    .venv/bin/python bench/search.py [--cases 10000] [--repeats 5] [--dir DIR] [--seed 7]
+    .venv/bin/python bench/search.py [--cases 10000] [--engine whoosh|tantivy|both] [--json] [--repeats 5]
 
 Cases are made from the bundled examples (real Case models through `document_for_case`) with random targets,
-people, dates, grounds and facts, and ~5,000 characters of document text each (notice, record, plan, report,
-follow-up scan). Prints the build time and p50/p95 per query and over all queries.
+people, dates, grounds and facts, and ~2,000 characters of document text each (notice, record, plan, report,
+follow-up scan). The labelled cases (bench/queries/cases.json) and the three examples are mixed in; every query of
+bench/queries/queries.json names the cases it must find. With --json: one JSON object per engine,
+{"engine", "cases", "build_s", "index_mib", "p50_ms", "p95_ms", "recall_at_10", "mrr"} (and a few more keys).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import resource
 import shutil
 import statistics
 import sys
@@ -21,11 +26,13 @@ from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+QUERIES = ROOT / "bench" / "queries"
 sys.path.insert(0, str(ROOT))
 
-from pipeline import index  # noqa: E402
 from pipeline.case.contract import Case, credit_code_check_digit  # noqa: E402
 from pipeline.case.findings import assess_procedure  # noqa: E402
+from pipeline.case.intake import open_case  # noqa: E402
+from pipeline.search import index  # noqa: E402
 
 _ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 CITIES = {"南昌": "360100", "景德镇": "360200", "萍乡": "360300", "九江": "360400", "新余": "360500",
@@ -131,7 +138,7 @@ def synthetic_documents(n: int, seed: int = 7):
         interview = date(2019, 1, 1) + timedelta(days=rng.randrange(0, 7 * 365))
         year = interview.year
         seq[year] = seq.get(year, 0) + 1
-        number = f"赣市监检约〔{year}〕{seq[year]}号"
+        number = f"赣市监检约〔{year}〕{1000 + seq[year]}号"     # apart from the examples' numbers
         names = [person(rng) for _ in range(8)]
         article = 6 if kind == "institution" else 7
         items = rng.sample([it for (a, it) in FACTS if a == article], k=rng.choice((1, 1, 2)))
@@ -175,33 +182,100 @@ def synthetic_documents(n: int, seed: int = 7):
                                       manifest_sha256=f"{rng.getrandbits(256):064x}")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cases", type=int, default=10_000)
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--dir", type=Path, default=None, help="where to build (default: a temp folder, removed)")
-    args = ap.parse_args()
-    work = args.dir or Path(tempfile.mkdtemp(prefix="yuetan-bench-search-"))
-    folder = work / "index"
+EXAMPLE_NUMBERS = {"bureau-video": "赣市监检约〔2025〕5号"}      # the bureau example carries no number
 
+
+def example_documents():
+    """The three bundled examples, as the tests index them (facts and proceedings as document text)."""
+    for name in ("institution-onsite", "bureau-video", "refused-to-sign"):
+        with open_case(ROOT / "examples" / name) as bundle:
+            case = bundle.case
+            p = case.interview.proceedings
+            texts = {"约谈通知书": "\n".join(f for g in case.grounds for f in g.facts),
+                     "约谈记录": "\n".join([p.purpose_and_basis, p.issues_and_evidence, p.statement, p.opinions,
+                                            *p.requirements, p.commitment])}
+            if name == "institution-onsite":
+                texts["现场复查记录（扫描件）"] = "现场复查记录\n经现场复查，能力核查程序已修订，整改到位。"
+            yield index.document_for_case(case, case.notice.number or EXAMPLE_NUMBERS[name],
+                                          assess_procedure(case), texts, manifest_sha256="e" * 64)
+
+
+def labelled_documents():
+    """The cases of bench/queries/cases.json, each on the example of its kind with the listed fields replaced."""
+    spec = json.loads((QUERIES / "cases.json").read_text("utf-8"))
+    templates = {kind: json.loads((ROOT / "examples" / name / "case.json").read_text("utf-8"))
+                 for kind, name in (("institution", "institution-onsite"), ("bureau", "bureau-video"))}
+    for n, c in enumerate(spec["cases"], 1):
+        data = json.loads(json.dumps(templates[c["kind"]]))
+        day = date.fromisoformat(c["interview_on"])
+        data["case_id"] = c["case_id"]
+        data["target"].update(name=c["target"], region_code=c["region_code"])
+        for key in ("credit_code", "cma_certificate"):
+            data["target"][key] = c.get(key)
+        if c.get("phone"):
+            data["target"]["principal"]["phone"] = c["phone"]
+        data["target"]["principal"]["name"] = c["people"][0]
+        data["grounds"] = [{"article": a, "item": i, "facts": facts} for a, i, facts in c["grounds"]]
+        for a, name in zip(data["interview"]["attendees"], c["people"]):
+            a["name"] = name
+        data["interview"]["held_at"] = data["interview"]["scheduled_at"] = f"{day}T09:30:00+08:00"
+        data["closed_on"] = str(day + timedelta(days=60))
+        data["rectification"]["outcome"] = c["outcome"]
+        case = Case.model_validate(data)
+        texts = {"约谈通知书": "\n".join(f for _, _, facts in c["grounds"] for f in facts), **c["documents"]}
+        yield index.document_for_case(case, f"赣市监认约〔{day.year}〕{n}号", [], texts,
+                                      manifest_sha256=f"{n:064x}")
+
+
+def corpus(n: int, seed: int, picks: dict):
+    """Synthetic cases, with the examples and the labelled cases spread among them; `picks` gets the synthetic
+    case a third of the way in (the latency queries look for its number, code and people)."""
+    extra = [*example_documents(), *labelled_documents()]
+    step = max(1, n // (len(extra) + 1))
+    for i, doc in enumerate(synthetic_documents(n, seed)):
+        if i == n // 3:
+            picks["sample"] = doc
+        if extra and i % step == step - 1:
+            yield extra.pop(0)
+        yield doc
+    yield from extra
+
+
+def labelled_queries() -> list[dict]:
+    return json.loads((QUERIES / "queries.json").read_text("utf-8"))["queries"]
+
+
+def score_queries(folder: Path, queries: list[dict]) -> tuple[float, float, list[dict]]:
+    """Mean recall@10 and MRR (first relevant hit in the top 10) over the labelled queries, and the misses."""
+    recalls, ranks, misses = [], [], []
+    for q in queries:
+        got = [h.case_id for h in index.search(folder, q["q"], limit=10, facets=False, **q.get("filters", {})).hits]
+        relevant = set(q["relevant"])
+        recalls.append(len(relevant & set(got)) / len(relevant))
+        first = next((i for i, c in enumerate(got, 1) if c in relevant), None)
+        ranks.append(1 / first if first else 0.0)
+        if recalls[-1] < 1 or first != 1:
+            misses.append({"q": q["q"], "kind": q["kind"], "relevant": q["relevant"], "top": got[:5]})
+    return statistics.fmean(recalls), statistics.fmean(ranks), misses
+
+
+def folder_mib(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
+
+
+def bench_engine(engine: str, args, work: Path, say) -> dict:
+    folder = work / engine / "index"
+    picks: dict = {}
     t0 = time.perf_counter()
-    docs = list(synthetic_documents(args.cases, args.seed))
-    t_gen = time.perf_counter() - t0
-    chars = sum(len(d.content) for d in docs)
-    print(f"生成 {len(docs)} 个合成案件：{t_gen:.1f} s（正文平均 {chars / len(docs):.0f} 字）")
+    count = index.rebuild(folder, corpus(args.cases, args.seed, picks), engine=engine)
+    build_s = time.perf_counter() - t0
+    size = folder_mib(folder)
+    say(f"[{engine}] 重建索引：{count} 件，{build_s:.1f} s（{count / build_s:.0f} 件/s），索引 {size:.1f} MiB")
 
-    t0 = time.perf_counter()
-    index.rebuild(folder, docs)
-    t_build = time.perf_counter() - t0
-    size = sum(p.stat().st_size for p in folder.iterdir())
-    print(f"重建索引（rebuild）：{t_build:.1f} s，{len(docs) / t_build:.1f} 案件/s，索引 {size / 2**20:.0f} MiB")
-
-    sample = docs[len(docs) // 3]
-    person_name = sample.people[0]
+    sample = picks["sample"]
     queries: list[tuple[str, dict]] = [
         ("数据失实", {}), ("超范围", {}), ("整改到位", {}), ("原始记录", {}), ("能力验证", {}),
-        (sample.notice_number, {}), (sample.credit_code or sample.target, {}), (person_name, {}),
+        (sample.notice_number, {}), (sample.credit_code or sample.target, {}), (sample.people[0], {}),
         ("机动车 排放", {}), ('"原始记录数据不一致"', {}), ("CMA 证书", {}), ("留样记录缺失", {}),
         ("投诉举报 查证属实", {}), ("现场复查", {"date_from": "2023-01-01", "date_to": "2023-12-31"}),
         ("检测技术", {"region": "360700"}), ("约谈", {"kind": "bureau"}), ("超范围", {"ground": "6.3"}),
@@ -209,31 +283,66 @@ def main() -> None:
         ("", {"date_from": "2024-03-01", "date_to": "2024-03-31"}),
     ]
     index.search(folder, "热身")
-    per_query: list[tuple[str, float, float, int]] = []
     every: list[float] = []
+    first: list[float] = []
+    rows = []
     for q, filters in queries:
         times = []
         for _ in range(args.repeats):
             t0 = time.perf_counter()
-            r = index.search(folder, q, **filters)
+            r = index.search(folder, q, limit=10, **filters)
             times.append(time.perf_counter() - t0)
         every.extend(times)
-        per_query.append((q + (" " + json.dumps(filters, ensure_ascii=False) if filters else ""),
-                          statistics.median(times), max(times), r.total))
-    print(f"\n{'查询':<44} {'p50 ms':>8} {'max ms':>8} {'命中':>7}")
-    for label, p50, worst, total in per_query:
-        print(f"{label:<44} {p50 * 1000:8.1f} {worst * 1000:8.1f} {total:7d}")
-    qs = statistics.quantiles(every, n=20)
-    print(f"\n全部 {len(every)} 次查询：p50 {statistics.median(every) * 1000:.1f} ms，p95 {qs[18] * 1000:.1f} ms")
+        first.append(times[0])
+        rows.append((q + (" " + json.dumps(filters, ensure_ascii=False) if filters else ""),
+                     statistics.median(times), max(times), r.total))
+    say(f"\n{'查询':<44} {'p50 ms':>8} {'max ms':>8} {'命中':>7}")
+    for label, p50, worst, total in rows:
+        say(f"{label:<44} {p50 * 1000:8.2f} {worst * 1000:8.2f} {total:7d}")
+    p50, p95 = statistics.median(every), statistics.quantiles(every, n=20)[18]
+    first_p95 = statistics.quantiles(first, n=20)[18]
+    say(f"全部 {len(every)} 次查询（含分面统计）：p50 {p50 * 1000:.2f} ms，p95 {p95 * 1000:.2f} ms；"
+        f"每个查询第一次（未缓存其词项）p95 {first_p95 * 1000:.2f} ms")
+
+    labelled = labelled_queries()
+    recall, mrr, misses = score_queries(folder, labelled)
+    say(f"标注查询 {len(labelled)} 条：recall@10 {recall:.3f}，MRR {mrr:.3f}")
+    for m in misses:
+        say(f"    未达：{m['q']}（{m['kind']}）应为 {m['relevant']}，前五 {m['top']}")
 
     singles = []
-    for j in range(10):
-        doc = replace(docs[j], content=docs[j].content + f"\n补充说明第{j}次")
+    for j in range(5):
+        doc = replace(sample, content=sample.content + f"\n补充说明第{j}次")
         t0 = time.perf_counter()
         index.index_case(folder, doc)
         singles.append(time.perf_counter() - t0)
-    print(f"单案件 index_case（{len(docs)} 件的索引上，10 次）：中位 {statistics.median(singles) * 1000:.0f} ms，"
-          f"最慢 {max(singles) * 1000:.0f} ms")
+    say(f"单案件 index_case：中位 {statistics.median(singles) * 1000:.0f} ms")
+    return {"engine": engine, "cases": count, "build_s": round(build_s, 2), "index_mib": round(size, 1),
+            "p50_ms": round(p50 * 1000, 2), "p95_ms": round(p95 * 1000, 2), "recall_at_10": round(recall, 4),
+            "mrr": round(mrr, 4), "first_run_p95_ms": round(first_p95 * 1000, 2), "queries": len(labelled), "index_case_ms": round(statistics.median(singles) * 1000, 1),
+            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", type=int, default=10_000)
+    ap.add_argument("--engine", choices=("whoosh", "tantivy", "both"), default="both")
+    ap.add_argument("--json", action="store_true", help="one JSON object per engine on stdout, the rest on stderr")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--dir", type=Path, default=None, help="where to build (default: a temp folder, removed)")
+    args = ap.parse_args()
+    work = args.dir or Path(tempfile.mkdtemp(prefix="yuetan-bench-search-"))
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr if args.json else sys.stdout, flush=True)
+
+    engines = ("whoosh", "tantivy") if args.engine == "both" else (args.engine,)
+    say(f"{args.cases} 个合成案件 + 标注案件，引擎：{'、'.join(engines)}，{os.cpu_count()} 核")
+    for engine in engines:
+        result = bench_engine(engine, args, work, say)
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False), flush=True)
     if args.dir is None:
         shutil.rmtree(work)
 

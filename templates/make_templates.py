@@ -16,10 +16,10 @@ from datetime import datetime
 from pathlib import Path
 
 from docx import Document
-from docx.enum.section import WD_SECTION
+from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
@@ -49,6 +49,7 @@ STYLES = {
     "YtCopy": ("公文版记", "body", Pt(14), False, WD_ALIGN_PARAGRAPH.LEFT, None),
     "YtTable": ("表格文字", "body", Pt(10.5), False, WD_ALIGN_PARAGRAPH.CENTER, None),
     "YtDigest": ("清单摘要", "body", Pt(12), False, WD_ALIGN_PARAGRAPH.LEFT, None),
+    "YtStamp": ("归档章文字", "body", Pt(8), False, WD_ALIGN_PARAGRAPH.CENTER, None),
 }
 
 
@@ -140,7 +141,7 @@ def define_styles(doc: Document) -> None:
         spf = style.paragraph_format
         spf.alignment = align
         spf.first_line_indent = indent if indent is not None else Pt(0)
-        if style_id in ("YtTable", "YtDigest", "YtCopy"):
+        if style_id in ("YtTable", "YtDigest", "YtCopy", "YtStamp"):
             spf.line_spacing_rule = WD_LINE_SPACING.SINGLE
         if style_id == "YtTitle":
             spf.line_spacing = Pt(36)
@@ -151,8 +152,11 @@ def define_styles(doc: Document) -> None:
             spf.right_indent = INDENT_2CHARS
         if style_id == "YtHeading1":
             spf.keep_with_next = True
-        if style_id in ("YtTable", "YtDigest", "YtCopy"):
+        if style_id in ("YtTable", "YtDigest", "YtCopy", "YtStamp"):
             put(style.element.get_or_add_pPr(), "w:snapToGrid", PPR_ORDER, val="0")   # smaller type: off the grid
+        if style_id == "YtStamp":
+            rpr = style.element.get_or_add_rPr()
+            put(rpr, "w:spacing", RPR_ORDER, val="0")   # smaller type: off the grid
 
 
 def para(doc: Document, text: str = "", style: str | None = None, **fmt):
@@ -318,18 +322,18 @@ def record_template() -> Document:
     return doc
 
 
-# --- 案卷封面, 卷内文件目录, 备考表 ------------------------------------------------------------------
+# --- 案卷封面, 卷内文件目录, 备考表 (GB/T 9705-2008) --------------------------------------------------
 
 def cover_template() -> Document:
     doc = new_document()
     para(doc, "")
-    para(doc, "{{ title }}", "YtTitle", space_before=Pt(56), space_after=Pt(56))
+    para(doc, "{{ title }}", "YtTitle", space_before=Pt(48), space_after=Pt(48))
     table = doc.add_table(rows=0, cols=2)
     table.style = doc.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    rows = [("立卷单位", "{{ organizer }}"), ("约谈通知书文号", "{{ number }}"), ("约谈对象", "{{ target_name }}"),
-            ("起止日期", "{{ period }}"), ("保管期限", "{{ retention }}"), ("归档日期", "{{ archived_on }}"),
-            ("案件编号", "{{ case_id }}")]
+    rows = [("全宗名称", "{{ fonds_name }}"), ("档号", "{{ archival_code }}"), ("约谈通知书文号", "{{ number }}"),
+            ("约谈对象", "{{ target_name }}"), ("起止日期", "{{ period }}"), ("保管期限", "{{ retention }}"),
+            ("件数、页数", "{{ extent }}"), ("归档日期", "{{ archived_on }}"), ("案件编号", "{{ case_id }}")]
     for label, value in rows:
         cells = table.add_row().cells
         cells[0].width, cells[1].width = Mm(46), Mm(110)
@@ -341,18 +345,20 @@ def cover_template() -> Document:
     return doc
 
 
-FILE_LIST_COLUMNS = [("序号", 12), ("责任者", 26), ("文号", 26), ("题名", 42), ("日期", 22), ("页号", 12), ("备注", 16)]
+# GB/T 9705-2008 4.3: 序号、文号、责任者、题名、日期、页号、备注, in this order.
+FILE_LIST_COLUMNS = [("序号", 12), ("文号", 26), ("责任者", 26), ("题名", 42), ("日期", 22), ("页号", 12), ("备注", 16)]
 
 
 def file_list_template() -> Document:
     doc = new_document()
     para(doc, "卷内文件目录", "YtTitle")
+    para(doc, "档号：{{ archival_code }}", "YtNumber", space_after=Pt(0))
     para(doc, "{{ number }}　{{ target_name }}", "YtNumber")
     table = doc.add_table(rows=4, cols=len(FILE_LIST_COLUMNS))
     table.style = doc.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     header, loop_start, item, loop_end = table.rows
-    item_texts = ["{{ e.seq }}", "{{ e.responsible }}", "{{ e.number }}", "{{ e.title }}", "{{ e.dated }}",
+    item_texts = ["{{ e.seq }}", "{{ e.number }}", "{{ e.responsible }}", "{{ e.title }}", "{{ e.dated }}",
                   "{{ e.pages }}", "{{ e.note }}"]
     for i, (label, width) in enumerate(FILE_LIST_COLUMNS):
         for row in table.rows:
@@ -368,10 +374,13 @@ def file_list_template() -> Document:
 
 
 def remarks_template() -> Document:
+    """One page (GB/T 9705 备考表): the 卷's account, and 立卷人, 检查人, 立卷日期 at its foot (the page footer,
+    so they stay on this page whatever the account's length; a long account goes to the 续页)."""
     doc = new_document()
     para(doc, "备考表", "YtTitle")
-    para(doc, "{{ subtitle }}", "YtNumber")
-    para(doc, "本卷共{{ page_count }}页。")
+    para(doc, "{{ subtitle }}", "YtNumber", space_after=Pt(0))
+    para(doc, "档号：{{ archival_code }}", "YtNumber")
+    para(doc, "本卷共{{ document_count }}件，{{ page_count }}页。")
     heading(doc, "一、程序核查情况")
     para(doc, "{%p for line in findings %}")
     para(doc, "{{ line }}")
@@ -380,12 +389,205 @@ def remarks_template() -> Document:
     para(doc, "{%p for line in notes %}")
     para(doc, "{{ line }}")
     para(doc, "{%p endfor %}")
-    heading(doc, "三、案卷清单摘要（SHA-256）")
+    heading(doc, "三、上传材料转换情况")
+    para(doc, "{%p for line in conversions %}")
+    para(doc, "{{ line }}")
+    para(doc, "{%p endfor %}")
+    heading(doc, "四、案卷清单摘要（SHA-256）")
     para(doc, "{{ manifest_sha256 }}", "YtDigest")
-    para(doc, "")
-    field(doc, "立卷人", "{{ filed_by }}")
-    field(doc, "检查人", "{{ checked_by }}")
-    field(doc, "立卷日期", "{{ filed_on }}")
+    # The footer ends where GB/T 9704's text area ends (35 mm above the page's foot); the body stops above it.
+    section = doc.sections[0]
+    section.footer_distance, section.bottom_margin = Mm(37), Mm(62)
+    footer = section.footer
+    footer.is_linked_to_previous = False
+    lines = footer.paragraphs[0]
+    lines.style = doc.styles[style_name("YtCopy")]
+    lines.add_run("立卷人：{{ filed_by }}")
+    for text in ("检查人：{{ checked_by }}", "立卷日期：{{ filed_on }}"):
+        footer.add_paragraph(text, style=doc.styles[style_name("YtCopy")])
+    return doc
+
+
+def remarks_continued_template() -> Document:
+    doc = new_document()
+    para(doc, "备考表（续页）", "YtTitle")
+    para(doc, "{{ subtitle }}", "YtNumber", space_after=Pt(0))
+    para(doc, "档号：{{ archival_code }}", "YtNumber")
+    para(doc, "{%p if findings %}")
+    heading(doc, "一、程序核查情况")
+    para(doc, "{%p for line in findings %}")
+    para(doc, "{{ line }}")
+    para(doc, "{%p endfor %}")
+    para(doc, "{%p endif %}")
+    para(doc, "{%p if notes %}")
+    heading(doc, "二、说明")
+    para(doc, "{%p for line in notes %}")
+    para(doc, "{{ line }}")
+    para(doc, "{%p endfor %}")
+    para(doc, "{%p endif %}")
+    para(doc, "{%p if conversions %}")
+    heading(doc, "三、上传材料转换情况")
+    para(doc, "{%p for line in conversions %}")
+    para(doc, "{{ line }}")
+    para(doc, "{%p endfor %}")
+    para(doc, "{%p endif %}")
+    return doc
+
+
+# --- 归档章 (DA/T 22-2015 5.4 and its appendix): 45 mm x 16 mm, six equal cells, in red -----------------
+
+STAMP_WIDTH_MM, STAMP_HEIGHT_MM = 45, 16
+STAMP_PAGE_MM = (46, 22)       # a little room around the table; the overlay places the page's top-left corner
+STAMP_COLOR = "C00000"
+
+
+def stamp_template() -> Document:
+    """One page per stamp: row 1 全宗号, 年度, 件号 (卷号); row 2 机构（问题）, 保管期限, 页数. The cells hold the
+    values only: the standard's labels are hints that a carved stamp leaves out."""
+    doc = new_document()
+    section = doc.sections[0]
+    section.page_width, section.page_height = Mm(STAMP_PAGE_MM[0]), Mm(STAMP_PAGE_MM[1])
+    section.top_margin = section.left_margin = Mm(0.5)
+    section.bottom_margin = section.right_margin = Mm(0)
+    section.header_distance = section.footer_distance = Mm(0)
+    para(doc, "{%p for s in stamps %}")
+    table = doc.add_table(rows=2, cols=3)
+    table.alignment = WD_TABLE_ALIGNMENT.LEFT
+    _stamp_borders(table)
+    cell_w, cell_h = STAMP_WIDTH_MM / 3, STAMP_HEIGHT_MM / 2
+    values = [["{{ s.fonds }}", "{{ s.year }}", "{{ s.number }}"],
+              ["{{ s.organization }}", "{{ s.retention }}", "{{ s.pages }}"]]
+    for r, row in enumerate(table.rows):
+        row.height = Mm(cell_h)
+        row._tr.get_or_add_trPr().find(qn("w:trHeight")).set(qn("w:hRule"), "exact")
+        for c, cell in enumerate(row.cells):
+            cell.vertical_alignment = 1           # centre
+            p = cell.paragraphs[0]
+            p.style = doc.styles[style_name("YtStamp")]
+            run = p.add_run(values[r][c])
+            put(run._r.get_or_add_rPr(), "w:color", RPR_ORDER, val=STAMP_COLOR)
+    fix_widths(table, [cell_w] * 3)
+    para(doc, "{%p if not loop.last %}")
+    breaker = para(doc, "", "YtStamp")
+    breaker.add_run().add_break(WD_BREAK.PAGE)
+    para(doc, "{%p endif %}")
+    para(doc, "{%p endfor %}")
+    para(doc, "", "YtStamp")
+    return doc
+
+
+def _stamp_borders(table) -> None:
+    borders = OxmlElement("w:tblBorders")
+    for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
+        line = OxmlElement(f"w:{side}")
+        for key, value in (("val", "single"), ("sz", "8"), ("space", "0"), ("color", STAMP_COLOR)):
+            line.set(qn(f"w:{key}"), value)
+        borders.append(line)
+    table._tbl.tblPr.append(borders)
+    margins = OxmlElement("w:tblCellMar")
+    for side in ("left", "right"):
+        m = OxmlElement(f"w:{side}")
+        m.set(qn("w:w"), "0")
+        m.set(qn("w:type"), "dxa")
+        margins.append(m)
+    table._tbl.tblPr.append(margins)
+
+
+# --- 案卷目录 / 归档文件目录 (DA/T 22-2015 5.5, A4 landscape) and the 移交清单 ----------------------------
+
+# Column order: DA/T 22's 归档文件目录 (序号, 档号, 文号, 责任者, 题名, 日期, 页数, 备注) with the 案卷目录's
+# 起止日期 and 保管期限 (GB/T 9705).
+CATALOGUE_COLUMNS = [("序号", 11), ("档号", 52), ("文号", 38), ("责任者", 34), ("题名", 52), ("起止日期", 24),
+                     ("页数", 12), ("保管期限", 14), ("备注", 20)]
+
+
+def landscape_document() -> Document:
+    doc = new_document()
+    section = doc.sections[0]
+    section.orientation = WD_ORIENT.LANDSCAPE
+    section.page_width, section.page_height = Mm(297), Mm(210)
+    section.top_margin, section.bottom_margin = Mm(20), Mm(18)
+    section.left_margin, section.right_margin = Mm(20), Mm(20)
+    section.header_distance, section.footer_distance = Mm(10), Mm(10)
+    return doc
+
+
+def catalogue_template() -> Document:
+    doc = landscape_document()
+    para(doc, "{{ title }}", "YtTitle", space_after=Pt(6))
+    para(doc, "全宗号：{{ fonds_code }}　　全宗名称：{{ fonds_name }}　　年度：{{ year }}　　"
+              "共{{ count }}卷（件），{{ pages }}页", "YtDigest", alignment=WD_ALIGN_PARAGRAPH.CENTER,
+         space_after=Pt(6))
+    table = doc.add_table(rows=4, cols=len(CATALOGUE_COLUMNS))
+    table.style = doc.styles["Table Grid"]
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    header, loop_start, item, loop_end = table.rows
+    keys = ["seq", "archival_code", "number", "responsible", "title", "period", "pages", "retention", "note"]
+    for i, (label, width) in enumerate(CATALOGUE_COLUMNS):
+        for row in table.rows:
+            row.cells[i].width = Mm(width)
+            row.cells[i].paragraphs[0].style = doc.styles[style_name("YtTable")]
+        header.cells[i].paragraphs[0].add_run(label).bold = True
+        item.cells[i].paragraphs[0].add_run("{{ r.%s }}" % keys[i])
+    repeat_header(header)
+    loop_start.cells[0].paragraphs[0].add_run("{%tr for r in rows %}")
+    loop_end.cells[0].paragraphs[0].add_run("{%tr endfor %}")
+    fix_widths(table, [width for _, width in CATALOGUE_COLUMNS])
+    return doc
+
+
+def repeat_header(row) -> None:
+    put(row._tr.get_or_add_trPr(), "w:tblHeader", ("w:tblHeader",), val="true")
+
+
+def handover_template() -> Document:
+    """移交清单 after GB/T 18894's 电子档案移交与接收登记表: the transfer, its checks, each dossier's digest, and
+    a column for each side to sign."""
+    doc = new_document()
+    para(doc, "{{ title }}", "YtTitle")
+    para(doc, "{{ subtitle }}", "YtNumber")
+    table = doc.add_table(rows=0, cols=2)
+    table.style = doc.styles["Table Grid"]
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for label, value in [("交接工作名称", "{{ name }}"), ("内容描述", "{{ description }}"),
+                         ("移交电子档案数量", "{{ quantity }}"), ("移交数据量", "{{ volume }}"),
+                         ("移交载体", "{{ carrier }}"), ("台账末条", "{{ ledger_head }}"),
+                         ("准确性检验", "{{ accuracy }}"), ("完整性检验", "{{ integrity }}"),
+                         ("可用性检验", "{{ usability }}"), ("安全性检验", "{{ security }}")]:
+        cells = table.add_row().cells
+        for cell, text in zip(cells, (label, value)):
+            cell.paragraphs[0].style = doc.styles[style_name("YtTable")]
+            cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.LEFT
+            cell.paragraphs[0].add_run(text)
+    fix_widths(table, [36, 120])
+    para(doc, "数字摘要（SHA-256，每卷案卷文件）", "YtTable", space_before=Pt(8), space_after=Pt(4))
+    digests = doc.add_table(rows=4, cols=4)
+    digests.style = doc.styles["Table Grid"]
+    digests.alignment = WD_TABLE_ALIGNMENT.CENTER
+    header, loop_start, item, loop_end = digests.rows
+    for i, (label, key) in enumerate([("档号", "archival_code"), ("页数", "pages"), ("字节数", "size"),
+                                      ("SHA-256", "sha256")]):
+        for row in digests.rows:
+            row.cells[i].paragraphs[0].style = doc.styles[style_name("YtTable")]
+        header.cells[i].paragraphs[0].add_run(label).bold = True
+        item.cells[i].paragraphs[0].add_run("{{ d.%s }}" % key)
+    repeat_header(header)
+    loop_start.cells[0].paragraphs[0].add_run("{%tr for d in digests %}")
+    loop_end.cells[0].paragraphs[0].add_run("{%tr endfor %}")
+    fix_widths(digests, [46, 12, 18, 80])
+    para(doc, "", "YtTable")
+    signatures = doc.add_table(rows=0, cols=3)
+    signatures.style = doc.styles["Table Grid"]
+    signatures.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for label, left, right in [("", "移交单位", "接收单位"), ("单位名称", "{{ from_unit }}", "{{ to_unit }}"),
+                               ("填表人（签名）", "", ""), ("审核人（签名）", "", ""), ("单位（印章）", "", ""),
+                               ("日期", "　　年　　月　　日", "　　年　　月　　日")]:
+        row = signatures.add_row()
+        row.height = Mm(12)
+        for cell, text in zip(row.cells, (label, left, right)):
+            cell.paragraphs[0].style = doc.styles[style_name("YtTable")]
+            cell.paragraphs[0].add_run(text)
+    fix_widths(signatures, [36, 60, 60])
     return doc
 
 
@@ -395,6 +597,10 @@ TEMPLATES = {
     "案卷封面.docx": cover_template,
     "卷内文件目录.docx": file_list_template,
     "备考表.docx": remarks_template,
+    "备考表续页.docx": remarks_continued_template,
+    "归档章.docx": stamp_template,
+    "案卷目录.docx": catalogue_template,
+    "移交清单.docx": handover_template,
 }
 
 

@@ -63,17 +63,44 @@ def private_tempdir(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="session")
+def converter():
+    """One running LibreOffice (PDF/A-checked) for every test that converts in-process; tests that start, kill
+    or hang LibreOffice make their own."""
+    from pipeline.pdf.pdfa import pdfa_converter
+
+    with pdfa_converter() as running:
+        yield running
+
+
+def shared_across_workers(tmp_path_factory, name: str) -> Path:
+    """A folder all pytest-xdist workers of this run share (the run's base temp folder without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    return base / name
+
+
+@pytest.fixture(scope="session")
 def example_archive(tmp_path_factory, prepare_home):
-    """An archive home holding the three examples, ingested once per test session (the slow part).
+    """An archive home holding the three examples, ingested once per test run (the slow part), by whichever
+    xdist worker asks first; the others wait for it and read the same home.
 
     Tests that change the archive copy it first (`archive_copy`)."""
+    from archive_store.durable import file_lock
+    from archive_store.home import open_home
     from pipeline.records.ingest import ingest_cases
     from pipeline.records.setup import init_home
 
-    home, _ = init_home(prepare_home(tmp_path_factory.mktemp("example-archive") / "home"))
-    results = ingest_cases([EXAMPLES / name for name in EXAMPLE_NAMES], home=home, actor=person("测试档案员"))
-    assert [r.status for r in results] == ["ingested"] * 3, [r.message for r in results]
-    return home
+    folder = shared_across_workers(tmp_path_factory, "example-archive")
+    with file_lock(folder.with_name("example-archive.lock")):
+        if (folder / "done").is_file():
+            return open_home(folder / "home")
+        shutil.rmtree(folder, ignore_errors=True)
+        home, _ = init_home(prepare_home(folder / "home"))
+        results = ingest_cases([EXAMPLES / name for name in EXAMPLE_NAMES], home=home, actor=person("测试档案员"))
+        assert [r.status for r in results] == ["ingested"] * 3, [r.message for r in results]
+        (folder / "done").touch()
+        return home
 
 
 @pytest.fixture
@@ -195,7 +222,8 @@ def new_pg_catalog(cluster, template: str = "yuetan_template"):
 
 
 _CLEAN_DATABASES: list = []
-_TABLES = "cases, documents, findings, holds, tombstones, destruction_plans, ledger, notice_numbers"
+_TABLES = ("cases, documents, findings, holds, tombstones, destruction_plans, ledger, notice_numbers, approvals, "
+           "kept_exports, archival_codes")
 
 
 @pytest.fixture
@@ -260,3 +288,14 @@ def _homes_on_the_backend(catalog_backend, request):
     stored_cases.PREPARE_HOME = request.getfixturevalue("prepare_home")
     yield
     stored_cases.PREPARE_HOME = None
+
+
+SLOW_FIXTURES = {"example_archive", "archive_copy", "example_dossiers", "converter"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that need LibreOffice or the ingested examples are `slow`: `pytest -m "not slow"` leaves them out
+    for a quick look while developing (make test runs everything)."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

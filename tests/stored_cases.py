@@ -1,36 +1,44 @@
-"""Cases put straight into a real archive home (blob store, catalog, ledger), without building dossiers.
+"""Cases put into a real archive home without building dossiers, through ingest's own storage step.
 
-Each stored case has real files: a one-page PDF of its own as the dossier, the example's rectification plan
-PDF as an upload (the same bytes in every case, so its blob is shared), case.json, manifest.json and a text
-blob, all in the blob store and listed in the catalog exactly as ingest lists them; and it is in the index.
+Each stored case is a valid case.json (an example's, with its id, number, target, grounds, dates and outcome
+changed), a one-page PDF of its own as the dossier and the example's rectification plan PDF as its upload (the
+same bytes in every case, so its blob is shared). They are staged as a build would stage them and then stored
+by `pipeline.records.ingest.store_build` and indexed by `index_stored`, exactly as ingest does (blobs, catalog,
+findings, ledger entry, the text blob that reindex reads); only the dossier is not a real one.
 """
 from __future__ import annotations
 
 import hashlib
 import io
 import json
+import shutil
 import zlib
-from dataclasses import asdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from pathlib import Path
 
 import pikepdf
 
-from archive_store import ledger
-from archive_store.blobs import FilesystemBlobStore
-from archive_store.catalog import CaseRecord, DocumentRow, FindingRow
+from archive_store.catalog import CaseRecord
 from archive_store.home import ArchiveHome
-from pipeline.case.contract import credit_code_check_digit
+from pipeline.case.contract import Case, credit_code_check_digit
+from pipeline.case.intake import CaseBundle
 from pipeline.pdf.manifest import (
     Component,
     build_manifest,
     canonical_json,
     manifest_sha256,
 )
+from pipeline.records.ingest import (
+    DOSSIER_NAME,
+    StagedBuild,
+    content_sha256,
+    index_stored,
+    store_build,
+)
 from pipeline.records.setup import init_home
-from pipeline.search import index
 
 from .conftest import EXAMPLES, person
+from .synthetic import _shift_dates
 
 SHARED_UPLOAD = EXAMPLES / "institution-onsite" / "整改方案.pdf"
 
@@ -63,19 +71,20 @@ def store_case(home: ArchiveHome, case_id: str, closed_on: date, *, credit: str 
                kind: str = "institution", grounds: list[tuple[int, int]] = ((6, 2),), outcome: str = "completed",
                interview_on: date | None = None, findings: list[dict] | None = None,
                actor: str = "档案员", revision: int = 1) -> CaseRecord:
-    """Record one case with its blobs, documents, findings and an 'ingest' ledger entry.
-
-    `revision` > 1 stores a corrected version that supersedes the current one (ledger action 'supersede').
-    """
-    store = FilesystemBlobStore(home.path / "blobs")
-    case = json.loads((EXAMPLES / "institution-onsite" / "case.json").read_text(encoding="utf-8"))
+    """Store one case version (ledger action 'ingest'; with `revision` > 1 a corrected version that supersedes
+    the current one, action 'supersede')."""
+    template = EXAMPLES / ("institution-onsite" if kind == "institution" else "bureau-video") / "case.json"
+    case = json.loads(template.read_text(encoding="utf-8"))
     interview_on = interview_on or closed_on - timedelta(days=60)
+    held = date.fromisoformat(case["interview"]["held_at"][:10])
+    _shift_dates(case, interview_on - held)
     number = notice_number or f"赣市监检约〔{interview_on.year}〕{zlib.crc32(case_id.encode()) % 9000 + 100}号"
     case["case_id"] = case_id
     case["notice"]["number"] = number
-    case["target"]["kind"] = kind
-    case["target"]["name"] = f"江西{case_id}检测有限公司"
-    case["target"]["credit_code"] = credit
+    case["target"]["name"] = f"江西{case_id}检测有限公司" if kind == "institution" else f"{case_id}市场监督管理局"
+    case["target"]["region_code"] = region_code
+    if kind == "institution":
+        case["target"]["credit_code"] = credit
     case["grounds"] = [{"article": a, "item": i, "facts": [f"{case_id} 的事实 {a}.{i}：检验报告数据失实"]}
                        for a, i in grounds]
     case["rectification"]["outcome"] = outcome
@@ -83,44 +92,44 @@ def store_case(home: ArchiveHome, case_id: str, closed_on: date, *, credit: str 
     if revision > 1:
         case["correction"] = f"第 {revision} 版：更正事实表述"
     case["organizer"]["name"] = organizer
+    case["attachments"] = [{"role": "rectification_plan", "file": "整改方案.pdf", "title": "整改方案",
+                            "submitted_on": (interview_on + timedelta(days=5)).isoformat()}]
     case_json = json.dumps(case, ensure_ascii=False, indent=1).encode("utf-8")
+    bundle = CaseBundle(case=Case.model_validate_json(case_json), case_dir=EXAMPLES, case_json=case_json,
+                        attachments=[], source=case_id)
+    content = content_sha256(bundle)
+    staged = _stage(home, case_id, revision, case_json, number, content, findings)
+    with home.catalog() as catalog:
+        previous = catalog.current(case_id)
+    record = store_build(staged, bundle, content, home=home, actor=person(actor), previous=previous)
+    index_stored(record, home)
+    shutil.rmtree(staged.folder)
+    with home.catalog() as catalog:
+        return catalog.current(case_id)
+
+
+def _stage(home: ArchiveHome, case_id: str, revision: int, case_json: bytes, number: str, content: str,
+           findings: list[dict] | None) -> StagedBuild:
+    """The staging folder a build leaves: dossier, manifest, originals, and the documents' PDFs."""
+    folder = home.staging_dir / content
+    (folder / "originals").mkdir(parents=True)
     dossier = one_page_pdf(f"案卷 {case_id} 第 {revision} 版")
-    upload = SHARED_UPLOAD.read_bytes()
+    (folder / DOSSIER_NAME).write_bytes(dossier)
+    (folder / "originals" / "case.json").write_bytes(case_json)
+    shutil.copyfile(SHARED_UPLOAD, folder / "originals" / "整改方案.pdf")
     components = [
-        Component.of_bytes(case_json, role="case_json", name="case.json", media_type="application/json"),
-        Component.of_bytes(upload, role="upload_original", name="整改方案.pdf", media_type="application/pdf",
-                           document="attachments[0]"),
+        Component.of_bytes(case_json, role="case_json", name="case.json", media_type="application/json",
+                           document="case"),
+        Component.of_file(SHARED_UPLOAD, role="upload_original", name="整改方案.pdf", media_type="application/pdf",
+                          document="attachments[0]"),
     ]
     manifest = build_manifest(case_id=case_id, notice_number=number, components=components)
-    manifest_bytes = canonical_json(manifest)
-    text = canonical_json({"content": f"{case_id} 检验报告数据失实 超出资质认定范围"})
-    for data in (case_json, dossier, upload, manifest_bytes, text):
-        store.put_bytes(data)
-    finding_rows = [FindingRow.of_finding(f) for f in (findings if findings is not None else [
+    (folder / "manifest.json").write_bytes(canonical_json(manifest))
+    findings = findings if findings is not None else [
         {"code": "notice_served_late", "article": "第十三条", "severity": "violation",
-         "message": "约谈通知书送达不足3个工作日", "evidence": {"served_on": "2025-09-29"}}])]
-    record = CaseRecord(
-        case_id=case_id, content_sha256=hashlib.sha256(case_json).hexdigest(), notice_number=number,
-        title=f"关于约谈江西{case_id}检测有限公司的案卷", target_name=case["target"]["name"], target_kind=kind,
-        credit_code=credit, organizer=organizer, organizer_level="province", region_code=region_code,
-        grounds=[f"{a}.{i}" for a, i in grounds], outcome=outcome, interview_on=interview_on, closed_on=closed_on,
-        archived_at=datetime(closed_on.year, closed_on.month, closed_on.day, 9, tzinfo=timezone.utc),
-        dossier_sha256=hashlib.sha256(dossier).hexdigest(), manifest_sha256=manifest_sha256(manifest), page_count=1,
-        text_sha256=hashlib.sha256(text).hexdigest(), case_json_sha256=hashlib.sha256(case_json).hexdigest(),
-        manifest_json_sha256=hashlib.sha256(manifest_bytes).hexdigest(), supersedes=revision - 1 or None)
-    documents = [DocumentRow.of_component(seq, asdict(c)) for seq, c in enumerate(components, start=1)]
-    with home.catalog() as catalog:
-        with catalog.transaction() as tx:
-            version = catalog.record_case(tx, record, documents, finding_rows)
-            ledger.append(tx, action="ingest" if revision == 1 else "supersede", actor=person(actor), case_id=case_id,
-                          details={"version": version, "manifest_sha256": record.manifest_sha256,
-                                   "dossier_sha256": record.dossier_sha256})
-        index.index_case(home.path / "index", index.IndexDocument(
-            case_id=case_id, version=version, notice_number=number, target=record.target_name, credit_code=credit,
-            organizer=organizer, region_code=region_code, organizer_region_code=region_code, target_kind=kind,
-            grounds=tuple(record.grounds), grounds_text="\n".join(f for g in case["grounds"] for f in g["facts"]),
-            findings="\n".join(f"{f.code} {f.article} {f.message}" for f in finding_rows), outcome=outcome,
-            interview_on=interview_on, closed_on=closed_on, people=("张建国",),
-            content=json.loads(text)["content"], manifest_sha256=record.manifest_sha256))
-        catalog.mark_indexed(None, case_id, version)
-        return catalog.current(case_id)
+         "message": "约谈通知书送达不足3个工作日", "evidence": {"served_on": "2025-09-29"}}]
+    return StagedBuild(
+        folder=folder, case_id=case_id, notice_number=number, dossier_sha256=hashlib.sha256(dossier).hexdigest(),
+        manifest_sha256=manifest_sha256(manifest), page_count=1, archived_on=date.today(), findings=findings,
+        files={components[0].sha256: "originals/case.json", components[1].sha256: "originals/整改方案.pdf"},
+        documents=[["attachments[0]", "整改方案", "originals/整改方案.pdf"]])

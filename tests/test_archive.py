@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -76,6 +77,8 @@ def test_search_command_json(example_archive):
     assert hit["case_id"] == INSTITUTION and hit["notice_number"] == "赣市监检约〔2025〕3号"
     assert hit["target"] == "江西赣信检测技术有限公司" and hit["score"] > 0
     assert any("【" in s for s in hit["snippets"])
+    assert data["facets"]["kind"] == {"institution": data["total"]}
+    assert sum(data["facets"]["outcome"].values()) == data["total"]
 
 
 # --- ingest -------------------------------------------------------------------------------------------------
@@ -117,9 +120,11 @@ def test_changed_case_is_refused_unless_superseded(archive_copy, make_case):
     assert refused.returncode == 4 and "--supersede" in refused.stdout
     with archive_copy.catalog() as catalog:
         assert len(catalog.versions(BUREAU)) == 1
-    superseded = yuetan(archive_copy, "ingest", "--supersede", "--json", str(folder))
+    superseded = yuetan(archive_copy, "ingest", "--supersede", "--json", "-v", str(folder))
     assert superseded.returncode == 0, superseded.stdout + superseded.stderr
     assert json.loads(superseded.stdout)["status"] == "superseded"
+    for stage in ("合并案卷", "加盖电子印章", "生成案卷", "存储与登记", "编入索引"):   # -v: each stage, timed
+        assert re.search(rf"{BUREAU}：{stage}：\d+\.\d\d 秒", superseded.stderr), stage
     with archive_copy.catalog() as catalog:
         versions = catalog.versions(BUREAU)
         assert [(v.version, v.status) for v in versions] == [(1, "superseded"), (2, "current")]
@@ -158,7 +163,7 @@ def test_show_and_open(example_archive, tmp_path):
     assert opened.returncode == 0, opened.stderr
     assert verify_dossier(dest).ok
     missing = yuetan(example_archive, "show", "赣市监检约〔2025〕999号")
-    assert missing.returncode == 2 and "没有文号或案件编号" in missing.stderr
+    assert missing.returncode == 2 and "没有文号、档号或案件编号" in missing.stderr
 
 
 # --- keeping it true ----------------------------------------------------------------------------------------
@@ -207,6 +212,25 @@ def test_reindex_rebuilds_the_index_from_the_store_alone(archive_copy):
     assert audit_archive(archive_copy).ok
     with archive_copy.catalog() as catalog:
         assert ledger.entries(catalog)[-1].action == "reindex"
+
+
+def test_reindex_switches_the_engine_the_settings_name(archive_copy):
+    from pipeline.search.index import index_engine
+    settings = archive_copy.path / "yuetan.toml"
+    assert index_engine(archive_copy.index_dir) == "whoosh"
+    before = yuetan(archive_copy, "search", "超范围", "--json")
+    settings.write_text(settings.read_text(encoding="utf-8").replace('engine = "whoosh"', 'engine = "tantivy"'),
+                        encoding="utf-8")
+    result = yuetan(archive_copy, "reindex", "--actor", "测试")
+    assert result.returncode == 0, result.stderr
+    assert index_engine(archive_copy.index_dir) == "tantivy"
+    after = yuetan(archive_copy, "search", "超范围", "--json")
+    assert json.loads(after.stdout) == json.loads(before.stdout)          # same hits, points and facets
+    assert audit_archive(archive_copy).ok
+    settings.write_text(settings.read_text(encoding="utf-8").replace('engine = "tantivy"', 'engine = "lucene"'),
+                        encoding="utf-8")
+    bad = yuetan(archive_copy, "reindex", "--actor", "测试")
+    assert bad.returncode != 0 and "index.engine" in bad.stderr and index_engine(archive_copy.index_dir) == "tantivy"
 
 
 def test_case_missing_from_the_index_is_named_by_audit(archive_copy):

@@ -278,11 +278,12 @@ def test_a_newer_sqlite_catalog_is_refused(tmp_path):
     import sqlite3
 
     from archive_store.db import dispose_all
+    from archive_store.migrate import SQLITE_USER_VERSION
 
     path = tmp_path / "catalog.sqlite"
     Catalog(path).close()
     conn = sqlite3.connect(path)
-    conn.execute("PRAGMA user_version = 99")
+    conn.execute(f"PRAGMA user_version = {SQLITE_USER_VERSION + 1}")
     conn.close()
     dispose_all()
     with pytest.raises(ConfigurationError) as err:

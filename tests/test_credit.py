@@ -52,7 +52,8 @@ def test_credit_file_lists_the_institutions_interviews_oldest_first(archive):
     first, second = entries
     assert first.grounds_text == "第六条第（二）项；第六条第（十）项"
     assert first.findings[0]["article"] == "第十三条" and "第十三条" in first.findings_text
-    assert first.rectification["plan_submitted_on"] == "2025-07-21"
+    assert first.interview_on == "2023-04-01"
+    assert first.rectification["plan_submitted_on"] == "2023-04-07"    # the example's plan, 6 days after
     assert first.rectification["followups"][0]["method"] == "onsite_recheck"
     assert first.outcome_label == "整改完成" and second.outcome_label == "行政处罚"
     assert second.findings_text == "未发现问题"
@@ -75,7 +76,7 @@ def test_credit_all_writes_a_table(archive, tmp_path, suffix):
     assert rows[0] == TABLE_HEADERS
     assert [(r[0], r[3]) for r in rows[1:]] == [(ALPHA, "A-1"), (ALPHA, "A-2"), (BETA, "B-1")]
     a2 = rows[2]
-    assert a2[12] == "行政处罚" and "现场复查" in a2[11] and a2[9] == "2025-08-14"
+    assert a2[12] == "行政处罚" and "现场复查" in a2[11] and a2[9] == "2025-08-31"   # the example's report date, moved with the interview
 
 
 def test_credit_command_json_and_errors(archive):

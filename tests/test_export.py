@@ -217,3 +217,17 @@ def test_export_and_verify_commands(archive, tmp_path):
 def _yuetan(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(Path(sys.executable).parent / "yuetan"), *args], capture_output=True, text=True,
                           timeout=300)
+
+
+def test_stored_cases_are_what_ingest_stores_so_reindex_reads_them(archive):
+    """The fixture's cases went through ingest's storage step: audit finds nothing, and a rebuilt index holds
+    every case with its documents' text (the upload's words, which are in no catalog field)."""
+    from pipeline.records.audit import audit_archive
+    from pipeline.search import index
+    from pipeline.search.reindex import reindex
+
+    before = {h.case_id for h in index.search(archive.index_dir, "合同评审程序", limit=10).hits}
+    assert reindex(archive, actor=person("档案员")) == 3
+    after = {h.case_id for h in index.search(archive.index_dir, "合同评审程序", limit=10).hits}
+    assert before == after == {"GZ-1", "GZ-2", "JJ-1"}
+    assert audit_archive(archive).ok, audit_archive(archive).problems

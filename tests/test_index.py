@@ -1,4 +1,7 @@
-"""The full-text index on disk: the three example cases found by what an archivist would type."""
+"""The full-text index on disk: the three example cases found by what an archivist would type.
+
+Every test that touches an index runs on both engines (the `engine` fixture): same queries, same answers.
+"""
 from __future__ import annotations
 
 import os
@@ -9,10 +12,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from whoosh import index as whoosh_index
-from whoosh import query as Q
 
-from archive_store.errors import InvalidArgument
+from archive_store.errors import ConfigurationError, InvalidArgument
 from pipeline.case.findings import assess_procedure
 from pipeline.case.intake import open_case
 from pipeline.search import index
@@ -42,10 +43,16 @@ def _documents() -> list[index.IndexDocument]:
     return docs
 
 
+@pytest.fixture(scope="module", params=index.ENGINES)
+def engine(request) -> str:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("archive") / "index"
-    assert index.rebuild(folder, _documents()) == 3
+def built(tmp_path_factory, engine) -> Path:
+    folder = tmp_path_factory.mktemp(f"archive-{engine}") / "index"
+    assert index.rebuild(folder, _documents(), engine=engine) == 3
+    assert index.index_engine(folder) == engine
     return folder
 
 
@@ -79,7 +86,7 @@ def test_domain_words_stay_whole():
 def test_synonyms_expand_abbreviations():
     assert "超出资质认定证书规定的检验检测能力范围" in variants("超范围")
     assert "数据、结果失实" in variants("数据不实")
-    assert "资质认定" in variants("CMA")
+    assert variants("CMA") == ["cma"]          # 资质认定 is in every notice: CMA must not turn into it
     assert variants("投诉举报") == ["投诉举报"]
 
 
@@ -98,11 +105,11 @@ def test_abbreviation_finds_the_full_wording(built):
     assert ids(index.search(built, "数据不实")) == [INSTITUTION]
 
 
-def test_abbreviation_matches_text_that_never_says_it(tmp_path):
+def test_abbreviation_matches_text_that_never_says_it(tmp_path, engine):
     """Only the fact's own wording is indexed: 超范围 must come through the synonyms or not at all."""
     folder = tmp_path / "index"
     institution, bureau = _documents()[:2]
-    index.index_cases(folder, [
+    index.index_cases(folder, engine=engine, docs=[
         replace(institution, content="超出资质认定证书附表范围出具建筑节能材料导热系数检验报告12份",
                 grounds_text="", findings=""),
         replace(bureau, content="数据、结果失实的检验报告3份", grounds_text="", findings="")])
@@ -176,19 +183,19 @@ def test_bad_filters_are_refused_in_chinese(built):
 def test_phrase_query_needs_the_words_in_order(built):
     assert ids(index.search(built, '"作业指导书 记录数据"')) == [INSTITUTION]
     assert index.search(built, '"记录数据 作业指导书"').total == 0
-    # the same through Whoosh directly, on the word field alone: positions must be a running count
-    ix = whoosh_index.open_dir(str(built))
-    with ix.searcher() as s:
-        assert len(s.search(Q.Phrase("content", ["作业指导书", "记录", "数据"]))) == 1
-        assert len(s.search(Q.Phrase("content", ["记录", "作业指导书", "数据"]))) == 0
-    ix.close()
+    # the same through the engine directly, on the word field alone: positions must be a running count
+    from pipeline.search.query import Phrase, Plan
+    engine = index.open_index(built)
+    assert engine.search(Plan(match=Phrase("content", ("作业指导书", "记录", "数据"))), limit=5).total == 1
+    assert engine.search(Plan(match=Phrase("content", ("记录", "作业指导书", "数据"))), limit=5).total == 0
 
 
-def test_index_case_replaces_and_remove_case_removes(tmp_path):
+def test_index_case_replaces_and_remove_case_removes(tmp_path, engine):
     folder = tmp_path / "index"
     docs = _documents()
     for doc in docs:
-        index.index_case(folder, doc)
+        index.index_case(folder, doc, engine=engine)
+    assert index.index_engine(folder) == engine
     assert set(index.indexed_case_ids(folder)) == {INSTITUTION, BUREAU, REFUSED}
     newer = replace(docs[0], version=2, manifest_sha256="f" * 64, content=docs[0].content + "\n补充材料：留样记录齐全")
     index.index_case(folder, newer)
@@ -201,17 +208,17 @@ def test_index_case_replaces_and_remove_case_removes(tmp_path):
     assert index.search(folder, "91360100MA35K2Q74M").total == 0
 
 
-def test_index_cases_batches(tmp_path):
+def test_index_cases_batches(tmp_path, engine):
     folder = tmp_path / "index"
-    assert index.index_cases(folder, _documents()) == 3
+    assert index.index_cases(folder, _documents(), engine=engine) == 3
     assert index.index_cases(folder, _documents()[:1]) == 1
     assert len(index.indexed_case_ids(folder)) == 3
 
 
-def test_rebuild_swaps_and_a_failed_rebuild_keeps_the_old_index(tmp_path):
+def test_rebuild_swaps_and_a_failed_rebuild_keeps_the_old_index(tmp_path, engine):
     folder = tmp_path / "index"
     docs = _documents()
-    index.rebuild(folder, docs[:2])
+    index.rebuild(folder, docs[:2], engine=engine)
     assert set(index.indexed_case_ids(folder)) == {INSTITUTION, BUREAU}
 
     def broken():
@@ -219,13 +226,14 @@ def test_rebuild_swaps_and_a_failed_rebuild_keeps_the_old_index(tmp_path):
         raise RuntimeError("store unreadable midway")
 
     with pytest.raises(RuntimeError):
-        index.rebuild(folder, broken())
+        index.rebuild(folder, broken(), jobs=1)
     assert set(index.indexed_case_ids(folder)) == {INSTITUTION, BUREAU}
     assert ids(index.search(folder, "张建国")) == [INSTITUTION]
     assert not (tmp_path / "index.new").exists()
 
     inode = os.stat(folder).st_ino
-    assert index.rebuild(folder, docs[1:]) == 2
+    assert index.rebuild(folder, docs[1:]) == 2            # the engine that is there
+    assert index.index_engine(folder) == engine
     assert set(index.indexed_case_ids(folder)) == {BUREAU, REFUSED}
     assert os.stat(folder).st_ino != inode                 # a new folder was swapped in
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("index") and p.is_dir()] == ["index"]
@@ -256,16 +264,16 @@ from dataclasses import replace
 sys.path.insert(0, "tests")
 from test_index import _documents
 from pipeline.search import index
-folder, tag = sys.argv[1], sys.argv[2]
+folder, tag, engine = sys.argv[1], sys.argv[2], sys.argv[3]
 for doc in _documents():
-    index.index_case(folder, replace(doc, case_id=f"{doc.case_id}-{tag}"))
+    index.index_case(folder, replace(doc, case_id=f"{doc.case_id}-{tag}"), engine=engine)
 """
 
 
-def test_two_processes_write_one_index(tmp_path):
+def test_two_processes_write_one_index(tmp_path, engine):
     """ingest -j 2 in two processes: writers wait for each other's lock and every case ends up indexed."""
     folder = tmp_path / "index"
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(folder), tag], cwd=ROOT,
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(folder), tag, engine], cwd=ROOT,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for tag in "ab"]
     for p in procs:
         out, err = p.communicate(timeout=300)
@@ -275,16 +283,32 @@ def test_two_processes_write_one_index(tmp_path):
 
 
 def test_an_index_of_another_version_asks_for_reindex(tmp_path):
+    from whoosh import index as whoosh_index
     from whoosh.fields import ID, Schema
 
-    from archive_store.errors import ConfigurationError
     folder = tmp_path / "index"
     folder.mkdir()
-    whoosh_index.create_in(str(folder), Schema(case_id=ID(stored=True))).close()
+    whoosh_index.create_in(str(folder), Schema(case_id=ID(stored=True))).close()   # an older yuetan's index
     with pytest.raises(ConfigurationError, match="yuetan reindex"):
         index.search(folder, "张建国")
     with pytest.raises(ConfigurationError, match="yuetan reindex"):
         index.index_case(folder, _documents()[0])
+    assert index.rebuild(folder, _documents()) == 3
+    assert ids(index.search(folder, "张建国")) == [INSTITUTION]
+
+
+def test_garbage_index_files_ask_for_reindex(tmp_path, engine):
+    folder = tmp_path / "index"
+    index.rebuild(folder, _documents(), engine=engine)
+    for p in folder.iterdir():
+        if p.name != index.MARKER and p.is_file():
+            p.write_bytes(b"not an index")
+    index._forget(folder)
+    with pytest.raises(ConfigurationError, match="yuetan reindex"):
+        index.search(folder, "张建国")
+    (folder / index.MARKER).write_text("{", encoding="utf-8")
+    with pytest.raises(ConfigurationError, match=index.MARKER):
+        index.search(folder, "张建国")
 
 
 def test_texts_as_pairs_keep_documents_that_share_a_title():
@@ -293,3 +317,158 @@ def test_texts_as_pairs_keep_documents_that_share_a_title():
                                                                          ("扫描件", "第二页 书面审查")],
                                       manifest_sha256="0" * 64)
     assert "整改到位" in doc.content and "书面审查" in doc.content
+
+
+# --- the kinds of query that found nothing before, each with its ranking ------------------------------------
+
+def _corpus(folder: Path, engine: str, contents: dict[str, dict]) -> None:
+    """Cases made from the institution example, each with its own id, date and the given fields."""
+    base = _documents()[0]
+    docs = []
+    for n, (case_id, fields) in enumerate(contents.items()):
+        defaults = dict(case_id=case_id, target=f"江西第{n}检测有限公司", grounds_text="", findings="", content="",
+                        people=(), credit_code=None, identifiers=(), interview_on=date(2025, 1, 1 + n),
+                        notice_number=f"赣市监检约〔2025〕{100 + n}号", manifest_sha256=f"{n:064x}")
+        docs.append(replace(base, **{**defaults, **fields}))
+    index.rebuild(folder, docs, engine=engine, jobs=1)
+
+
+def test_words_written_together_find_them_apart_ranked_exact_then_adjacent_then_apart(tmp_path, engine):
+    folder = tmp_path / "index"
+    _corpus(folder, engine, {
+        "APART": {"content": "样品管理混乱，部分留存不足，相关记录缺失", "interview_on": date(2025, 3, 1)},
+        "ADJACENT": {"content": "检查发现样品的留存记录不全", "interview_on": date(2025, 2, 1)},
+        "EXACT": {"content": "样品留存记录不全", "interview_on": date(2025, 1, 1)},
+        "NONE": {"content": "留存记录齐全"},
+    })
+    r = index.search(folder, "样品留存记录")
+    assert ids(r) == ["EXACT", "ADJACENT", "APART"]                # not by date: by how the words stand
+    assert r.hits[0].score > r.hits[1].score > r.hits[2].score
+    assert ids(index.search(folder, "样品 留存记录")) == ["EXACT", "ADJACENT", "APART"]
+    assert ids(index.search(folder, '"样品留存记录"')) == ["EXACT"]          # quoted: exactly as typed
+
+
+def test_compound_query_over_a_longer_phrase(built):
+    assert ids(index.search(built, "混凝土报告")) == [INSTITUTION]          # 混凝土抗压强度检验报告
+    assert ids(index.search(built, "尾气检测设备未检定")) == [REFUSED]
+
+
+def test_shorthand_for_a_ground_finds_the_cases_on_it(tmp_path, engine, built):
+    assert ids(index.search(built, "监督抽查违规"))[0] == REFUSED        # 第六条第（八）项
+    assert ids(index.search(built, "程序违规敷衍"))[0] == BUREAU         # 第七条第（三）项
+    folder = tmp_path / "index"
+    on_ground = "第六条第（一）项 " + index.GROUND_TEXTS[(6, 1)]
+    _corpus(folder, engine, {
+        "BODY": {"content": "样品台账不全，计量溯源计划未执行", "interview_on": date(2025, 6, 1)},
+        "GROUND": {"grounds": ("6.1",), "grounds_text": on_ground, "interview_on": date(2025, 1, 1)},
+        "OTHER": {"grounds": ("6.2",), "grounds_text": "第六条第（二）项 " + index.GROUND_TEXTS[(6, 2)]},
+    })
+    assert ids(index.search(folder, "样品溯源")) == ["GROUND", "BODY"]
+
+
+def test_part_of_a_name_and_a_single_character(tmp_path, engine):
+    folder = tmp_path / "index"
+    _corpus(folder, engine, {
+        "BOYUAN": {"target": "瑞昌市博远环境检测有限公司", "interview_on": date(2024, 1, 1)},
+        "MENTION": {"content": "博远公司的检测报告由本机构复核", "interview_on": date(2025, 5, 1)},
+        "QIAN": {"people": ("钱进",), "content": "授权签字人未到场"},
+        "ELSE": {"target": "江西远博环境科技有限公司"},
+    })
+    assert ids(index.search(folder, "博远检测")) == ["BOYUAN", "MENTION"]       # the name first
+    assert ids(index.search(folder, "博远环境")) == ["BOYUAN"]
+    assert ids(index.search(folder, "钱")) == ["QIAN"]                          # the surname alone
+    assert set(ids(index.search(folder, "远"))) == {"BOYUAN", "MENTION", "ELSE"}
+
+
+def test_every_identifier_finds_its_case_exactly(built):
+    for key in ["91360100MA35K2Q74M", "231412340567", "赣市监检约〔2025〕3号", "赣市监检约(2025)3号",
+                "赣市监检约【2025】03号", "赣市监检约[2025]3", "〔2025〕3号", "JX-RZ-2025-017", "jx-rz-2025-017",
+                "GX-2025-0312", "GX20250312", "13907910001"]:
+        assert ids(index.search(built, key)) == [INSTITUTION], key
+    assert ids(index.search(built, "0792-8226001")) == [BUREAU]
+    assert ids(index.search(built, "13970700088")) == [REFUSED]
+    # the organizer's phone is in two cases: both, and only those
+    assert set(ids(index.search(built, "0791-86358120"))) == {INSTITUTION, BUREAU}
+    assert set(ids(index.search(built, "86358120"))) == {INSTITUTION, BUREAU}
+
+
+def test_a_synonym_does_not_swallow_the_query(tmp_path, engine):
+    folder = tmp_path / "index"
+    _corpus(folder, engine, {
+        "STAMP": {"content": "在资质认定能力范围外出具水质检测报告并加盖CMA标志"},
+        "PLAIN1": {"content": "资质认定证书附表未更新"},
+        "PLAIN2": {"content": "已办理资质认定变更手续"},
+    })
+    assert ids(index.search(folder, "CMA")) == ["STAMP"]
+    assert ids(index.search(folder, "cma 标志")) == ["STAMP"]
+
+
+def test_the_name_of_the_case_ranks_above_its_body(tmp_path, engine):
+    folder = tmp_path / "index"
+    _corpus(folder, engine, {
+        "BODY": {"content": "宏达公司提供的检测报告有误", "interview_on": date(2025, 9, 1)},
+        "TARGET": {"target": "江西宏达检测有限公司", "interview_on": date(2024, 1, 1)},
+    })
+    assert ids(index.search(folder, "宏达")) == ["TARGET", "BODY"]
+
+
+def test_facets_count_every_match_for_the_query_and_filters(built):
+    r = index.search(built, "", limit=1)
+    assert r.total == 3 and len(r.hits) == 1
+    assert r.facets["kind"] == {"institution": 2, "bureau": 1}
+    assert r.facets["ground"] == {"6.2": 1, "6.3": 1, "6.8": 1, "6.9": 1, "7.2": 1, "7.3": 1}
+    assert r.facets["region"] == {"360000": 1, "360400": 1, "360700": 1}
+    assert r.facets["year"] == {"2025": 3}
+    assert r.facets["outcome"] == {"completed": 1, "circulated_criticism": 1, "administrative_penalty": 1}
+    r = index.search(built, "整改到位", kind="institution")
+    assert r.facets["kind"] == {"institution": 1} and r.facets["outcome"] == {"completed": 1}
+    assert index.search(built, "数据失实", kind="bureau").facets["kind"] == {}
+
+
+def test_paging_with_offset(built):
+    everything = ids(index.search(built, "", limit=10))
+    assert [ids(index.search(built, "", limit=1, offset=i))[0] for i in range(3)] == everything
+    page = index.search(built, "", limit=2, offset=2)
+    assert page.total == 3 and ids(page) == everything[2:]
+    with pytest.raises(InvalidArgument, match="起始位置"):
+        index.search(built, "", offset=-1)
+
+
+def test_both_engines_answer_alike(tmp_path):
+    """The same documents in both engines: the same cases, order, points and facets for every query."""
+    folders = {}
+    for name in index.ENGINES:
+        folders[name] = tmp_path / name
+        index.rebuild(folders[name], _documents(), engine=name, jobs=1)
+    for q in ["数据失实", "整改", "超范围", "报告", "王", "检测 报告", "", '"原始记录"', "约谈 2025"]:
+        answers = [index.search(f, q, limit=3) for f in folders.values()]
+        assert answers[0].as_dict() == answers[1].as_dict(), q
+
+
+def test_a_search_reads_the_same_dictionary_from_sqlite(tmp_path):
+    """Query words come from the dictionary in SQLite (a command starts without loading jieba's), the same."""
+    from pipeline.search import analysis
+    path = str(tmp_path / "freq.sqlite")
+    analysis._write_freq_file(analysis.segmenter(), path)
+    fast = analysis._sqlite_tokenizer(path)
+    assert isinstance(fast.FREQ, analysis._SqliteFreq)
+    for text in ["超出资质认定证书规定的检验检测能力范围", "瑞昌市博远环境检测有限公司", "样品的留存记录",
+                 "张建国表示问题系检测人员未按作业指导书记录数据", "机动车排放检验数据与监控视频记录不符12次"]:
+        assert list(fast.tokenize(text)) == list(analysis.segmenter().tokenize(text)), text
+    (tmp_path / "broken.sqlite").write_bytes(b"not sqlite")
+    assert analysis._sqlite_tokenizer(str(tmp_path / "broken.sqlite")) is None
+
+
+def test_whoosh_rebuild_in_several_segments_answers_the_same(tmp_path, monkeypatch):
+    from pipeline.search import whoosh_engine
+    one = tmp_path / "one"
+    index.rebuild(one, _documents(), engine="whoosh", jobs=1)
+    monkeypatch.setattr(whoosh_engine, "BULK_SEGMENT", 1)
+    many = tmp_path / "many"
+    index.rebuild(many, _documents(), engine="whoosh", jobs=1)
+    assert len(index.open_index(many).searcher().leaf_searchers()) == 3
+    for q in ["数据失实", "整改", "王", "", '"原始记录"', "91360100MA35K2Q74M"]:
+        assert index.search(one, q).as_dict() == index.search(many, q).as_dict(), q
+    index.remove_case(many, INSTITUTION)
+    assert set(index.indexed_case_ids(many)) == {BUREAU, REFUSED}
+    assert index.search(many, "张建国").total == 0

@@ -7,6 +7,8 @@ import random
 import signal
 import subprocess
 
+import pytest
+
 from archive_store import ledger
 from pipeline.records.audit import audit_archive
 from pipeline.records.setup import init_home
@@ -14,6 +16,8 @@ from pipeline.search.index import search
 
 from .conftest import ROOT
 from .synthetic import make_case_folders
+
+pytestmark = pytest.mark.slow     # 22 ingest runs, each building dossiers
 
 YUETAN = ROOT / ".venv" / "bin" / "yuetan"
 CRASH_POINTS = ["after_build", "after_blobs", "after_catalog", "after_index"]

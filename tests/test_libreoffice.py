@@ -26,6 +26,8 @@ from pipeline.pdf.pdfa import check_pdfa
 
 from .conftest import EXAMPLES, ROOT
 
+pytestmark = pytest.mark.slow     # starts, kills and hangs LibreOffice
+
 FONT = "Noto Serif CJK SC"
 NOTICE_TEXT = ["约谈通知书", "赣市监检约〔2025〕7号", "你单位存在超出资质认定证书规定的检验检测能力范围出具报告的问题。"]
 

@@ -267,14 +267,6 @@ def test_hostile_pdf_is_defused(tmp_path):
 
 # --- DOCX --------------------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def converter():
-    from pipeline.pdf.pdfa import pdfa_converter
-
-    with pdfa_converter() as office:
-        yield office
-
-
 class NotPdfaConverter:
     """Error injection only: a converter whose output is a plain PDF, which real LibreOffice never gives."""
 

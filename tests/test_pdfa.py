@@ -245,7 +245,8 @@ def test_qpdf_check_reports_damage(tmp_path, pdfa):
 
 
 def test_qpdf_not_installed_names_the_package(monkeypatch, pdfa):
-    monkeypatch.setattr(qpdf, "QPDF", "qpdf-not-installed")
+    monkeypatch.setattr(qpdf, "QPDF", qpdf.Program("qpdf-not-installed", ("qpdf",)))
     with pytest.raises(ExternalProgramError) as exc:
         qpdf_check(pdfa)
     assert "qpdf" in exc.value.message and pdfa.name in exc.value.message
+    assert "apt-get install qpdf" in exc.value.message

@@ -138,6 +138,13 @@ def render_example(name: str, work: Path, *, fonts=DEFAULT_FONTS, change=None) -
         return all_documents(case, number, work, fonts)
 
 
+ARCHIVAL_CODE = "J036-WS·2025-D6-JCK-0007"
+
+
+def footer_lines(path: Path) -> list[str]:
+    return [p.text for p in Document(path).sections[0].footer.paragraphs]
+
+
 def all_documents(case, number: str, work: Path, fonts) -> dict[str, Path]:
     work.mkdir(parents=True, exist_ok=True)
     entries = [render.FileListEntry(1, case.organizer.name, number, "约谈通知书", case.notice.issued_on, 1, 3, ""),
@@ -147,12 +154,14 @@ def all_documents(case, number: str, work: Path, fonts) -> dict[str, Path]:
         "约谈通知书": render.render_notice(case, number, work, fonts=fonts),
         "约谈记录": render.render_record(case, number, work, fonts=fonts),
         "案卷封面": render.render_cover(case, number, work, archived_on=date(2025, 12, 1), retention_years=6,
-                                    fonts=fonts),
-        "卷内文件目录": render.render_file_list(case, number, entries, work, fonts=fonts),
+                                    fonts=fonts, archival_code=ARCHIVAL_CODE, document_count=3, page_count=9),
+        "卷内文件目录": render.render_file_list(case, number, entries, work, fonts=fonts,
+                                          archival_code=ARCHIVAL_CODE),
         "备考表": render.render_remarks(case, assess_procedure(case), work, page_count=9,
                                      manifest_sha256=hashlib.sha256(case.case_id.encode()).hexdigest(),
                                      notes=["整改方案.pdf：已删除 JavaScript 动作"], filed_by="王档案",
-                                     checked_by="李检查", filed_on=date(2025, 12, 1), fonts=fonts),
+                                     checked_by="李检查", filed_on=date(2025, 12, 1), fonts=fonts,
+                                     archival_code=ARCHIVAL_CODE, document_count=3),
     }
 
 
@@ -211,10 +220,15 @@ def test_page_is_a4_with_gbt9704_margins_and_grid(docx_examples, document):
     section = doc.sections[0]
     assert (round(section.page_width.mm, 1), round(section.page_height.mm, 1)) == (210.0, 297.0)
     margins = [section.top_margin, section.bottom_margin, section.left_margin, section.right_margin]
-    assert [round(m.mm, 1) for m in margins] == [37.0, 35.0, 28.0, 26.0]
     text_width = Length(section.page_width - section.left_margin - section.right_margin)
-    text_height = Length(section.page_height - section.top_margin - section.bottom_margin)
-    assert (round(text_width.mm, 1), round(text_height.mm, 1)) == (156.0, 225.0)
+    if document == "备考表":   # the signature block is the footer, inside GB/T 9704's 225 mm text height
+        assert [round(m.mm, 1) for m in margins] == [37.0, 62.0, 28.0, 26.0]
+        assert round(section.footer_distance.mm, 1) == 37.0
+    else:
+        assert [round(m.mm, 1) for m in margins] == [37.0, 35.0, 28.0, 26.0]
+        text_height = Length(section.page_height - section.top_margin - section.bottom_margin)
+        assert round(text_height.mm, 1) == 225.0
+    assert round(text_width.mm, 1) == 156.0
     grid = section._sectPr.find(qn("w:docGrid"))
     assert grid.get(qn("w:linePitch")) == "579"          # 225 mm / 22 lines = 28.95 pt
     normal = doc.styles["Normal"]
@@ -367,22 +381,26 @@ def test_record_of_an_absent_target_says_so(tmp_path):
 def test_cover_file_list_and_remarks_docx(docx_examples):
     cover = docx_text(docx_examples["institution-onsite"]["案卷封面"]).splitlines()
     assert cover[1] == "江西赣信检测技术有限公司约谈案卷"
-    for pair in (["立卷单位", "江西省市场监督管理局"], ["约谈通知书文号", "赣市监检约〔2025〕3号"],
-                 ["起止日期", "2025年7月7日至2025年9月1日"], ["保管期限", "6年"], ["归档日期", "2025年12月1日"],
-                 ["案件编号", "JX-RZ-2025-017"]):
+    for pair in (["全宗名称", "江西省市场监督管理局"], ["档号", ARCHIVAL_CODE], ["约谈通知书文号", "赣市监检约〔2025〕3号"],
+                 ["起止日期", "2025年7月7日至2025年9月1日"], ["保管期限", "6年"], ["件数、页数", "3件，9页"],
+                 ["归档日期", "2025年12月1日"], ["案件编号", "JX-RZ-2025-017"]):
         assert "\n".join(pair) in "\n".join(cover)
-    table = Document(docx_examples["institution-onsite"]["卷内文件目录"]).tables[0]
-    rows = [[cell.text for cell in row.cells] for row in table.rows]
-    assert rows == [["序号", "责任者", "文号", "题名", "日期", "页号", "备注"],
-                    ["1", "江西省市场监督管理局", "赣市监检约〔2025〕3号", "约谈通知书", "2025年7月7日", "1-3", ""],
-                    ["2", "江西省市场监督管理局", "", "约谈记录", "2025年7月15日", "4", ""],
-                    ["3", "江西赣信检测技术有限公司", "", "整改方案 & 附件 <一>", "", "5-9", "整改方案"]]
+    file_list = Document(docx_examples["institution-onsite"]["卷内文件目录"])
+    assert f"档号：{ARCHIVAL_CODE}" in [p.text for p in file_list.paragraphs]
+    rows = [[cell.text for cell in row.cells] for row in file_list.tables[0].rows]
+    # GB/T 9705-2008 4.3: 序号、文号、责任者、题名、日期、页号、备注
+    assert rows == [["序号", "文号", "责任者", "题名", "日期", "页号", "备注"],
+                    ["1", "赣市监检约〔2025〕3号", "江西省市场监督管理局", "约谈通知书", "2025年7月7日", "1-3", ""],
+                    ["2", "", "江西省市场监督管理局", "约谈记录", "2025年7月15日", "4", ""],
+                    ["3", "", "江西赣信检测技术有限公司", "整改方案 & 附件 <一>", "", "5-9", "整改方案"]]
     remarks = docx_text(docx_examples["refused-to-sign"]["备考表"]).splitlines()
-    assert "本卷共9页。" in remarks
+    assert f"档号：{ARCHIVAL_CODE}" in remarks
+    assert "本卷共3件，9页。" in remarks
     assert any(line.startswith("3.［违反程序］第十三条：通知书于 2025-09-29 送达") for line in remarks)
     assert "1.整改方案.pdf：已删除 JavaScript 动作。" in remarks
     assert hashlib.sha256(b"GZ-RZ-2025-004").hexdigest() in remarks
-    assert ["立卷人：王档案", "检查人：李检查", "立卷日期：2025年12月1日"] == remarks[-3:]
+    assert footer_lines(docx_examples["refused-to-sign"]["备考表"]) == [
+        "立卷人：王档案", "检查人：李检查", "立卷日期：2025年12月1日"]
 
 
 def test_remarks_without_findings_or_notes(tmp_path):
@@ -412,14 +430,6 @@ def test_render_writes_through_a_temporary_name(tmp_path):
 
 
 # --- PDF level (the real LibreOffice) -------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def converter():
-    from pipeline.pdf.pdfa import pdfa_converter
-
-    with pdfa_converter() as running:
-        yield running
-
 
 @pytest.fixture(scope="module")
 def pdf_examples(docx_examples, converter, tmp_path_factory) -> dict[str, dict[str, Path]]:
@@ -555,7 +565,7 @@ def test_render_command_writes_docx_and_pdf_and_says_where(home, tmp_path):
     assert "赣市监检约〔2025〕1号" in squeeze(pdf_text(tmp_path / "again" / "约谈通知书.pdf"))
 
 
-def test_render_keeps_the_case_number_and_registers_it(home, tmp_path):
+def test_render_keeps_the_case_number_and_registers_it(home, tmp_path, converter):
     from pipeline.dossier import render_case_documents
 
     class Counting:
@@ -566,11 +576,9 @@ def test_render_keeps_the_case_number_and_registers_it(home, tmp_path):
             self.calls += 1
             return self.inner.convert_to_pdfa(src, dest, timeout=timeout)
 
-    from pipeline.pdf.pdfa import pdfa_converter
-    with pdfa_converter() as running:
-        counting = Counting(running)
-        made = render_case_documents(EXAMPLES / "refused-to-sign", tmp_path / "o", home=open_home(home.path),
-                                     converter=counting)
+    counting = Counting(converter)
+    made = render_case_documents(EXAMPLES / "refused-to-sign", tmp_path / "o", home=open_home(home.path),
+                                 converter=counting)
     assert counting.calls == 2 and len(made) == 4
     assert "赣市监检约〔2025〕12号" in squeeze(pdf_text(tmp_path / "o" / "约谈通知书.pdf"))
     with home.numbers() as registry:

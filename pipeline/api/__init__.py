@@ -4,6 +4,7 @@ invents one), and returns a pydantic model whose `model_dump(mode="json")` is th
 
 Errors are the exceptions of `archive_store.errors` (re-exported here), each with its exit status.
 """
+from archive_store import clock
 from archive_store.actors import ROLE_LABELS, Actor, Role
 from archive_store.errors import (
     ArchiveConflict,
@@ -14,7 +15,8 @@ from archive_store.errors import (
     YuetanError,
 )
 from archive_store.home import ArchiveHome, resolve_home
-from pipeline.api import models
+from pipeline.api import approvals, authority, labels, models
+from pipeline.api.accounts import record_account_change, record_role_change
 from pipeline.api.archive import (
     audit,
     follow,
@@ -31,10 +33,14 @@ from pipeline.api.archive import (
     start_follower,
 )
 from pipeline.api.cases import build, check, render, schema, verify
+from pipeline.api.dossiers import dossier_outline, dossier_page
 from pipeline.api.keeping import (
+    catalogue,
     credit,
     export,
     export_verify,
+    handover,
+    handover_verify,
     hold,
     purge_execute,
     purge_plan,
@@ -45,11 +51,12 @@ from pipeline.api.keeping import (
 from pipeline.api.models import ExportFilters
 
 __all__ = [
-    "Actor", "Role", "ROLE_LABELS", "ArchiveHome", "ExportFilters", "models", "resolve_home",
+    "Actor", "Role", "ROLE_LABELS", "clock", "ArchiveHome", "ExportFilters", "models", "resolve_home",
     "YuetanError", "ExitCode", "InvalidArgument", "InvalidCase", "ConfigurationError", "ArchiveConflict",
     "check", "schema", "render", "build", "verify",
     "init", "open_archive", "ingest", "search", "show", "open_dossier", "reindex", "audit", "ledger_verify",
     "ledger_list", "follow", "start_follower", "migrate",
     "retention", "hold", "release", "purge_plan", "purge_execute", "export", "export_verify", "credit",
-    "statistics",
+    "statistics", "catalogue", "handover", "handover_verify",
+    "approvals", "labels", "authority", "record_account_change", "record_role_change", "dossier_outline", "dossier_page",
 ]

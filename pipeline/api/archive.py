@@ -8,6 +8,7 @@ from pathlib import Path
 
 from archive_store import ledger as chain
 from archive_store.actors import Actor
+from archive_store.errors import InvalidArgument
 from archive_store.home import DEFAULT_SEAL_PKCS12, ArchiveHome, open_home
 from pipeline.api.models import (
     AuditResult,
@@ -32,12 +33,9 @@ from pipeline.api.models import (
     Tombstone,
     VersionEntry,
 )
-from pipeline.records import lookup
-from pipeline.records.audit import audit_archive
-from pipeline.records.ingest import IngestResult, case_sources, ingest_cases
-from pipeline.records.setup import init_home
-from pipeline.search.index import search as search_index
-from pipeline.search.reindex import reindex as rebuild_index
+
+# The operations are imported inside each function: a command loads only what it uses (the CLI starts faster).
+from pipeline.records.authority import require
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +47,8 @@ def open_archive(path: Path) -> ArchiveHome:
 
 def init(path: Path, *, actor: Actor, organizer: str | None = None) -> InitResult:
     """Create the archive home (settings, catalog) and, unless a seal is configured, a development seal."""
+    from pipeline.records.setup import init_home
+
     home, created = init_home(path, organizer=organizer)
     log.info("%s（%s）%s档案库 %s", actor.name, actor.role, "创建" if created else "打开", home.path)
     return InitResult(path=str(home.path.resolve()), created=created, seal_path=str(home.seal_pkcs12),
@@ -57,49 +57,70 @@ def init(path: Path, *, actor: Actor, organizer: str | None = None) -> InitResul
 
 def ingest(home: ArchiveHome, paths: Iterable[Path], *, actor: Actor, jobs: int = 1, supersede: bool = False,
            on_result: Callable[[IngestRow], None] | None = None,
-           on_start: Callable[[int], None] | None = None) -> IngestReport:
+           on_start: Callable[[int], None] | None = None,
+           on_stage: Callable[[str, str], None] | None = None) -> IngestReport:
     """Ingest cases (folders, zips, or folders of many cases); one bad case is reported and the rest go on.
 
-    `on_start(n)` is told how many cases were found; `on_result(row)` hears of each case as it finishes.
+    `on_start(n)` is told how many cases were found; `on_result(row)` hears of each case as it finishes;
+    `on_stage(source, stage)` hears each case's stages as they start (check, render, convert, normalise,
+    assemble, seal, store, index).
     Failures are rows, not exceptions: `IngestReport.failed` counts them.
     """
+    from pipeline.records.ingest import case_sources, ingest_cases
+
+    require(actor, "ingest")
     sources = case_sources(paths)
     if on_start is not None:
         on_start(len(sources))
     results = ingest_cases(sources, home=home, actor=actor, jobs=jobs, supersede=supersede,
-                           on_result=(lambda r: on_result(ingest_row(r))) if on_result else None)
+                           on_result=(lambda r: on_result(ingest_row(r))) if on_result else None,
+                           on_stage=on_stage)
     return IngestReport(results=[ingest_row(r) for r in results])
 
 
-def ingest_row(result: IngestResult) -> IngestRow:
+def ingest_row(result) -> IngestRow:
+    """A row of the answer from pipeline.records.ingest.IngestResult."""
     return IngestRow(source=result.source, case_id=result.case_id, status=result.status, version=result.version,
-                     notice_number=result.notice_number, dossier_sha256=result.dossier_sha256,
+                     notice_number=result.notice_number, archival_code=result.archival_code,
+                     dossier_sha256=result.dossier_sha256,
                      manifest_sha256=result.manifest_sha256, findings=[Finding(**f) for f in result.findings],
                      message=result.message, problems=[Problem(**p) for p in result.problems])
 
 
 def search(home: ArchiveHome, query: str = "", *, actor: Actor, kind: str | None = None, ground: str | None = None,
            organizer: str | None = None, region: str | None = None, outcome: str | None = None,
-           date_from=None, date_to=None, limit: int = 20) -> SearchResult:
-    """Ranked cases for `query` within the filters (the same filters as export)."""
+           date_from=None, date_to=None, limit: int = 20, offset: int = 0) -> SearchResult:
+    """Ranked cases for `query` within the filters (the same filters as export): the page [offset, offset + limit),
+    the exact total, and the facet counts of every match."""
+    from pipeline.search.index import search as search_index
+
     log.debug("%s（%s）检索 %r", actor.name, actor.role, query)
+    if offset < 0:
+        raise InvalidArgument(f"起始位置 {offset} 无效：应不小于 0")
     found = search_index(home.index_dir, query or "", kind=kind, ground=ground, organizer=organizer, region=region,
-                         outcome=outcome, date_from=date_from, date_to=date_to, limit=limit)
+                         outcome=outcome, date_from=date_from, date_to=date_to, limit=limit, offset=offset)
     data = found.as_dict()
-    return SearchResult(total=data["total"], hits=[SearchHit(**h) for h in data["hits"]],
-                        facets=data.get("facets"))
+    hits = [SearchHit(**h) for h in data["hits"]]
+    if hits:
+        with home.catalog() as catalog:
+            for hit in hits:
+                record = catalog.current(hit.case_id)
+                hit.archival_code = record.archival_code if record else None
+    return SearchResult(total=data["total"], hits=hits, facets=data.get("facets"))
 
 
 def show(home: ArchiveHome, reference: str, *, actor: Actor) -> ShowResult:
     """A case by notice number or case_id: its record, findings, documents, versions, holds and ledger entries;
     for a purged case, its tombstone."""
+    from pipeline.records import lookup
+
     log.debug("%s（%s）查看 %s", actor.name, actor.role, reference)
     info = lookup.show_case(home, reference)
     if info["status"] == "purged":
         return ShowResult(status="purged", tombstone=Tombstone(**info["tombstone"]))
     return ShowResult(
         status=info["status"], record=CaseRecord(**asdict(info["record"])), outcome_label=info["outcome_label"],
-        findings=[Finding(**f.as_dict()) for f in info["findings"]],
+        findings=[Finding(**asdict(f)) for f in info["findings"]],
         documents=[DocumentEntry(**asdict(d)) for d in info["documents"]],
         versions=[VersionEntry(version=v.version, status=v.status, archived_at=v.archived_at,
                                dossier_sha256=v.dossier_sha256) for v in info["versions"]],
@@ -109,6 +130,8 @@ def show(home: ArchiveHome, reference: str, *, actor: Actor) -> ShowResult:
 
 def open_dossier(home: ArchiveHome, reference: str, dest: Path, *, actor: Actor) -> OpenResult:
     """Write a stored case's sealed dossier to `dest`, its hash checked on the way out."""
+    from pipeline.records import lookup
+
     log.debug("%s（%s）取出 %s", actor.name, actor.role, reference)
     record = lookup.open_dossier(home, reference, dest)
     return OpenResult(path=str(dest), case_id=record.case_id, notice_number=record.notice_number)
@@ -116,6 +139,8 @@ def open_dossier(home: ArchiveHome, reference: str, dest: Path, *, actor: Actor)
 
 def reindex(home: ArchiveHome, *, actor: Actor) -> ReindexResult:
     """The search index made again from the catalog and the store alone, swapped in whole."""
+    from pipeline.search.reindex import reindex as rebuild_index
+
     return ReindexResult(cases=rebuild_index(home, actor=actor))
 
 
@@ -160,6 +185,8 @@ def migrate(home: ArchiveHome, *, actor: Actor) -> MigrateResult:
 
 def audit(home: ArchiveHome, *, actor: Actor) -> AuditResult:
     """Every blob against its hash, catalog against store, index against catalog, the ledger chain."""
+    from pipeline.records.audit import audit_archive
+
     log.debug("%s（%s）核查档案库", actor.name, actor.role)
     report = audit_archive(home)
     return AuditResult(ok=report.ok, problems=report.problems, pending=report.pending, cases=report.cases,
@@ -181,4 +208,4 @@ def ledger_list(home: ArchiveHome, case_id: str | None = None, *, actor: Actor) 
 
 
 def ledger_entry(entry: chain.LedgerEntry) -> LedgerEntry:
-    return LedgerEntry(**entry.as_dict())
+    return LedgerEntry(**asdict(entry))

@@ -19,9 +19,6 @@ from pipeline.api.models import (
 from pipeline.case.contract import case_json_schema
 from pipeline.case.findings import assess_procedure
 from pipeline.case.intake import open_case
-from pipeline.dossier import build_dossier, render_case_documents
-from pipeline.pdf.pdfa import pdfa_converter
-from pipeline.pdf.verify import verify_dossier
 
 
 def check(path: Path) -> CheckResult:
@@ -49,6 +46,9 @@ def render(home: ArchiveHome, path: Path, out_dir: Path, *, actor: Actor, conver
     `converter` is a running LibreOffice converter to reuse; without one, one is started for this call (only
     once the case is accepted: a refused case never starts LibreOffice).
     """
+    from pipeline.dossier import render_case_documents
+    from pipeline.pdf.pdfa import pdfa_converter
+
     own = converter is None
     converter = converter or pdfa_converter()
     try:
@@ -61,18 +61,24 @@ def render(home: ArchiveHome, path: Path, out_dir: Path, *, actor: Actor, conver
 
 def build(home: ArchiveHome, path: Path, dest: Path, *, actor: Actor, converter=None) -> BuildResult:
     """The sealed PDF/A-3b dossier of one case, written to `dest` (not stored); `actor` is its 立卷人."""
+    from pipeline.dossier import build_dossier
+    from pipeline.pdf.pdfa import pdfa_converter
+
     if converter is None:
         with pdfa_converter() as own:
             built = build_dossier(path, dest, home=home, converter=own, filed_by=actor.name)
     else:
         built = build_dossier(path, dest, home=home, converter=converter, filed_by=actor.name)
     return BuildResult(path=str(dest), case_id=built.case_id, notice_number=built.notice_number,
-                       page_count=built.page_count, manifest_sha256=built.manifest_sha256,
+                       archival_code=built.archival_code, page_count=built.page_count,
+                       manifest_sha256=built.manifest_sha256,
                        dossier_sha256=built.dossier_sha256, findings=[Finding(**f.as_dict()) for f in built.findings])
 
 
 def verify(dossier: Path, *, trust: Path | None = None) -> VerifyResult:
     """Every check of a dossier (seal, manifest hash, PDF/A), each reported; `ok` only if all pass."""
+    from pipeline.pdf.verify import verify_dossier
+
     report = verify_dossier(dossier, trust=trust)
     return VerifyResult(path=str(report.path), ok=report.ok, manifest_sha256=report.manifest_sha256,
                         signer=report.signer, notes=list(report.notes),

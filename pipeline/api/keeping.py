@@ -7,15 +7,20 @@ from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
+from archive_store import clock
 from archive_store.actors import Actor
 from archive_store.errors import ConfigurationError
 from archive_store.home import ArchiveHome, open_home
 from pipeline.api.models import (
+    CatalogueEntry,
+    CatalogueResult,
     Count,
     CreditResult,
     ExportFilters,
     ExportResult,
     ExportVerifyResult,
+    HandoverResult,
+    HandoverVerifyResult,
     HoldResult,
     Interview,
     PurgeOutcome,
@@ -25,30 +30,42 @@ from pipeline.api.models import (
     RetentionRow,
     StatisticsResult,
 )
-from pipeline.records import credit as credit_records
-from pipeline.records import export as export_records
-from pipeline.records import retention as retention_records
-from pipeline.records.statistics import archive_statistics
+
+# The operations are imported inside each function: a command loads only what it uses.
+from pipeline.records.authority import require
 
 log = logging.getLogger(__name__)
 
 
 def retention(home: ArchiveHome, *, actor: Actor, as_of: date | None = None) -> RetentionResult:
     """Every current case's retention: closed, kept until, destroyable from, held, status (as of a day)."""
-    day = as_of or retention_records.today_in_china()
+    from pipeline.records import retention as retention_records
+
+    day = as_of or clock.today()
     entries = retention_records.retention_schedule(home, as_of=day)
     years = home.settings.retention_years
     return RetentionResult(as_of=day, retention_years=years, rule=retention_records.retention_rule(years),
-                           cases=[RetentionRow(**e.as_dict()) for e in entries])
+                           cases=[RetentionRow(case_id=e.case_id, version=e.version, notice_number=e.notice_number,
+                                               title=e.title, target=e.target_name, organizer=e.organizer,
+                                               closed_on=e.closed_on, expires_on=e.expires_on,
+                                               purgeable_from=e.purgeable_from, held=e.held,
+                                               hold_reasons=e.hold_reasons, status=e.status.value)
+                                  for e in entries])
 
 
 def hold(home: ArchiveHome, case: str, *, reason: str, actor: Actor) -> HoldResult:
     """Put a legal hold on a case (by case_id or notice number): it is never purged while held."""
+    from pipeline.records import retention as retention_records
+
+    require(actor, "hold")
     return HoldResult(**asdict(retention_records.place_hold(home, case, reason=reason, actor=actor)))
 
 
 def release(home: ArchiveHome, case: str, *, reason: str, actor: Actor) -> HoldResult:
     """Release a case's legal hold."""
+    from pipeline.records import retention as retention_records
+
+    require(actor, "hold")
     return HoldResult(**asdict(retention_records.release_hold(home, case, reason=reason, actor=actor)))
 
 
@@ -56,6 +73,9 @@ def purge_plan(home: ArchiveHome, out_dir: Path, *, actor: Actor, as_of: date | 
                converter=None) -> PurgePlan:
     """Write the destruction list (销毁清册.xlsx, .pdf) and plan.json for the cases due and not held; deletes
     nothing. With nothing due, nothing is written and the plan has no id."""
+    from pipeline.records import retention as retention_records
+
+    require(actor, "draft_plan")
     plan = retention_records.plan_destruction(home, out_dir, actor=actor, as_of=as_of, converter=converter)
     return PurgePlan(**plan, out_dir=str(out_dir))
 
@@ -64,22 +84,40 @@ def purge_execute(home: ArchiveHome, plan_path: Path, *, approved_by: str, actor
                   today: date | None = None) -> PurgeResult:
     """Purge an approved plan's cases that are still due, unheld and unchanged; a rerun finishes an interrupted
     one."""
+    from pipeline.records import retention as retention_records
+
     report = retention_records.execute_plan(home, plan_path, approved_by=approved_by, actor=actor, today=today)
+    return purge_result(report)
+
+
+def purge_result(report) -> PurgeResult:
+    """The answer of an executed destruction plan, from pipeline.records.retention.PurgeReport."""
     return PurgeResult(plan_id=report.plan_id, plan_sha256=report.plan_sha256, approved_by=report.approved_by,
-                       kept_at=str(report.kept_at), cases=[PurgeOutcome(**o.as_dict()) for o in report.outcomes])
+                       kept_at=str(report.kept_at),
+                       cases=[PurgeOutcome(case_id=o.case_id, notice_number=o.notice_number, status=o.status.name,
+                                           message=o.status.value, deleted_blobs=o.deleted_blobs,
+                                           kept_shared_blobs=o.kept_shared_blobs, index_removed=o.index_removed)
+                              for o in report.outcomes])
 
 
 def export(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: Actor) -> ExportResult:
     """The selected cases as one BagIt bag in a zip at `dest`, recorded in the ledger."""
+    from pipeline.records import export as export_records
+
+    require(actor, "prepare_export")
     result = export_records.export_bag(home, export_records.ExportFilters(**filters.model_dump()), dest,
                                        actor=actor)
-    return ExportResult(**result.as_dict())
+    return ExportResult(path=str(result.path), case_ids=result.case_ids, cases=len(result.case_ids),
+                        tagmanifest_sha256=result.tagmanifest_sha256, zip_sha256=result.zip_sha256,
+                        ledger_seq=result.ledger_seq)
 
 
 def export_verify(path: Path, *, home: ArchiveHome | Path | None = None) -> ExportVerifyResult:
     """Every problem of a bag received back (zip structure, BagIt checksums, and, when the archive that wrote it
     is at hand, its ledger's record of the zip). A bag can be verified anywhere: a path that is not an archive
     home is simply not consulted."""
+    from pipeline.records import export as export_records
+
     if home is not None and not isinstance(home, ArchiveHome):
         try:
             home = open_home(home)
@@ -93,6 +131,8 @@ def credit(home: ArchiveHome, credit_code: str | None = None, *, actor: Actor,
            dest: Path | None = None) -> CreditResult:
     """An institution's credit file (第十八条), or every institution's when `credit_code` is None; written as a
     table (.xlsx or .csv) too when `dest` is given."""
+    from pipeline.records import credit as credit_records
+
     if credit_code is None:
         entries = credit_records.credit_file_all(home)
     else:
@@ -104,10 +144,53 @@ def credit(home: ArchiveHome, credit_code: str | None = None, *, actor: Actor,
                         written_to=None if dest is None else str(dest))
 
 
-def statistics(home: ArchiveHome, *, actor: Actor) -> StatisticsResult:
+def statistics(home: ArchiveHome, *, actor: Actor, dest: Path | None = None) -> StatisticsResult:
     """Counts of the current cases by year, organizer, region, ground item, outcome and kind; findings by
-    article and by organizer."""
+    article and by organizer; written as an XLSX workbook (a sheet per count) too when `dest` is given."""
+    from pipeline.records.statistics import archive_statistics, write_statistics_xlsx
+
     stats = archive_statistics(home)
+    if dest is not None:
+        write_statistics_xlsx(stats, dest)
     data = asdict(stats)
     counts = {k: [Count(**c) for c in v] for k, v in data.items() if isinstance(v, list)}
     return StatisticsResult(cases=stats.cases, findings=stats.findings, **counts)
+
+
+def catalogue(home: ArchiveHome, year: int, dest: Path, *, actor: Actor, converter=None) -> CatalogueResult:
+    """The year's 案卷目录 (every 档号 given for cases closed that year, in order) written as .xlsx or .pdf."""
+    from pipeline.records import catalogue as catalogue_records
+
+    log.debug("%s（%s）编制 %d 年度案卷目录", actor.name, actor.role, year)
+    found = catalogue_records.year_catalogue(home, year)
+    catalogue_records.write_catalogue(home, found, dest, converter=converter)
+    return CatalogueResult(path=str(dest), year=year, title=found.title, fonds_code=found.fonds_code,
+                           fonds_name=found.fonds_name, pages=found.pages,
+                           rows=[CatalogueEntry(**{k: v for k, v in r.as_dict().items()
+                                                   if k in CatalogueEntry.model_fields}) for r in found.rows])
+
+
+def handover(home: ArchiveHome, year: int, out_dir: Path, *, actor: Actor, receiver: str = "",
+             converter=None) -> HandoverResult:
+    """The year's dossiers as one BagIt bag with the catalogue and the 移交清单, into `out_dir`; ledgered."""
+    from pipeline.records import handover as handover_records
+
+    result = handover_records.hand_over(home, year, out_dir, actor=actor, receiver=receiver, converter=converter)
+    return HandoverResult(path=str(result.path), zip_path=str(result.zip_path), year=result.year,
+                          archival_codes=result.archival_codes, pages=result.pages, bytes=result.bytes,
+                          tagmanifest_sha256=result.tagmanifest_sha256, zip_sha256=result.zip_sha256,
+                          ledger_seq=result.ledger_seq)
+
+
+def handover_verify(path: Path, *, home: ArchiveHome | Path | None = None) -> HandoverVerifyResult:
+    """On the receiving side (no archive needed): the bag, every dossier's seal and PDF/A, the catalogue against
+    the dossiers. At the archive that wrote it, its ledger's record of the zip is checked too."""
+    if home is not None and not isinstance(home, ArchiveHome):
+        try:
+            home = open_home(home)
+        except ConfigurationError:
+            home = None
+    from pipeline.records import handover as handover_records
+
+    check = handover_records.verify_handover(path, home=home)
+    return HandoverVerifyResult(valid=check.valid, cases=check.cases, problems=check.problems, path=str(check.path))

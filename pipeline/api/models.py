@@ -122,6 +122,7 @@ class BuildResult(ApiModel):
     path: str
     case_id: str
     notice_number: str
+    archival_code: str = ""
     page_count: int
     manifest_sha256: str
     dossier_sha256: str
@@ -165,6 +166,7 @@ class IngestRow(ApiModel):
     status: str
     version: int | None = None
     notice_number: str | None = None
+    archival_code: str | None = None
     dossier_sha256: str | None = None
     manifest_sha256: str | None = None
     findings: list[Finding] = Field(default_factory=list)
@@ -216,6 +218,7 @@ class SearchHit(ApiModel):
     snippets: list[str]
     target_kind: str = ""
     grounds: list[str] = Field(default_factory=list)
+    archival_code: str | None = None
 
     @property
     def outcome_label(self) -> str:
@@ -261,6 +264,7 @@ class CaseRecord(ApiModel):
     case_json_sha256: str
     manifest_json_sha256: str
     indexed_at: IsoDateTime | None = None
+    archival_code: str | None = None
 
 
 class DocumentEntry(ApiModel):
@@ -539,6 +543,61 @@ class ExportVerifyResult(ApiModel):
 
     def failure(self) -> YuetanError | None:
         return None if self.valid else VerificationFailed(f"导出包 {self.path} 校验未通过", reported=True)
+
+
+# --- arrangement: the year's catalogue and its handover ----------------------------------------------------
+
+class CatalogueEntry(ApiModel):
+    """One row of the 案卷目录, in the standard's column order."""
+
+    seq: int
+    archival_code: str
+    number: str
+    responsible: str
+    title: str
+    period: str
+    pages: int | str
+    retention: str
+    note: str
+    case_id: str = ""
+
+
+class CatalogueResult(ApiModel):
+    """`yuetan catalogue --json`."""
+
+    path: str
+    year: int
+    title: str
+    fonds_code: str
+    fonds_name: str
+    pages: int
+    rows: list[CatalogueEntry]
+
+
+class HandoverResult(ApiModel):
+    """`yuetan handover --json`."""
+
+    path: str
+    zip_path: str
+    year: int
+    archival_codes: list[str]
+    pages: int
+    bytes: int
+    tagmanifest_sha256: str
+    zip_sha256: str
+    ledger_seq: int
+
+
+class HandoverVerifyResult(ApiModel):
+    """`yuetan handover --verify --json`."""
+
+    valid: bool
+    cases: int
+    problems: list[str]
+    path: str
+
+    def failure(self) -> YuetanError | None:
+        return None if self.valid else VerificationFailed(f"移交包 {self.path} 校验未通过", reported=True)
 
 
 class GroundLabel(ApiModel):

@@ -20,18 +20,22 @@ from pipeline.cli.options import (
     actor_option,
     archive,
     case_filter_options,
+    common_options,
+    configure_logging,
     console_actor,
     finish,
-    home_option,
     home_path,
     json_option,
+    verbose_option,
 )
 
 click_zh.install()
+configure_logging()
 
 
 @click.group(cls=YuetanGroup, context_settings=CONTEXT)
 @click.option("--home", type=click.Path(path_type=Path), help=HOME_HELP)
+@verbose_option
 @click.version_option(package_name="yuetan", message="yuetan %(version)s")
 @click.pass_context
 def main(ctx: click.Context, home: Path | None):
@@ -41,12 +45,13 @@ def main(ctx: click.Context, home: Path | None):
     示例：
       yuetan init --home /srv/yuetan
       yuetan check examples/institution-onsite
+      yuetan -v ingest examples/institution-onsite   （-v 显示各阶段耗时）
     """
     ctx.ensure_object(dict)["home"] = home
 
 
 @main.command()
-@home_option
+@common_options
 @click.option("--organizer", help="约谈组织方名称，写入开发测试用印章的证书名称")
 @click.pass_context
 def init(ctx: click.Context, organizer: str | None):
@@ -59,7 +64,7 @@ def init(ctx: click.Context, organizer: str | None):
 
 
 @main.command()
-@home_option
+@common_options
 def schema():
     """打印案件数据契约（schema_version 1）的 JSON Schema。
 
@@ -70,7 +75,7 @@ def schema():
 
 
 @main.command()
-@home_option
+@common_options
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @json_option("输出 JSON（多个案件时每行一个对象）")
 def check(paths: tuple[Path, ...], as_json: bool):
@@ -90,7 +95,7 @@ def check(paths: tuple[Path, ...], as_json: bool):
 
 
 @main.command()
-@home_option
+@common_options
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
               help="输出文件夹（写入约谈通知书、约谈记录的 DOCX 与 PDF/A）")
@@ -107,7 +112,7 @@ def render(ctx: click.Context, path: Path, out_dir: Path):
 
 
 @main.command()
-@home_option
+@common_options
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("-o", "--output", "dest", required=True, type=click.Path(path_type=Path),
               help="案卷 PDF 的输出路径")
@@ -126,7 +131,7 @@ def build(ctx: click.Context, path: Path, dest: Path, filed_by: str | None):
 
 
 @main.command()
-@home_option
+@common_options
 @click.argument("dossier", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--trust", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="信任的印章证书（PEM/DER 证书或 PKCS#12）；不给出时只核验印章完好，并列出签章者")
@@ -146,7 +151,7 @@ def verify(dossier: Path, trust: Path | None, as_json: bool):
 
 
 @main.command()
-@home_option
+@common_options
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-j", "--jobs", type=click.IntRange(1, 16), default=1, show_default=True, help="并行处理的案件数")
 @click.option("--supersede", is_flag=True, help="同一案件编号内容不同时，作为新版本入库（旧版本保留并关联）")
@@ -198,7 +203,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], jobs: int, supersede: bo
 
 
 @main.command()
-@home_option
+@common_options
 @click.argument("query", required=False, default="")
 @case_filter_options
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
@@ -220,7 +225,7 @@ def search(ctx: click.Context, query: str, kind, ground, organizer, region, outc
 
 
 @main.command()
-@home_option
+@common_options
 @click.argument("reference")
 @json_option()
 @click.pass_context
@@ -236,7 +241,7 @@ def show(ctx: click.Context, reference: str, as_json: bool):
 
 
 @main.command(name="open")
-@home_option
+@common_options
 @click.argument("reference")
 @click.option("-o", "--output", "dest", required=True, type=click.Path(path_type=Path), help="案卷的输出路径")
 @click.pass_context
@@ -250,11 +255,13 @@ def open_command(ctx: click.Context, reference: str, dest: Path):
 
 
 @main.command()
-@home_option
+@common_options
 @actor_option()
 @click.pass_context
 def reindex(ctx: click.Context, actor: str | None):
     """仅依据档案库（目录与存储）重建全文检索索引；新索引建成后整体替换旧索引。
+
+    按 yuetan.toml 中 [index] engine（whoosh 或 tantivy）所指的引擎建索引：修改该设置后运行本命令即切换引擎。
 
     \b
     示例：yuetan reindex
@@ -263,7 +270,7 @@ def reindex(ctx: click.Context, actor: str | None):
 
 
 @main.command()
-@home_option
+@common_options
 @click.option("--interval", type=click.FloatRange(0.5, 3600), default=3.0, show_default=True,
               help="检查目录变化的间隔（秒）")
 @click.option("--once", is_flag=True, help="只追一次，追上后退出")
@@ -289,7 +296,7 @@ def follow(ctx: click.Context, interval: float, once: bool):
 
 
 @main.command()
-@home_option
+@common_options
 @json_option()
 @actor_option()
 @click.pass_context
@@ -305,7 +312,7 @@ def migrate(ctx: click.Context, as_json: bool, actor: str | None):
 
 
 @main.command()
-@home_option
+@common_options
 @json_option()
 @click.pass_context
 def audit(ctx: click.Context, as_json: bool):
@@ -328,7 +335,7 @@ def ledger_group():
 
 
 @ledger_group.command(name="verify")
-@home_option
+@common_options
 @json_option()
 @click.pass_context
 def ledger_verify(ctx: click.Context, as_json: bool):
@@ -343,7 +350,7 @@ def ledger_verify(ctx: click.Context, as_json: bool):
 
 
 @ledger_group.command(name="list")
-@home_option
+@common_options
 @click.argument("case_id", required=False)
 @json_option("每条记录输出一行 JSON")
 @click.pass_context
@@ -360,7 +367,7 @@ def ledger_list(ctx: click.Context, case_id: str | None, as_json: bool):
 # --- retention, holds, purge, export, credit ------------------------------------------------------------------
 
 @main.command()
-@home_option
+@common_options
 @click.option("--as-of", type=DATE, help="按此日期计算（YYYY-MM-DD，默认今天）")
 @json_option()
 @click.pass_context
@@ -379,7 +386,7 @@ def retention(ctx: click.Context, as_of, as_json: bool):
 
 def _hold_command(name: str, doc: str):
     @main.command(name=name, help=doc)
-    @home_option
+    @common_options
     @click.argument("case")
     @click.option("--reason", required=True, help="理由（记入台账）")
     @actor_option("操作人（默认为当前登录名）")
@@ -416,7 +423,7 @@ purge.default = "flags"
 
 
 @purge.command(name="plan")
-@home_option
+@common_options
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
               help="销毁清册与 plan.json 的输出文件夹")
 @click.option("--as-of", type=DATE, help="按此日期计算到期（YYYY-MM-DD，默认今天）")
@@ -435,7 +442,7 @@ def purge_plan(ctx: click.Context, out_dir: Path, as_of, actor: str | None, as_j
 
 
 @purge.command(name="execute")
-@home_option
+@common_options
 @click.argument("plan_path", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--approved-by", required=True, help="批准人")
 @actor_option("操作人（默认为当前登录名）")
@@ -453,7 +460,7 @@ def purge_execute(ctx: click.Context, plan_path: Path, approved_by: str, actor: 
 
 
 @purge.command(name="flags", cls=DefaultCommand, hidden=True)
-@home_option
+@common_options
 @click.option("--plan", "make_plan", is_flag=True, help="编制销毁清册与销毁计划（不删除任何内容）")
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path, file_okay=False),
               help="--plan：销毁清册与 plan.json 的输出文件夹")
@@ -496,7 +503,7 @@ def export():
 
 
 @export.command(name="create", cls=DefaultCommand, hidden=True)
-@home_option
+@common_options
 @click.argument("query", required=False)
 @case_filter_options
 @click.option("-o", "--output", "dest", type=click.Path(path_type=Path, dir_okay=False), help="导出的 zip 文件")
@@ -528,7 +535,7 @@ def export_create(ctx: click.Context, query, kind, ground, organizer, region, ou
 
 
 @export.command(name="verify")
-@home_option
+@common_options
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
 @json_option()
 @click.pass_context
@@ -544,7 +551,7 @@ def export_verify(ctx: click.Context, path: Path, as_json: bool):
 
 
 @main.command()
-@home_option
+@common_options
 @click.argument("credit_code", required=False)
 @click.option("--all", "everyone", is_flag=True, help="全部检验检测机构（与 -o 一起使用）")
 @click.option("-o", "--output", "dest", type=click.Path(path_type=Path, dir_okay=False),
@@ -563,3 +570,76 @@ def credit(ctx: click.Context, credit_code: str | None, everyone: bool, dest: Pa
     result = api.credit(archive(ctx), None if everyone else credit_code, actor=console_actor(reading=True),
                         dest=dest)
     out.as_json(result) if as_json else out.credit(result)
+
+
+@main.command()
+@common_options
+@json_option()
+@click.pass_context
+def statistics(ctx: click.Context, as_json: bool):
+    """统计现行案件：按约谈年份、组织方、地区、事由、处理结果、对象类型计数；程序核查发现按条款、按组织方计数。
+
+    \b
+    示例：yuetan statistics
+          yuetan statistics --json
+    """
+    result = api.statistics(archive(ctx), actor=console_actor(reading=True))
+    out.as_json(result) if as_json else out.statistics(result)
+
+
+@main.command()
+@common_options
+@click.option("--year", required=True, type=click.IntRange(1900, 2999), help="年度（结案年度，四位数字）")
+@click.option("-o", "--output", "dest", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="目录文件：.xlsx 或 .pdf（A4 横向，PDF/A）")
+@actor_option("操作人（默认为当前登录名）")
+@json_option()
+@click.pass_context
+def catalogue(ctx: click.Context, year: int, dest: Path, actor: str | None, as_json: bool):
+    """案卷目录（归档文件目录）：该年度结案案件的全部档号，按档号顺序，列序号、档号、文号、责任者、题名、
+    起止日期、页数、保管期限、备注。
+
+    \b
+    示例：yuetan catalogue --year 2025 -o 2025年度案卷目录.xlsx
+          yuetan catalogue --year 2025 -o 2025年度案卷目录.pdf
+    """
+    result = api.catalogue(archive(ctx), year, dest, actor=console_actor(actor, reading=True))
+    out.as_json(result) if as_json else out.catalogue(result)
+
+
+@main.command()
+@common_options
+@click.option("--year", type=click.IntRange(1900, 2999), help="移交的年度（结案年度）")
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="移交输出文件夹（不存在或为空）")
+@click.option("--receiver", default="", help="接收单位（印在移交清单上，如某市档案馆）")
+@click.option("--verify", "verify_path", type=click.Path(path_type=Path),
+              help="接收方核验移交包（移交文件夹或其中的 zip），不编制移交")
+@actor_option("操作人（默认为当前登录名）")
+@json_option()
+@click.pass_context
+def handover(ctx: click.Context, year: int | None, out_dir: Path | None, receiver: str, verify_path: Path | None,
+             actor: str | None, as_json: bool):
+    """年度移交：该年度在库案卷写成 BagIt 包（含案卷目录与移交清单），供移交、接收双方签字；记入台账。
+    --verify 在接收方核验移交包：包的校验和、每卷的电子印章与 PDF/A、案卷目录与包内案卷一一对应。
+
+    \b
+    示例：yuetan handover --year 2025 -o 2025年度移交 --receiver 江西省档案馆
+          yuetan handover --verify 2025年度移交
+    """
+    if verify_path is not None:
+        if year is not None or out_dir is not None:
+            raise api.InvalidArgument("--verify 只核验移交包，不与 --year、-o 同用")
+        result = api.handover_verify(verify_path, home=home_path(ctx))
+        out.as_json(result) if as_json else out.handover_verify(result)
+        finish(result)
+        return
+    if year is None or out_dir is None:
+        raise api.InvalidArgument("请给出 --year 年度与 -o 输出文件夹（或用 --verify 核验移交包）")
+    result = api.handover(archive(ctx), year, out_dir, actor=console_actor(actor), receiver=receiver)
+    out.as_json(result) if as_json else out.handover(result)
+# The web face's commands (`serve`, `user`) plug in by entry point, so the command line never imports it.
+from importlib.metadata import entry_points
+
+for _plugin in entry_points(group="yuetan.commands"):
+    main.add_command(_plugin.load(), _plugin.name)

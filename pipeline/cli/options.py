@@ -3,6 +3,7 @@ exit statuses; groups whose modes keep today's flag forms working."""
 from __future__ import annotations
 
 import getpass
+import logging
 import os
 from datetime import date
 from pathlib import Path
@@ -64,6 +65,34 @@ def home_option(command):
         return value
     return click.option("--home", type=click.Path(path_type=Path), expose_value=False, callback=remember,
                         help=HOME_HELP)(command)
+
+
+def verbose_option(command):
+    """-v / --verbose: what yuetan does, with each stage's time, on stderr (logging at debug level)."""
+    def switch_on(ctx: click.Context, _param, value):
+        if value:
+            configure_logging(verbose=True)
+        return value
+    return click.option("-v", "--verbose", is_flag=True, expose_value=False, callback=switch_on,
+                        help="在标准错误输出中显示处理过程与各阶段耗时")(command)
+
+
+def common_options(command):
+    """What every command takes: --home and -v."""
+    return home_option(verbose_option(command))
+
+
+def configure_logging(*, verbose: bool = False) -> None:
+    """Warnings always reach stderr; with -v everything yuetan logs (pipeline, archive_store) does too."""
+    root = logging.getLogger()
+    if not any(getattr(h, "_yuetan", False) for h in root.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s", "%H:%M:%S"))
+        handler._yuetan = True
+        root.addHandler(handler)
+        root.setLevel(logging.WARNING)
+    for name in ("pipeline", "archive_store"):
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def json_option(help: str = "输出 JSON"):

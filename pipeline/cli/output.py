@@ -2,12 +2,34 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
+from rich import box
+from rich.console import Console
+from rich.table import Table
 
+from pipeline.api import ROLE_LABELS, clock
 from pipeline.api import models as m
 
 say = click.echo
+PIPE_WIDTH = 200       # a table written to a file or pipe is not cut to 80 columns
+
+
+def table(*columns: str) -> Table:
+    """A plain table: a header line, no frame; long cells fold rather than being cut off."""
+    grid = Table(*columns, box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False, show_edge=False)
+    for column in grid.columns:
+        column.overflow = "fold"
+    return grid
+
+
+def show_table(grid: Table, title: str | None = None) -> None:
+    if title:
+        say(title)
+    terminal = sys.stdout.isatty()
+    Console(highlight=False, width=None if terminal else PIPE_WIDTH, color_system="auto" if terminal else None,
+            soft_wrap=False).print(grid)
 
 
 def as_json(result: m.ApiModel, *, indent: int | None = None) -> None:
@@ -52,7 +74,7 @@ def render(result: m.RenderResult) -> None:
 
 
 def build(result: m.BuildResult) -> None:
-    say(f"已生成案卷：{result.path}（{result.notice_number}，卷内 {result.page_count} 页）")
+    say(f"已生成案卷：{result.path}（{result.notice_number}，档号 {result.archival_code}，卷内 {result.page_count} 页）")
     say(f"    清单摘要 {result.manifest_sha256}")
     say(f"    案卷摘要 {result.dossier_sha256}")
 
@@ -78,7 +100,8 @@ INGEST_STATUS_LABELS = {"ingested": "已入库", "superseded": "已入库（新�
 
 def ingest_row_lines(row: m.IngestRow) -> list[str]:
     head = f"{'✗' if row.failed else '✓'} {row.source}：{INGEST_STATUS_LABELS.get(row.status, row.status)}"
-    lines = [head + (f" · {row.case_id} · {row.notice_number or ''}" if row.case_id else "")]
+    lines = [head + (f" · {row.case_id} · {row.notice_number or ''}" if row.case_id else "")
+             + (f" · 档号 {row.archival_code}" if row.archival_code else "")]
     if row.failed:
         lines.append(f"    {row.message}")
     return lines
@@ -92,7 +115,8 @@ def search(result: m.SearchResult) -> None:
     say(f"共找到 {result.total} 件" + (f"，显示前 {len(result.hits)} 件" if result.total > len(result.hits) else ""))
     for hit in result.hits:
         outcome = hit.outcome_label if hit.outcome else ""
-        say(f"{hit.notice_number}  {hit.target}  约谈日期 {hit.interview_on.isoformat()}  {outcome}"
+        code = f"  档号 {hit.archival_code}" if hit.archival_code else ""
+        say(f"{hit.notice_number}  {hit.target}  约谈日期 {hit.interview_on.isoformat()}  {outcome}{code}"
             f"  （{hit.case_id}，相关度 {hit.score:.2f}）")
         for snippet in hit.snippets:
             say(f"    {snippet}")
@@ -112,6 +136,8 @@ def tombstone(stone: m.Tombstone) -> None:
         value = getattr(stone, key)
         if isinstance(value, list):
             value = "、".join(map(str, value))
+        elif key in ("archived_at", "purged_at"):
+            value = clock.shown(value)
         say(f"    {label}：{'' if value is None else value}")
 
 
@@ -122,11 +148,12 @@ def show(result: m.ShowResult) -> None:
     r = result.record
     status = {"current": "现行", "superseded": "已被新版本取代"}.get(result.status, result.status)
     say(f"{r.notice_number}  {r.title}")
-    for label, value in [("案件编号", f"{r.case_id}（第 {r.version} 版，{status}）"),
+    for label, value in [("档号", r.archival_code or "（本功能启用前入库，未编档号）"),
+                         ("案件编号", f"{r.case_id}（第 {r.version} 版，{status}）"),
                          ("约谈对象", r.target_name + (f"（{r.credit_code}）" if r.credit_code else "")),
                          ("约谈组织方", r.organizer), ("约谈事由", "、".join(r.grounds) or "集体约谈"),
                          ("约谈日期", r.interview_on.isoformat()), ("结案日期", r.closed_on.isoformat()),
-                         ("处理结果", result.outcome_label), ("归档时间", r.archived_at.isoformat()),
+                         ("处理结果", result.outcome_label), ("归档时间", clock.shown(r.archived_at)),
                          ("卷内页数", r.page_count), ("清单摘要", r.manifest_sha256),
                          ("案卷摘要", r.dossier_sha256)]:
         say(f"    {label}：{value}")
@@ -135,9 +162,9 @@ def show(result: m.ShowResult) -> None:
         say(f"      [{f.article}] {f.message}")
     active = [h for h in result.holds if not h.released_at]
     if active:
-        say(f"    冻结中：{active[-1].reason}（{active[-1].held_by}，{active[-1].held_at.isoformat()}）")
+        say(f"    冻结中：{active[-1].reason}（{active[-1].held_by}，{clock.shown(active[-1].held_at)}）")
     if len(result.versions) > 1:
-        say("    版本：" + "；".join(f"第 {v.version} 版 {v.status} {v.archived_at.isoformat()}"
+        say("    版本：" + "；".join(f"第 {v.version} 版 {v.status} {clock.shown(v.archived_at)}"
                                   for v in result.versions))
     say(f"    台账记录 {len(result.ledger)} 条；文件 {len(result.documents)} 个")
 
@@ -176,10 +203,23 @@ def ledger_verify(result: m.LedgerVerifyResult) -> None:
         say(f"    ✗ {problem}")
 
 
+LEDGER_ACTIONS = {"ingest": "入库", "supersede": "新版本入库", "export": "导出", "hold": "保全（冻结）",
+                  "release": "解除保全", "purge_plan": "编制销毁清册", "purge": "销毁", "reindex": "重建索引"}
+
+
+def role_label(role: str | None) -> str:
+    return ROLE_LABELS.get(role, role) if role else "（未记录）"     # entries from before roles were recorded
+
+
 def ledger_list(result: m.LedgerList) -> None:
-    for entry in result.entries:
-        say(f"{entry.seq:>5}  {entry.at}  {entry.actor}  {entry.action}  {entry.case_id or ''}  "
-            f"{entry.entry_hash[:16]}")
+    if not result.entries:
+        say("台账中没有记录")
+        return
+    grid = table("序号", "时间", "操作人", "角色", "操作", "案件编号", "本条哈希（前 16 位）")
+    for e in result.entries:
+        grid.add_row(str(e.seq), clock.shown(e.at), e.actor, role_label(e.role), LEDGER_ACTIONS.get(e.action, e.action),
+                     e.case_id or "", e.entry_hash[:16])
+    show_table(grid)
 
 
 # --- keeping --------------------------------------------------------------------------------------------------
@@ -188,10 +228,16 @@ def retention(result: m.RetentionResult) -> None:
     say(f"保管期限（截至 {result.as_of.isoformat()}）：{result.rule}")
     if not result.cases:
         say("档案库中没有案件")
+        return
+    grid = table("状态", "文号", "案件编号", "约谈对象", "结案日期", "保管至", "可销毁日期", "冻结理由")
     for e in result.cases:
-        held = f"，冻结理由：{'；'.join(e.hold_reasons)}" if e.held else ""
-        say(f"  [{e.status}] {e.notice_number} {e.case_id} {e.target}　结案 {e.closed_on}　"
-            f"保管至 {e.expires_on}　{e.purgeable_from} 起可销毁{held}")
+        grid.add_row(e.status, e.notice_number, e.case_id, e.target, _day(e.closed_on), _day(e.expires_on),
+                     _day(e.purgeable_from), "；".join(e.hold_reasons))
+    show_table(grid)
+
+
+def _day(value) -> str:
+    return value.isoformat() if value is not None else ""
 
 
 def hold(result: m.HoldResult) -> None:
@@ -206,17 +252,19 @@ def purge_plan(plan: m.PurgePlan) -> None:
         return
     say(f"已编制销毁计划 {plan.plan_id}（截至 {plan.as_of}）：{plan.totals['cases']} 卷，"
         f"{plan.totals['pages']} 页；未删除任何内容")
+    grid = table("序号", "文号", "案件编号", "约谈对象", "结案日期", "页数")
     for c in plan.cases:
-        say(f"  {c.seq}. {c.notice_number} {c.case_id} {c.target_name}　结案 {c.closed_on}")
+        grid.add_row(str(c.seq), c.notice_number, c.case_id, c.target_name, c.closed_on or "", str(c.page_count or ""))
+    show_table(grid)
     say(f"    {plan.out_dir}/销毁清册.xlsx、销毁清册.pdf、plan.json（计划摘要 {plan.plan_sha256}）")
 
 
 def purge_execute(report: m.PurgeResult) -> None:
     say(f"销毁计划 {report.plan_id}（批准人 {report.approved_by}）：计划与清册保存在 {report.kept_at}")
+    grid = table("文号", "案件编号", "结果", "删除文件", "共用而保留")
     for o in report.cases:
-        extra = f"，删除文件 {o.deleted_blobs} 个" if o.deleted_blobs else ""
-        extra += f"，与其他案件共用而保留 {o.kept_shared_blobs} 个" if o.kept_shared_blobs else ""
-        say(f"  {o.notice_number} {o.case_id}：{o.message}{extra}")
+        grid.add_row(o.notice_number, o.case_id, o.message, str(o.deleted_blobs), str(o.kept_shared_blobs))
+    show_table(grid)
 
 
 def export(result: m.ExportResult) -> None:
@@ -249,3 +297,39 @@ def credit(result: m.CreditResult) -> None:
         say(f"      整改：方案 {r.get('plan_submitted_on') or '未提交'}，报告 "
             f"{r.get('report_submitted_on') or '未提交'}，跟踪检查 {len(r.get('followups', []))} 次；"
             f"处理结果：{e.outcome_label}")
+
+
+def statistics(result: m.StatisticsResult) -> None:
+    say(f"现行案件 {result.cases} 件，程序核查发现 {result.findings} 项")
+    for title, counts in [("按约谈年份", result.by_year), ("按约谈组织方", result.by_organizer),
+                          ("按地区", result.by_region), ("按约谈事由", result.by_ground),
+                          ("按处理结果", result.by_outcome), ("按约谈对象类型", result.by_kind),
+                          ("程序核查发现：按条款", result.findings_by_article),
+                          ("程序核查发现：按约谈组织方", result.findings_by_organizer)]:
+        if not counts:
+            continue
+        grid = table("项目", "件数")
+        for c in counts:
+            grid.add_row(c.label if c.label == c.key else f"{c.label}（{c.key}）", str(c.count))
+        show_table(grid, title)
+
+
+def catalogue(result: m.CatalogueResult) -> None:
+    say(f"已编制{result.year}年度{result.title}：{result.path}（{len(result.rows)}条，{result.pages}页）")
+    for row in result.rows:
+        say(f"  {row.seq}. {row.archival_code or '（无档号）'}  {row.number}  {row.title}  {row.period}"
+            f"  {row.pages}页" + (f"  {row.note}" if row.note else ""))
+
+
+def handover(result: m.HandoverResult) -> None:
+    say(f"已编制{result.year}年度移交：{result.path}（{len(result.archival_codes)}卷，{result.pages}页，"
+        f"{result.bytes} 字节，台账第 {result.ledger_seq} 条）")
+    say(f"    移交包 {result.zip_path}")
+    say(f"    包摘要（zip 的 SHA-256）{result.zip_sha256}")
+    say("    请打印移交清单.pdf，由移交、接收双方签字盖章；接收方用 yuetan handover --verify 核验移交包")
+
+
+def handover_verify(result: m.HandoverVerifyResult) -> None:
+    say(f"{'✓ 移交包完好' if result.valid else '✗ 移交包校验未通过'}：{result.path}（{result.cases}卷）")
+    for p in result.problems:
+        say(f"    {p}")

@@ -6,15 +6,17 @@ settings and are set on every style and run, so a bureau can switch to 方正小
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date, datetime
+from importlib import resources
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from docx.oxml.ns import qn
 from docxtpl import DocxTemplate
 
+from archive_store import clock
+from archive_store.durable import atomic_path
+from archive_store.home import DocumentFontNames
 from pipeline.case.contract import (
     FINDING_SOURCE_LABELS,
     ROLE_LABELS,
@@ -27,14 +29,17 @@ from pipeline.case.contract import (
 )
 from pipeline.case.findings import SEVERITY_LABELS, Finding
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
-CHINA = ZoneInfo("Asia/Shanghai")
+TEMPLATES = Path(str(resources.files("pipeline.documents") / "templates"))   # package data (see pyproject)
 
 NOTICE = "约谈通知书"
 RECORD = "约谈记录"
 COVER = "案卷封面"
 FILE_LIST = "卷内文件目录"
 REMARKS = "备考表"
+REMARKS_CONTINUED = "备考表续页"
+STAMP = "归档章"
+CATALOGUE = "案卷目录"
+HANDOVER_FORM = "移交清单"
 
 MODE_LABELS = {InterviewMode.onsite: "现场约谈", InterviewMode.video: "视频会议"}
 INVITED_LABELS = {InvitedCapacity.expert: "专家", InvitedCapacity.legal_counsel: "法律顾问",
@@ -59,11 +64,19 @@ HEADING_STYLES = {"YtHeading1"}
 CLOSING_PUNCTUATION = "。；！？.;!?"
 
 
+DocumentFonts = DocumentFontNames     # the fonts of yuetan.toml's [documents]: title, body, heading
+
+
 @dataclass(frozen=True)
-class DocumentFonts:
-    title: str
-    body: str
-    heading: str
+class ArchiveStamp:
+    """One 归档章's six cells (DA/T 22-2015): 全宗号, 年度, 件号 (卷号) / 机构（问题）, 保管期限, 页数."""
+
+    fonds: str
+    year: str
+    number: str
+    organization: str
+    retention: str
+    pages: str
 
 
 @dataclass(frozen=True)
@@ -91,35 +104,95 @@ def render_record(case: Case, number: str, work: Path, *, fonts: DocumentFonts) 
 
 
 def render_cover(case: Case, number: str, work: Path, *, archived_on: date, retention_years: int,
-                 fonts: DocumentFonts) -> Path:
+                 fonts: DocumentFonts, archival_code: str = "", fonds_name: str = "", document_count: int = 0,
+                 page_count: int = 0) -> Path:
+    """案卷封面 (GB/T 9705): 全宗名称, 档号, the 卷's title, dates, retention, extent."""
     return _render(COVER, {
         "title": f"{case.target.name}约谈案卷", "organizer": case.organizer.name, "number": number,
+        "fonds_name": fonds_name or case.organizer.name, "archival_code": archival_code,
         "target_name": case.target.name,
         "period": f"{chinese_date(case.notice.issued_on)}至{chinese_date(case.closed_on)}",
-        "retention": f"{retention_years}年", "archived_on": chinese_date(archived_on), "case_id": case.case_id,
+        "retention": f"{retention_years}年", "extent": f"{document_count}件，{page_count}页",
+        "archived_on": chinese_date(archived_on), "case_id": case.case_id,
     }, work, fonts)
 
 
 def render_file_list(case: Case, number: str, entries: list[FileListEntry], work: Path, *,
-                     fonts: DocumentFonts) -> Path:
+                     fonts: DocumentFonts, archival_code: str = "") -> Path:
     rows = [{"seq": e.seq, "responsible": e.responsible, "number": e.number, "title": e.title,
              "dated": chinese_date(e.dated) if e.dated else "", "pages": page_range(e.first_page, e.last_page),
              "note": e.note} for e in entries]
-    return _render(FILE_LIST, {"number": number, "target_name": case.target.name, "entries": rows}, work, fonts)
+    return _render(FILE_LIST, {"number": number, "target_name": case.target.name, "entries": rows,
+                               "archival_code": archival_code}, work, fonts)
 
 
 def render_remarks(case: Case, findings: list[Finding], work: Path, *, page_count: int, manifest_sha256: str,
                    notes: list[str], filed_by: str, checked_by: str, filed_on: date,
-                   fonts: DocumentFonts) -> Path:
-    """备考表: page count, procedure findings with their articles, removed content, the manifest hash."""
+                   fonts: DocumentFonts, archival_code: str = "", document_count: int = 0,
+                   conversions: list[str] | None = None, condensed: bool = False) -> Path:
+    """备考表: extent, procedure findings with their articles, notes (removed content, ...), how each upload was
+    converted (the normalisation ladder's rung, and why the rungs before it failed), the manifest hash;
+    立卷人, 检查人, 立卷日期 at its foot. `condensed`: findings, notes and conversions only counted, their detail
+    on the 续页 (`render_remarks_continued`), so that the 备考表 stays one page."""
+    finding_lines, note_lines = remarks_lines(findings, notes)
+    conversion_lines = conversions_lines(conversions or [])
+    if condensed:
+        finding_lines = [condensed_findings(findings)]
+        note_lines = [f"共{len(notes)}条，逐条见备考表（续页）。"] if notes else ["无。"]
+        if conversions:
+            conversion_lines = [f"上传材料{len(conversions)}件，逐件见备考表（续页）。"]
+    return _render(REMARKS, {
+        "subtitle": f"{case.target.name}（{case.case_id}）", "page_count": page_count,
+        "document_count": document_count, "archival_code": archival_code,
+        "findings": finding_lines, "notes": note_lines, "conversions": conversion_lines,
+        "manifest_sha256": manifest_sha256,
+        "filed_by": filed_by, "checked_by": checked_by, "filed_on": chinese_date(filed_on),
+    }, work, fonts)
+
+
+def render_remarks_continued(case: Case, findings: list[Finding], work: Path, *, notes: list[str],
+                             fonts: DocumentFonts, archival_code: str = "",
+                             conversions: list[str] | None = None) -> Path:
+    """备考表（续页）: the findings, notes and conversions the condensed 备考表 refers to, in full."""
+    finding_lines, note_lines = remarks_lines(findings, notes)
+    return _render(REMARKS_CONTINUED, {
+        "subtitle": f"{case.target.name}（{case.case_id}）", "archival_code": archival_code,
+        "findings": finding_lines if findings else [], "notes": note_lines if notes else [],
+        "conversions": conversions_lines(conversions or []) if conversions else [],
+    }, work, fonts)
+
+
+def remarks_lines(findings: list[Finding], notes: list[str]) -> tuple[list[str], list[str]]:
     finding_lines = [f"{i}.［{SEVERITY_LABELS[f.severity]}］{f.article}：{with_full_stop(f.message)}"
                      for i, f in enumerate(findings, start=1)] or ["未发现程序问题。"]
     note_lines = [f"{i}.{with_full_stop(n)}" for i, n in enumerate(notes, start=1)] or ["无。"]
-    return _render(REMARKS, {
-        "subtitle": f"{case.target.name}（{case.case_id}）", "page_count": page_count,
-        "findings": finding_lines, "notes": note_lines, "manifest_sha256": manifest_sha256,
-        "filed_by": filed_by, "checked_by": checked_by, "filed_on": chinese_date(filed_on),
-    }, work, fonts)
+    return finding_lines, note_lines
+
+
+def conversions_lines(conversions: list[str]) -> list[str]:
+    return [f"{i}.{with_full_stop(c)}" for i, c in enumerate(conversions, start=1)] or ["无上传材料。"]
+
+
+def condensed_findings(findings: list[Finding]) -> str:
+    """发现程序问题6项（严重2项，一般4项），逐项见备考表（续页）。"""
+    if not findings:
+        return "未发现程序问题。"
+    counts: dict[str, int] = {}
+    for f in findings:
+        label = SEVERITY_LABELS[f.severity]
+        counts[label] = counts.get(label, 0) + 1
+    detail = "，".join(f"{label}{n}项" for label, n in counts.items())
+    return f"发现程序问题{len(findings)}项（{detail}），逐项见备考表（续页）。"
+
+
+def render_stamps(stamps: list[ArchiveStamp], work: Path, *, fonts: DocumentFonts) -> Path:
+    """归档章.docx: one stamp a page, in the order given."""
+    return _render(STAMP, {"stamps": [vars(s) for s in stamps]}, work, fonts)
+
+
+def render_template(name: str, context: dict, work: Path, *, fonts: DocumentFonts) -> Path:
+    """Any other template of templates/ (案卷目录, 移交清单) with the archive's fonts."""
+    return _render(name, context, work, fonts)
 
 
 # --- contexts -------------------------------------------------------------------------------------------
@@ -178,7 +251,7 @@ def record_context(case: Case, number: str) -> dict:
         "commitment": proceedings.commitment,
         "signature_statement": SIGNATURE_STATEMENTS[interview.record_signature],
         "target_signature": TARGET_SIGNATURE[interview.record_signature],
-        "interview_date": chinese_date(held.astimezone(CHINA).date()),
+        "interview_date": chinese_date(clock.in_china(held).date()),
     }
 
 
@@ -191,7 +264,7 @@ def chinese_date(day: date) -> str:
 
 def chinese_datetime(moment: datetime) -> str:
     """2025年7月15日上午9时30分; 下午 from 12:00 on a 12-hour clock (下午3时); minutes left out when 0."""
-    local = moment.astimezone(CHINA)
+    local = clock.in_china(moment)
     half = "上午" if local.hour < 12 else "下午"
     hour = local.hour if local.hour <= 12 else local.hour - 12
     minutes = f"{local.minute}分" if local.minute else ""
@@ -244,11 +317,8 @@ def _render(name: str, context: dict, work: Path, fonts: DocumentFonts) -> Path:
     tpl.render(context, autoescape=True)
     apply_fonts(tpl.docx, fonts)
     dest = Path(work) / f"{name}.docx"
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    tpl.save(tmp)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, dest)
+    with atomic_path(dest) as tmp:
+        tpl.save(tmp)
     return dest
 
 

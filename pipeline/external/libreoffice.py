@@ -18,9 +18,7 @@ PDF/A save settings under a temporary name beside `dest`, checked by the `check_
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -35,13 +33,14 @@ import pikepdf
 import pikepdf.pdfa as pdfa_writer
 from pikepdf import String
 
-from archive_store.durable import fsync_dir
+from archive_store.durable import atomic_path
 from archive_store.errors import (
     ConversionFailed,
     ExternalProgramError,
     InvalidArgument,
     YuetanError,
 )
+from pipeline.external.process import brief, file_tail, kill_group, tail
 
 __all__ = ["LibreOfficeConverter", "PDF_EXPORT_OPTIONS", "IMPORT_FILTERS"]
 
@@ -357,12 +356,12 @@ class _Office:
         bridge_lost = type(exc).__name__ == "DisposedException" or "disposed" in str(exc).lower()
         if bridge_lost or not self.alive():
             self.desktop = None
-            return _Crashed(_short(exc))
-        return _Unreadable(_short(exc))
+            return _Crashed(brief(exc))
+        return _Unreadable(brief(exc))
 
     def _time_out(self) -> None:
         self.timed_out = True
-        _kill_group(self.proc)
+        _kill(self.proc)
 
     def stop(self) -> None:
         """Ask LibreOffice to quit; kill its process group if it does not within STOP_TIMEOUT."""
@@ -376,7 +375,7 @@ class _Office:
                 pass
         self.desktop = None
         if self.proc.poll() is None:
-            _kill_group(self.proc)
+            _kill(self.proc)
             self.proc.wait()
         self._release_guard()
         if self._finalizer is not None:
@@ -403,9 +402,7 @@ class _Office:
 
 def _finish(exported: Path, dest: Path, name: str, check_output: Callable[[Path], list[str]] | None) -> Path:
     """Set /Lang, save with the PDF/A settings under a temporary name, check, fsync, rename."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")
-    try:
+    with atomic_path(dest) as part:
         try:
             with pikepdf.open(exported) as pdf:
                 pdf.Root.Lang = String(LANGUAGE)
@@ -413,18 +410,11 @@ def _finish(exported: Path, dest: Path, name: str, check_output: Callable[[Path]
                     del pdf.trailer["/DocChecksum"]
                 pdf.save(part, **pdfa_writer.resolve_save_kwargs("2b"))
         except pikepdf.PdfError as exc:
-            raise ConversionFailed(_failed(name, f"LibreOffice 生成的 PDF 无法读取（{_short(exc)}）")) from None
+            raise ConversionFailed(_failed(name, f"LibreOffice 生成的 PDF 无法读取（{brief(exc)}）")) from None
         problems = check_output(part) if check_output else []
         if problems:
             raise ConversionFailed(_failed(name, "输出不符合 PDF/A-2b：" + "；".join(problems[:5])))
-        with open(part, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(part, dest)
-        fsync_dir(dest.parent)
-        return dest
-    finally:
-        part.unlink(missing_ok=True)
-
+    return dest
 
 
 # --- helpers ---------------------------------------------------------------------------------------------
@@ -481,17 +471,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
 def _kill_quietly(proc: subprocess.Popen, guard: subprocess.Popen | None) -> None:
     """Finalizer for an _Office never stopped (garbage collected, or the interpreter exiting)."""
     if proc.poll() is None:
-        _kill_group(proc)
+        _kill(proc)
         proc.wait()
     if guard is not None and guard.poll() is None:
         try:
@@ -502,14 +485,10 @@ def _kill_quietly(proc: subprocess.Popen, guard: subprocess.Popen | None) -> Non
 
 
 def _log_tail(log: Path, limit: int = 300) -> str:
-    try:
-        text = " ".join(log.read_text(encoding="utf-8", errors="replace").split())
-    except OSError:
-        return ""
-    text = text.replace("Warning: failed to launch javaldx - java may not function correctly", "").strip()
-    return f"{text[-limit:]}；" if text else ""
+    text = file_tail(log, limit + 80).replace("Warning: failed to launch javaldx - java may not function correctly",
+                                              "").strip()
+    return f"{tail(text, limit)}；" if text and text != "（无输出）" else ""
 
 
-def _short(exc: BaseException, limit: int = 160) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= limit else text[:limit] + "…"
+def _kill(proc: subprocess.Popen) -> None:
+    kill_group(proc, reap=False)

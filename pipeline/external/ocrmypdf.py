@@ -11,24 +11,18 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from archive_store.errors import ConversionFailed, ExternalProgramError
+from pipeline.external.process import Program, run, tail
 
 LANGUAGES = "chi_sim+eng"
-DEBIAN_PACKAGES = ("tesseract-ocr", "tesseract-ocr-chi-sim", "tesseract-ocr-eng", "ghostscript")
+OCRMYPDF = Program("OCRmyPDF", ("tesseract-ocr", "tesseract-ocr-chi-sim", "tesseract-ocr-eng", "ghostscript"))
 DEFAULT_TIMEOUT = 180
 
-# OCRmyPDF's exit statuses (ocrmypdf.exceptions.ExitCode) that need their own message.
-_MISSING_DEPENDENCY = 3
-_INPUT_FILE = 2
-_ENCRYPTED = 8
 _SKIPPED_PAGES = re.compile(r"^\[OCR skipped on page\(s\) (\d+)(?:-(\d+))?\]$")
-_CHARS_OF_STDERR = 400
 
 
 def ocrmypdf_command(src: Path, dest: Path, *, sidecar: Path | None = None,
@@ -50,10 +44,14 @@ def run_ocrmypdf(src: Path, dest: Path, *, label: str | None = None, image_dpi: 
     with tempfile.TemporaryDirectory(prefix="yuetan-ocr-") as work:
         sidecar = Path(work) / "sidecar.txt"
         cmd = ocrmypdf_command(src, dest, sidecar=sidecar, image_dpi=image_dpi)
-        returncode, stderr = _run(cmd, work, label, timeout)
-        _translate(returncode, stderr, label)
+        env = {**os.environ, "TMPDIR": work, "PYTHONIOENCODING": "utf-8"}
+        done = run(OCRMYPDF, cmd, what=f"识别“{label}”的文字", timeout=timeout, env=env, discard_stdout=True,
+                   timed_out=lambda: ConversionFailed(
+                       f"“{label}”的文字识别（OCRmyPDF）超过 {timeout:g} 秒仍未完成，已中止：文件可能页数过多或"
+                       "图像过大，请拆分或压缩后重新上传"))
+        _translate(done.returncode, done.stderr, label)
         if not Path(dest).is_file():
-            raise ConversionFailed(f"“{label}”的文字识别（OCRmyPDF）未生成输出文件：{_tail(stderr)}")
+            raise ConversionFailed(f"“{label}”的文字识别（OCRmyPDF）未生成输出文件：{_tail(done.stderr)}")
         text = sidecar.read_text(encoding="utf-8", errors="replace") if sidecar.is_file() else ""
         return count_ocr_pages(text)
 
@@ -65,47 +63,23 @@ def count_ocr_pages(sidecar_text: str) -> int:
     return sum(1 for chunk in chunks if not _SKIPPED_PAGES.match(chunk.strip()))
 
 
-def _run(cmd: list[str], work: str, label: str, timeout: float) -> tuple[int, str]:
-    """Run in a new session with its own TMPDIR; on time-out kill the whole process group."""
-    env = {**os.environ, "TMPDIR": work, "PYTHONIOENCODING": "utf-8"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-                            start_new_session=True)
-    try:
-        _, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        raise ConversionFailed(
-            f"“{label}”的文字识别（OCRmyPDF）超过 {timeout:g} 秒仍未完成，已中止：文件可能页数过多或"
-            "图像过大，请拆分或压缩后重新上传") from None
-    except BaseException:
-        _kill_group(proc)
-        raise
-    return proc.returncode, err.decode("utf-8", errors="replace")
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    """Stop OCRmyPDF and its Tesseract/Ghostscript children, and reap OCRmyPDF."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.communicate()
-
-
 def _translate(returncode: int, stderr: str, label: str) -> None:
     """OCRmyPDF's exit status → yuetan's errors; return quietly on success."""
     if returncode == 0:
         return
-    if returncode == _MISSING_DEPENDENCY:
-        raise ExternalProgramError(
-            f"OCRmyPDF 缺少依赖程序，无法识别“{label}”：{_tail(stderr)}；请安装 Debian 软件包 "
-            f"{' '.join(DEBIAN_PACKAGES)}（apt-get install {' '.join(DEBIAN_PACKAGES)}）")
     if "No module named ocrmypdf" in stderr:
         raise ExternalProgramError(
             f"未安装 OCRmyPDF，无法识别“{label}”：请在项目目录执行 make install 安装固定版本的依赖")
-    if returncode == _ENCRYPTED:
+    from ocrmypdf.exceptions import (
+        ExitCode,  # imported on failure only: the package takes a second to load
+    )
+
+    if returncode == ExitCode.missing_dependency:
+        raise ExternalProgramError(
+            f"OCRmyPDF 缺少依赖程序，无法识别“{label}”：{_tail(stderr)}；{OCRMYPDF.install_hint()}")
+    if returncode == ExitCode.encrypted_pdf:
         raise ConversionFailed(f"“{label}”已加密，OCRmyPDF 无法处理：请上传未加密的版本")
-    if returncode == _INPUT_FILE:
+    if returncode == ExitCode.input_file:
         raise ConversionFailed(
             f"OCRmyPDF 无法读取“{label}”（{_tail(stderr)}）：文件可能已损坏，请重新导出或扫描后上传")
     if returncode < 0:
@@ -116,7 +90,10 @@ def _translate(returncode: int, stderr: str, label: str) -> None:
         "请检查文件能否正常打开，必要时重新导出后上传")
 
 
+_EXCEPTION_LINE = re.compile(r"^[\w.]*(Error|Exception)\b.*", re.MULTILINE)
+
+
 def _tail(text: str) -> str:
-    """The end of OCRmyPDF's log, where its reason stands."""
-    text = " ".join(text.split())
-    return ("…" + text[-_CHARS_OF_STDERR:]) if len(text) > _CHARS_OF_STDERR else (text or "（无输出）")
+    """The end of OCRmyPDF's log, where its reason stands; after a traceback, its exception line."""
+    raised = [m.group(0) for m in _EXCEPTION_LINE.finditer(text or "")]
+    return tail(raised[-1] if raised else text, 400)

@@ -3,13 +3,12 @@ syntax) that pikepdf's PDF/A validator trusts instead of doing itself."""
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 from archive_store.errors import ExternalProgramError
+from pipeline.external.process import Finished, Program, run, tail
 
-QPDF = "qpdf"
-DEBIAN_PACKAGE = "qpdf"
+QPDF = Program("qpdf", ("qpdf",))
 DEFAULT_TIMEOUT = 60
 
 # qpdf's exit statuses: 0 clean, 2 errors, 3 warnings only.
@@ -27,25 +26,17 @@ def qpdf_check(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> list[str]:
         return []
     if proc.returncode not in (_ERRORS, _WARNINGS):
         raise ExternalProgramError(
-            f"qpdf 检查“{path.name}”时异常退出（退出码 {proc.returncode}）：{_tail(proc.stderr)}；"
-            f"请确认 Debian 软件包 {DEBIAN_PACKAGE} 安装完好")
+            f"qpdf 检查“{path.name}”时异常退出（退出码 {proc.returncode}）：{tail(proc.stderr)}；"
+            f"请确认 Debian 软件包 {' '.join(QPDF.packages)} 安装完好")
     problems = _problem_lines(proc.stderr, path)
-    return problems or [f"qpdf --check 以退出码 {proc.returncode} 结束：{_tail(proc.stdout)}"]
+    return problems or [f"qpdf --check 以退出码 {proc.returncode} 结束：{tail(proc.stdout)}"]
 
 
-def _run_qpdf(args: list[str], path: Path, timeout: float) -> subprocess.CompletedProcess:
-    """Run qpdf, translating "not installed" and time-outs into yuetan errors."""
-    try:
-        return subprocess.run([QPDF, *args], capture_output=True, text=True, errors="replace",
-                              timeout=timeout, check=False)
-    except FileNotFoundError:
-        raise ExternalProgramError(
-            f"未找到 qpdf 程序，无法检查“{path.name}”：请安装 Debian 软件包 {DEBIAN_PACKAGE}"
-            f"（apt-get install {DEBIAN_PACKAGE}）") from None
-    except subprocess.TimeoutExpired:
-        raise ExternalProgramError(
-            f"qpdf 检查“{path.name}”超过 {timeout:g} 秒仍未结束，已中止：文件可能过大或结构异常，"
-            "请检查该文件后重试") from None
+def _run_qpdf(args: list[str], path: Path, timeout: float) -> Finished:
+    return run(QPDF, [QPDF.name, *args], what=f"检查“{path.name}”", timeout=timeout,
+               timed_out=lambda: ExternalProgramError(
+                   f"qpdf 检查“{path.name}”超过 {timeout:g} 秒仍未结束，已中止：文件可能过大或结构异常，"
+                   "请检查该文件后重试"))
 
 
 def _problem_lines(stderr: str, path: Path) -> list[str]:
@@ -54,8 +45,3 @@ def _problem_lines(stderr: str, path: Path) -> list[str]:
     lines = (line.strip().removeprefix("WARNING: ").removeprefix("ERROR: ").removeprefix("qpdf: ")
              for line in stderr.splitlines())
     return [line.removeprefix(shown) for line in lines if line]
-
-
-def _tail(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text[-limit:] if text else "（无输出）"

@@ -6,8 +6,6 @@ describing the yuetan properties, so that custom metadata stays conformant.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -16,6 +14,8 @@ from xml.sax.saxutils import escape
 
 import pikepdf
 from pikepdf import Array, Dictionary, Name, String
+
+from archive_store.durable import atomic_path
 
 YUETAN_XMP_NS = "https://yuetan.invalid/ns/dossier/1.0/"
 SRGB_FALLBACK = Path("/usr/share/color/icc/sRGB.icc")
@@ -171,19 +171,9 @@ def _pdf_offset(moment: datetime) -> str:
 
 
 def _save_atomically(dossier: pikepdf.Pdf, dest: Path) -> None:
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
-    try:
+    with atomic_path(dest) as tmp:
         dossier.save(tmp, fix_metadata_version=False, deterministic_id=True,
                      object_stream_mode=pikepdf.ObjectStreamMode.preserve)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 XMP_TEMPLATE = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>

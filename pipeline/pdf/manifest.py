@@ -38,13 +38,17 @@ class Component:
 
 
 def build_manifest(*, case_id: str, notice_number: str, components: list[Component],
-                   removed_content: list[str] | None = None) -> dict:
+                   removed_content: list[str] | None = None, normalisation: list[dict] | None = None) -> dict:
+    """`normalisation` (added in the same format version; older manifests lack it): for each upload,
+    its document key, file name, the ladder rung whose output was kept, and every rung tried with
+    its outcome (kept, violated, unconfirmed, failed, skipped) and Chinese reasons."""
     return {
         "format": MANIFEST_FORMAT,
         "case_id": case_id,
         "notice_number": notice_number,
         "components": [asdict(c) for c in components],
         "removed_content": list(removed_content or []),
+        "normalisation": list(normalisation or []),
     }
 
 

@@ -1,17 +1,20 @@
 """Normalise: every accepted upload becomes one searchable PDF/A-2b file, without active content.
 
-PDFs are repaired where qpdf can, stripped of active content and OCRed where pages carry no text;
-scans (JPEG, PNG) are OCRed in Chinese and English; Word documents go through the LibreOffice
-converter handed in by the caller. Each output is checked with `check_pdfa(expect_part=2)` before
-it is put in place, under a temporary name beside `dest` that is renamed only when it passes.
-The original upload is only read.
+An upload is first read and refused only if nothing can read it: not a PDF, DOCX, JPEG or PNG; an
+encrypted PDF; a dynamic XFA form with no static pages; a PDF damaged beyond qpdf's repair; an image
+that does not decode. PDFs are then repaired where qpdf can and stripped of active content. What is
+left climbs the ladder of `pipeline.pdf.ladder`, most faithful rung first (OCRmyPDF as is; colour
+and image fixes; Ghostscript; every page rasterised and OCRed); each candidate is stripped again,
+written as PDF/A-2b under a temporary name beside `dest` and checked in full (`assess_pdfa`), and
+the first that passes is renamed into place. Every rung tried is recorded with its outcome, its
+Chinese reasons and its seconds. Word documents go through the LibreOffice converter handed in by
+the caller. The original upload is only read.
 """
 from __future__ import annotations
 
-import os
-import secrets
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from pikepdf import Array, Dictionary, Name, String
 from pikepdf.sanitize import remove_attachments
 from PIL import Image
 
+from archive_store.durable import atomic_path
 from archive_store.errors import (
     CaseProblem,
     ConversionFailed,
@@ -35,11 +39,21 @@ from pipeline.case.media import (
     expected_media_type,
     sniff_media_type,
 )
-from pipeline.external.ocrmypdf import DEFAULT_TIMEOUT, run_ocrmypdf
+from pipeline.external.ocrmypdf import DEFAULT_TIMEOUT
+from pipeline.external.process import brief
+from pipeline.pdf.ladder import (
+    IMAGE_RUNGS,
+    PDF_RUNGS,
+    RUNG_LABELS,
+    RUNG_SHORT_LABELS,
+    RungAttempt,
+    RungInput,
+    RungSkipped,
+)
 from pipeline.pdf.pdfa import (
     FORBIDDEN_ACTIONS,
     action_name,
-    check_pdfa,
+    assess_pdfa,
     is_forbidden_action,
 )
 
@@ -53,52 +67,130 @@ STRIPPED_ACTIONS = FORBIDDEN_ACTIONS | {"/URI", "/SubmitForm", "/GoToR", "/GoToE
 MEDIA_ANNOTATIONS = {"/Movie", "/Sound", "/Screen", "/RichMedia", "/3D"}
 _MAX_CHAIN = 50
 ENCRYPTED = "PDF 已加密，无法归档：请上传未加密的版本"
+DYNAMIC_XFA = ("是动态 XFA 表单（NeedsRendering）：页面只能由 Adobe 阅读器按表单数据临时生成，文件中没有可归档的"
+               "静态页面。请在 Adobe 阅读器中打开后“打印”为 PDF，再上传打印得到的文件")
 
 
 @dataclass(frozen=True)
 class NormalisedUpload:
-    """What became of one upload: where the PDF/A is and what was changed on the way."""
+    """What became of one upload: where the PDF/A is, which rung made it and what was changed on the way."""
 
     source: Path
     pdf: Path
     media_type: str
     removed: list[str] = field(default_factory=list)    # active content removed (Chinese notes)
-    repaired: list[str] = field(default_factory=list)   # qpdf's warnings when it repaired a damaged PDF
+    repaired: list[str] = field(default_factory=list)   # qpdf's warnings and other repairs of a damaged PDF
     ocr_pages: int | None = None                        # pages OCRed; None when no OCR ran (DOCX)
     page_count: int = 0
+    rung: str = ""                                      # the rung whose output was kept (ladder.RUNG_LABELS)
+    attempts: list[RungAttempt] = field(default_factory=list)   # every rung tried, in order, with seconds
+
+    @property
+    def rung_label(self) -> str:
+        return RUNG_LABELS.get(self.rung, self.rung)
+
+    @property
+    def changes(self) -> list[str]:
+        """What the kept rung changed besides the usual conversion (Chinese)."""
+        kept = [a for a in self.attempts if a.outcome == "kept"]
+        return list(kept[-1].reasons) if kept else []
+
+    @property
+    def rung_seconds(self) -> dict[str, float]:
+        """Seconds spent per rung, for the ingest's stage table."""
+        return {a.rung: a.seconds for a in self.attempts}
+
+    def manifest_entry(self) -> dict:
+        """The manifest's record of how this upload was normalised (no timings: manifests are reproducible)."""
+        return {"rung": self.rung, "attempts": [a.as_manifest() for a in self.attempts]}
+
+    def remark(self) -> str:
+        """The 备考表 line for this upload: which rung made its PDF/A-2b and, below the first rung,
+        what the rungs before it ran into (Chinese)."""
+        kept = f"“{self.source.name}”经{RUNG_SHORT_LABELS.get(self.rung, self.rung)}转为 PDF/A-2b"
+        before = [a for a in self.attempts if a.outcome != "kept"]
+        if not any(a.outcome != "skipped" for a in before):
+            return kept
+        changes = "、".join(self.changes)
+        return (kept + (f"（{changes}）" if changes else "") + "；此前：" + "；".join(a.remark() for a in before)
+                + "；原件已原样嵌入案卷，可供比对")
 
 
 @dataclass
-class _Converted:
-    pdf: Path
-    removed: list[str] = field(default_factory=list)
-    repaired: list[str] = field(default_factory=list)
-    ocr_pages: int | None = None
+class _Finished:
+    page_count: int
+    removed: list[str]
+
+
+class _Rejected(Exception):
+    """A rung's candidate did not pass the check: outcome "violated" or "unconfirmed", with reasons."""
+
+    def __init__(self, outcome: str, reasons: list[str]):
+        super().__init__(outcome)
+        self.outcome, self.reasons = outcome, reasons
 
 
 def normalise_upload(src: Path, dest: Path, *, converter=None, timeout: float = DEFAULT_TIMEOUT) -> NormalisedUpload:
-    """Turn the upload `src` into a PDF/A-2b at `dest`; refuse (InvalidCase) what cannot be archived.
+    """Turn the upload `src` into a PDF/A-2b at `dest`; refuse (InvalidCase) what cannot be read at all.
 
-    `converter` is an open `LibreOfficeConverter`, needed for DOCX only. `timeout` bounds the
-    conversion (OCRmyPDF or LibreOffice) in seconds.
+    `converter` is an open `LibreOfficeConverter`, needed for DOCX only. `timeout` bounds each rung of
+    the ladder (and the LibreOffice conversion) in seconds. ConversionFailed when no rung's output
+    passes the check, naming the file and each rung's reason.
     """
     src, dest = Path(src), Path(dest)
     if dest.absolute() == src.absolute():
         raise InvalidArgument(f"“{src.name}”的输出路径与原件相同：原件不得改动，请另选输出位置")
     media_type = _accepted_media_type(src)
-    with tempfile.TemporaryDirectory(prefix="yuetan-normalise-") as work:
-        converted = _convert(src, media_type, Path(work), converter, timeout)
-        page_count, removed_after = _finish(converted.pdf, dest, src.name)
-    return NormalisedUpload(src, dest, media_type, converted.removed + removed_after, converted.repaired,
-                            converted.ocr_pages, page_count)
+    with tempfile.TemporaryDirectory(prefix="yuetan-normalise-") as tmp:
+        work = Path(tmp)
+        if media_type == DOCX:
+            return _from_docx(src, dest, work, converter, timeout)
+        if media_type == PDF:
+            start = work / "sanitised.pdf"
+            removed, repaired = _sanitised_copy(src, start)
+            rungs, image_dpi = PDF_RUNGS, None
+        else:
+            start, removed, repaired, rungs, image_dpi = src, [], [], IMAGE_RUNGS, _checked_image_dpi(src)
+        kept, finished, ocr_pages, attempts = _climb(rungs, start, dest, src.name, work, timeout, image_dpi)
+    return NormalisedUpload(src, dest, media_type, removed + finished.removed, repaired, ocr_pages,
+                            finished.page_count, kept, attempts)
 
 
-def _convert(src: Path, media_type: str, work: Path, converter, timeout: float) -> _Converted:
-    if media_type == PDF:
-        return _from_pdf(src, work, timeout)
-    if media_type == DOCX:
-        return _from_docx(src, work, converter, timeout)
-    return _from_image(src, work, timeout)
+def _climb(rungs, start: Path, dest: Path, name: str, work: Path, timeout: float, image_dpi: int | None):
+    """Try each rung in order; keep the first candidate that passes the check. Each rung has `timeout` s."""
+    attempts: list[RungAttempt] = []
+    for rung, make in rungs:
+        folder = work / f"rung-{rung}"
+        folder.mkdir()
+        started = time.monotonic()
+        inp = RungInput(start, name, folder, started + timeout, timeout, image_dpi, tuple(attempts))
+        try:
+            candidate = make(inp)
+            finished = _finish(candidate.pdf, dest, name)
+        except RungSkipped as skipped:
+            attempts.append(RungAttempt(rung, "skipped", [str(skipped)], _since(started)))
+        except _Rejected as rejected:
+            attempts.append(RungAttempt(rung, rejected.outcome, rejected.reasons, _since(started)))
+        except ConversionFailed as exc:
+            late = time.monotonic() >= inp.deadline
+            reason = f"本级超过 {timeout:g} 秒时限仍未完成，已中止" if late else exc.message
+            attempts.append(RungAttempt(rung, "failed", [reason], _since(started)))
+        except YuetanError:
+            raise   # a missing program or a broken installation is not this file's fault
+        except Exception as exc:  # noqa: BLE001 - whatever a rung trips on, the next rung is tried
+            attempts.append(RungAttempt(rung, "failed", [f"{type(exc).__name__}: {brief(exc)}"], _since(started)))
+        else:
+            attempts.append(RungAttempt(rung, "kept", candidate.changes, _since(started)))
+            return rung, finished, candidate.ocr_pages, attempts
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    tried = "；".join(a.remark() for a in attempts)
+    raise ConversionFailed(f"“{name}”未能转换为可确认的 PDF/A-2b，各级转换均未通过：{tried}。"
+                           "请检查文件能否正常打开，必要时重新导出或扫描后上传")
+
+
+def _since(started: float) -> float:
+    return round(time.monotonic() - started, 3)
 
 
 def _refuse(name: str, message: str) -> InvalidCase:
@@ -126,20 +218,12 @@ def _accepted_media_type(src: Path) -> str:
 
 # --- PDF ---------------------------------------------------------------------------------------------------
 
-def _from_pdf(src: Path, work: Path, timeout: float) -> _Converted:
-    """Sanitise a copy with pikepdf, then let OCRmyPDF OCR the pages without text."""
-    clean = work / "sanitised.pdf"
-    removed, repaired = _sanitised_copy(src, clean)
-    ocr_pages = run_ocrmypdf(clean, work / "ocr.pdf", label=src.name, timeout=timeout)
-    return _Converted(work / "ocr.pdf", removed, repaired, ocr_pages)
-
-
 def _sanitised_copy(src: Path, out: Path) -> tuple[list[str], list[str]]:
-    """Open (qpdf repairs what it can), refuse encrypted or broken files, strip, save to `out`.
+    """Open (qpdf repairs what it can), refuse what no rung can read, strip, save to `out`.
 
     A damaged file is accepted if qpdf can rebuild it (typically when only the cross-reference
     table or the end of the file is lost); the repair warnings are returned. A file cut before its
-    trailer cannot be rebuilt and is refused.
+    trailer cannot be rebuilt and is refused, as are encrypted files and dynamic XFA forms.
     """
     name = src.name
     try:
@@ -148,14 +232,60 @@ def _sanitised_copy(src: Path, out: Path) -> tuple[list[str], list[str]]:
                 raise _refuse(name, ENCRYPTED)
             if len(pdf.pages) == 0:
                 raise _refuse(name, "PDF 中没有任何页面：请检查文件后重新上传")
+            if _dynamic_xfa(pdf):
+                raise _refuse(name, DYNAMIC_XFA)
+            repaired = _fix_docinfo_keys(pdf)
             removed = strip_active_content(pdf)
             _drop_doc_checksum(pdf)
             pdf.save(out)
-            return removed, _repair_notes(pdf.get_warnings(), src)
+            return removed, _repair_notes(pdf.get_warnings(), src) + repaired
     except pikepdf.PasswordError:
         raise _refuse(name, ENCRYPTED) from None
     except pikepdf.PdfError as exc:
-        raise _refuse(name, f"PDF 已损坏或不完整，无法修复（{_short(exc)}）：请重新导出完整的 PDF 后上传") from None
+        reason = brief(str(exc).replace(f"{src}: ", "").replace(str(src), name))
+        raise _refuse(name, f"PDF 已损坏或不完整，无法修复（{reason}）：请重新导出完整的 PDF 后上传") from None
+    except (YuetanError, InvalidCase):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a structure qpdf reads but nothing can walk safely
+        raise _refuse(name, f"PDF 的内部结构异常，无法安全处理（{type(exc).__name__}: {brief(exc)}）："
+                            "请重新导出后上传") from None
+
+
+def _dynamic_xfa(pdf: pikepdf.Pdf) -> bool:
+    """A dynamic XFA form: the catalog asks the reader to render the pages from the XFA data, and
+    the pages in the file are only a "please wait" placeholder."""
+    form = pdf.Root.get("/AcroForm")
+    return isinstance(form, Dictionary) and "/XFA" in form and bool(pdf.Root.get("/NeedsRendering"))
+
+
+def _fix_docinfo_keys(pdf: pikepdf.Pdf) -> list[str]:
+    """DocInfo keys that are not UTF-8 (Latin-1 names such as /Verfasser#E4) are read as Latin-1 and
+    written as UTF-8, so every later tool can read them; the values are kept."""
+    info = pdf.trailer.get("/Info")
+    if not isinstance(info, Dictionary):
+        return []
+    items = list(info.items())
+    bad = [key for key, _ in items if _not_utf8(key)]
+    if not bad:
+        return []
+    fixed = Dictionary()
+    for key, value in items:
+        fixed[_latin1_name(key) if key in bad else key] = value
+    pdf.trailer.Info = pdf.make_indirect(fixed)
+    shown = "、".join(_latin1_name(k)[1:] for k in bad)
+    return [f"文档信息（DocInfo）中有 {len(bad)} 个键名不是 UTF-8 编码，已按 Latin-1 读取后改写为 UTF-8（{shown}）"]
+
+
+def _not_utf8(key: str) -> bool:
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _latin1_name(key: str) -> str:
+    return key.encode("utf-8", "surrogateescape").decode("latin-1")
 
 
 def _repair_notes(warnings: list[str], src: Path) -> list[str]:
@@ -362,12 +492,13 @@ def _note(bad: list[str], where: str, removed: list[str]) -> None:
 
 # --- DOCX --------------------------------------------------------------------------------------------------
 
-def _from_docx(src: Path, work: Path, converter, timeout: float) -> _Converted:
+def _from_docx(src: Path, dest: Path, work: Path, converter, timeout: float) -> NormalisedUpload:
     """LibreOffice converts a private copy, so lock or temporary files never land beside the original."""
     if converter is None:
         raise ConversionFailed(
             f"“{src.name}”是 Word 文档，需要 LibreOffice 转换器才能转为 PDF/A：请在 "
             "with LibreOfficeConverter() as converter: 中调用，并传入 converter=converter")
+    started = time.monotonic()
     copy = work / "upload" / src.name
     copy.parent.mkdir()
     shutil.copyfile(src, copy)
@@ -377,35 +508,33 @@ def _from_docx(src: Path, work: Path, converter, timeout: float) -> _Converted:
     except YuetanError:
         raise
     except Exception as exc:  # noqa: BLE001 - any converter failure is this file's conversion failing
-        raise ConversionFailed(f"“{src.name}”转换为 PDF/A 失败（{type(exc).__name__}: {_short(exc)}）："
+        raise ConversionFailed(f"“{src.name}”转换为 PDF/A 失败（{type(exc).__name__}: {brief(exc)}）："
                                "请在 Word 中检查文件能否正常打开，另存后重新上传") from exc
     if not out.is_file() or out.stat().st_size == 0:
         raise ConversionFailed(f"“{src.name}”转换为 PDF/A 后没有得到输出文件：请检查文件能否在 Word 中正常打开")
-    return _Converted(out)
+    try:
+        finished = _finish(out, dest, src.name)
+    except _Rejected as rejected:
+        raise ConversionFailed(f"“{src.name}”转换后的文件不符合 PDF/A-2b：" + "；".join(rejected.reasons)
+                               + "。请检查原文件（如字体、加密、表单），必要时重新导出后上传") from None
+    attempt = RungAttempt("libreoffice", "kept", [], _since(started))
+    return NormalisedUpload(src, dest, DOCX, finished.removed, [], None, finished.page_count, "libreoffice",
+                            [attempt])
 
 
 # --- JPEG, PNG ---------------------------------------------------------------------------------------------
 
-def _from_image(src: Path, work: Path, timeout: float) -> _Converted:
-    """Check the image decodes completely (img2pdf would embed a truncated JPEG as is), then OCR."""
-    image, dpi = _decoded_image(src, work)
-    ocr_pages = run_ocrmypdf(image, work / "ocr.pdf", label=src.name, image_dpi=dpi, timeout=timeout)
-    return _Converted(work / "ocr.pdf", ocr_pages=ocr_pages)
-
-
-def _decoded_image(src: Path, work: Path) -> tuple[Path, int]:
-    """The image to OCR (alpha flattened onto white, which OCRmyPDF requires) and its DPI."""
+def _checked_image_dpi(src: Path) -> int:
+    """The image's DPI, once it has decoded completely (img2pdf would embed a truncated JPEG as is)."""
     try:
         with Image.open(src) as image:
             image.load()
-            dpi = _dpi(image)
-            if not _has_alpha(image):
-                return src, dpi
-            flat = work / "flattened.png"
-            _on_white(image).save(flat)
-            return flat, dpi
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise _refuse(src.name, f"图像已损坏或不完整（{_short(exc)}）：请重新拍摄、扫描或导出后上传") from None
+            return _dpi(image)
+    except Image.DecompressionBombError:
+        raise _refuse(src.name, f"图像像素过多（超过 {(Image.MAX_IMAGE_PIXELS or 0) * 2:,} 像素），无法安全解码："
+                                "请降低分辨率（如 300 dpi）后重新扫描或导出") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise _refuse(src.name, f"图像已损坏或不完整（{brief(exc)}）：请重新拍摄、扫描或导出后上传") from None
 
 
 def _dpi(image: Image.Image) -> int:
@@ -418,52 +547,40 @@ def _dpi(image: Image.Image) -> int:
     return value if value >= MIN_PLAUSIBLE_DPI else DEFAULT_IMAGE_DPI
 
 
-def _has_alpha(image: Image.Image) -> bool:
-    return image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info
-
-
-def _on_white(image: Image.Image) -> Image.Image:
-    rgba = image.convert("RGBA")
-    background = Image.new("RGB", rgba.size, "white")
-    background.paste(rgba, mask=rgba.getchannel("A"))
-    return background
-
-
 # --- output ------------------------------------------------------------------------------------------------
 
-def _finish(converted: Path, dest: Path, name: str) -> tuple[int, list[str]]:
+def _finish(converted: Path, dest: Path, name: str) -> _Finished:
     """Strip (what LibreOffice exported: hyperlinks, form fields; a no-op after OCRmyPDF), set
-    /Lang, write PDF/A-2b under a temporary name beside `dest`, check it, then rename.
-    Returns the page count and what was stripped here."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")
+    /Lang, write PDF/A-2b under a temporary name beside `dest`, check it in full, then rename.
+    _Rejected when the check finds a violation or something it cannot confirm."""
     try:
-        with pikepdf.open(converted) as pdf:
-            page_count = len(pdf.pages)
-            removed = strip_active_content(pdf)
-            _drop_doc_checksum(pdf)
-            if "/Lang" not in pdf.Root:
-                pdf.Root.Lang = String(LANGUAGE)
-            _save_pdfa(pdf, part, name)
-        problems = check_pdfa(part, expect_part=2)
-        if problems:
-            raise ConversionFailed(f"“{name}”转换后的文件不符合 PDF/A-2b：" + "；".join(problems[:5])
-                                   + "。请检查原文件（如字体、加密、表单），必要时重新导出后上传")
-        os.replace(part, dest)
-        return page_count, removed
+        with atomic_path(dest) as part:
+            with pikepdf.open(converted) as pdf:
+                page_count = len(pdf.pages)
+                removed = strip_active_content(pdf)
+                _drop_doc_checksum(pdf)
+                if "/Lang" not in pdf.Root:
+                    pdf.Root.Lang = String(LANGUAGE)
+                _save_pdfa(pdf, part)
+            verdict = assess_pdfa(part, expect_part=2)
+            if verdict.violations:
+                raise _Rejected("violated", verdict.violations[:5])
+            if verdict.unconfirmed:
+                raise _Rejected("unconfirmed", verdict.unconfirmed[:5])
+        return _Finished(page_count, removed)
     except pikepdf.PdfError as exc:
-        raise ConversionFailed(f"“{name}”转换后的 PDF 无法读取（{_short(exc)}）：请重新上传") from None
-    finally:
-        part.unlink(missing_ok=True)
+        raise ConversionFailed(f"“{name}”转换后的 PDF 无法读取（{brief(exc)}）") from None
 
 
-def _save_pdfa(pdf: pikepdf.Pdf, path: Path, name: str) -> None:
+def _save_pdfa(pdf: pikepdf.Pdf, path: Path) -> None:
     """pikepdf's PDF/A save validates the bytes it writes; repair=False changes nothing else."""
     try:
         pdfa_writer.save(pdf, path, "2b", repair=False)
     except pdfa_writer.PdfaError as exc:
-        reasons = "；".join(f.message for f in exc.report.findings[:5])
-        raise ConversionFailed(f"“{name}”未能转换为 PDF/A-2b（{reasons}）：请检查原文件，必要时重新导出后上传") from None
+        findings = exc.report.findings
+        violations = [f"PDF/A-2b 不符合（{f.rule}）：{f.message}" for f in findings if f.kind == "violation"]
+        unsure = [f"无法确认是否符合 PDF/A-2b（{f.rule}）：{f.message}" for f in findings if f.kind != "violation"]
+        raise _Rejected("violated" if violations else "unconfirmed", _unique(violations or unsure)[:5]) from None
 
 
 # --- helpers -----------------------------------------------------------------------------------------------
@@ -478,8 +595,3 @@ def _values(obj) -> list:
 
 def _unique(items) -> list:
     return list(dict.fromkeys(items))
-
-
-def _short(exc: BaseException, limit: int = 160) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= limit else text[:limit] + "…"

@@ -9,8 +9,12 @@ The validator trusts file-level syntax, so `qpdf --check` runs as well.
 The file is only read, never saved, so a signed PDF with incremental updates keeps its bytes.
 pikepdf's validator sees an in-memory copy from which a few constructs it does not know are taken
 out and checked here instead (see `_validator_view`: signature fields, /OpenAction); custom XMP
-properties declared in a PDF/A extension schema are accepted (`XmpExtensions`). Everything else
-the validator cannot confirm counts as a problem.
+properties declared in a PDF/A extension schema are accepted (`XmpExtensions`).
+
+Two verdicts are kept apart (`assess_pdfa`): a clause violated, and a construct PDF/A-2 allows but the
+validator does not check (pattern colour spaces, shadings, Type 3 fonts, JPEG 2000) or a check that
+could not run on the file: "cannot confirm". `check_pdfa` counts both as problems; normalisation sends
+a file with only the second kind down its ladder to a rung whose output can be confirmed.
 """
 from __future__ import annotations
 
@@ -59,11 +63,37 @@ _COVERED_RULES = re.compile(
 _REPORTED_BY_US = {("pikepdf:schema-Action", "unrecognized key(s) /JS are not checked")}
 
 
+@dataclass(frozen=True)
+class PdfaAssessment:
+    """What the check found, split by certainty (in Chinese).
+
+    `violations` break a PDF/A clause; `unconfirmed` are constructs PDF/A allows but this check cannot
+    confirm (pattern colour spaces, shadings, Type 3 fonts, JPEG 2000: pikepdf's validator does not
+    check them), or a check that could not run on this file. Only a file with neither passes."""
+
+    violations: list[str] = field(default_factory=list)
+    unconfirmed: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations and not self.unconfirmed
+
+    @property
+    def problems(self) -> list[str]:
+        return self.violations + self.unconfirmed
+
+
 def check_pdfa(path: Path, *, expect_part: int | None = None) -> list[str]:
     """Problems that keep `path` from being PDF/A (in Chinese); an empty list means it passes.
 
-    `expect_part` (1, 2 or 3) also requires the XMP `pdfaid:part` to be that part.
+    `expect_part` (1, 2 or 3) also requires the XMP `pdfaid:part` to be that part. What cannot be
+    confirmed counts as a problem here; `assess_pdfa` tells the two apart.
     """
+    return assess_pdfa(path, expect_part=expect_part).problems
+
+
+def assess_pdfa(path: Path, *, expect_part: int | None = None) -> PdfaAssessment:
+    """`check_pdfa` with violations and unconfirmed constructs apart; no construct makes it raise."""
     path = Path(path)
     if not path.is_file():
         raise InvalidArgument(f"“{path}”不存在或不是文件：请确认要检查的 PDF 路径")
@@ -71,18 +101,35 @@ def check_pdfa(path: Path, *, expect_part: int | None = None) -> list[str]:
     try:
         pdf = pikepdf.open(path)
     except pikepdf.PasswordError:
-        return problems + ["文件已加密（需要密码才能打开）：PDF/A 不允许加密，请提供未加密的版本"]
+        return PdfaAssessment(problems + ["文件已加密（需要密码才能打开）：PDF/A 不允许加密，请提供未加密的版本"])
     except pikepdf.PdfError as exc:
-        return problems + [f"无法解析为 PDF（{exc}）：文件可能已损坏，请重新生成"]
+        return PdfaAssessment(problems + [f"无法解析为 PDF（{exc}）：文件可能已损坏，请重新生成"])
+    unconfirmed: list[str] = []
     with pdf:
         part = expect_part or declared_part(pdf)
-        problems += _document_checks(pdf, part, expect_part) + _signatures(pdf, path)
+        problems += _guarded(lambda: _document_checks(pdf, part, expect_part) + _signatures(pdf, path),
+                             "本系统的条款检查", unconfirmed)
         encrypted = pdf.is_encrypted
         extensions = _xmp_extensions(pdf)
     if not encrypted:  # the validator would only repeat it
-        problems += _validator_problems(path, part or 2, extensions)
+        violated, unsure = _guarded(lambda: _validator_problems(path, part or 2, extensions),
+                                    "pikepdf 的 PDF/A 校验器", unconfirmed) or ([], [])
+        problems += violated
+        unconfirmed += unsure
     problems += [f"qpdf 检查发现问题：{p}" for p in qpdf_check(path)]
-    return _unique(problems)
+    return PdfaAssessment(_unique(problems), _unique(unconfirmed))
+
+
+def _guarded(check, what: str, unconfirmed: list[str]):
+    """Run one layer of the check; a construct it cannot handle makes its verdict unknown, not a crash."""
+    try:
+        return check()
+    except (ExternalProgramError, InvalidArgument):
+        raise
+    except Exception as exc:  # noqa: BLE001 - any construct a checker trips on is "cannot confirm"
+        unconfirmed.append(f"{what}无法处理此文件（{type(exc).__name__}: {' '.join(str(exc).split())[:120]}），"
+                           "无法确认是否符合 PDF/A")
+        return []
 
 
 def _document_checks(pdf: pikepdf.Pdf, part: int | None, expect_part: int | None) -> list[str]:
@@ -278,7 +325,7 @@ def _actions_in(obj, depth: int = 0) -> Iterator[str]:
             yield "含 JavaScript（/JS），PDF/A 不允许"
         if isinstance(obj.get("/AA"), Dictionary) and len(obj.get("/AA").keys()):
             yield "含附加动作（/AA，打开、翻页或点击时自动执行），PDF/A 不允许"
-        children = [obj.get(k) for k in obj.keys()]
+        children = [value for _, value in obj.items()]   # items(): keys may not be UTF-8
     elif isinstance(obj, Array):
         children = list(obj)
     else:
@@ -453,24 +500,27 @@ def _embedded_specs(pdf: pikepdf.Pdf) -> Iterator[tuple[str, Dictionary]]:
 
 # --- pikepdf's validator ---------------------------------------------------------------------------------
 
-def _validator_problems(path: Path, part: int, extensions: XmpExtensions) -> list[str]:
-    """pikepdf's allow-list validator on a view of the file, minus what we report ourselves."""
+def _validator_problems(path: Path, part: int, extensions: XmpExtensions) -> tuple[list[str], list[str]]:
+    """pikepdf's allow-list validator on a view of the file, minus what we report ourselves:
+    (violations, constructs it cannot confirm)."""
     if part not in (1, 2, 3):
-        return [f"无法校验 PDF/A-{part}：本系统只校验 PDF/A-1、PDF/A-2、PDF/A-3"]
+        return [f"无法校验 PDF/A-{part}：本系统只校验 PDF/A-1、PDF/A-2、PDF/A-3"], []
     try:
         import pikepdf.pdfa as pdfa_validator
     except ImportError as exc:
         raise ExternalProgramError(
             f"pikepdf 的 PDF/A 校验模块缺少依赖（{exc}）：请在项目目录执行 make install") from None
     report = pdfa_validator.validate_written(_validator_view(path), f"{part}b")
-    problems = []
+    problems: tuple[list[str], list[str]] = ([], [])
     for finding in report.findings:
         if (_COVERED_RULES.search(finding.rule) or (finding.rule, finding.message) in _REPORTED_BY_US
                 or extensions.declares(finding.message)):
             continue
-        verdict = "不符合" if finding.kind == "violation" else "无法确认是否符合"
+        violated = finding.kind == "violation"
+        verdict = "不符合" if violated else "无法确认是否符合"
         where = re.sub(r"obj \d+ \d+ ?", "", finding.where).strip() or "文档"
-        problems.append(f"PDF/A-{part}b {verdict}（{finding.rule}，位置 {where}）：{finding.message}")
+        problems[0 if violated else 1].append(
+            f"PDF/A-{part}b {verdict}（{finding.rule}，位置 {where}）：{finding.message}")
     return problems
 
 
@@ -580,7 +630,7 @@ def _xmp_extensions(pdf: pikepdf.Pdf) -> XmpExtensions:
 
 def _values(obj) -> list:
     if isinstance(obj, (Dictionary, Stream)):
-        return [obj.get(k) for k in obj.keys()]
+        return [value for _, value in obj.items()]   # items(): keys may not be UTF-8 (Latin-1 names)
     if isinstance(obj, Array):
         return list(obj)
     return []

@@ -10,7 +10,6 @@ import io
 import logging
 import os
 import re
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -29,6 +28,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from archive_store.durable import write_atomically
 from archive_store.errors import ConfigurationError, InvalidArgument
 
 DEFAULT_REASON = "约谈案卷归档封存"
@@ -89,7 +89,7 @@ def seal_pdf(src: Path, dest: Path, *, p12_path: Path, passphrase: bytes | None,
     except Exception as exc:  # noqa: BLE001 - pyHanko raises many kinds for a file it cannot sign
         raise InvalidArgument(f"无法为“{src}”加盖电子印章（{type(exc).__name__}: {str(exc)[:200]}）："
                               "文件可能不是完整的 PDF") from None
-    _write_atomically(dest, out.getvalue())
+    write_atomically(dest, out.getvalue())
     return dest
 
 
@@ -186,10 +186,10 @@ def create_development_seal(p12_path: Path, *, organizer: str, passphrase: bytes
     p12 = pkcs12.serialize_key_and_certificates(
         b"yuetan development seal", key, cert, None, serialization.BestAvailableEncryption(passphrase))
     try:
-        _write_atomically(p12_path, p12, mode=0o600, exclusive=True)
+        write_atomically(p12_path, p12, mode=0o600, exclusive=True)
     except FileExistsError:
         raise ConfigurationError(f"印章证书文件“{p12_path}”已存在：不会覆盖已有的印章证书") from None
-    _write_atomically(p12_path.with_suffix(".crt"), cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
+    write_atomically(p12_path.with_suffix(".crt"), cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
     return p12_path
 
 
@@ -345,24 +345,3 @@ def _broken(problem: str) -> SealStatus:
 
 def _brief(exc: Exception) -> str:
     return f"{type(exc).__name__}: {str(exc)[:160]}"
-
-
-def _write_atomically(dest: Path, data: bytes, *, mode: int = 0o644, exclusive: bool = False) -> None:
-    """Temp file, fsync, rename; `exclusive` links instead, so an existing `dest` is never replaced
-    (FileExistsError)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fchmod(f.fileno(), mode)
-            os.fsync(f.fileno())
-        if exclusive:
-            os.link(tmp, dest)
-            os.unlink(tmp)
-        else:
-            os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -15,7 +15,7 @@ import pikepdf
 from pipeline.external.poppler import pdf_text
 from pipeline.pdf.assemble import YUETAN_XMP_NS
 from pipeline.pdf.manifest import MANIFEST_NAME, canonical_json, manifest_sha256
-from pipeline.pdf.pdfa import check_pdfa
+from pipeline.pdf.pdfa import assess_pdfa
 from pipeline.pdf.seal import verify_seal
 
 EMBEDDED_ROLES = {"case_json", "upload_original", "rendered_docx"}
@@ -26,9 +26,6 @@ class Check:
     name: str
     ok: bool
     message: str
-
-    def as_dict(self) -> dict:
-        return {"name": self.name, "ok": self.ok, "message": self.message}
 
 
 @dataclass
@@ -42,10 +39,6 @@ class VerifyReport:
     @property
     def ok(self) -> bool:
         return bool(self.checks) and all(c.ok for c in self.checks)
-
-    def as_dict(self) -> dict:
-        return {"path": str(self.path), "ok": self.ok, "manifest_sha256": self.manifest_sha256,
-                "signer": self.signer, "checks": [c.as_dict() for c in self.checks], "notes": self.notes}
 
 
 def verify_dossier(path: Path, *, trust: Path | None = None) -> VerifyReport:
@@ -143,7 +136,10 @@ def _remarks_first_page(pdf: pikepdf.Pdf) -> int:
 
 
 def _pdfa_problems(path: Path) -> list[str]:
+    """Violations first, then what cannot be confirmed, each group labelled so a reader tells them apart."""
     try:
-        return check_pdfa(path, expect_part=3)
+        verdict = assess_pdfa(path, expect_part=3)
     except Exception as exc:  # report, never crash on a damaged file
         return [f"无法检查 PDF/A：{type(exc).__name__}"]
+    return ([f"不符合：{p}" for p in verdict.violations]
+            + [f"无法确认：{p}" for p in verdict.unconfirmed])

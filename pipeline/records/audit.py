@@ -29,10 +29,6 @@ class AuditReport:
     def ok(self) -> bool:
         return not self.problems
 
-    def as_dict(self) -> dict:
-        return {"ok": self.ok, "problems": self.problems, "pending": self.pending, "cases": self.cases,
-                "blobs_checked": self.blobs_checked, "ledger_entries": self.ledger_entries}
-
 
 def audit_archive(home: ArchiveHome) -> AuditReport:
     report = AuditReport()

@@ -8,10 +8,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from archive_store.durable import atomic_path
 from archive_store.errors import InvalidArgument
 from archive_store.home import ArchiveHome
 from pipeline.case.contract import OUTCOME_LABELS, Outcome, is_valid_credit_code
@@ -135,9 +135,7 @@ def write_table(entries: list[InterviewEntry], path: Path, *, headers: list[str]
     suffix = path.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
         raise InvalidArgument(f"输出文件 {path} 的扩展名应为 .xlsx 或 .csv")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         if suffix == ".csv":
             buffer = io.StringIO()
             writer = csv.writer(buffer, lineterminator="\r\n")
@@ -146,11 +144,6 @@ def write_table(entries: list[InterviewEntry], path: Path, *, headers: list[str]
             tmp.write_bytes(buffer.getvalue().encode("utf-8-sig"))
         else:
             _write_xlsx(tmp, headers, rows, sheet_title)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _write_xlsx(path: Path, headers: list[str], rows: list[list], title: str) -> None:

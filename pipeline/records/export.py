@@ -64,11 +64,6 @@ class ExportResult:
     zip_sha256: str
     ledger_seq: int
 
-    def as_dict(self) -> dict:
-        return {"path": str(self.path), "case_ids": self.case_ids, "cases": len(self.case_ids),
-                "tagmanifest_sha256": self.tagmanifest_sha256, "zip_sha256": self.zip_sha256,
-                "ledger_seq": self.ledger_seq}
-
 
 def select_cases(home: ArchiveHome, filters: ExportFilters) -> list:
     """Current cases exactly as `yuetan search` selects them (same index, same filters), oldest interview first.
@@ -113,21 +108,17 @@ def export_bag(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: 
         with home.catalog() as catalog:
             entries = _write_payload(catalog, store, records, bag_dir)
             organizers = sorted({r.organizer for r in records if r.organizer})
-            with _quiet_bagit():
-                bag = bagit.make_bag(str(bag_dir), bag_info={
-                    "Source-Organization": organizers or ["（未注明）"],
-                    "External-Description": f"约谈档案合规导出：{len(records)} 个案件（{_filters_text(filters)}）",
-                    "External-Identifier": dest.stem,
-                    "Contact-Name": actor.name,
-                    "Bag-Group-Identifier": "yuetan",
-                    "Yuetan-Filters": canonical_json(filters.as_dict()).decode("utf-8"),
-                    "Yuetan-Case-Count": str(len(records)),
-                    "Yuetan-Ledger-Head": _ledger_head_text(catalog),
-                }, checksums=["sha256"])
-            tag_sha = sha256_file(Path(bag.path) / TAG_MANIFEST)
             zip_tmp = work / "bag.zip"
-            _zip_folder(bag_dir, zip_tmp)
-            zip_sha = sha256_file(zip_tmp)
+            tag_sha, zip_sha = package_bag(home, bag_dir, {
+                "Source-Organization": organizers or ["（未注明）"],
+                "External-Description": f"约谈档案合规导出：{len(records)} 个案件（{_filters_text(filters)}）",
+                "External-Identifier": dest.stem,
+                "Contact-Name": actor.name,
+                "Bag-Group-Identifier": "yuetan",
+                "Yuetan-Filters": canonical_json(filters.as_dict()).decode("utf-8"),
+                "Yuetan-Case-Count": str(len(records)),
+                "Yuetan-Ledger-Head": _ledger_head_text(catalog),
+            }, zip_tmp)
             with catalog.transaction() as tx:
                 entry = ledger.append(tx, action="export", actor=actor, case_id=None, details={
                     "file": dest.name, "filters": filters.as_dict(), "case_ids": [e.case_id for e in entries],
@@ -140,13 +131,24 @@ def export_bag(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: 
     return ExportResult(dest, [r.case_id for r in records], tag_sha, zip_sha, entry.seq)
 
 
-def _write_payload(catalog, store, records, bag_dir: Path) -> list[InterviewEntry]:
-    """Files go straight into the future bag folder; bagit's make_bag moves them under data/."""
+def package_bag(home: ArchiveHome, bag_dir: Path, bag_info: dict, zip_path: Path) -> tuple[str, str]:
+    """The payload in `bag_dir` made a BagIt bag (sha256) and zipped to `zip_path`: what every bag the archive
+    hands out goes through (exports, yearly handovers). Returns (tag manifest sha256, zip sha256)."""
+    with _quiet_bagit():
+        bag = bagit.make_bag(str(bag_dir), bag_info=bag_info, checksums=["sha256"])
+    tag_sha = sha256_file(Path(bag.path) / TAG_MANIFEST)
+    _zip_folder(bag_dir, zip_path)
+    return tag_sha, sha256_file(zip_path)
+
+
+def _write_payload(catalog, store, records, bag_dir: Path, *, folder_name=None) -> list[InterviewEntry]:
+    """Files go straight into the future bag folder; bagit's make_bag moves them under data/. Each case's folder is
+    its case_id, or `folder_name(record)`."""
 
     entries = []
     with open(bag_dir / "ledger.jsonl", "w", encoding="utf-8") as ledger_file:
         for record in records:
-            folder = bag_dir / _safe_name(record.case_id)
+            folder = bag_dir / _safe_name(folder_name(record) if folder_name else record.case_id)
             folder.mkdir()
             store.export_to(record.dossier_sha256, folder / "dossier.pdf")
             store.export_to(record.case_json_sha256, folder / "case.json")

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from archive_store import ledger
+from archive_store import clock, ledger
 from archive_store.actors import Actor
 from archive_store.catalog import CaseRecord, DocumentRow, FindingRow
 from archive_store.durable import (
@@ -29,6 +29,7 @@ from archive_store.durable import (
     fsync_dir,
     fsync_file,
     sha256_file,
+    write_atomically,
 )
 from archive_store.errors import ArchiveConflict, InvalidCase, YuetanError
 from archive_store.home import ArchiveHome
@@ -37,10 +38,10 @@ from pipeline.dossier import BuiltDossier, build_from_bundle
 from pipeline.external.poppler import pdf_text
 from pipeline.pdf.manifest import canonical_json
 from pipeline.records.retention import lock_until
-from pipeline.search.index import index_case
+from pipeline.search.index import configured_engine, index_case
 from pipeline.search.reindex import index_document
 
-CHINA = ZoneInfo("Asia/Shanghai")
+log = logging.getLogger(__name__)
 BUILT_FILE = "built.json"
 DOSSIER_NAME = "dossier.pdf"
 
@@ -73,16 +74,11 @@ class IngestResult:
     findings: list[dict] = field(default_factory=list)
     message: str = ""
     problems: list[dict] = field(default_factory=list)
+    archival_code: str | None = None
 
     @property
     def failed(self) -> bool:
         return self.status in FAILED_STATUSES
-
-    def as_dict(self) -> dict:
-        return {"source": self.source, "case_id": self.case_id, "status": self.status, "version": self.version,
-                "notice_number": self.notice_number, "dossier_sha256": self.dossier_sha256,
-                "manifest_sha256": self.manifest_sha256, "findings": self.findings, "message": self.message,
-                "problems": self.problems}
 
 
 def case_sources(paths: Iterable[Path]) -> list[Path]:
@@ -107,7 +103,8 @@ def content_sha256(bundle: CaseBundle) -> str:
 
 
 def ingest_cases(sources: list[Path], *, home: ArchiveHome, actor: Actor, jobs: int = 1, supersede: bool = False,
-                 on_result: Callable[[IngestResult], None] | None = None) -> list[IngestResult]:
+                 on_result: Callable[[IngestResult], None] | None = None,
+                 on_stage: Callable[[str, str], None] | None = None) -> list[IngestResult]:
     """Ingest every case; one bad case is reported and the rest go on. Results in the order of `sources`."""
     from pipeline.pdf.pdfa import pdfa_converter
 
@@ -124,7 +121,9 @@ def ingest_cases(sources: list[Path], *, home: ArchiveHome, actor: Actor, jobs: 
         return local.converter
 
     def one(source: Path) -> IngestResult:
-        result = ingest_case(source, home=home, actor=actor, converter=converter, supersede=supersede)
+        stage = (lambda name: on_stage(str(source), name)) if on_stage else None
+        result = ingest_case(source, home=home, actor=actor, converter=converter, supersede=supersede,
+                             on_stage=stage)
         if on_result is not None:
             with lock:
                 on_result(result)
@@ -138,17 +137,22 @@ def ingest_cases(sources: list[Path], *, home: ArchiveHome, actor: Actor, jobs: 
             c.close()
 
 
-def ingest_case(source: Path, *, home: ArchiveHome, actor: Actor, converter, supersede: bool = False) -> IngestResult:
+def ingest_case(source: Path, *, home: ArchiveHome, actor: Actor, converter, supersede: bool = False,
+                on_stage: Callable[[str], None] | None = None) -> IngestResult:
     """One case, whole or not at all; every failure becomes a result, never an exception.
 
-    `converter` is a callable returning the LibreOffice converter, so one starts only when a build is needed.
+    `converter` is a callable returning the LibreOffice converter, so one starts only when a build is needed;
+    `on_stage(name)` hears each stage as it starts (check, render, convert, normalise, assemble, seal, store, index).
     """
+    stage = on_stage or (lambda name: None)
     label = str(source)
     try:
+        stage("check")
         with open_case(source) as bundle:
-            return _ingest_bundle(bundle, label, home=home, actor=actor, converter=converter, supersede=supersede)
+            return _ingest_bundle(bundle, label, home=home, actor=actor, converter=converter, supersede=supersede,
+                                  stage=stage)
     except InvalidCase as exc:
-        return IngestResult(label, Status.refused, message=exc.message, problems=[p.as_dict() for p in exc.problems])
+        return IngestResult(label, Status.refused, message=exc.message, problems=[asdict(p) for p in exc.problems])
     except ArchiveConflict as exc:
         return IngestResult(label, Status.conflict, message=exc.message)
     except YuetanError as exc:
@@ -159,7 +163,7 @@ def ingest_case(source: Path, *, home: ArchiveHome, actor: Actor, converter, sup
 
 
 def _ingest_bundle(bundle: CaseBundle, label: str, *, home: ArchiveHome, actor: Actor, converter,
-                   supersede: bool) -> IngestResult:
+                   supersede: bool, stage: Callable[[str], None]) -> IngestResult:
     case = bundle.case
     content = content_sha256(bundle)
     with home.catalog() as catalog:
@@ -170,17 +174,22 @@ def _ingest_bundle(bundle: CaseBundle, label: str, *, home: ArchiveHome, actor: 
         raise ArchiveConflict(
             f"案件 {case.case_id} 已以不同内容入库（文号 {current.notice_number}）：如确为更正后的新版本，"
             "请加 --supersede 重新入库（旧版本保留并与新版本关联）")
-    staged = _staged_build(bundle, content, home=home, actor=actor, converter=converter)
+    with clock.timed(log, "入库 %s：生成案卷", case.case_id):
+        staged = _staged_build(bundle, content, home=home, actor=actor, converter=converter, stage=stage)
     crash_point("after_build")
-    stored = _store(staged, bundle, content, home=home, actor=actor, previous=current)
+    stage("store")
+    with clock.timed(log, "入库 %s：存储与登记", case.case_id):
+        stored = store_build(staged, bundle, content, home=home, actor=actor, previous=current)
     crash_point("after_catalog")
-    _index(stored, home)
+    stage("index")
+    with clock.timed(log, "入库 %s：编入索引", case.case_id):
+        index_stored(stored, home)
     crash_point("after_index")
     shutil.rmtree(_staging_dir(home, content), ignore_errors=True)
     return IngestResult(label, Status.superseded if current is not None else Status.ingested,
                         case_id=case.case_id, version=stored.version, notice_number=staged.notice_number,
-                        dossier_sha256=staged.dossier_sha256, manifest_sha256=staged.manifest_sha256,
-                        findings=staged.findings,
+                        archival_code=staged.archival_code, dossier_sha256=staged.dossier_sha256,
+                        manifest_sha256=staged.manifest_sha256, findings=staged.findings,
                         message=STATUS_LABELS[Status.superseded if current is not None else Status.ingested])
 
 
@@ -200,6 +209,7 @@ class StagedBuild:
     findings: list[dict]
     files: dict[str, str]            # sha256 → path relative to folder
     documents: list[list[str]]       # [key, title, pdf path relative to folder] in dossier order
+    archival_code: str | None = None  # 档号 (a build staged before it existed has none)
 
     @property
     def dossier(self) -> Path:
@@ -214,7 +224,8 @@ def _staging_dir(home: ArchiveHome, content: str) -> Path:
     return home.path / "staging" / content
 
 
-def _staged_build(bundle: CaseBundle, content: str, *, home: ArchiveHome, actor: Actor, converter) -> StagedBuild:
+def _staged_build(bundle: CaseBundle, content: str, *, home: ArchiveHome, actor: Actor, converter,
+                  stage: Callable[[str], None] | None = None) -> StagedBuild:
     """Reuse a complete build an interrupted run left; else build in a private folder and rename it in."""
     final = _staging_dir(home, content)
     if (final / BUILT_FILE).is_file():
@@ -227,7 +238,7 @@ def _staged_build(bundle: CaseBundle, content: str, *, home: ArchiveHome, actor:
     try:
         (work / "work").mkdir()
         built = build_from_bundle(bundle, work / DOSSIER_NAME, work=work / "work", home=home,
-                                  converter=converter(), filed_by=actor.name)
+                                  converter=converter(), filed_by=actor.name, on_stage=stage)
         _write_staged(built, work)
         shutil.rmtree(final, ignore_errors=True)
         os.replace(work, final)
@@ -268,18 +279,15 @@ def _write_staged(built: BuiltDossier, folder: Path) -> None:
             path = copy
         files[sha] = str(path.relative_to(folder))
     (folder / "manifest.json").write_bytes(canonical_json(built.manifest))
-    record = {"case_id": built.case_id, "notice_number": built.notice_number,
+    record = {"case_id": built.case_id, "notice_number": built.notice_number, "archival_code": built.archival_code,
               "dossier_sha256": built.dossier_sha256, "manifest_sha256": built.manifest_sha256,
-              "page_count": built.page_count, "archived_on": datetime.now(CHINA).date().isoformat(),
+              "page_count": built.page_count, "archived_on": clock.today().isoformat(),
               "findings": [f.as_dict() for f in built.findings], "files": files,
               "documents": [[key, title, str(Path(pdf).relative_to(folder))] for key, title, pdf in built.documents]}
     for path in folder.rglob("*"):
         if path.is_file():
             fsync_file(path)
-    tmp = folder / f"{BUILT_FILE}.tmp"
-    tmp.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
-    fsync_file(tmp)
-    os.replace(tmp, folder / BUILT_FILE)
+    write_atomically(folder / BUILT_FILE, json.dumps(record, ensure_ascii=False, indent=1).encode("utf-8"))
 
 
 def _read_staged(folder: Path) -> StagedBuild:
@@ -287,14 +295,16 @@ def _read_staged(folder: Path) -> StagedBuild:
     return StagedBuild(folder=folder, case_id=record["case_id"], notice_number=record["notice_number"],
                        dossier_sha256=record["dossier_sha256"], manifest_sha256=record["manifest_sha256"],
                        page_count=record["page_count"], archived_on=date.fromisoformat(record["archived_on"]),
-                       findings=record["findings"], files=record["files"], documents=record["documents"])
+                       findings=record["findings"], files=record["files"], documents=record["documents"],
+                       archival_code=record.get("archival_code"))
 
 
 # --- store, catalog, ledger ----------------------------------------------------------------------------------
 
-def _store(staged: StagedBuild, bundle: CaseBundle, content: str, *, home: ArchiveHome, actor: Actor,
-           previous: CaseRecord | None) -> CaseRecord:
-    """Every file into the blob store, then ONE catalog transaction: case, documents, findings, ledger.
+def store_build(staged: StagedBuild, bundle: CaseBundle, content: str, *, home: ArchiveHome, actor: Actor,
+                previous: CaseRecord | None) -> CaseRecord:
+    """The storage step: every file into the blob store, then ONE catalog transaction: case, documents,
+    findings, ledger. (Tests store cases without a build through this same step.)
 
     An object store locks each file until the case may be destroyed (a file another case already holds keeps
     the later of the two dates)."""
@@ -318,10 +328,10 @@ def _store(staged: StagedBuild, bundle: CaseBundle, content: str, *, home: Archi
         organizer=case.organizer.name, organizer_level=case.organizer.level.value,
         region_code=case.target.region_code or case.organizer.region_code,
         grounds=[f"{g.article}.{g.item}" for g in case.grounds], outcome=case.rectification.outcome.value,
-        interview_on=case.interview_date, closed_on=case.closed_on, archived_at=datetime.now(CHINA),
+        interview_on=case.interview_date, closed_on=case.closed_on, archived_at=clock.now(),
         dossier_sha256=staged.dossier_sha256, manifest_sha256=staged.manifest_sha256,
         page_count=staged.page_count, text_sha256=text_sha, case_json_sha256=case_json_sha,
-        manifest_json_sha256=manifest_json_sha)
+        manifest_json_sha256=manifest_json_sha, archival_code=staged.archival_code)
     documents = [DocumentRow.of_component(seq, c, title=_document_title(c, case))
                  for seq, c in enumerate(manifest["components"], start=1)]
     findings = [FindingRow.of_finding(f) for f in staged.findings]
@@ -343,6 +353,7 @@ def _store(staged: StagedBuild, bundle: CaseBundle, content: str, *, home: Archi
                 blobs.set_legal_hold(sha, True)
         ledger.append(tx, action="supersede" if previous else "ingest", actor=actor, case_id=case.case_id,
                       details={"version": version, "notice_number": staged.notice_number,
+                               "archival_code": staged.archival_code,
                                "content_sha256": content, "dossier_sha256": staged.dossier_sha256,
                                "manifest_sha256": staged.manifest_sha256,
                                "supersedes": previous.version if previous else None})
@@ -364,17 +375,18 @@ def _document_texts(staged: StagedBuild) -> dict:
 
 def _document_title(component: dict, case) -> str:
     titles = {"case": "案件数据", "notice": "约谈通知书", "record": "约谈记录", "cover": "案卷封面",
-              "file_list": "卷内文件目录"}
+              "file_list": "卷内文件目录", "remarks": "备考表", "remarks_continued": "备考表（续页）"}
     key = component.get("document", "")
     if key.startswith("attachments["):
         return case.attachments[int(key[len("attachments["):-1])].title
     return titles.get(key, "")
 
 
-def _index(record: CaseRecord, home: ArchiveHome) -> None:
+def index_stored(record: CaseRecord, home: ArchiveHome) -> None:
+    """Put a stored version in the search index and note that it is there."""
     with home.catalog() as catalog, file_lock(home.index_lock, shared=True):
         doc = index_document(record, catalog, home.blobs())
-        index_case(home.index_dir, doc)
+        index_case(home.index_dir, doc, engine=configured_engine(home))
         catalog.mark_indexed(None, record.case_id, record.version)
 
 
@@ -382,13 +394,14 @@ def _already_stored(current: CaseRecord, label: str, home: ArchiveHome) -> Inges
     """The same case again: nothing to store; finish the indexing an interrupted run may have left."""
     status = Status.unchanged
     if current.indexed_at is None:
-        _index(current, home)
+        index_stored(current, home)
         status = Status.completed
     shutil.rmtree(_staging_dir(home, current.content_sha256), ignore_errors=True)
     with home.catalog() as catalog:
-        findings = [f.as_dict() for f in catalog.findings(current.case_id, current.version)]
+        findings = [asdict(f) for f in catalog.findings(current.case_id, current.version)]
     return IngestResult(label, status, case_id=current.case_id, version=current.version,
-                        notice_number=current.notice_number, dossier_sha256=current.dossier_sha256,
+                        notice_number=current.notice_number, archival_code=current.archival_code,
+                        dossier_sha256=current.dossier_sha256,
                         manifest_sha256=current.manifest_sha256, findings=findings, message=STATUS_LABELS[status])
 
 

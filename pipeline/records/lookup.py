@@ -12,9 +12,10 @@ from pipeline.records.retention import tombstone_summary
 
 
 def find_case(catalog: Catalog, reference: str) -> CaseRecord | None:
-    """The current version of the case named by notice number or case_id (else its latest version)."""
+    """The current version of the case named by notice number, 档号 or case_id (else its latest version)."""
     reference = reference.strip()
-    record = catalog.current(reference) or catalog.by_notice_number(reference)
+    record = (catalog.current(reference) or catalog.by_notice_number(reference)
+              or catalog.by_archival_code(reference))
     if record is None:
         versions = [v for v in catalog.versions(reference) if v.status != "purged"]
         record = versions[-1] if versions else None
@@ -30,7 +31,7 @@ def show_case(home: ArchiveHome, reference: str) -> dict:
             stone = tombstone_summary(home, reference)
             if stone is not None:
                 return {"status": "purged", "tombstone": stone}
-            raise InvalidArgument(f"档案库中没有文号或案件编号为“{reference}”的案件：请用 yuetan search 查找")
+            raise InvalidArgument(f"档案库中没有文号、档号或案件编号为“{reference}”的案件：请用 yuetan search 查找")
         return {
             "status": record.status,
             "record": record,
@@ -50,7 +51,7 @@ def open_dossier(home: ArchiveHome, reference: str, dest: Path) -> CaseRecord:
     if record is None:
         if tombstone_summary(home, reference) is not None:
             raise InvalidArgument(f"案件“{reference}”已按销毁清册销毁，案卷不再保存：用 yuetan show 查看销毁记录")
-        raise InvalidArgument(f"档案库中没有文号或案件编号为“{reference}”的案件：请用 yuetan search 查找")
+        raise InvalidArgument(f"档案库中没有文号、档号或案件编号为“{reference}”的案件：请用 yuetan search 查找")
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     home.blobs().export_to(record.dossier_sha256, dest)

@@ -21,24 +21,25 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time
 from enum import Enum
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from archive_store import ledger
+from archive_store import clock, ledger
 from archive_store.actors import Actor
 from archive_store.catalog import Catalog, DestructionPlanRow, Tombstone
 from archive_store.durable import (
+    atomic_path,
     crash_point,
     file_lock,
     fsync_dir,
     fsync_file,
     sha256_file,
+    write_atomically,
 )
 from archive_store.errors import ArchiveConflict, InvalidArgument
 from archive_store.home import ArchiveHome
 from pipeline.documents.render import chinese_date
 from pipeline.pdf.manifest import canonical_json
+from pipeline.records.authority import PermissionRefused
 
-CHINA = ZoneInfo("Asia/Shanghai")
 PLAN_FORMAT = "yuetan-destruction-plan/1"
 PLAN_FILE = "plan.json"
 LIST_XLSX = "销毁清册.xlsx"
@@ -63,7 +64,7 @@ def retention_dates(closed_on: date, years: int) -> tuple[date, date]:
 def lock_until(closed_on: date, years: int) -> datetime:
     """Until when the object store must refuse to delete a case's files: the first moment it may be destroyed
     (00:00 China time on `purgeable_from`)."""
-    return datetime.combine(retention_dates(closed_on, years)[1], time.min, tzinfo=CHINA)
+    return datetime.combine(retention_dates(closed_on, years)[1], time.min, tzinfo=clock.CHINA)
 
 
 def retention_rule(years: int) -> str:
@@ -72,10 +73,6 @@ def retention_rule(years: int) -> str:
             f"自结案之次年1月1日起计算，期满之年12月31日届满，次日起可以销毁；"
             f"如2019年5月10日结案的案件保管至{chinese_date(example_expiry)}，{chinese_date(example_from)}起可以销毁。"
             f"冻结（法律保全）中的案件不予销毁。")
-
-
-def today_in_china() -> date:
-    return datetime.now(CHINA).date()
 
 
 class RetentionStatus(str, Enum):
@@ -99,17 +96,10 @@ class RetentionEntry:
     hold_reasons: list[str]
     status: RetentionStatus
 
-    def as_dict(self) -> dict:
-        return {"case_id": self.case_id, "version": self.version, "notice_number": self.notice_number,
-                "title": self.title, "target": self.target_name, "organizer": self.organizer,
-                "closed_on": _iso(self.closed_on), "expires_on": _iso(self.expires_on),
-                "purgeable_from": _iso(self.purgeable_from), "held": self.held, "hold_reasons": self.hold_reasons,
-                "status": self.status.value}
-
 
 def retention_schedule(home: ArchiveHome, *, as_of: date | None = None) -> list[RetentionEntry]:
     """Every current case with its expiry, in order of expiry (soonest first)."""
-    as_of = as_of or today_in_china()
+    as_of = as_of or clock.today()
     years = home.settings.retention_years
     entries = []
     with home.catalog() as catalog:
@@ -146,9 +136,6 @@ class HoldChange:
     actor: str
     role: str
     ledger_seq: int
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def place_hold(home: ArchiveHome, case_ref: str, *, reason: str, actor: Actor) -> HoldChange:
@@ -257,14 +244,14 @@ def plan_destruction(home: ArchiveHome, out_dir: Path, *, actor: Actor, as_of: d
     Returns the plan; with nothing purgeable it returns a plan without id or cases and writes nothing.
     """
 
-    as_of = as_of or today_in_china()
+    as_of = as_of or clock.today()
     out_dir = Path(out_dir)
     if (out_dir / PLAN_FILE).exists():
         raise ArchiveConflict(f"{out_dir / PLAN_FILE} 已存在：请另选输出文件夹，已有的销毁计划不会被覆盖")
     if out_dir.exists() and not out_dir.is_dir():
         raise InvalidArgument(f"输出路径 {out_dir} 已存在且不是文件夹")
     years = home.settings.retention_years
-    created_at = datetime.now(CHINA).replace(microsecond=0)
+    created_at = clock.now()
     with home.catalog() as catalog:
         records = {r.case_id: r for r in catalog.all_cases(status="current")}
         entries = sorted((_entry(r, catalog.active_holds(r.case_id), years, as_of) for r in records.values()),
@@ -272,7 +259,7 @@ def plan_destruction(home: ArchiveHome, out_dir: Path, *, actor: Actor, as_of: d
         if not any(e.status is RetentionStatus.expired for e in entries):
             return {"format": PLAN_FORMAT, "plan_id": None, "as_of": as_of.isoformat(), "cases": [],
                     "totals": {"cases": 0, "pages": 0}}
-        plan_id = _next_plan_id(catalog, created_at.year)
+        plan_id = _next_plan_id(catalog, clock.in_china(created_at).year)
         plan = build_plan(entries, records, plan_id=plan_id, as_of=as_of, years=years, created_by=actor.name,
                           created_at=created_at, ledger_head=_ledger_head(catalog))
         out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -307,7 +294,7 @@ def write_plan_files(plan: dict, folder: Path, *, fonts, converter=None) -> None
     """plan.json, 销毁清册.xlsx and 销毁清册.pdf (through a DOCX, converted to PDF/A by LibreOffice)."""
     from pipeline.pdf.pdfa import pdfa_converter
 
-    _write_synced(folder / PLAN_FILE, json.dumps(plan, ensure_ascii=False, indent=1).encode("utf-8") + b"\n")
+    write_atomically(folder / PLAN_FILE, json.dumps(plan, ensure_ascii=False, indent=1).encode("utf-8") + b"\n")
     write_destruction_xlsx(plan, folder / LIST_XLSX)
     docx = folder / LIST_DOCX
     write_destruction_docx(plan, docx, fonts=fonts)
@@ -334,7 +321,7 @@ def _ledger_head(catalog: Catalog) -> dict | None:
 def _plan_header_lines(plan: dict) -> list[str]:
     lines = [f"清册编号：{plan['plan_id']}　　计算截止日期：{chinese_date(date.fromisoformat(plan['as_of']))}　　"
              f"共 {plan['totals']['cases']} 卷，{plan['totals']['pages']} 页　　"
-             f"编制：{plan['created_by']}（{plan['created_at']}）",
+             f"编制：{plan['created_by']}（{clock.shown(plan['created_at'])}）",
              f"销毁依据：{plan['rule']}",
              f"清册摘要（plan.json 的 sha256）：{plan['plan_sha256']}"]
     head = plan.get("ledger_head")
@@ -391,10 +378,8 @@ def write_destruction_xlsx(plan: dict, path: Path) -> None:
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
     book.properties.title = f"{LIST_TITLE} {plan['plan_id']}"
     book.properties.creator = "yuetan"
-    tmp = path.with_name(path.name + ".tmp")
-    book.save(tmp)
-    fsync_file(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        book.save(tmp)
 
 
 def write_destruction_docx(plan: dict, path: Path, *, fonts) -> None:
@@ -455,9 +440,8 @@ def write_destruction_docx(plan: dict, path: Path, *, fonts) -> None:
         p = doc.add_paragraph()
         p.paragraph_format.space_after = Pt(16 if label.startswith("鉴定") else 10)
         font(p.add_run(label), fonts.body, 12)
-    tmp = path.with_name(path.name + ".tmp")
-    doc.save(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        doc.save(tmp)
 
 
 def _repeat_header(row) -> None:
@@ -508,11 +492,6 @@ class PurgeOutcome:
     kept_shared_blobs: int = 0
     index_removed: bool = False
 
-    def as_dict(self) -> dict:
-        return {"case_id": self.case_id, "notice_number": self.notice_number, "status": self.status.name,
-                "message": self.status.value, "deleted_blobs": self.deleted_blobs,
-                "kept_shared_blobs": self.kept_shared_blobs, "index_removed": self.index_removed}
-
 
 @dataclass
 class PurgeReport:
@@ -521,10 +500,6 @@ class PurgeReport:
     approved_by: str
     kept_at: Path
     outcomes: list[PurgeOutcome] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        return {"plan_id": self.plan_id, "plan_sha256": self.plan_sha256, "approved_by": self.approved_by,
-                "kept_at": str(self.kept_at), "cases": [o.as_dict() for o in self.outcomes]}
 
 
 def execute_plan(home: ArchiveHome, plan_path: Path, *, approved_by: str, actor: Actor,
@@ -537,7 +512,7 @@ def execute_plan(home: ArchiveHome, plan_path: Path, *, approved_by: str, actor:
     if not approved_by or not approved_by.strip():
         raise InvalidArgument("请用 --approved-by 写明批准人")
     approved_by = approved_by.strip()
-    today = today or today_in_china()
+    today = today or clock.today()
     plan_path = Path(plan_path)
     plan = load_plan(plan_path)
     with home.catalog() as catalog:
@@ -547,6 +522,8 @@ def execute_plan(home: ArchiveHome, plan_path: Path, *, approved_by: str, actor:
                                   "（计划须由本档案库的 yuetan purge --plan 编制）")
         if known.plan_sha256 != plan["plan_sha256"]:
             raise InvalidArgument(f"销毁计划 {plan['plan_id']} 与编制时登记的摘要不符，拒绝执行")
+        if approved_by == known.created_by:
+            raise PermissionRefused(f"{approved_by} 编制了销毁计划 {plan['plan_id']}，不能又是它的批准人")
         kept_at = _keep_plan(home, plan, plan_path.parent, _planned_files(catalog, plan["plan_id"]))
         report = PurgeReport(plan["plan_id"], plan["plan_sha256"], approved_by, kept_at)
         for planned in plan["cases"]:
@@ -587,7 +564,7 @@ def _keep_plan(home: ArchiveHome, plan: dict, folder: Path, files: dict[str, str
         for name in (LIST_XLSX, LIST_PDF):
             shutil.copyfile(folder / name, work / name)
             fsync_file(work / name)
-        _write_synced(work / PLAN_FILE, json.dumps(plan, ensure_ascii=False, indent=1).encode("utf-8") + b"\n")
+        write_atomically(work / PLAN_FILE, json.dumps(plan, ensure_ascii=False, indent=1).encode("utf-8") + b"\n")
         shutil.rmtree(dest, ignore_errors=True)
         os.replace(work, dest)
         fsync_dir(dest.parent)
@@ -631,7 +608,7 @@ def _store_still_locked(store, catalog: Catalog, case_id: str) -> bool:
     the catalog never says purged while the files must stay."""
     if not hasattr(store, "versions"):
         return False
-    now = datetime.now(CHINA)
+    now = datetime.now(clock.CHINA)
     for sha, users in catalog.retention_terms().items():
         if any(user[0] != case_id for user in users) or all(user[0] != case_id for user in users):
             continue
@@ -717,24 +694,6 @@ def tombstone_summary(home: ArchiveHome, case_or_number: str) -> dict | None:
     return summary
 
 
-TOMBSTONE_LABELS = [("notice_number", "文号"), ("case_id", "案件编号"), ("versions", "版本"),
-                    ("target_name", "约谈对象"), ("credit_code", "统一社会信用代码"), ("organizer", "约谈组织方"),
-                    ("interview_on", "约谈日期"), ("closed_on", "结案日期"), ("archived_at", "归档时间"),
-                    ("page_count", "页数"), ("manifest_sha256", "清单摘要"), ("dossier_sha256", "案卷摘要"),
-                    ("plan_id", "销毁计划"), ("plan_sha256", "计划摘要"), ("approved_by", "批准人"),
-                    ("purged_at", "销毁时间")]
-
-
-def format_tombstone(summary: dict) -> str:
-    lines = [f"案件 {summary['case_id']} 已按销毁计划 {summary['plan_id']} 销毁，以下为保留的销毁记录："]
-    for key, label in TOMBSTONE_LABELS:
-        value = summary.get(key)
-        if isinstance(value, list):
-            value = "、".join(map(str, value))
-        lines.append(f"    {label}：{'' if value is None else value}")
-    return "\n".join(lines)
-
-
 def purge_leftovers(home: ArchiveHome) -> list[str]:
     """What an interrupted purge left (Chinese, one line each): blobs only purged cases need, index entries."""
     problems = []
@@ -773,20 +732,7 @@ def _iso(value) -> str | None:
 
 
 def _now() -> datetime:
-    return datetime.now(CHINA).replace(microsecond=0)
-
-
-
-
-def _write_synced(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
+    return clock.now()
 
 
 def _move_files_into(work: Path, dest: Path, names: list[str]) -> None:

@@ -16,10 +16,20 @@ from pipeline.pdf.seal import create_development_seal
 
 def init_home(path: Path, *, organizer: str | None = None) -> tuple[ArchiveHome, bool]:
     """Create the home if needed; returns (home, created). An existing home is left as it is,
-    except that a missing development seal at the default place is created."""
+    except that a missing development seal at the default place and a missing web secret key are created."""
     home, created = create_home(path)
     ensure_development_seal(home, organizer=organizer)
+    ensure_web_secret_key(home)
     return home, created
+
+
+def ensure_web_secret_key(home: ArchiveHome) -> Path:
+    """The web application's secret key (sessions, CSRF tokens), random, readable by the archive's owner only
+    (0600 in a 0700 folder); an existing key is kept, so sessions survive a second `init`."""
+    path = home.web_secret_key
+    if not path.exists():
+        write_private_once(path, secrets.token_urlsafe(50).encode("ascii") + b"\n")
+    return path
 
 
 def ensure_development_seal(home: ArchiveHome, *, organizer: str | None = None) -> Path | None:

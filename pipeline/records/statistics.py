@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from archive_store.home import ArchiveHome
 from pipeline.case.contract import OUTCOME_LABELS, Outcome
@@ -101,3 +102,28 @@ def _article_key(article: str) -> tuple[int, str]:
         else:
             value = ARTICLE_ORDER.index(numeral) + 1
     return (value or 999, article)
+
+
+SHEETS = [("by_year", "按年度", "年度"), ("by_organizer", "按组织方", "约谈组织方"), ("by_region", "按地区", "地区"),
+          ("by_ground", "按约谈事由", "约谈事由"), ("by_outcome", "按处理结果", "处理结果"), ("by_kind", "按约谈对象", "约谈对象"),
+          ("findings_by_article", "程序核查发现按条款", "条款"),
+          ("findings_by_organizer", "程序核查发现按组织方", "约谈组织方")]
+
+
+def write_statistics_xlsx(stats: Statistics, path: Path) -> Path:
+    """One sheet per count (label, count), written to a temporary name and renamed."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for attr, title, header in SHEETS:
+        sheet = book.create_sheet(title)
+        sheet.append([header, "件数" if not attr.startswith("findings") else "发现数"])
+        for c in getattr(stats, attr):
+            sheet.append([c.label, c.count])
+        sheet.column_dimensions["A"].width = 40
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    book.save(tmp)
+    tmp.replace(path)
+    return path
