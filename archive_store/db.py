@@ -107,6 +107,9 @@ class _Lent:
     def close(self) -> None:
         pass
 
+    def add_notice_handler(self, handler) -> None:
+        pass                # SQLAlchemy's psycopg dialect adds one per connection: not to the owner's, again and again
+
 
 _LENDERS: dict[str, object] = {}
 _lending = threading.local()
@@ -121,17 +124,19 @@ def lent(dbapi_connection) -> Iterator:
     from sqlalchemy.pool import NullPool
 
     module = type(dbapi_connection).__module__
+    options: dict = {}
     if module.startswith("sqlite3"):
         url = "sqlite://"
     elif module.startswith("psycopg"):
         url = "postgresql+psycopg://"
+        options["use_native_hstore"] = False     # its type lookup wants psycopg's own class, not the lent wrapper
     else:
         raise TypeError(f"cannot lend a {module}.{type(dbapi_connection).__name__} connection")
     with _LOCK:
         engine = _LENDERS.get(url)
         if engine is None:
             engine = _LENDERS[url] = create_engine(url, poolclass=NullPool, pool_reset_on_return=None,
-                                                   creator=lambda: _Lent(_lending.connection))
+                                                   creator=lambda: _Lent(_lending.connection), **options)
     _lending.connection = dbapi_connection
     try:
         with engine.connect() as conn:

@@ -158,6 +158,104 @@ def test_a_case_ingested_on_one_node_is_found_on_the_other_within_ten_seconds(tw
     assert case_id in {hit["case_id"] for hit in json.loads(search.stdout)["hits"]}
 
 
+def _followers_of(home: ArchiveHome) -> list[int]:
+    """The pids of `yuetan follow` processes running for this home (read from /proc)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"follow" in args and str(home.path).encode() in args:
+            pids.append(int(proc.name))
+    return pids
+
+
+def test_serve_runs_the_follower_and_keeps_djangos_tables_in_the_catalog_database(two_nodes):
+    """`yuetan serve` on a PostgreSQL node starts its index follower (here catching up an index deleted as
+    derived data), stops it when it stops, and Django's tables are made in the catalog's own database."""
+    import urllib.error
+    import urllib.request
+
+    import sqlalchemy as sa
+
+    from tests.services import free_port
+
+    province, _, _ = two_nodes
+    node = province.nodes[1]
+    with node.catalog() as catalog:
+        wanted = {r.case_id for r in catalog.all_cases(status="current")}
+    shutil.rmtree(node.index_dir, ignore_errors=True)       # derived data: the follower makes it again
+    (node.path / "index.follow.json").unlink(missing_ok=True)
+    port = free_port()
+    serve = subprocess.Popen([str(YUETAN), "--home", str(node.path), "serve", "--port", str(port), "--workers", "1"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert serve.poll() is None, serve.stderr.read()
+            assert time.monotonic() < deadline, "yuetan serve did not answer within 120 s"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=5) as page:
+                    assert page.status == 200 and "登录" in page.read().decode()
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.5)
+        assert _followers_of(node), "no follower started with the server"
+        while not wanted <= set(indexed_case_ids(node.index_dir)):
+            assert time.monotonic() < deadline, "the server's follower did not rebuild the node's index"
+            time.sleep(0.5)
+    finally:
+        serve.terminate()
+        serve.wait(timeout=60)
+    assert _followers_of(node) == []                      # stopped with the server
+    with node.catalog() as catalog, catalog.reading() as conn:
+        tables = set(sa.inspect(conn).get_table_names())
+    assert {"auth_user", "accounts_apitoken", "django_migrations", "cases", "ledger", "archival_codes"} <= tables
+
+
+ACCOUNTS_SCRIPT = """
+import json, sys
+from pathlib import Path
+from django.db import transaction
+from pipeline import api
+from pipeline.web import config
+home = api.open_archive(Path(sys.argv[1]))
+config.configure(home)
+config.migrate()
+from django.contrib.auth.models import User
+from pipeline.web.accounts import service
+class Abandoned(Exception):
+    pass
+try:
+    with transaction.atomic():
+        service.add_account(home, "撤回者", roles=["reader"], password=sys.argv[2], by="测试")
+        raise Abandoned
+except Abandoned:
+    pass
+service.add_account(home, "留存者", roles=["reader"], password=sys.argv[2], by="测试")
+print(json.dumps(sorted(User.objects.values_list("username", flat=True)), ensure_ascii=False))
+"""
+
+
+def test_accounts_live_in_the_shared_database_and_commit_with_their_ledger_entry(two_nodes):
+    """On PostgreSQL: an account made on one node is seen on the other; an account change rolled back takes its
+    ledger entry with it, one kept keeps it (the web's one-transaction rule through Django's own connection)."""
+    province, _, _ = two_nodes
+    password = "yuetan-省级-口令-2025"
+    made = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-c", ACCOUNTS_SCRIPT, str(province.nodes[0].path),
+                           password], capture_output=True, text=True, timeout=300)
+    assert made.returncode == 0, made.stderr
+    assert "留存者" in json.loads(made.stdout.splitlines()[-1]) and "撤回者" not in made.stdout
+    listed = province.run(1, "user", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert "留存者" in listed.stdout and "撤回者" not in listed.stdout
+    with province.nodes[1].catalog() as catalog:
+        named = [e.details.get("account") for e in ledger.entries(catalog) if e.action in ("account", "role")]
+        assert "留存者" in named and "撤回者" not in named
+        assert ledger.verify_chain(catalog) == []
+
+
 # --- Object Lock: purges, direct deletes, holds ---------------------------------------------------------------
 
 @pytest.fixture
@@ -276,6 +374,7 @@ def test_audit_compares_catalog_and_bucket(locked_archive):
 def test_migrate_builds_an_empty_postgresql_catalog_and_nodes_refuse_one_that_is_behind(tmp_path, postgres,
                                                                                          pg_template, monkeypatch):
     from archive_store.database import CatalogLocation
+    from archive_store.migrate import head_revision
 
     monkeypatch.setenv("YUETAN_CATALOG_PASSWORD", postgres.password)
     name = postgres.create_database(f"empty_{os.getpid()}_{time.monotonic_ns()}")
@@ -290,7 +389,7 @@ def test_migrate_builds_an_empty_postgresql_catalog_and_nodes_refuse_one_that_is
     refused = yuetan("init")
     assert refused.returncode == 5 and "请先运行 yuetan migrate" in refused.stderr
     first = yuetan("migrate")
-    assert first.returncode == 0 and "（空库）" in first.stdout and "升级到 0003" in first.stdout, first.stderr
+    assert first.returncode == 0 and "（空库）" in first.stdout and f"升级到 {head_revision()}" in first.stdout, first.stderr
     assert postgres.password not in first.stdout + first.stderr
     again = yuetan("migrate")
     assert again.returncode == 0 and "无需升级" in again.stdout

@@ -21,6 +21,7 @@ from archive_store.durable import file_lock, fsync_dir
 from archive_store.home import ArchiveHome
 
 STATE_FILE = "index.follow.json"
+FOLLOW_LOCK = ".follow.lock"
 DEFAULT_INTERVAL_S = 3.0
 _INDEXING = ("ingest", "supersede")
 _REMOVING = ("purge",)
@@ -66,11 +67,15 @@ def write_position(home: ArchiveHome, seq: int) -> None:
 def catch_up(home: ArchiveHome, *, batch: int = 500) -> FollowResult:
     """Apply every ledger entry after this node's position to its index; safe to run at any time.
 
-    Holds the index lock shared (as ingest does), so it never writes under a rebuild."""
-    from pipeline.search.index import index_cases, remove_case
+    Goes through the search engine's interface (`add`, `remove`, `indexed`), so it works for whichever engine
+    `[index] engine` names and creates the index in it; a case whose indexed version is already the current
+    one (this node ingested it) is not indexed again. Holds the index lock shared (as ingest does), so it never
+    writes under a rebuild."""
+    from pipeline.search.index import configured_engine, index_cases, indexed_case_ids, remove_case
     from pipeline.search.reindex import index_document
 
     blobs = home.blobs()
+    engine = configured_engine(home)
     indexed = removed = 0
     with file_lock(home.index_lock, shared=True), home.catalog() as catalog:
         start = position(home) or 0
@@ -84,14 +89,15 @@ def catch_up(home: ArchiveHome, *, batch: int = 500) -> FollowResult:
                     wanted[entry.case_id] = "index"
                 elif entry.case_id and entry.action in _REMOVING:
                     wanted[entry.case_id] = "remove"
+            have = indexed_case_ids(home.index_dir) if wanted else {}     # {case_id: manifest_sha256}
             docs = []
             for case_id, what in wanted.items():
                 record = catalog.current(case_id) if what == "index" else None
                 if record is None:
-                    removed += remove_case(home.index_dir, case_id) if home.index_dir.exists() else 0
-                else:
+                    removed += remove_case(home.index_dir, case_id) if case_id in have else 0
+                elif have.get(case_id) != record.manifest_sha256:
                     docs.append(index_document(record, catalog, blobs))
-            indexed += index_cases(home.index_dir, docs) if docs else 0
+            indexed += index_cases(home.index_dir, docs, engine=engine) if docs else 0
             start = entries[-1].seq
             write_position(home, start)
             log.debug("index caught up to ledger entry %s (%s indexed, %s removed)", start, indexed, removed)
@@ -100,17 +106,21 @@ def catch_up(home: ArchiveHome, *, batch: int = 500) -> FollowResult:
 def follow(home: ArchiveHome, *, interval: float = DEFAULT_INTERVAL_S, stop: threading.Event | None = None,
            on_change=None) -> None:
     """Catch up now, then every `interval` seconds until `stop` is set (a server's background thread, or
-    `yuetan follow`). An error is logged and retried at the next tick: the index is derived data."""
+    `yuetan follow`). An error is logged and retried at the next tick: the index is derived data.
+
+    One follower per node at a time (`FOLLOW_LOCK`): a second one (`yuetan serve` beside a `yuetan follow`
+    service) waits until the first stops, instead of writing the same index twice."""
     stop = stop or threading.Event()
-    while True:
-        try:
-            result = catch_up(home)
-            if result.changed and on_change is not None:
-                on_change(result)
-        except Exception:  # noqa: BLE001 - a node keeps serving; the next tick retries
-            log.exception("index follower: catching up failed; retrying in %.0f s", interval)
-        if stop.wait(interval):
-            return
+    with file_lock(home.path / FOLLOW_LOCK):
+        while True:
+            try:
+                result = catch_up(home)
+                if result.changed and on_change is not None:
+                    on_change(result)
+            except Exception:  # noqa: BLE001 - a node keeps serving; the next tick retries
+                log.exception("index follower: catching up failed; retrying in %.0f s", interval)
+            if stop.wait(interval):
+                return
 
 
 def start_follower(home: ArchiveHome, *, interval: float = DEFAULT_INTERVAL_S) -> threading.Event:

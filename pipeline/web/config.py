@@ -228,6 +228,10 @@ def configure(home: ArchiveHome, *, testing: bool = False) -> None:
     _configured_home = home.path.resolve()
 
 
+# the catalog migrate's advisory lock key (archive_store.migrate): "yuetan"
+DJANGO_MIGRATE_LOCK = 0x79756574616E
+
+
 def migrate(*, verbosity: int = 0) -> None:
     """Bring the catalog's own schema, then Django's tables, up to date in the archive's database (idempotent):
     account changes write their ledger entry in the same transaction, so the ledger must exist first."""
@@ -237,4 +241,17 @@ def migrate(*, verbosity: int = 0) -> None:
     from pipeline.api import open_archive
 
     open_archive(Path(settings.YUETAN_HOME)).catalog().close()
-    call_command("migrate", interactive=False, verbosity=verbosity)
+    from django.db import connection
+
+    if connection.vendor != "postgresql":        # SQLite: the write lock serialises it already
+        call_command("migrate", interactive=False, verbosity=verbosity)
+        return
+    # a province: several nodes may start at once; one at a time changes Django's tables (the catalog's own
+    # migrate takes the same lock)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [DJANGO_MIGRATE_LOCK])
+    try:
+        call_command("migrate", interactive=False, verbosity=verbosity)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [DJANGO_MIGRATE_LOCK])
