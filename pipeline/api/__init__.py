@@ -15,7 +15,7 @@ from archive_store.errors import (
     YuetanError,
 )
 from archive_store.home import ArchiveHome, resolve_home
-from pipeline.api import approvals, authority, labels, models
+from pipeline.api import authority, labels, models
 from pipeline.api.accounts import record_account_change, record_role_change
 from pipeline.api.archive import (
     audit,
@@ -57,3 +57,13 @@ __all__ = [
     "statistics", "catalogue", "handover", "handover_verify",
     "approvals", "labels", "authority", "record_account_change", "record_role_change", "dossier_outline", "dossier_page",
 ]
+
+
+def __getattr__(name: str):
+    """`api.approvals` on first use: it loads the records operations, which a command that does not need them
+    should not pay for at start."""
+    if name == "approvals":
+        import importlib
+
+        return importlib.import_module("pipeline.api.approvals")
+    raise AttributeError(name)
