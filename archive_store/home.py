@@ -29,7 +29,7 @@ from pydantic import (
 from archive_store.numbers import NoticeNumberRegistry
 
 from .durable import write_atomically
-from .errors import ConfigurationError
+from .errors import ConfigurationError, InvalidArgument
 
 if TYPE_CHECKING:
     from archive_store.blobs import FilesystemBlobStore
@@ -315,6 +315,26 @@ class ArchiveHome:
     def seal_passphrase_file(self) -> Path:
         return self.path / self.settings.seal.passphrase_file
 
+    def protected_paths(self) -> tuple[set[Path], set[Path]]:
+        """(folders, files) that only the archive writes, resolved: the home with its blobs, index and staging
+        (which may be links to other disks), and the seal's files wherever the settings put them."""
+        folders = {_resolved(p) for p in (self.path, self.path / "blobs", self.index_dir, self.staging_dir)}
+        files = {_resolved(p) for p in (self.seal_pkcs12, self.seal_pkcs12.with_suffix(".crt"),
+                                        self.seal_passphrase_file)}
+        return folders, files
+
+    def refuse_output_inside(self, dest: Path) -> None:
+        """An output a user names (-o) never lands among the archive's own files, whatever links lie on the way:
+        both the path as given (its folder resolved) and the file a link there points at are checked."""
+        dest = Path(dest)
+        folders, files = self.protected_paths()
+        for candidate in {_resolved(dest), _resolved(dest.parent) / dest.name}:
+            if candidate in files or any(candidate.is_relative_to(f) for f in folders):
+                where = "" if candidate == _resolved(Path.cwd()) / dest or candidate == dest else f"（实际位置 {candidate}）"
+                raise InvalidArgument(
+                    f"输出路径 {dest} 位于档案库 {self.path} 之内{where}：档案库中的文件只能由 yuetan 自己写入，"
+                    "请把输出写到档案库文件夹之外")
+
     def seal_passphrase(self) -> bytes | None:
         """From the environment variable the settings name, else the passphrase file, else none."""
         seal = self.settings.seal
@@ -326,6 +346,11 @@ class ArchiveHome:
             return None
         except OSError as exc:
             raise ConfigurationError(f"无法读取印章口令文件 {self.seal_passphrase_file}（{exc.strerror}）") from None
+
+
+def _resolved(path: Path) -> Path:
+    """Absolute, with every symbolic link that exists on the way followed (also a dangling last one)."""
+    return Path(os.path.realpath(path))
 
 
 def create_home(path: Path) -> tuple[ArchiveHome, bool]:

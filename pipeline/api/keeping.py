@@ -138,7 +138,7 @@ def credit(home: ArchiveHome, credit_code: str | None = None, *, actor: Actor,
     else:
         entries = credit_records.credit_file(home, credit_code)
     if dest is not None:
-        credit_records.write_table(entries, dest)
+        credit_records.write_credit_table(home, entries, dest)
     return CreditResult(credit_code=None if credit_code is None else credit_code.strip().upper(),
                         interviews=[Interview(**e.as_dict()) for e in entries],
                         written_to=None if dest is None else str(dest))

@@ -92,6 +92,7 @@ def export_bag(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: 
     """Write the bag zip to `dest`; refuses to export nothing and never overwrites an existing file."""
 
     dest = Path(dest)
+    home.refuse_output_inside(dest)
     if dest.suffix.lower() != ".zip":
         raise InvalidArgument(f"导出文件 {dest} 的扩展名应为 .zip")
     if dest.exists():

@@ -53,6 +53,7 @@ def open_dossier(home: ArchiveHome, reference: str, dest: Path) -> CaseRecord:
             raise InvalidArgument(f"案件“{reference}”已按销毁清册销毁，案卷不再保存：用 yuetan show 查看销毁记录")
         raise InvalidArgument(f"档案库中没有文号、档号或案件编号为“{reference}”的案件：请用 yuetan search 查找")
     dest = Path(dest)
+    home.refuse_output_inside(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     home.blobs().export_to(record.dossier_sha256, dest)
     return record

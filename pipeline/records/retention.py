@@ -219,6 +219,7 @@ def plan_destruction(home: ArchiveHome, out_dir: Path, *, actor: Actor, as_of: d
 
     as_of = as_of or clock.today()
     out_dir = Path(out_dir)
+    home.refuse_output_inside(out_dir)
     if (out_dir / PLAN_FILE).exists():
         raise ArchiveConflict(f"{out_dir / PLAN_FILE} 已存在：请另选输出文件夹，已有的销毁计划不会被覆盖")
     if out_dir.exists() and not out_dir.is_dir():
