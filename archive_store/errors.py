@@ -13,6 +13,7 @@ class ExitCode(IntEnum):
     archive_conflict = 4      # the archive refuses (number held, case exists, ...)
     configuration = 5         # the archive home or settings are missing or wrong
     external_program = 6      # a required program is missing or broke
+    archive_damaged = 7       # the archive's own state is lost or replaced: refused until restored
     internal = 10
 
 
@@ -73,6 +74,12 @@ class ConversionFailed(YuetanError):
 
 class ExternalProgramError(YuetanError):
     exit_code = ExitCode.external_program
+
+
+class ArchiveDamaged(YuetanError):
+    """The catalog is missing, empty, unreadable or not the one the archive last wrote; nothing runs on it."""
+
+    exit_code = ExitCode.archive_damaged
 
 
 class VerificationFailed(YuetanError):

@@ -281,9 +281,10 @@ class ArchiveHome:
     def numbers(self) -> NoticeNumberRegistry:
         return NoticeNumberRegistry(self.catalog_path)
 
-    def catalog(self) -> "Catalog":
+    def catalog(self, *, check_head: bool = True) -> "Catalog":
+        """`check_head=False` only for audit and ledger verify, which report a catalog the mirror disagrees with."""
         from archive_store.catalog import Catalog
-        return Catalog(self.catalog_path)
+        return Catalog(self.catalog_path, check_head=check_head)
 
     def blobs(self) -> "FilesystemBlobStore":
         from archive_store.blobs import FilesystemBlobStore
@@ -364,7 +365,7 @@ def create_home(path: Path) -> tuple[ArchiveHome, bool]:
     path.mkdir(parents=True, exist_ok=True)
     if created:
         write_atomically(settings_file, DEFAULT_SETTINGS.encode("utf-8"))
-    home = open_home(path)
+    home = open_home(path)       # creates the catalog, the archive's identity and its ledger-head mirror
     home.numbers().close()
     return home, created
 
@@ -378,12 +379,17 @@ def write_private_once(dest: Path, data: bytes) -> None:
         pass
 
 
-def open_home(path: Path) -> ArchiveHome:
+def open_home(path: Path, *, check_head: bool = True, open_catalog: bool = True) -> ArchiveHome:
+    """The home at `path`; its catalog is opened once here, so a lost or replaced one stops every command at
+    once (ArchiveDamaged) instead of case by case. Only `restore` skips that (`open_catalog=False`)."""
     path = Path(path)
     settings_file = path / SETTINGS_FILE
     if not settings_file.is_file():
         raise ConfigurationError(f"档案库 {path} 尚未初始化：请先运行 yuetan --home {path} init")
-    return ArchiveHome(path=path, settings=load_settings(settings_file))
+    home = ArchiveHome(path=path, settings=load_settings(settings_file))
+    if open_catalog:
+        home.catalog(check_head=check_head).close()
+    return home
 
 
 def load_settings(settings_file: Path) -> Settings:

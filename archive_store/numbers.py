@@ -6,7 +6,8 @@ import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
-from archive_store.db import connect, write_transaction
+from archive_store.catalog import open_connection
+from archive_store.db import write_transaction
 
 from .errors import InvalidArgument, NumberAlreadyHeld
 
@@ -41,9 +42,9 @@ def parse_notice_number(number: str) -> tuple[str, int, int]:
 class NoticeNumberRegistry:
     """Safe across processes: every read-then-write runs under SQLite's write lock (BEGIN IMMEDIATE)."""
 
-    def __init__(self, db_path: Path):
+    def __init__(self, db_path: Path, *, check_head: bool = True):
         self.db_path = Path(db_path)
-        self._conn = connect(self.db_path)
+        self._conn = open_connection(self.db_path, check_head=check_head)
         self._conn.executescript(SCHEMA)
 
     def close(self) -> None:

@@ -19,6 +19,7 @@ from pipeline.api import authority, labels, models
 from pipeline.api.accounts import record_account_change, record_role_change
 from pipeline.api.archive import (
     audit,
+    backup,
     ingest,
     init,
     ledger_list,
@@ -26,6 +27,7 @@ from pipeline.api.archive import (
     open_archive,
     open_dossier,
     reindex,
+    restore,
     search,
     show,
 )
@@ -52,7 +54,7 @@ __all__ = [
     "YuetanError", "ExitCode", "InvalidArgument", "InvalidCase", "ConfigurationError", "ArchiveConflict",
     "check", "schema", "render", "build", "verify",
     "init", "open_archive", "ingest", "search", "show", "open_dossier", "reindex", "audit", "ledger_verify",
-    "ledger_list",
+    "ledger_list", "backup", "restore",
     "retention", "hold", "release", "purge_plan", "purge_execute", "export", "export_verify", "credit",
     "statistics", "catalogue", "handover", "handover_verify",
     "approvals", "labels", "authority", "record_account_change", "record_role_change", "dossier_outline", "dossier_page",

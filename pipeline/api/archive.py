@@ -8,10 +8,12 @@ from pathlib import Path
 
 from archive_store import ledger as chain
 from archive_store.actors import Actor
+from archive_store.backup import backup_catalog, restore_catalog
 from archive_store.errors import InvalidArgument
 from archive_store.home import DEFAULT_SEAL_PKCS12, ArchiveHome, open_home
 from pipeline.api.models import (
     AuditResult,
+    BackupResult,
     CaseRecord,
     DocumentEntry,
     Finding,
@@ -25,6 +27,7 @@ from pipeline.api.models import (
     OpenResult,
     Problem,
     ReindexResult,
+    RestoreResult,
     SearchHit,
     SearchResult,
     ShowResult,
@@ -38,9 +41,10 @@ from pipeline.records.authority import require
 log = logging.getLogger(__name__)
 
 
-def open_archive(path: Path) -> ArchiveHome:
-    """The archive home at `path`; refused (ConfigurationError) if it was never set up."""
-    return open_home(path)
+def open_archive(path: Path, *, check_head: bool = True) -> ArchiveHome:
+    """The archive home at `path`; refused (ConfigurationError) if it was never set up, and (ArchiveDamaged) if
+    its catalog is lost or replaced. `check_head=False` only for audit and ledger verify, which report the latter."""
+    return open_home(path, check_head=check_head)
 
 
 def init(path: Path, *, actor: Actor, organizer: str | None = None) -> InitResult:
@@ -153,11 +157,24 @@ def audit(home: ArchiveHome, *, actor: Actor) -> AuditResult:
 
 
 def ledger_verify(home: ArchiveHome, *, actor: Actor) -> LedgerVerifyResult:
-    """The ledger's hash chain: every edited, removed or reordered entry, named."""
-    with home.catalog() as catalog:
-        problems = chain.verify_chain(catalog.conn)
-        count = len(chain.entries(catalog.conn))
+    """The ledger's hash chain: every edited, removed or reordered entry, named; and the catalog against the
+    ledger head mirrored beside it (a catalog replaced by an older copy)."""
+    from pipeline.records.audit import verify_ledger
+
+    count, problems = verify_ledger(home)
     return LedgerVerifyResult(ok=not problems, entries=count, problems=problems)
+
+
+def backup(home: ArchiveHome, dest: Path, *, actor: Actor) -> BackupResult:
+    """Copy the catalog (cases, notice numbers, ledger) to `dest`, outside the home; recorded in the ledger."""
+    result = backup_catalog(home, dest, actor=actor)
+    return BackupResult(**result.as_dict())
+
+
+def restore(path: Path, backup_file: Path, *, actor: Actor) -> RestoreResult:
+    """Put a backup in place of a catalog that is missing, damaged or replaced (never over a sound one)."""
+    home = open_home(path, open_catalog=False)
+    return RestoreResult(**restore_catalog(home, backup_file, actor=actor).as_dict())
 
 
 def ledger_list(home: ArchiveHome, case_id: str | None = None, *, actor: Actor) -> LedgerList:

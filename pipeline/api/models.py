@@ -385,6 +385,26 @@ class LedgerVerifyResult(ApiModel):
         return None if self.ok else VerificationFailed("台账被改动", reported=True)
 
 
+class BackupResult(ApiModel):
+    """`yuetan backup --json`."""
+
+    path: str
+    sha256: str
+    ledger_seq: int
+
+
+class RestoreResult(ApiModel):
+    """`yuetan restore --json`."""
+
+    backup_seq: int
+    mirrored_seq: int | None
+    lost: str
+    moved_aside: list[str]
+    numbers_reserved: list[str]
+    unknown_blobs: int
+    ledger_seq: int
+
+
 class LedgerList(ApiModel):
     """`yuetan ledger list --json` prints each entry on its own line."""
 

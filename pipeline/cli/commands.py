@@ -282,9 +282,45 @@ def audit(ctx: click.Context, as_json: bool):
     示例：yuetan audit
           yuetan audit --json
     """
-    result = api.audit(archive(ctx), actor=console_actor(reading=True))
+    result = api.audit(archive(ctx, check_head=False), actor=console_actor(reading=True))
     out.as_json(result) if as_json else out.audit(result)
     finish(result)
+
+
+@main.command()
+@common_options
+@click.option("-o", "--output", "dest", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="备份文件（在档案库之外；不覆盖已有文件）")
+@actor_option()
+@json_option()
+@click.pass_context
+def backup(ctx: click.Context, dest: Path, actor: str | None, as_json: bool):
+    """备份目录数据库（案件目录、文号登记表、台账）为一个文件；存储（blobs）中的文件按原样复制即可。
+
+    \b
+    示例：yuetan backup -o /backup/yuetan-catalog-20260101.sqlite
+    """
+    result = api.backup(archive(ctx), dest, actor=console_actor(actor))
+    out.as_json(result) if as_json else out.backup(result)
+
+
+@main.command()
+@common_options
+@click.argument("backup_file", type=click.Path(path_type=Path, dir_okay=False))
+@actor_option()
+@json_option()
+@click.pass_context
+def restore(ctx: click.Context, backup_file: Path, actor: str | None, as_json: bool):
+    """从备份恢复目录数据库：只在目录数据库缺失、损坏或被替换（yuetan 以状态 7 拒绝运行）时可用。
+
+    先核对备份：是本档案库的、SQLite 完整、台账哈希链完整、与台账头副本一致。原目录数据库移入 damaged/ 保留；
+    存储中有而备份不知道的案件，其文号重新登记，不会再次发出；丢失的台账条目记入一条新的台账记录。
+
+    \b
+    示例：yuetan restore /backup/yuetan-catalog-20260101.sqlite
+    """
+    result = api.restore(home_path(ctx), backup_file, actor=console_actor(actor))
+    out.as_json(result) if as_json else out.restore(result)
 
 
 @main.group(name="ledger", cls=YuetanGroup)
@@ -302,7 +338,7 @@ def ledger_verify(ctx: click.Context, as_json: bool):
     \b
     示例：yuetan ledger verify
     """
-    result = api.ledger_verify(archive(ctx), actor=console_actor(reading=True))
+    result = api.ledger_verify(archive(ctx, check_head=False), actor=console_actor(reading=True))
     out.as_json(result) if as_json else out.ledger_verify(result)
     finish(result)
 

@@ -108,8 +108,8 @@ def home_path(ctx: click.Context) -> Path:
     return api.resolve_home(ctx.ensure_object(dict).get("home"))
 
 
-def archive(ctx: click.Context) -> api.ArchiveHome:
-    return api.open_archive(home_path(ctx))
+def archive(ctx: click.Context, *, check_head: bool = True) -> api.ArchiveHome:
+    return api.open_archive(home_path(ctx), check_head=check_head)
 
 
 def console_actor(name: str | None = None, *, reading: bool = False) -> api.Actor:

@@ -192,8 +192,27 @@ def ledger_verify(result: m.LedgerVerifyResult) -> None:
         say(f"    ✗ {problem}")
 
 
+def backup(result: m.BackupResult) -> None:
+    say(f"已备份目录数据库：{result.path}（台账到第 {result.ledger_seq} 条，sha256 {result.sha256}）")
+
+
+def restore(result: m.RestoreResult) -> None:
+    say(f"已从备份恢复目录数据库：备份的台账到第 {result.backup_seq} 条，恢复记录为台账第 {result.ledger_seq} 条")
+    if result.lost:
+        say(f"    档案库原已记到第 {result.mirrored_seq} 条：{result.lost}账目所记的操作已丢失")
+    for path in result.moved_aside:
+        say(f"    原目录数据库文件保留在 {path}")
+    if result.numbers_reserved:
+        say(f"    重新登记的文号（不会再次发出）：{'、'.join(result.numbers_reserved)}")
+    if result.unknown_blobs:
+        say(f"    存储中有 {result.unknown_blobs} 个文件不为恢复后的目录所知（已记入台账）：运行 yuetan audit 查看，"
+            "重新入库这些案件即可补回目录")
+    say("    检索索引可能与恢复后的目录不一致：请运行 yuetan reindex")
+
+
 LEDGER_ACTIONS = {"ingest": "入库", "supersede": "新版本入库", "export": "导出", "hold": "保全（冻结）",
-                  "release": "解除保全", "purge_plan": "编制销毁清册", "purge": "销毁", "reindex": "重建索引"}
+                  "release": "解除保全", "purge_plan": "编制销毁清册", "purge": "销毁", "reindex": "重建索引",
+                  "backup": "备份目录数据库", "restore": "从备份恢复目录数据库"}
 
 
 def role_label(role: str | None) -> str:

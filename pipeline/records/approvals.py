@@ -118,7 +118,7 @@ def draft_plan(home: ArchiveHome, *, actor: Actor, as_of: date | None = None) ->
     drafts.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".draft.", dir=drafts))
     try:
-        plan = plan_destruction(home, work / "plan", actor=actor, as_of=as_of)
+        plan = plan_destruction(home, work / "plan", actor=actor, as_of=as_of, in_archive=True)
         if plan.get("plan_id"):
             (work / "plan").rename(drafts / plan["plan_id"])
         return plan
@@ -237,7 +237,7 @@ def prepare_export(home: ArchiveHome, filters: ExportFilters, *, actor: Actor, g
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")
     export_id = f"EXP-{stamp}"
-    result = export_bag(home, filters, folder / f"{export_id}.zip", actor=actor)
+    result = export_bag(home, filters, folder / f"{export_id}.zip", actor=actor, in_archive=True)
     with home.catalog() as catalog, catalog.transaction() as tx:
         tx.conn.execute("INSERT INTO kept_exports (export_id, file, zip_sha256, cases, filters, created_by, "
                         "created_at, grantee, until, ledger_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -88,11 +88,14 @@ def select_cases(home: ArchiveHome, filters: ExportFilters) -> list:
     return sorted(records, key=lambda r: (_as_date(r.interview_on) or date.min, r.notice_number or "", r.case_id))
 
 
-def export_bag(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: Actor) -> ExportResult:
-    """Write the bag zip to `dest`; refuses to export nothing and never overwrites an existing file."""
+def export_bag(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: Actor,
+               in_archive: bool = False) -> ExportResult:
+    """Write the bag zip to `dest`; refuses to export nothing and never overwrites an existing file. `dest` is a
+    user's (-o), never inside the archive, unless `in_archive`: an export the archive keeps for an inspector."""
 
     dest = Path(dest)
-    home.refuse_output_inside(dest)
+    if not in_archive:
+        home.refuse_output_inside(dest)
     if dest.suffix.lower() != ".zip":
         raise InvalidArgument(f"导出文件 {dest} 的扩展名应为 .zip")
     if dest.exists():

@@ -43,6 +43,7 @@ from pipeline.search.reindex import index_document
 log = logging.getLogger(__name__)
 BUILT_FILE = "built.json"
 DOSSIER_NAME = "dossier.pdf"
+TEXTS_FILE = "texts.json"
 
 
 class Status:
@@ -305,8 +306,13 @@ def store_build(staged: StagedBuild, bundle: CaseBundle, content: str, *, home: 
     """The storage step: every file into the blob store, then ONE catalog transaction: case, documents,
     findings, ledger. (Tests store cases without a build through this same step.)"""
     blobs = home.blobs()
-    texts = _document_texts(staged)
-    text_sha = blobs.put_bytes(canonical_json(texts))
+    texts = staged.folder / TEXTS_FILE      # kept in staging first, so audit knows the blob as this build's
+    if not texts.is_file():
+        tmp = texts.with_name(TEXTS_FILE + ".tmp")
+        tmp.write_bytes(canonical_json(_document_texts(staged)))
+        fsync_file(tmp)
+        os.replace(tmp, texts)
+    text_sha = blobs.put_file(texts)
     to_put = {**{sha: staged.folder / rel for sha, rel in staged.files.items()},
               staged.dossier_sha256: staged.dossier}
     for sha, path in to_put.items():

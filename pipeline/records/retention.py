@@ -211,15 +211,18 @@ def build_plan(entries: list[RetentionEntry], records: dict, *, plan_id: str, as
 
 
 def plan_destruction(home: ArchiveHome, out_dir: Path, *, actor: Actor, as_of: date | None = None,
-                     converter=None) -> dict:
+                     converter=None, in_archive: bool = False) -> dict:
     """Write 销毁清册.xlsx, 销毁清册.pdf (PDF/A) and plan.json into `out_dir` and record the plan. Deletes nothing.
 
     Returns the plan; with nothing purgeable it returns a plan without id or cases and writes nothing.
+    `out_dir` is a user's (-o), never inside the archive, unless `in_archive`: the archive keeping a draft of
+    its own (approvals).
     """
 
     as_of = as_of or clock.today()
     out_dir = Path(out_dir)
-    home.refuse_output_inside(out_dir)
+    if not in_archive:
+        home.refuse_output_inside(out_dir)
     if (out_dir / PLAN_FILE).exists():
         raise ArchiveConflict(f"{out_dir / PLAN_FILE} 已存在：请另选输出文件夹，已有的销毁计划不会被覆盖")
     if out_dir.exists() and not out_dir.is_dir():
@@ -653,7 +656,7 @@ def purge_leftovers(home: ArchiveHome) -> list[str]:
     """What an interrupted purge left (Chinese, one line each): blobs only purged cases need, index entries."""
     problems = []
     store = home.blobs()
-    with home.catalog() as catalog:
+    with home.catalog(check_head=False) as catalog:     # part of audit, which reports a mismatched catalog
         needed = catalog.referenced_shas()
         purged_ids = sorted({t.case_id for t in catalog.tombstones()} - {r.case_id for r in catalog.all_cases()
                                                                           if r.status != "purged"})
