@@ -29,6 +29,7 @@ from pipeline.api.models import (
     RetentionResult,
     RetentionRow,
     StatisticsResult,
+    VerifyCheck,
 )
 
 # The operations are imported inside each function: a command loads only what it uses.
@@ -112,10 +113,12 @@ def export(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: Acto
                         ledger_seq=result.ledger_seq)
 
 
-def export_verify(path: Path, *, home: ArchiveHome | Path | None = None) -> ExportVerifyResult:
-    """Every problem of a bag received back (zip structure, BagIt checksums, and, when the archive that wrote it
-    is at hand, its ledger's record of the zip). A bag can be verified anywhere: a path that is not an archive
-    home is simply not consulted."""
+def export_verify(path: Path, *, home: ArchiveHome | Path | None = None,
+                  trust: Path | None = None) -> ExportVerifyResult:
+    """Every problem of a bag received back: zip structure, BagIt checksums, the seal's signature over the tag
+    manifest (against `trust`, else the archive's own seal when verified there), the ledger chain inside, and,
+    when the archive that wrote it is at hand, its ledger. A bag can be verified anywhere: a path that is not an
+    archive home is simply not consulted."""
     from pipeline.records import export as export_records
 
     if home is not None and not isinstance(home, ArchiveHome):
@@ -123,8 +126,9 @@ def export_verify(path: Path, *, home: ArchiveHome | Path | None = None) -> Expo
             home = open_home(home)
         except ConfigurationError:
             home = None
-    problems = export_records.verify_bag(path, home=home)
-    return ExportVerifyResult(valid=not problems, problems=problems, path=str(path))
+    report = export_records.verify_export(path, home=home, trust=trust)
+    return ExportVerifyResult(valid=report.ok, problems=report.problems, path=str(path), signer=report.signer,
+                              checks=[VerifyCheck(**c.as_dict()) for c in report.checks], notes=report.notes or [])
 
 
 def credit(home: ArchiveHome, credit_code: str | None = None, *, actor: Actor,

@@ -538,10 +538,14 @@ class ExportResult(ApiModel):
 
 
 class ExportVerifyResult(ApiModel):
-    """`yuetan export verify --json`."""
+    """`yuetan export verify --json`: every problem, and each layer checked (zip, manifests, signature,
+    ledger_chain, and archive when verified at the archive) with the seal's signer."""
 
     valid: bool
     problems: list[str]
+    checks: list[VerifyCheck] = Field(default_factory=list)
+    signer: str | None = None
+    notes: list[str] = Field(default_factory=list)
     path: str = Field(default="", exclude=True)
 
     def failure(self) -> YuetanError | None:

@@ -503,14 +503,18 @@ def export():
 @click.option("-o", "--output", "dest", type=click.Path(path_type=Path, dir_okay=False), help="导出的 zip 文件")
 @click.option("--verify", "verify_path", type=click.Path(path_type=Path, dir_okay=False),
               help="核验收回的导出包（zip），不导出（同 yuetan export verify）")
+@click.option("--trust", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="--verify：信任的印章证书（PEM/DER 或 PKCS#12）")
 @actor_option("操作人（默认为当前登录名）")
 @json_option()
 @click.pass_context
 def export_create(ctx: click.Context, query, kind, ground, organizer, region, outcome, date_from, date_to,
-                  dest: Path | None, verify_path: Path | None, actor: str | None, as_json: bool):
-    """合规导出：把选定案件的案卷、case.json、清单、汇总表和相关台账写成 BagIt 包（sha256）。
+                  dest: Path | None, verify_path: Path | None, trust: Path | None, actor: str | None,
+                  as_json: bool):
+    """合规导出：把选定案件的案卷、case.json、清单、汇总表和相关台账写成 BagIt 包（sha256），以本库印章签名。
 
-    筛选条件与 yuetan search 相同；导出本身记入台账。yuetan export verify 核验收回的导出包，全部问题逐项列出。
+    筛选条件与 yuetan search 相同；导出本身记入台账。yuetan export verify 核验收回的导出包：zip 结构、BagIt 清单、
+    电子签名、台账哈希链，逐项说明哪一项未通过。
 
     \b
     示例：yuetan export --organizer 赣州市 --from 2025-01-01 -o 赣州2025.zip
@@ -518,10 +522,12 @@ def export_create(ctx: click.Context, query, kind, ground, organizer, region, ou
           yuetan export verify 赣州2025.zip
     """
     if verify_path is not None:
-        ctx.invoke(export_verify, path=verify_path, as_json=as_json)
+        ctx.invoke(export_verify, path=verify_path, trust=trust, as_json=as_json)
         return
     if dest is None:
         raise api.InvalidArgument("请用 -o 给出导出的 zip 文件（或用 yuetan export verify 核验导出包）")
+    if trust is not None:
+        raise api.InvalidArgument("--trust 只用于核验导出包（yuetan export verify）")
     filters = api.ExportFilters(query=query, kind=kind, ground=ground, organizer=organizer, region=region,
                                 outcome=outcome, date_from=date_from, date_to=date_to)
     result = api.export(archive(ctx), filters, dest, actor=console_actor(actor))
@@ -531,15 +537,19 @@ def export_create(ctx: click.Context, query, kind, ground, organizer, region, ou
 @export.command(name="verify")
 @common_options
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--trust", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="信任的印章证书（PEM/DER 或 PKCS#12）；不给出时在档案库中按本库印章核验，否则只核验签名完好")
 @json_option()
 @click.pass_context
-def export_verify(ctx: click.Context, path: Path, as_json: bool):
-    """核验收回的导出包（zip）：zip 结构、BagIt 校验和，以及（在原档案库中时）台账记录的导出文件摘要。
+def export_verify(ctx: click.Context, path: Path, trust: Path | None, as_json: bool):
+    """核验收回的导出包（zip）：zip 结构、BagIt 清单、印章对标签清单的电子签名、台账哈希链，
+    以及（在原档案库中时）本库台账；逐项说明哪一项未通过。
 
     \b
     示例：yuetan export verify 赣州2025.zip
+          yuetan export verify 赣州2025.zip --trust 印章证书.crt
     """
-    result = api.export_verify(path, home=home_path(ctx))
+    result = api.export_verify(path, home=home_path(ctx), trust=trust)
     out.as_json(result) if as_json else out.export_verify(result)
     finish(result)
 

@@ -282,8 +282,10 @@ def export(result: m.ExportResult) -> None:
 
 def export_verify(result: m.ExportVerifyResult) -> None:
     say(f"{'✓ 导出包完好' if result.valid else '✗ 导出包校验未通过'}：{result.path}")
-    for p in result.problems:
-        say(f"    {p}")
+    for check in result.checks:
+        say(f"    {'✓' if check.ok else '✗'} {check.message}")
+    for note in result.notes:
+        say(f"    · {note}")
 
 
 def credit(result: m.CreditResult) -> None:

@@ -6,6 +6,7 @@ needs a font. Nothing may be saved after sealing: any later byte leaves the sign
 """
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import os
@@ -301,6 +302,61 @@ def _check_signature(sig, anchors: list | None, *, last: bool) -> _Result:
     if last and not result.covers_whole_file:
         result.problems.append("印章没有覆盖整个文件：盖章之后文件又被追加或修改")
     return result
+
+
+# --- detached signatures (sealed exports) -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DetachedStatus:
+    """A detached CMS signature over some bytes: intact (digest matches), valid (signature verifies, and with
+    anchors the signer is trusted), who signed."""
+
+    intact: bool
+    valid: bool
+    signer: str | None
+    trusted: bool | None
+    development: bool
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return self.intact and self.valid and not self.problems
+
+
+def sign_detached(data: bytes, *, p12_path: Path, passphrase: bytes | None) -> bytes:
+    """A detached CMS SignedData (DER) by the seal over `data`, with the seal certificate inside:
+    `openssl cms -verify -binary -inform DER -in SIG -content DATA -CAfile SEAL.crt` checks it."""
+    signer = load_seal(p12_path, passphrase)
+    return asyncio.run(signer.async_sign_general_data(data, "sha256", detached=True)).dump()
+
+
+def verify_detached(data: bytes, signature: bytes, *, anchors: list | None = None) -> DetachedStatus:
+    """Check a detached CMS signature; a damaged one is a problem, never an exception."""
+    from asn1crypto import cms
+    from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
+
+    try:
+        info = cms.ContentInfo.load(signature)
+        signed = info["content"]
+        if info["content_type"].native != "signed_data" or len(signed["signer_infos"]) != 1:
+            raise ValueError("not a SignedData with one signer")
+        cert = next(c.chosen for c in signed["certificates"] if c.name == "certificate")
+        context = ValidationContext(trust_roots=anchors if anchors is not None else [cert],
+                                    allow_fetching=False, revocation_mode="soft-fail")
+        status = asyncio.run(async_validate_detached_cms(data, signed, signer_validation_context=context))
+    except Exception as exc:  # noqa: BLE001 - a tampered signature can break the parser anywhere
+        return DetachedStatus(False, False, None, None, False, [f"签名数据无法解析（{_brief(exc)}）"])
+    signer = certificate_name(status.signing_cert)
+    trusted = bool(status.trusted) if anchors is not None else None
+    problems = []
+    if not status.intact:
+        problems.append("所签内容已被改动（摘要不符）")
+    elif not status.valid:
+        problems.append("签名值无效")
+    if trusted is False:
+        problems.append(f"签名者“{signer}”不是所信任的印章证书（或其签发者）")
+    return DetachedStatus(bool(status.intact), bool(status.valid) and trusted is not False, signer, trusted,
+                          is_development_certificate(status.signing_cert), problems)
 
 
 def load_trust(path: Path, passphrase: bytes | None = None) -> list[asn1_x509.Certificate]:

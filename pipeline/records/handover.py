@@ -109,8 +109,9 @@ def _write(home: ArchiveHome, catalogue: catalogues.Catalogue, work: Path, out_d
     store = home.blobs()
     with home.catalog() as catalog:
         records = [catalog.current(r.case_id) for r in rows]
-        export._write_payload(catalog, store, records, bag_dir, folder_name=lambda rec: rec.archival_code)
         head = ledger.head(catalog)
+        export._write_payload(catalog, store, records, bag_dir, head_seq=head.seq if head else 0,
+                              folder_name=lambda rec: rec.archival_code)
     digests, problems, size = [], [], 0
     for record in records:
         dossier = bag_dir / export._safe_name(record.archival_code) / "dossier.pdf"
@@ -139,7 +140,7 @@ def _write(home: ArchiveHome, catalogue: catalogues.Catalogue, work: Path, out_d
         "Yuetan-Handover-Year": str(catalogue.year),
         "Yuetan-Fonds-Code": catalogue.fonds_code,
         "Yuetan-Case-Count": str(len(rows)),
-        "Yuetan-Ledger-Head": f"{head.seq} {head.entry_hash}" if head else "0",
+        "Yuetan-Ledger-Head": export.ledger_head_text(head),
     }, zip_path)
     codes = [r.archival_code for r in rows]
     with home.catalog() as catalog, catalog.transaction() as tx:
