@@ -15,6 +15,8 @@ from archive_store.errors import (
     YuetanError,
 )
 from archive_store.home import ArchiveHome, resolve_home
+from archive_store.text import require_plain as plain_text
+from archive_store.text import visible
 from pipeline.api import authority, labels, models
 from pipeline.api.accounts import record_account_change, record_role_change
 from pipeline.api.archive import (
@@ -50,7 +52,7 @@ from pipeline.api.keeping import (
 from pipeline.api.models import ExportFilters
 
 __all__ = [
-    "Actor", "Role", "ROLE_LABELS", "clock", "ArchiveHome", "ExportFilters", "models", "resolve_home",
+    "Actor", "Role", "ROLE_LABELS", "clock", "ArchiveHome", "ExportFilters", "models", "resolve_home", "plain_text", "visible",
     "YuetanError", "ExitCode", "InvalidArgument", "InvalidCase", "ConfigurationError", "ArchiveConflict",
     "check", "schema", "render", "build", "verify",
     "init", "open_archive", "ingest", "search", "show", "open_dossier", "reindex", "audit", "ledger_verify",

@@ -27,6 +27,7 @@ from pipeline.case.contract import (
     Case,
     TargetKind,
     chinese_numeral,
+    strings_in,
 )
 from pipeline.case.media import MEDIA_TYPE_LABELS, expected_media_type, sniff_media_type
 
@@ -167,6 +168,9 @@ def _case_root(dest: Path, label: str) -> Path:
 def _read_case_dir(case_dir: Path, label: str, case_file: Path | None = None) -> CaseBundle:
     case_file = case_file or case_dir / CASE_FILE
     raw_bytes, raw = _load_json(case_file)
+    undecodable = _surrogate_problems(raw)
+    if undecodable:      # the contract's own JSON parser refuses these without saying where
+        raise InvalidCase(undecodable, source=label)
     problems = _contract_problems(raw_bytes)
     problems += _cross_field_problems(raw)
     attachments, attachment_problems = _attachment_files(raw, case_dir)
@@ -202,6 +206,12 @@ def _load_json(case_file: Path) -> tuple[bytes, Any]:
     if not isinstance(raw, dict):
         raise InvalidCase([CaseProblem(name, "顶层应为 JSON 对象 {…}")])
     return data, raw
+
+
+def _surrogate_problems(raw: Any) -> list[CaseProblem]:
+    """Strings (or keys) holding a lone UTF-16 surrogate escape such as "\\ud800": not text at all."""
+    return [CaseProblem(path or CASE_FILE, "含有孤立的 UTF-16 代理项转义（如 \\ud800），不是有效的文字")
+            for path, value in strings_in(raw) if any(0xD800 <= ord(c) <= 0xDFFF for c in value)]
 
 
 def _json_reason(msg: str) -> str:
@@ -273,7 +283,7 @@ def chinese_message(err: dict) -> str:
     ctx.setdefault("input", err.get("input"))
     if "expected" in ctx:
         ctx["expected"] = str(ctx["expected"]).replace("'", "").replace(" or ", "、").replace(", ", "、")
-    if kind in {"credit_code", "notice_number", "region_code"}:
+    if kind in {"credit_code", "notice_number", "region_code", "unsafe_text"}:
         return err["msg"]
     if kind == "literal_error" and err["loc"] and err["loc"][0] == "schema_version":
         return f"只支持 schema_version 1，实为 {json.dumps(err.get('input'), ensure_ascii=False)}"

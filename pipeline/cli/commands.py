@@ -173,8 +173,9 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], jobs: int, supersede: bo
     who = console_actor(actor)
     progress = None
     if not as_json and sys.stderr.isatty():
+        from rich.console import Console
         from rich.progress import Progress
-        progress = Progress(transient=True)
+        progress = Progress(transient=True, console=Console(file=out.raw(sys.stderr)))  # its escapes draw the bar
     task = None
 
     def started(count: int) -> None:
@@ -188,7 +189,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], jobs: int, supersede: bo
         else:
             for line in out.ingest_row_lines(row):
                 if progress:      # above the progress bar
-                    progress.console.print(line, markup=False, highlight=False)
+                    progress.console.print(api.visible(line), markup=False, highlight=False)
                 else:
                     click.echo(line)
         if progress:

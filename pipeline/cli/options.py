@@ -18,9 +18,12 @@ HOME_HELP = "档案库文件夹（默认 $YUETAN_HOME，否则 ./yuetan-archive�
 
 class YuetanGroup(click.Group):
     """Turns every `YuetanError` into its Chinese message and its exit status, in one place: the exit status
-    comes only from the exception's class."""
+    comes only from the exception's class. Every control or bidi character written to stdout or stderr is shown
+    as an escape (output.show_escaped), so no text can rewrite the terminal."""
 
     def invoke(self, ctx: click.Context):
+        from pipeline.cli import output
+        output.show_escaped()
         try:
             return super().invoke(ctx)
         except api.YuetanError as exc:
@@ -118,7 +121,7 @@ def console_actor(name: str | None = None, *, reading: bool = False) -> api.Acto
     A command that only reads may run without a login name (in a container, say): it acts as the uid then.
     """
     if name and name.strip():
-        return api.Actor(name=name.strip(), role=api.Role.console)
+        return api.Actor(name=api.plain_text(name.strip(), "操作人（--actor）"), role=api.Role.console)
     try:
         login = getpass.getuser()
     except (KeyError, OSError):

@@ -1,6 +1,7 @@
 """Everything the command line prints: each core API answer as JSON (`--json`: its model_dump) or for a person."""
 from __future__ import annotations
 
+import io
 import json
 import sys
 
@@ -9,6 +10,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from pipeline import api
 from pipeline.api import ROLE_LABELS, clock
 from pipeline.api import models as m
 
@@ -28,8 +30,58 @@ def show_table(grid: Table, title: str | None = None) -> None:
     if title:
         say(title)
     terminal = sys.stdout.isatty()
-    Console(highlight=False, width=None if terminal else PIPE_WIDTH, color_system="auto" if terminal else None,
-            soft_wrap=False).print(grid)
+    for column in grid.columns:         # the cells are escaped here; the table's own styling reaches the terminal
+        column._cells = [api.visible(c) if isinstance(c, str) else c for c in column._cells]
+    Console(file=raw(sys.stdout), highlight=False, width=None if terminal else PIPE_WIDTH,
+            color_system="auto" if terminal else None, soft_wrap=False).print(grid)
+
+
+class VisibleStream(io.TextIOBase):
+    """A text stream that shows control and bidi characters as escapes instead of obeying them.
+
+    Wrapped around stdout and stderr for every command (`show_escaped`), so no message, name or reason read
+    from the archive or the command line can rewrite the terminal, reverse text or forge a line. Inside a JSON
+    string the escape is the same character, so JSON output keeps its meaning."""
+
+    def __init__(self, raw):
+        self.raw = raw
+
+    @property
+    def encoding(self):
+        return getattr(self.raw, "encoding", "utf-8")
+
+    @property
+    def errors(self):
+        return getattr(self.raw, "errors", "strict")
+
+    def write(self, text: str) -> int:
+        self.raw.write(api.visible(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+    def isatty(self) -> bool:
+        return self.raw.isatty()
+
+    def fileno(self) -> int:
+        return self.raw.fileno()
+
+    def writable(self) -> bool:
+        return True
+
+
+def show_escaped() -> None:
+    """From here on, stdout and stderr escape control and bidi characters."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, VisibleStream):
+            setattr(sys, name, VisibleStream(stream))
+
+
+def raw(stream):
+    """The terminal under a VisibleStream, for a progress bar that draws with escapes of its own."""
+    return stream.raw if isinstance(stream, VisibleStream) else stream
 
 
 def as_json(result: m.ApiModel, *, indent: int | None = None) -> None:

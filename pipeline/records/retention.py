@@ -36,6 +36,7 @@ from archive_store.durable import (
 )
 from archive_store.errors import ArchiveConflict, InvalidArgument
 from archive_store.home import ArchiveHome
+from archive_store.text import require_plain
 from pipeline.documents.render import chinese_date
 from pipeline.pdf.manifest import canonical_json
 from pipeline.records.authority import PermissionRefused
@@ -164,7 +165,7 @@ def release_hold(home: ArchiveHome, case_ref: str, *, reason: str, actor: Actor)
 def _required_reason(reason: str | None) -> str:
     if not reason or not reason.strip():
         raise InvalidArgument("请用 --reason 写明冻结或解除的理由（将记入台账）")
-    return reason.strip()
+    return require_plain(reason.strip(), "理由（--reason）")
 
 
 def _resolve_current(catalog, case_ref: str):
@@ -487,7 +488,7 @@ def execute_plan(home: ArchiveHome, plan_path: Path, *, approved_by: str, actor:
 
     if not approved_by or not approved_by.strip():
         raise InvalidArgument("请用 --approved-by 写明批准人")
-    approved_by = approved_by.strip()
+    approved_by = require_plain(approved_by.strip(), "批准人（--approved-by）")
     today = today or clock.today()
     plan_path = Path(plan_path)
     plan = load_plan(plan_path)
