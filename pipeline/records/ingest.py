@@ -162,7 +162,20 @@ def ingest_case(source: Path, *, home: ArchiveHome, actor: Actor, converter, sup
                             message=f"内部错误（{type(exc).__name__}: {str(exc)[:200]}）：该案件未入库，请把此信息报告给维护人员")
 
 
+def case_lock(home: ArchiveHome, case_id: str) -> Path:
+    """The lock one ingest of a case holds from its first look at the catalog to its index entry, across processes
+    and threads: a second ingest of the same case waits, then finds it stored. 256 lock files, by case_id hash."""
+    return home.path / "locks" / f"ingest-{hashlib.sha256(case_id.encode('utf-8')).hexdigest()[:2]}.lock"
+
+
 def _ingest_bundle(bundle: CaseBundle, label: str, *, home: ArchiveHome, actor: Actor, converter,
+                   supersede: bool, stage: Callable[[str], None]) -> IngestResult:
+    with file_lock(case_lock(home, bundle.case.case_id)):
+        return _ingest_locked(bundle, label, home=home, actor=actor, converter=converter, supersede=supersede,
+                              stage=stage)
+
+
+def _ingest_locked(bundle: CaseBundle, label: str, *, home: ArchiveHome, actor: Actor, converter,
                    supersede: bool, stage: Callable[[str], None]) -> IngestResult:
     case = bundle.case
     content = content_sha256(bundle)
@@ -180,6 +193,8 @@ def _ingest_bundle(bundle: CaseBundle, label: str, *, home: ArchiveHome, actor: 
     stage("store")
     with clock.timed(log, "入库 %s：存储与登记", case.case_id):
         stored = store_build(staged, bundle, content, home=home, actor=actor, previous=current)
+    if stored.dossier_sha256 != staged.dossier_sha256:     # stored meanwhile by an ingest that took no lock
+        return _already_stored(stored, label, home)
     crash_point("after_catalog")
     stage("index")
     with clock.timed(log, "入库 %s：编入索引", case.case_id):
