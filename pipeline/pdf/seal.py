@@ -241,6 +241,24 @@ def verify_seal(path: Path, *, trust_p12_or_cert: Path | None = None,
                       signed_at=last.signed_at, trusted=last.trusted, development=last.development)
 
 
+def der_value(raw: bytes) -> bytes:
+    """The DER element at the start of `raw`, cut at the length its own header declares (a signature's /Contents
+    is padded with zeros after it; stripping zeros instead would also cut a signature whose last byte is 0x00).
+    ValueError when the header is not a complete definite-length DER header."""
+    if len(raw) < 2:
+        raise ValueError("too short for a DER header")
+    if raw[1] < 0x80:
+        header, length = 2, raw[1]
+    else:
+        width = raw[1] & 0x7F
+        if width == 0 or width > 4 or len(raw) < 2 + width:
+            raise ValueError("not a definite DER length")
+        header, length = 2 + width, int.from_bytes(raw[2:2 + width], "big")
+    if header + length > len(raw):
+        raise ValueError("DER element longer than the data")
+    return raw[:header + length]
+
+
 def _contents_exact(data: bytes, sig) -> bool:
     """The one part of the file the signature cannot cover is its own /Contents: it must hold exactly the
     DER signature in upper-case hex followed by zero padding, as written at sealing, so no byte of it can
@@ -253,12 +271,8 @@ def _contents_exact(data: bytes, sig) -> bool:
         raw = bytes.fromhex(gap[1:-1].decode("ascii"))
         if raw[0] != 0x30:
             return False
-        if raw[1] < 0x80:
-            total = 2 + raw[1]
-        else:
-            width = raw[1] & 0x7F
-            total = 2 + width + int.from_bytes(raw[2:2 + width], "big")
-        return total <= len(raw) and not any(raw[total:])
+        total = len(der_value(raw))
+        return not any(raw[total:])
     except Exception:  # noqa: BLE001 - a damaged signature dictionary is simply not exact
         return False
 
