@@ -64,9 +64,9 @@ class RestoreResult:
 def backup_catalog(home, dest: Path, *, actor: Actor) -> BackupResult:
     """Copy the live catalog to `dest` (outside the home, never over an existing file) and ledger the backup."""
     dest = Path(dest)
-    home.refuse_output_inside(dest)
     if dest.exists() or dest.is_symlink():
         raise InvalidArgument(f"备份文件 {dest} 已存在：请另选文件名，已有的文件不会被覆盖")
+    home.output_file(dest)
     try:
         with home.catalog() as catalog:
             with atomic_path(dest, exclusive=True) as tmp:      # never over a file that appeared meanwhile

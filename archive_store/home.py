@@ -54,10 +54,13 @@ class DocumentsSettings(_Section):
     heading_font: NonEmpty = "Noto Sans CJK SC"
 
 
+MAX_RETENTION_YEARS = 100          # dates stay far inside what the calendar code can count
+
+
 class RetentionSettings(_Section):
     """[retention]: how long a case is kept (《实施办法》第二十条: six years)."""
 
-    years: StrictInt = Field(default=6, ge=1)
+    years: StrictInt = Field(default=6, ge=1, le=MAX_RETENTION_YEARS)   # dates stay inside what the calendar counts
 
 
 class SealSettings(_Section):
@@ -336,6 +339,29 @@ class ArchiveHome:
                     f"输出路径 {dest} 位于档案库 {self.path} 之内{where}：档案库中的文件只能由 yuetan 自己写入，"
                     "请把输出写到档案库文件夹之外")
 
+    def output_file(self, dest: Path, *, make_folder: bool = True) -> Path:
+        """Check an output file a user names (-o) and make its folder: outside the archive, and replacing only
+        a regular file (never a device such as /dev/full, a pipe or a folder)."""
+        dest = Path(dest)
+        self.refuse_output_inside(dest)
+        target = _resolved(dest)
+        if target.exists() and not target.is_file():
+            kind = "文件夹" if target.is_dir() else "设备、管道等特殊文件"
+            raise InvalidArgument(f"输出路径 {dest} 是{kind}，不是普通文件：请给出要写入的文件名（不会替换{kind}）")
+        if make_folder:
+            _make_folder(dest.parent)
+        return dest
+
+    def output_folder(self, folder: Path, *, make: bool = True) -> Path:
+        """Check an output folder a user names (-o): outside the archive; made if missing."""
+        folder = Path(folder)
+        self.refuse_output_inside(folder)
+        if folder.exists() and not folder.is_dir():
+            raise InvalidArgument(f"输出位置 {folder} 已存在且不是文件夹")
+        if make:
+            _make_folder(folder)
+        return folder
+
     def seal_passphrase(self) -> bytes | None:
         """From the environment variable the settings name, else the passphrase file, else none."""
         seal = self.settings.seal
@@ -347,6 +373,17 @@ class ArchiveHome:
             return None
         except OSError as exc:
             raise ConfigurationError(f"无法读取印章口令文件 {self.seal_passphrase_file}（{exc.strerror}）") from None
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise InvalidArgument(f"输出位置 {folder} 已存在且不是文件夹") from None
+    except NotADirectoryError:
+        raise InvalidArgument(f"输出位置 {folder} 的上级路径中有一个不是文件夹") from None
+    except OSError as exc:
+        raise InvalidArgument(f"无法创建输出文件夹 {folder}（{exc.strerror}）") from None
 
 
 def _resolved(path: Path) -> Path:
@@ -413,6 +450,6 @@ def _expected(error: dict) -> str:
         return "应为 true 或 false"
     if error["type"] in ("model_type", "model_attributes_type", "dict_type"):
         return f"应为 [{error['loc'][0]}] 节"
-    if error["type"].startswith(("int", "greater_than")):
-        return "应为正整数"
+    if error["type"].startswith(("int", "greater_than", "less_than")):
+        return f"应为 1 至 {MAX_RETENTION_YEARS} 的整数"
     return "应为非空字符串"

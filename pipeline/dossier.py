@@ -73,7 +73,7 @@ class BuiltDossier:
 def build_dossier(source: Path, dest: Path, *, home: ArchiveHome, converter, filed_by: str,
                   archived_on: date | None = None) -> BuiltDossier:
     """Build the sealed dossier of the case at `source` (folder, zip or case.json) into `dest`."""
-    home.refuse_output_inside(dest)
+    home.output_file(dest, make_folder=False)       # made when the sealed dossier is written
     with open_case(source) as bundle, tempfile.TemporaryDirectory(prefix="yuetan-build-") as tmp:
         return build_from_bundle(bundle, dest, work=Path(tmp), home=home, converter=converter,
                                  filed_by=filed_by, archived_on=archived_on)
@@ -321,7 +321,7 @@ def render_case_documents(source: Path, out_dir: Path, *, home, converter) -> li
     The case is opened (and refused) before anything is written; the files are made in a private folder
     and moved into `out_dir` only when all are done.
     """
-    home.refuse_output_inside(out_dir)
+    home.output_folder(out_dir, make=False)          # made once the documents are ready
     fonts = home.settings.fonts
     with open_case(source) as bundle, tempfile.TemporaryDirectory(prefix="yuetan-render-") as tmp:
         case = bundle.case
@@ -332,8 +332,7 @@ def render_case_documents(source: Path, out_dir: Path, *, home, converter) -> li
             pdf = docx.with_suffix(".pdf")
             converter.convert_to_pdfa(docx, pdf)
             made += [docx, pdf]
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        out_dir = home.output_folder(out_dir)
         placed = []
         for path in made:
             dest = out_dir / path.name

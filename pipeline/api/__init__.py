@@ -13,6 +13,7 @@ from archive_store.errors import (
     InvalidArgument,
     InvalidCase,
     YuetanError,
+    environment_error,
 )
 from archive_store.home import ArchiveHome, resolve_home
 from archive_store.text import require_plain as plain_text
@@ -53,7 +54,7 @@ from pipeline.api.models import ExportFilters
 
 __all__ = [
     "Actor", "Role", "ROLE_LABELS", "clock", "ArchiveHome", "ExportFilters", "models", "resolve_home", "plain_text", "visible",
-    "YuetanError", "ExitCode", "InvalidArgument", "InvalidCase", "ConfigurationError", "ArchiveConflict",
+    "YuetanError", "ExitCode", "environment_error", "InvalidArgument", "InvalidCase", "ConfigurationError", "ArchiveConflict",
     "check", "schema", "render", "build", "verify",
     "init", "open_archive", "ingest", "search", "show", "open_dossier", "reindex", "audit", "ledger_verify",
     "ledger_list", "backup", "restore",

@@ -86,21 +86,22 @@ def ingest_row(result) -> IngestRow:
                      notice_number=result.notice_number, archival_code=result.archival_code,
                      dossier_sha256=result.dossier_sha256,
                      manifest_sha256=result.manifest_sha256, findings=[Finding(**f) for f in result.findings],
-                     message=result.message, problems=[Problem(**p) for p in result.problems])
+                     message=result.message, problems=[Problem(**p) for p in result.problems],
+                     exit_code=result.exit_code)
 
 
 def search(home: ArchiveHome, query: str = "", *, actor: Actor, kind: str | None = None, ground: str | None = None,
            organizer: str | None = None, region: str | None = None, outcome: str | None = None,
            date_from=None, date_to=None, limit: int = 20, offset: int = 0) -> SearchResult:
     """Ranked cases for `query` within the filters (the same filters as export): the page [offset, offset + limit),
-    the exact total, and the facet counts of every match."""
-    from pipeline.search.index import search as search_index
+    the exact total, and the facet counts of every match. A lost index is said, not an empty answer."""
+    from pipeline.records import lookup
 
     log.debug("%s（%s）检索 %r", actor.name, actor.role, query)
     if offset < 0:
         raise InvalidArgument(f"起始位置 {offset} 无效：应不小于 0")
-    found = search_index(home.index_dir, query or "", kind=kind, ground=ground, organizer=organizer, region=region,
-                         outcome=outcome, date_from=date_from, date_to=date_to, limit=limit, offset=offset)
+    found = lookup.search_archive(home, query or "", kind=kind, ground=ground, organizer=organizer, region=region,
+                                  outcome=outcome, date_from=date_from, date_to=date_to, limit=limit, offset=offset)
     data = found.as_dict()
     hits = [SearchHit(**h) for h in data["hits"]]
     if hits:

@@ -9,6 +9,7 @@ import json
 import stat
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ MAX_ZIP_MEMBERS = 500
 MAX_ZIP_TOTAL_BYTES = 512 * 1024 * 1024
 MAX_ZIP_RATIO = 200          # uncompressed/compressed per member: more is a bomb
 MAX_CASE_JSON_BYTES = 4 * 1024 * 1024
+MAX_JSON_DEPTH = 32          # a case is about five levels deep; deeper is not a case (and would exhaust recursion)
 
 
 @dataclass(frozen=True)
@@ -143,13 +145,21 @@ def _plan_extraction(infos: list[zipfile.ZipInfo], label: str):
 
 
 def _copy_member(zf, info, target: Path, total: int, label: str, relative) -> int:
-    """Stream one member, counting real bytes: declared sizes in a hostile zip may lie."""
-    with zf.open(info) as src, open(target, "wb") as out:
-        while chunk := src.read(1 << 20):
-            total += len(chunk)
-            if total > MAX_ZIP_TOTAL_BYTES:
-                raise InvalidCase([_zip_problem(label, str(relative), "解压后实际大小超过上限（疑似 zip 炸弹），已拒收")])
-            out.write(chunk)
+    """Stream one member, counting real bytes: declared sizes in a hostile zip may lie. A damaged, encrypted or
+    oddly compressed member is the zip's fault: refused, naming it."""
+    try:
+        with zf.open(info) as src, open(target, "wb") as out:
+            while chunk := src.read(1 << 20):
+                total += len(chunk)
+                if total > MAX_ZIP_TOTAL_BYTES:
+                    raise InvalidCase([_zip_problem(label, str(relative), "解压后实际大小超过上限（疑似 zip 炸弹），已拒收")])
+                out.write(chunk)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise InvalidCase([_zip_problem(label, str(relative), f"zip 中的这个文件已损坏（{str(exc)[:120]}），请重新打包")]) from None
+    except RuntimeError as exc:     # zipfile: "File ... is encrypted, password required for extraction"
+        raise InvalidCase([_zip_problem(label, str(relative), f"zip 中的这个文件已加密（{str(exc)[:120]}），请不加密重新打包")]) from None
+    except NotImplementedError as exc:
+        raise InvalidCase([_zip_problem(label, str(relative), f"zip 的压缩方式不受支持（{str(exc)[:120]}），请用普通 zip 重新打包")]) from None
     return total
 
 
@@ -203,9 +213,28 @@ def _load_json(case_file: Path) -> tuple[bytes, Any]:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidCase([CaseProblem(name, f"JSON 格式错误：第 {exc.lineno} 行第 {exc.colno} 列（{_json_reason(exc.msg)}）")]) from None
+    except RecursionError:
+        raise InvalidCase([CaseProblem(name, f"JSON 嵌套过深（超过 {MAX_JSON_DEPTH} 层），不是案件数据")]) from None
+    except ValueError as exc:       # e.g. an integer of more digits than Python converts
+        raise InvalidCase([CaseProblem(name, f"JSON 中有无法读取的值（{str(exc)[:120]}）")]) from None
     if not isinstance(raw, dict):
         raise InvalidCase([CaseProblem(name, "顶层应为 JSON 对象 {…}")])
+    if _depth(raw) > MAX_JSON_DEPTH:
+        raise InvalidCase([CaseProblem(name, f"JSON 嵌套过深（超过 {MAX_JSON_DEPTH} 层），不是案件数据")])
     return data, raw
+
+
+def _depth(value: Any) -> int:
+    """How deeply objects and arrays nest, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in item if isinstance(child, (dict, list)))
+    return deepest
 
 
 def _surrogate_problems(raw: Any) -> list[CaseProblem]:

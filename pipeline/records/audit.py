@@ -13,6 +13,7 @@ from archive_store import ledger
 from archive_store.backup import blob_label, restored_orphans
 from archive_store.catalog import check_store, head_problems
 from archive_store.durable import sha256_file
+from archive_store.errors import IndexDamaged
 from archive_store.home import ArchiveHome
 from pipeline.records.retention import purge_leftovers
 from pipeline.search.index import indexed_case_ids
@@ -62,7 +63,10 @@ def audit_archive(home: ArchiveHome) -> AuditReport:
         current = catalog.all_cases(status="current")
         report.cases = len(current)
         _check_index(home, current, report)
-    report.pending += purge_leftovers(home)
+    try:
+        report.pending += purge_leftovers(home)
+    except IndexDamaged:
+        pass            # already a problem of its own (_check_index)
     report.pending += _staging_leftovers(home)
     return report
 
@@ -103,7 +107,11 @@ def _unledgered_versions(catalog, entries) -> list[str]:
 
 
 def _check_index(home: ArchiveHome, current, report: AuditReport) -> None:
-    indexed = indexed_case_ids(home.index_dir)
+    try:
+        indexed = indexed_case_ids(home.index_dir)
+    except IndexDamaged as exc:
+        report.problems.append(exc.message)
+        return
     wanted = {r.case_id: r for r in current}
     for case_id, record in sorted(wanted.items()):
         label = f"案件 {case_id}（{record.notice_number}）"

@@ -128,8 +128,7 @@ def _entries(catalog, store, records) -> list[InterviewEntry]:
 
 def write_credit_table(home: ArchiveHome, entries: list[InterviewEntry], dest: Path) -> None:
     """The credit file as a table a user asked for (-o): never among the archive's own files."""
-    home.refuse_output_inside(dest)
-    write_table(entries, dest)
+    write_table(entries, home.output_file(dest))
 
 
 def write_table(entries: list[InterviewEntry], path: Path, *, headers: list[str] | None = None,

@@ -75,7 +75,7 @@ def select_cases(home: ArchiveHome, filters: ExportFilters) -> list:
 
     Refused while any current case is missing from the index: an inspector's export must not be silently short.
     """
-    from pipeline.search import index
+    from pipeline.records.lookup import search_archive
 
     with home.catalog() as catalog:
         current = {r.case_id: r for r in catalog.all_cases(status="current")}
@@ -85,10 +85,10 @@ def select_cases(home: ArchiveHome, filters: ExportFilters) -> list:
                               f"{'等' if len(not_indexed) > 5 else ''}），导出会不完整：请先运行 yuetan reindex")
     if not current:
         return []
-    found = index.search(home.index_dir, filters.query or "", kind=filters.kind, ground=filters.ground,
-                         organizer=filters.organizer, region=filters.region, outcome=filters.outcome,
-                         date_from=filters.date_from, date_to=filters.date_to, limit=len(current),
-                         highlight="none")
+    found = search_archive(home, filters.query or "", kind=filters.kind, ground=filters.ground,
+                           organizer=filters.organizer, region=filters.region, outcome=filters.outcome,
+                           date_from=filters.date_from, date_to=filters.date_to, limit=len(current),
+                           highlight="none", facets=False)
     records = [current[h.case_id] for h in found.hits if h.case_id in current]
     return sorted(records, key=lambda r: (_as_date(r.interview_on) or date.min, r.notice_number or "", r.case_id))
 
@@ -99,8 +99,6 @@ def export_bag(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: 
     user's (-o), never inside the archive, unless `in_archive`: an export the archive keeps for an inspector."""
 
     dest = Path(dest)
-    if not in_archive:
-        home.refuse_output_inside(dest)
     if dest.suffix.lower() != ".zip":
         raise InvalidArgument(f"导出文件 {dest} 的扩展名应为 .zip")
     if dest.exists():
@@ -108,6 +106,10 @@ def export_bag(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: 
     records = select_cases(home, filters)
     if not records:
         raise InvalidArgument(f"没有符合条件的案件（{_filters_text(filters)}），未导出任何文件")
+    if in_archive:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        home.output_file(dest)
     store = home.blobs()
     dest.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{dest.stem}.", suffix=".partial", dir=dest.parent))
@@ -417,7 +419,7 @@ def _safe_unzip(path: Path, dest: Path) -> list[str]:
     """Extract member by member, refusing unsafe names; a damaged member is named and skipped."""
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001 - zipfile parses a file that may be damaged anywhere: it is no zip
         return [f"{path.name} 不是完好的 zip 文件（{exc}）"]
     with archive:
         problems = _structure_problems(archive, path)
@@ -436,7 +438,8 @@ def _safe_unzip(path: Path, dest: Path) -> list[str]:
             try:
                 with archive.open(member) as source, open(target, "wb") as out:
                     shutil.copyfileobj(source, out)
-            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError,
+                    RuntimeError) as exc:     # a flipped bit may name an unknown method or encryption
                 target.unlink(missing_ok=True)
                 problems.append(f"zip 成员 {member.filename} 已损坏，无法解压（{exc}）")
     return problems

@@ -31,7 +31,14 @@ from archive_store.durable import (
     sha256_file,
     write_atomically,
 )
-from archive_store.errors import ArchiveConflict, InvalidCase, YuetanError
+from archive_store.errors import (
+    ArchiveConflict,
+    ArchiveDamaged,
+    ExitCode,
+    InvalidCase,
+    YuetanError,
+    environment_error,
+)
 from archive_store.home import ArchiveHome
 from pipeline.case.intake import CaseBundle, open_case
 from pipeline.dossier import BuiltDossier, build_from_bundle
@@ -75,6 +82,7 @@ class IngestResult:
     message: str = ""
     problems: list[dict] = field(default_factory=list)
     archival_code: str | None = None
+    exit_code: int = 0              # of the error that failed it: the same status the other commands give
 
     @property
     def failed(self) -> bool:
@@ -152,13 +160,20 @@ def ingest_case(source: Path, *, home: ArchiveHome, actor: Actor, converter, sup
             return _ingest_bundle(bundle, label, home=home, actor=actor, converter=converter, supersede=supersede,
                                   stage=stage)
     except InvalidCase as exc:
-        return IngestResult(label, Status.refused, message=exc.message, problems=[asdict(p) for p in exc.problems])
+        return IngestResult(label, Status.refused, message=exc.message, problems=[asdict(p) for p in exc.problems],
+                            exit_code=int(exc.exit_code))
     except ArchiveConflict as exc:
-        return IngestResult(label, Status.conflict, message=exc.message)
+        return IngestResult(label, Status.conflict, message=exc.message, exit_code=int(exc.exit_code))
+    except ArchiveDamaged:
+        raise                       # not this case's fault: the whole batch stops
     except YuetanError as exc:
-        return IngestResult(label, Status.failed, message=exc.message)
+        return IngestResult(label, Status.failed, message=exc.message, exit_code=int(exc.exit_code))
     except Exception as exc:  # noqa: BLE001 - one broken case must not stop a batch; the archive is untouched
-        return IngestResult(label, Status.failed,
+        explained = environment_error(exc)
+        if explained is not None:
+            return IngestResult(label, Status.failed, message=f"{explained.message}（该案件未入库）",
+                                exit_code=int(explained.exit_code))
+        return IngestResult(label, Status.failed, exit_code=int(ExitCode.internal),
                             message=f"内部错误（{type(exc).__name__}: {str(exc)[:200]}）：该案件未入库，请把此信息报告给维护人员")
 
 

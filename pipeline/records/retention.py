@@ -221,13 +221,9 @@ def plan_destruction(home: ArchiveHome, out_dir: Path, *, actor: Actor, as_of: d
     """
 
     as_of = as_of or clock.today()
-    out_dir = Path(out_dir)
-    if not in_archive:
-        home.refuse_output_inside(out_dir)
+    out_dir = Path(out_dir) if in_archive else home.output_folder(out_dir, make=False)
     if (out_dir / PLAN_FILE).exists():
         raise ArchiveConflict(f"{out_dir / PLAN_FILE} 已存在：请另选输出文件夹，已有的销毁计划不会被覆盖")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InvalidArgument(f"输出路径 {out_dir} 已存在且不是文件夹")
     years = home.settings.retention_years
     created_at = clock.now()
     with home.catalog() as catalog:
@@ -240,7 +236,10 @@ def plan_destruction(home: ArchiveHome, out_dir: Path, *, actor: Actor, as_of: d
         plan_id = _next_plan_id(catalog, clock.in_china(created_at).year)
         plan = build_plan(entries, records, plan_id=plan_id, as_of=as_of, years=years, created_by=actor.name,
                           created_at=created_at, ledger_head=_ledger_head(catalog))
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        if in_archive:
+            out_dir.parent.mkdir(parents=True, exist_ok=True)
+        else:
+            home.output_folder(out_dir.parent)
         work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=out_dir.parent))
         try:
             write_plan_files(plan, work, fonts=home.settings.fonts, converter=converter)
