@@ -5,6 +5,7 @@ Nothing is written outside a temporary folder that is removed on exit.
 """
 from __future__ import annotations
 
+import errno
 import json
 import stat
 import tempfile
@@ -103,7 +104,9 @@ def _extract_zip(archive: Path, dest: Path) -> Path:
     label = archive.name
     try:
         zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001 - zipfile parses a hostile file; whatever breaks, it is no zip
+        if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM):
+            raise
         raise InvalidCase([_zip_problem(label, "", f"不是有效的 zip 文件（{exc}），请重新打包")]) from None
     with zf:
         infos = zf.infolist()
@@ -125,9 +128,15 @@ def _plan_extraction(infos: list[zipfile.ZipInfo], label: str):
     plan: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
     for info in infos:
         name = _member_name(info)
+        if not name.strip("/"):
+            problems.append(_zip_problem(label, "", "zip 内有没有名字的文件，已拒收"))
+            continue
         if info.is_dir():
             continue
         pure = PurePosixPath(name.replace("\\", "/"))
+        if any(len(part.encode("utf-8", "surrogateescape")) > 255 for part in pure.parts):
+            problems.append(_zip_problem(label, name[:80], "zip 内的文件名过长（超过 255 字节），已拒收"))
+            continue
         if pure.is_absolute() or ".." in pure.parts or (pure.parts and ":" in pure.parts[0]):
             problems.append(_zip_problem(label, name, "zip 内路径越出案件文件夹（绝对路径或含 ..），已拒收"))
             continue
@@ -138,10 +147,31 @@ def _plan_extraction(infos: list[zipfile.ZipInfo], label: str):
             problems.append(_zip_problem(label, name, "压缩比异常（疑似 zip 炸弹），已拒收"))
             continue
         plan.append((info, pure))
+    problems += _clashes(plan, label)
     declared = sum(info.file_size for info, _ in plan)
     if declared > MAX_ZIP_TOTAL_BYTES:
         problems.append(_zip_problem(label, "", f"zip 解压后总大小超过上限 {MAX_ZIP_TOTAL_BYTES // 2**20} MiB，已拒收"))
     return problems, plan
+
+
+def _clashes(plan: list[tuple[zipfile.ZipInfo, PurePosixPath]], label: str) -> list[CaseProblem]:
+    """Names a zip may hold twice (the last would silently win), a file that is also a folder, and more than one
+    case.json (which case is meant?)."""
+    problems = []
+    seen: dict[tuple, int] = {}
+    for _, pure in plan:
+        seen[pure.parts] = seen.get(pure.parts, 0) + 1
+    for parts, count in seen.items():
+        if count > 1:
+            problems.append(_zip_problem(label, "/".join(parts), f"zip 内有 {count} 个同名文件，无法确定用哪一个，已拒收"))
+    folders = {parts[:i] for parts in seen for i in range(1, len(parts))}
+    for parts in sorted(folders & set(seen)):
+        problems.append(_zip_problem(label, "/".join(parts), "zip 内这个名字既是文件又是文件夹，已拒收"))
+    cases = sorted("/".join(pure.parts) for _, pure in plan if pure.name == CASE_FILE)
+    if len(cases) > 1:
+        problems.append(_zip_problem(label, "", f"zip 内有 {len(cases)} 个 case.json（{'、'.join(cases[:5])}），"
+                                                "一个 zip 只能装一个案件"))
+    return problems
 
 
 def _copy_member(zf, info, target: Path, total: int, label: str, relative) -> int:
@@ -154,12 +184,16 @@ def _copy_member(zf, info, target: Path, total: int, label: str, relative) -> in
                 if total > MAX_ZIP_TOTAL_BYTES:
                     raise InvalidCase([_zip_problem(label, str(relative), "解压后实际大小超过上限（疑似 zip 炸弹），已拒收")])
                 out.write(chunk)
-    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, UnicodeDecodeError, ValueError) as exc:
         raise InvalidCase([_zip_problem(label, str(relative), f"zip 中的这个文件已损坏（{str(exc)[:120]}），请重新打包")]) from None
     except RuntimeError as exc:     # zipfile: "File ... is encrypted, password required for extraction"
         raise InvalidCase([_zip_problem(label, str(relative), f"zip 中的这个文件已加密（{str(exc)[:120]}），请不加密重新打包")]) from None
     except NotImplementedError as exc:
         raise InvalidCase([_zip_problem(label, str(relative), f"zip 的压缩方式不受支持（{str(exc)[:120]}），请用普通 zip 重新打包")]) from None
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
+            raise                   # the machine's fault, not the zip's
+        raise InvalidCase([_zip_problem(label, str(relative), f"zip 中的这个文件无法解压（{exc.strerror}），请重新打包")]) from None
     return total
 
 
@@ -343,7 +377,7 @@ def _get(raw: Any, *keys: str | int) -> Any:
 def _cross_field_problems(raw: dict) -> list[CaseProblem]:
     problems = _notice_number_prefix(raw)
     kind = _get(raw, "target", "kind")
-    if kind not in {k.value for k in TargetKind}:
+    if not isinstance(kind, str) or kind not in {k.value for k in TargetKind}:
         return problems
     kind = TargetKind(kind)
     problems += _kind_requirements(raw, kind)
