@@ -2,10 +2,16 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
+import subprocess
+import time
 import zipfile
 
 from .conftest import EXAMPLES
-from .test_cli import yuetan
+from .stored_cases import new_home
+from .test_cli import YUETAN, yuetan
 
 
 def _zip_of_example(dest, extra: dict[str, bytes]):
@@ -30,3 +36,50 @@ def test_a_zip_with_two_case_json_or_duplicate_names_is_refused(tmp_path):
     clash = _zip_of_example(tmp_path / "clash.zip", {"整改方案.pdf/x.txt": b"x"})
     result = yuetan("check", "--json", str(clash))
     assert result.returncode == 2 and "既是文件又是文件夹" in result.stdout
+
+
+def test_a_killed_run_leaves_no_temporary_folder_behind(tmp_path):
+    """kill -9 cannot clean up; the next yuetan removes the scratch folder of a process that is gone."""
+    home = new_home(tmp_path / "home")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    run = subprocess.Popen([str(YUETAN), "--home", str(home.path), "ingest", str(EXAMPLES / "institution-onsite")],
+                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(scratch.glob(f"yuetan-{run.pid}-*/yuetan-libreoffice-*")):
+        time.sleep(0.1)
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait(30)
+    left = list(scratch.glob(f"yuetan-{run.pid}-*"))
+    assert left, "the killed run had no scratch folder (nothing was tested)"
+    assert yuetan("check", str(EXAMPLES / "bureau-video"), env=env).returncode == 0
+    assert not any(p.exists() for p in left) and list(scratch.iterdir()) == []
+
+
+def test_an_unusable_temporary_folder_is_named_not_blamed_on_the_document(tmp_path):
+    result = yuetan("--home", str(new_home(tmp_path / "home").path), "render", str(EXAMPLES / "bureau-video"),
+                    "-o", str(tmp_path / "out"), env={"TMPDIR": str(tmp_path / "no-such-folder")})
+    assert result.returncode == 5 and "TMPDIR" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    script = ('mount -t tmpfs -o ro tmpfs "$RO" || exit 99; TMPDIR="$RO" "$YUETAN" --home "$ARCHIVE" render "$CASE" '
+              '-o "$OUT"; echo "status=$?"')
+    ro = subprocess.run(["unshare", "-m", "bash", "-c", script], capture_output=True, text=True, timeout=300,
+                        env={**os.environ, "RO": str(read_only), "YUETAN": str(YUETAN), "OUT": str(tmp_path / "o"),
+                             "ARCHIVE": str(tmp_path / "home"), "CASE": str(EXAMPLES / "bureau-video")})
+    if ro.returncode != 99:             # a read-only file system could be mounted
+        assert "status=5" in ro.stdout and "TMPDIR" in ro.stderr, ro.stdout + ro.stderr
+
+
+def test_a_missing_external_program_gives_the_same_status_from_ingest_as_from_render(tmp_path):
+    home = new_home(tmp_path / "home")
+    env = {"PATH": str(tmp_path / "no-programs")}
+    render = yuetan("--home", str(home.path), "render", str(EXAMPLES / "bureau-video"), "-o", str(tmp_path / "r"),
+                    env=env)
+    ingest = yuetan("--home", str(home.path), "ingest", str(EXAMPLES / "bureau-video"), env=env)
+    assert render.returncode == 6 and "soffice" in render.stderr, render.stderr
+    assert ingest.returncode == 6 and "soffice" in ingest.stdout, ingest.stdout + ingest.stderr

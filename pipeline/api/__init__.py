@@ -16,6 +16,7 @@ from archive_store.errors import (
     environment_error,
 )
 from archive_store.home import ArchiveHome, resolve_home
+from archive_store.scratch import session as scratch_session
 from archive_store.text import require_plain as plain_text
 from archive_store.text import visible
 from pipeline.api import authority, labels, models
@@ -54,6 +55,7 @@ from pipeline.api.models import ExportFilters
 
 __all__ = [
     "Actor", "Role", "ROLE_LABELS", "clock", "ArchiveHome", "ExportFilters", "models", "resolve_home", "plain_text", "visible",
+    "scratch_session",
     "YuetanError", "ExitCode", "environment_error", "InvalidArgument", "InvalidCase", "ConfigurationError", "ArchiveConflict",
     "check", "schema", "render", "build", "verify",
     "init", "open_archive", "ingest", "search", "show", "open_dossier", "reindex", "audit", "ledger_verify",

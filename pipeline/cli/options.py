@@ -28,7 +28,8 @@ class YuetanGroup(click.Group):
         from pipeline.cli import output
         output.show_escaped()
         try:
-            return super().invoke(ctx)
+            with api.scratch_session():      # a private temp folder; a killed run's is swept by the next
+                return super().invoke(ctx)
         except api.YuetanError as exc:
             if not exc.reported:
                 click.echo(f"错误：{exc.message}", err=True)
