@@ -281,8 +281,8 @@ class ArchiveHome:
     def catalog_path(self) -> Path:
         return self.path / CATALOG_FILE
 
-    def numbers(self) -> NoticeNumberRegistry:
-        return NoticeNumberRegistry(self.catalog_path)
+    def numbers(self, *, check_head: bool = True) -> NoticeNumberRegistry:
+        return NoticeNumberRegistry(self.catalog_path, check_head=check_head)
 
     def catalog(self, *, check_head: bool = True) -> "Catalog":
         """`check_head=False` only for audit and ledger verify, which report a catalog the mirror disagrees with."""

@@ -83,3 +83,24 @@ def test_a_missing_external_program_gives_the_same_status_from_ingest_as_from_re
     ingest = yuetan("--home", str(home.path), "ingest", str(EXAMPLES / "bureau-video"), env=env)
     assert render.returncode == 6 and "soffice" in render.stderr, render.stderr
     assert ingest.returncode == 6 and "soffice" in ingest.stdout, ingest.stdout + ingest.stderr
+
+
+def test_a_notice_number_is_taken_only_by_an_accepted_case_and_an_unused_one_is_explained(make_case, tmp_path):
+    home = new_home(tmp_path / "home")
+    run = lambda *args, env=None: yuetan("--home", str(home.path), *args, env=env)  # noqa: E731
+    damaged = make_case("bureau-video", change=lambda d: d.update(case_id="JJ-BAD-1"))
+    (damaged / "九江市局整改落实情况报告.pdf").write_bytes(b"%PDF-1.7\n1 0 obj<<>>\nnot a whole PDF")
+    refused = run("ingest", str(damaged))
+    assert refused.returncode == 2 and "九江市局整改落实情况报告.pdf" in refused.stdout
+
+    bare = make_case("bureau-video", change=lambda d: d.update(attachments=[]))
+    failed = run("ingest", str(bare), env={"YUETAN_SEAL_PASSPHRASE": "不是口令"})    # fails at the seal, numbered
+    assert failed.returncode == 5 and "印章" in failed.stdout
+    audit = json.loads(run("audit", "--json").stdout)
+    explained = [p for p in audit["pending"] if "赣市监检约〔2025〕1号" in p]
+    assert len(explained) == 1 and "JX-RZ-2025-021" in explained[0] and "入库失败" in explained[0]
+    assert not any("JJ-BAD-1" in p for p in audit["pending"])          # the refused case took no number
+
+    stored = json.loads(run("ingest", "--json", str(bare)).stdout)
+    assert stored["status"] == "ingested" and stored["notice_number"] == "赣市监检约〔2025〕1号"
+    assert not any("文号" in p for p in json.loads(run("audit", "--json").stdout)["pending"])

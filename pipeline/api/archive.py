@@ -64,7 +64,7 @@ def ingest(home: ArchiveHome, paths: Iterable[Path], *, actor: Actor, jobs: int 
     """Ingest cases (folders, zips, or folders of many cases); one bad case is reported and the rest go on.
 
     `on_start(n)` is told how many cases were found; `on_result(row)` hears of each case as it finishes;
-    `on_stage(source, stage)` hears each case's stages as they start (check, render, convert, normalise,
+    `on_stage(source, stage)` hears each case's stages as they start (check, normalise, render, convert,
     assemble, seal, store, index).
     Failures are rows, not exceptions: `IngestReport.failed` counts them.
     """

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import shutil
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +41,7 @@ from archive_store.errors import (
     environment_error,
 )
 from archive_store.home import ArchiveHome
+from archive_store.numbers import clear_note
 from pipeline.case.intake import CaseBundle, open_case
 from pipeline.dossier import BuiltDossier, build_from_bundle
 from pipeline.external.poppler import pdf_text
@@ -150,7 +152,7 @@ def ingest_case(source: Path, *, home: ArchiveHome, actor: Actor, converter, sup
     """One case, whole or not at all; every failure becomes a result, never an exception.
 
     `converter` is a callable returning the LibreOffice converter, so one starts only when a build is needed;
-    `on_stage(name)` hears each stage as it starts (check, render, convert, normalise, assemble, seal, store, index).
+    `on_stage(name)` hears each stage as it starts (check, normalise, render, convert, assemble, seal, store, index).
     """
     stage = on_stage or (lambda name: None)
     label = str(source)
@@ -202,8 +204,12 @@ def _ingest_locked(bundle: CaseBundle, label: str, *, home: ArchiveHome, actor: 
         raise ArchiveConflict(
             f"案件 {case.case_id} 已以不同内容入库（文号 {current.notice_number}）：如确为更正后的新版本，"
             "请加 --supersede 重新入库（旧版本保留并与新版本关联）")
-    with clock.timed(log, "入库 %s：生成案卷", case.case_id):
-        staged = _staged_build(bundle, content, home=home, actor=actor, converter=converter, stage=stage)
+    try:
+        with clock.timed(log, "入库 %s：生成案卷", case.case_id):
+            staged = _staged_build(bundle, content, home=home, actor=actor, converter=converter, stage=stage)
+    except Exception as exc:
+        _note_unused_number(bundle, home, exc)
+        raise
     crash_point("after_build")
     stage("store")
     with clock.timed(log, "入库 %s：存储与登记", case.case_id):
@@ -277,6 +283,19 @@ def _staged_build(bundle: CaseBundle, content: str, *, home: ArchiveHome, actor:
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
+
+
+def _note_unused_number(bundle: CaseBundle, home: ArchiveHome, exc: Exception) -> None:
+    """A build that failed after the case was given a number: the register says why the number is unused."""
+    if bundle.case.notice.number:
+        return
+    reason = exc.message if isinstance(exc, YuetanError) else f"{type(exc).__name__}: {exc}"
+    try:
+        with home.numbers() as registry:
+            registry.note_unused(bundle.case.case_id, f"{clock.today().isoformat()} 入库失败，文号尚未用于封存的案卷"
+                                                      f"（{reason[:300]}）；该案件再次入库时仍用此号")
+    except (YuetanError, OSError, sqlite3.Error):
+        pass                    # the failure itself is what gets reported
 
 
 def _remove_abandoned_builds(staging: Path, content: str) -> None:
@@ -376,6 +395,7 @@ def store_build(staged: StagedBuild, bundle: CaseBundle, content: str, *, home: 
             if not blobs.has(sha):
                 _put_checked(blobs, path, sha)
         version = catalog.record_case(tx, record, documents, findings)
+        clear_note(tx.conn, case.case_id)
         ledger.append(tx, action="supersede" if previous else "ingest", actor=actor, case_id=case.case_id,
                       details={"version": version, "notice_number": staged.notice_number,
                                "archival_code": staged.archival_code,
