@@ -35,6 +35,7 @@ SCALARS = st.none() | st.booleans() | st.integers(min_value=-2**70, max_value=2*
     st.floats(allow_nan=False) | TEXT
 JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
                     max_leaves=12)
+pytestmark = pytest.mark.filterwarnings("ignore:Duplicate name:UserWarning")   # duplicates are drawn on purpose
 EXAMPLE_CASES = {name: load_example(name) for name in ("institution-onsite", "bureau-video", "refused-to-sign")}
 
 
