@@ -9,6 +9,8 @@ import subprocess
 import time
 import zipfile
 
+import pytest
+
 from .conftest import EXAMPLES
 from .stored_cases import new_home
 from .test_cli import YUETAN, yuetan
@@ -23,6 +25,7 @@ def _zip_of_example(dest, extra: dict[str, bytes]):
     return dest
 
 
+@pytest.mark.filterwarnings("ignore:Duplicate name:UserWarning")      # the duplicate is the point
 def test_a_zip_with_two_case_json_or_duplicate_names_is_refused(tmp_path):
     other = json.loads((EXAMPLES / "bureau-video" / "case.json").read_text(encoding="utf-8"))
     two = _zip_of_example(tmp_path / "two.zip", {"case.json": json.dumps(other).encode()})    # same name again
