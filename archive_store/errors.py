@@ -113,3 +113,11 @@ def environment_error(exc: BaseException) -> YuetanError | None:
     if exc.errno in (errno.EACCES, errno.EPERM):
         return ConfigurationError(f"没有权限{at}：请检查文件与文件夹的权限")
     return ConfigurationError(f"文件操作失败：{exc.strerror or exc}{at}")
+
+
+def machine_fault(exc: BaseException) -> YuetanError | None:
+    """A full disk or a read-only file system, whatever file it struck: never a document's fault, so a converter
+    that trips on it reports the machine (5) instead of blaming the upload."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+        return environment_error(exc)
+    return None
