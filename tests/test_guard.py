@@ -47,6 +47,7 @@ def _outputs_into(home: Path, tmp_path: Path) -> list[list[str]]:
         ["export", "-o", str(home / "staging" / "x.zip")],
         ["purge", "--plan", "-o", str(home / "plans"), "--as-of", "2040-01-01"],
         ["credit", "--all", "-o", str(tmp_path / "to-blobs" / "x.csv")],
+        ["backup", "-o", str(home / "blobs" / "catalog-copy.sqlite")],
     ]
 
 
@@ -71,3 +72,20 @@ def test_an_output_beside_the_archive_still_works_and_hard_links_do_not_reach_bl
     beside = tmp_path / "out" / "GZ-2.pdf"
     assert yuetan("--home", str(stored.path), "open", "GZ-2", "-o", str(beside)).returncode == 0
     assert beside.read_bytes().startswith(b"%PDF")
+
+
+def test_the_core_refuses_outputs_inside_the_archive_whatever_face_asks(stored, tmp_path):
+    """The guard is in the core, so the web face's workbook downloads obey it too."""
+    from pipeline import api
+
+    console = api.Actor(name="王档案", role=api.Role.console)
+    before = _files(stored.path)
+    for dest in (stored.path / "index" / "统计.xlsx", stored.path / "catalog.sqlite"):
+        with pytest.raises(api.InvalidArgument, match="位于档案库"):
+            api.statistics(stored, actor=console, dest=dest)
+        with pytest.raises(api.InvalidArgument, match="位于档案库"):
+            api.credit(stored, None, actor=console, dest=dest)
+    assert _files(stored.path) == before
+    outside = tmp_path / "统计.xlsx"
+    api.statistics(stored, actor=console, dest=outside)
+    assert outside.read_bytes().startswith(b"PK")

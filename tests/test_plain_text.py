@@ -89,3 +89,23 @@ def test_output_never_carries_raw_control_characters():
 def test_visible_escapes_what_it_must_and_nothing_else():
     assert visible("赣市监检约〔2025〕3号\n\t第二行") == "赣市监检约〔2025〕3号\n\t第二行"
     assert visible("a\rb\u202ec\x00d\udc80") == "a\\rb\\u202ec\\u0000d\\udc80"
+
+
+def test_approval_reasons_and_grantees_from_any_face_are_plain_text(tmp_path):
+    """The web face's free text (review reasons, the inspector account) meets the same rule in the core."""
+    from pipeline import api
+
+    home = new_home(tmp_path / "home")
+    store_case(home, "OLD-1", date(2015, 3, 1))
+    drafter = api.Actor(name="王档案", role=api.Role("archivist"))
+    approver = api.Actor(name="张局长", role=api.Role("approver"))
+    plan = api.approvals.draft_plan(home, actor=drafter)
+    for reason in ("同意\u202e销毁", "同意\u001b[2J", "同意\u2028（另一行）"):
+        with pytest.raises(api.InvalidArgument, match="含有不允许的字符"):
+            api.approvals.review_plan(home, plan.plan_id, actor=approver, approve=True, reason=reason)
+    assert api.approvals.plan_state(home, plan.plan_id, actor=drafter).state == "drafted"
+    reviewed = api.approvals.review_plan(home, plan.plan_id, actor=approver, approve=True, reason="经鉴定，\n同意销毁")
+    assert reviewed.state == "approved"
+    with pytest.raises(api.InvalidArgument, match="检查人员账户含有不允许的字符"):
+        api.approvals.prepare_export(home, api.ExportFilters(), actor=drafter, grantee="检查\u202e员",
+                                     until=date(2099, 1, 1))

@@ -163,3 +163,22 @@ def test_a_new_archive_and_an_archive_made_before_mirrors_start_cleanly(tmp_path
     conn.close()
     assert run(home, "audit").returncode == 0
     assert mirror.read_mark(home.path).seq == 1
+
+
+def test_backup_and_restore_obey_the_roles_in_the_core(home, tmp_path):
+    """Backing up is the system administrator's; restoring only happens at the archive's own machine."""
+    from pipeline import api
+    from pipeline.api.authority import PermissionRefused
+
+    for role in ("reader", "archivist", "auditor"):
+        with pytest.raises(PermissionRefused, match="无权备份目录数据库"):
+            api.backup(home, tmp_path / f"{role}.sqlite", actor=api.Actor(name="某人", role=api.Role(role)))
+    copy = tmp_path / "sys.sqlite"
+    api.backup(home, copy, actor=api.Actor(name="系统管理员", role=api.Role("sysadmin")))
+    _drop_catalog(home)
+    for role in ("sysadmin", "secadmin", "archivist"):
+        with pytest.raises(PermissionRefused, match="无权从备份恢复目录数据库"):
+            api.restore(home.path, copy, actor=api.Actor(name="某人", role=api.Role(role)))
+    assert not home.catalog_path.exists()
+    assert run(home, "restore", str(copy)).returncode == 0
+    assert run(home, "audit").returncode == 0

@@ -168,12 +168,15 @@ def ledger_verify(home: ArchiveHome, *, actor: Actor) -> LedgerVerifyResult:
 
 def backup(home: ArchiveHome, dest: Path, *, actor: Actor) -> BackupResult:
     """Copy the catalog (cases, notice numbers, ledger) to `dest`, outside the home; recorded in the ledger."""
+    require(actor, "back_up")
     result = backup_catalog(home, dest, actor=actor)
     return BackupResult(**result.as_dict())
 
 
 def restore(path: Path, backup_file: Path, *, actor: Actor) -> RestoreResult:
-    """Put a backup in place of a catalog that is missing, damaged or replaced (never over a sound one)."""
+    """Put a backup in place of a catalog that is missing, damaged or replaced (never over a sound one).
+    Only at the archive's own machine (the console role)."""
+    require(actor, "restore_catalog")
     home = open_home(path, open_catalog=False)
     return RestoreResult(**restore_catalog(home, backup_file, actor=actor).as_dict())
 

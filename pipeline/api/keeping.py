@@ -155,7 +155,7 @@ def statistics(home: ArchiveHome, *, actor: Actor, dest: Path | None = None) -> 
 
     stats = archive_statistics(home)
     if dest is not None:
-        write_statistics_xlsx(stats, dest)
+        write_statistics_xlsx(stats, home.output_file(dest))
     data = asdict(stats)
     counts = {k: [Count(**c) for c in v] for k, v in data.items() if isinstance(v, list)}
     return StatisticsResult(cases=stats.cases, findings=stats.findings, **counts)

@@ -17,6 +17,7 @@ from archive_store import clock, ledger
 from archive_store.actors import Actor
 from archive_store.errors import ArchiveConflict, InvalidArgument
 from archive_store.home import ArchiveHome
+from archive_store.text import require_plain
 from pipeline.records.authority import PermissionRefused, require
 from pipeline.records.export import ExportFilters, export_bag
 from pipeline.records.retention import (
@@ -88,7 +89,7 @@ def _reason(reason: str | None, what: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise InvalidArgument(f"请写明{what}的理由或意见")
-    return reason[:500]
+    return require_plain(reason[:500], f"{what}的理由或意见", multiline=True)
 
 
 def _decisions(conn, subject: str, subject_id: str) -> list[Decision]:
@@ -231,6 +232,7 @@ def prepare_export(home: ArchiveHome, filters: ExportFilters, *, actor: Actor, g
     grantee = (grantee or "").strip()
     if not grantee:
         raise InvalidArgument("请写明接收导出的检查人员账户")
+    require_plain(grantee, "接收导出的检查人员账户")
     if until < clock.today():
         raise InvalidArgument(f"授权截止日期 {until} 已过")
     folder = home.path / EXPORTS_DIR
