@@ -748,6 +748,13 @@ def head_problems(conn: sqlite3.Connection, folder: Path, *, adopt: bool = False
                 f"备份或被截断，{lost}账目所记的操作在目录中已不存在"]
     if row[0] != mark.entry_hash:
         return [f"目录数据库第 {mark.seq} 条账目的哈希与台账头副本不符：台账被改写，或目录数据库被换成了另一份"]
+    if adopt and head is not None and head.seq > mark.seq:
+        # entries committed on a connection of its own (the web face's account changes): carried forward now,
+        # when the home can be written (a reader of a read-only copy leaves it)
+        try:
+            mirror.write_mark(folder, mirror.HeadMark(identity, head.seq, head.entry_hash))
+        except OSError:
+            pass
     return []
 
 

@@ -182,3 +182,26 @@ def test_backup_and_restore_obey_the_roles_in_the_core(home, tmp_path):
     assert not home.catalog_path.exists()
     assert run(home, "restore", str(copy)).returncode == 0
     assert run(home, "audit").returncode == 0
+
+
+def test_ledger_entries_committed_on_the_web_face_s_own_connection_reach_the_mirror(home, tmp_path):
+    """The web face writes account changes on its own connection, in its own transaction: the next opening of
+    the catalog carries the mirror forward, so a catalog later replaced by a copy without them is refused."""
+    from pipeline import api
+
+    copy = tmp_path / "before.sqlite"
+    assert run(home, "backup", "-o", str(copy)).returncode == 0
+    before = mirror.read_mark(home.path).seq
+    conn = sqlite3.connect(home.catalog_path, isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    entry = api.record_account_change(home, "王晓明", "created", actor=api.Actor(name="root", role=api.Role.console),
+                                      connection=conn)
+    conn.execute("COMMIT")
+    conn.close()
+    assert entry.seq == before + 1 and mirror.read_mark(home.path).seq == before
+    home.catalog().close()
+    assert mirror.read_mark(home.path).seq == entry.seq
+    _drop_catalog(home)
+    shutil.copyfile(copy, home.catalog_path)
+    refused = run(home, "ledger", "list")
+    assert refused.returncode == DAMAGED and f"第 {entry.seq} 条" in refused.stderr
