@@ -30,6 +30,7 @@ from archive_store.numbers import NoticeNumberRegistry
 
 from .durable import write_atomically
 from .errors import ConfigurationError, InvalidArgument
+from .text import problem as text_problem
 
 if TYPE_CHECKING:
     from archive_store.blobs import FilesystemBlobStore
@@ -44,6 +45,14 @@ NonEmpty = Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_len
 
 class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plain_text(cls, value):
+        """Settings are printed on documents (全宗名称 on the cover, the catalogue, the 移交清单): plain text only."""
+        if isinstance(value, str) and (found := text_problem(value)):
+            raise ValueError(found)
+        return value
 
 
 class DocumentsSettings(_Section):

@@ -186,9 +186,11 @@ def handover(home: ArchiveHome, year: int, out_dir: Path, *, actor: Actor, recei
                           ledger_seq=result.ledger_seq)
 
 
-def handover_verify(path: Path, *, home: ArchiveHome | Path | None = None) -> HandoverVerifyResult:
-    """On the receiving side (no archive needed): the bag, every dossier's seal and PDF/A, the catalogue against
-    the dossiers. At the archive that wrote it, its ledger's record of the zip is checked too."""
+def handover_verify(path: Path, *, home: ArchiveHome | Path | None = None,
+                    trust: Path | None = None) -> HandoverVerifyResult:
+    """On the receiving side (no archive needed): the bag and the archive seal's signature over it (against
+    `trust`), every dossier's seal and PDF/A, the catalogue against the dossiers. At the archive that wrote it,
+    its ledger's record of the zip is checked too."""
     if home is not None and not isinstance(home, ArchiveHome):
         try:
             home = open_home(home)
@@ -196,5 +198,6 @@ def handover_verify(path: Path, *, home: ArchiveHome | Path | None = None) -> Ha
             home = None
     from pipeline.records import handover as handover_records
 
-    check = handover_records.verify_handover(path, home=home)
-    return HandoverVerifyResult(valid=check.valid, cases=check.cases, problems=check.problems, path=str(check.path))
+    check = handover_records.verify_handover(path, home=home, trust=trust)
+    return HandoverVerifyResult(valid=check.valid, cases=check.cases, problems=check.problems, path=str(check.path),
+                                signer=check.signer, notes=check.notes)

@@ -611,6 +611,8 @@ class HandoverVerifyResult(ApiModel):
     cases: int
     problems: list[str]
     path: str
+    signer: str | None = None         # the seal that signed the bag's tag manifest
+    notes: list[str] = []
 
     def failure(self) -> YuetanError | None:
         return None if self.valid else VerificationFailed(f"移交包 {self.path} 校验未通过", reported=True)

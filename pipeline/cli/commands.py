@@ -620,27 +620,32 @@ def catalogue(ctx: click.Context, year: int, dest: Path, actor: str | None, as_j
 @click.option("--receiver", default="", help="接收单位（印在移交清单上，如某市档案馆）")
 @click.option("--verify", "verify_path", type=click.Path(path_type=Path),
               help="接收方核验移交包（移交文件夹或其中的 zip），不编制移交")
+@click.option("--trust", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="--verify：信任的印章证书（PEM/DER 或 PKCS#12）；不给出时在档案库中按本库印章核验")
 @actor_option("操作人（默认为当前登录名）")
 @json_option()
 @click.pass_context
 def handover(ctx: click.Context, year: int | None, out_dir: Path | None, receiver: str, verify_path: Path | None,
-             actor: str | None, as_json: bool):
-    """年度移交：该年度在库案卷写成 BagIt 包（含案卷目录与移交清单），供移交、接收双方签字；记入台账。
-    --verify 在接收方核验移交包：包的校验和、每卷的电子印章与 PDF/A、案卷目录与包内案卷一一对应。
+             trust: Path | None, actor: str | None, as_json: bool):
+    """年度移交：该年度在库案卷写成 BagIt 包（含案卷目录与移交清单），以本库印章签名，供移交、接收双方签字；记入台账。
+    --verify 在接收方核验移交包：包的校验和与电子签名（--trust 给出信任的印章证书）、台账哈希链、每卷的电子印章与
+    PDF/A、案卷目录与包内案卷一一对应。
 
     \b
     示例：yuetan handover --year 2025 -o 2025年度移交 --receiver 江西省档案馆
-          yuetan handover --verify 2025年度移交
+          yuetan handover --verify 2025年度移交 --trust 印章证书.crt
     """
     if verify_path is not None:
         if year is not None or out_dir is not None:
             raise api.InvalidArgument("--verify 只核验移交包，不与 --year、-o 同用")
-        result = api.handover_verify(verify_path, home=home_path(ctx))
+        result = api.handover_verify(verify_path, home=home_path(ctx), trust=trust)
         out.as_json(result) if as_json else out.handover_verify(result)
         finish(result)
         return
     if year is None or out_dir is None:
         raise api.InvalidArgument("请给出 --year 年度与 -o 输出文件夹（或用 --verify 核验移交包）")
+    if trust is not None:
+        raise api.InvalidArgument("--trust 只与 --verify 一起使用")
     result = api.handover(archive(ctx), year, out_dir, actor=console_actor(actor), receiver=receiver)
     out.as_json(result) if as_json else out.handover(result)
 # The web face's commands (`serve`, `user`) plug in by entry point, so the command line never imports it.

@@ -393,5 +393,9 @@ def handover(result: m.HandoverResult) -> None:
 
 def handover_verify(result: m.HandoverVerifyResult) -> None:
     say(f"{'✓ 移交包完好' if result.valid else '✗ 移交包校验未通过'}：{result.path}（{result.cases}卷）")
+    if result.valid and result.signer:
+        say(f"    电子签名有效（签名者 {result.signer}）")
     for p in result.problems:
         say(f"    {p}")
+    for note in result.notes:
+        say(f"    · {note}")

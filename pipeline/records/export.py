@@ -485,7 +485,8 @@ def _structure_problems(archive: zipfile.ZipFile, path: Path) -> list[str]:
 
 
 def _ledger_problems(home: ArchiveHome | None, path: Path, unpacked: Path) -> list[str]:
-    """If this archive's ledger recorded the export (same tag manifest), the zip must be the file it wrote."""
+    """If this archive's ledger recorded the bag (an export or a handover with the same tag manifest), the zip must
+    be the file it wrote."""
     if home is None or not home.catalog_path.exists():
         return []
     tags = list(unpacked.glob(f"*/{TAG_MANIFEST}")) + list(unpacked.glob(TAG_MANIFEST))
@@ -495,7 +496,7 @@ def _ledger_problems(home: ArchiveHome | None, path: Path, unpacked: Path) -> li
     tag_sha = sha256_file(tags[0])
     with home.catalog() as catalog:
         recorded = [e for e in ledger.entries(catalog)
-                    if e.action == "export" and e.details.get("tagmanifest_sha256") == tag_sha]
+                    if e.action in ("export", "handover") and e.details.get("tagmanifest_sha256") == tag_sha]
     if recorded and all(e.details.get("zip_sha256") != sha256_file(path) for e in recorded):
         return [f"{path.name} 与台账第 {recorded[-1].seq} 条记录的导出文件不同（sha256 不符）："
                 "zip 文件在导出后被改动或重新打包过"]
