@@ -109,3 +109,12 @@ def test_approval_reasons_and_grantees_from_any_face_are_plain_text(tmp_path):
     with pytest.raises(api.InvalidArgument, match="检查人员账户含有不允许的字符"):
         api.approvals.prepare_export(home, api.ExportFilters(), actor=drafter, grantee="检查\u202e员",
                                      until=date(2099, 1, 1))
+
+
+def test_export_filters_that_would_reach_bag_info_and_the_ledger_are_plain_text(tmp_path):
+    home = new_home(tmp_path / "home")
+    store_case(home, "GZ-1", date(2025, 3, 1))
+    for args in (["--organizer", "赣州\u202e市"], ["检验\u001b[2J报告"]):
+        result = yuetan("--home", str(home.path), "export", *args, "-o", str(tmp_path / "e.zip"))
+        assert result.returncode == 2 and "筛选条件" in result.stderr and "含有不允许的字符" in result.stderr
+    assert not (tmp_path / "e.zip").exists()

@@ -32,6 +32,7 @@ from archive_store.actors import Actor
 from archive_store.durable import fsync_dir, sha256_file
 from archive_store.errors import ArchiveConflict, InvalidArgument, YuetanError
 from archive_store.home import ArchiveHome
+from archive_store.text import require_plain
 from pipeline.pdf.manifest import canonical_json
 from pipeline.pdf.seal import load_trust, sign_detached, verify_detached
 from pipeline.records.credit import InterviewEntry, interview_entry, write_table
@@ -99,6 +100,9 @@ def export_bag(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: 
     user's (-o), never inside the archive, unless `in_archive`: an export the archive keeps for an inspector."""
 
     dest = Path(dest)
+    for key, value in filters.as_dict().items():       # they go into bag-info and the ledger
+        if isinstance(value, str):
+            require_plain(value, f"导出的筛选条件（{key}）")
     if dest.suffix.lower() != ".zip":
         raise InvalidArgument(f"导出文件 {dest} 的扩展名应为 .zip")
     if dest.exists():
