@@ -347,3 +347,19 @@ def test_an_inspector_verifies_an_export_with_openssl_alone(archive, tmp_path):
     assert inspect(folder).returncode != 0
     forged = _unzip(_forge(dest, tmp_path, edit_summary), tmp_path / "inspector-forged")
     assert inspect(forged).returncode != 0 and "Verification failure" in inspect(forged).stderr
+
+
+def test_seal_signs_and_checks_from_inside_a_running_event_loop(seal):
+    """A web worker or a browser driver may already run an event loop in the thread; asyncio.run refuses there,
+    and the export's signature must be made and checked all the same."""
+    import asyncio
+
+    from pipeline.pdf.seal import verify_detached
+
+    async def inside() -> tuple[bytes, object]:
+        signature = sign_detached(b"tags", p12_path=seal, passphrase=b"pw")
+        return signature, verify_detached(b"tags", signature)
+
+    signature, status = asyncio.run(inside())
+    assert status.ok and status.intact and status.valid
+    assert not verify_detached(b"tagz", signature).ok

@@ -337,11 +337,23 @@ class DetachedStatus:
         return self.intact and self.valid and not self.problems
 
 
+def _run(coroutine):
+    """Run pyHanko's coroutine to its end, also from a thread that already runs an event loop (a web worker,
+    a browser driver), where asyncio.run refuses: then in a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def sign_detached(data: bytes, *, p12_path: Path, passphrase: bytes | None) -> bytes:
     """A detached CMS SignedData (DER) by the seal over `data`, with the seal certificate inside:
     `openssl cms -verify -binary -inform DER -in SIG -content DATA -CAfile SEAL.crt` checks it."""
     signer = load_seal(p12_path, passphrase)
-    return asyncio.run(signer.async_sign_general_data(data, "sha256", detached=True)).dump()
+    return _run(signer.async_sign_general_data(data, "sha256", detached=True)).dump()
 
 
 def verify_detached(data: bytes, signature: bytes, *, anchors: list | None = None) -> DetachedStatus:
@@ -357,7 +369,7 @@ def verify_detached(data: bytes, signature: bytes, *, anchors: list | None = Non
         cert = next(c.chosen for c in signed["certificates"] if c.name == "certificate")
         context = ValidationContext(trust_roots=anchors if anchors is not None else [cert],
                                     allow_fetching=False, revocation_mode="soft-fail")
-        status = asyncio.run(async_validate_detached_cms(data, signed, signer_validation_context=context))
+        status = _run(async_validate_detached_cms(data, signed, signer_validation_context=context))
     except Exception as exc:  # noqa: BLE001 - a tampered signature can break the parser anywhere
         return DetachedStatus(False, False, None, None, False, [f"签名数据无法解析（{_brief(exc)}）"])
     signer = certificate_name(status.signing_cert)
