@@ -14,13 +14,13 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from archive_store import ledger
-from archive_store.db import connect, write_transaction
+from archive_store import ledger, mirror
+from archive_store.db import connect, database_error, write_transaction
 
 from .canonical import canonical_json
-from .errors import ArchiveConflict, ConfigurationError, InvalidArgument
+from .errors import ArchiveConflict, ArchiveDamaged, ConfigurationError, InvalidArgument
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 CASE_STATUSES = ("current", "superseded", "purged")
 
 _SCHEMA_V1 = """
@@ -180,8 +180,18 @@ CREATE TABLE IF NOT EXISTS kept_exports (
     ledger_seq  INTEGER NOT NULL
 );
 """
+# Step 5: the archive's identity (archive_meta.archive_id), which the ledger-head mirror beside the catalog repeats
+# (archive_store.mirror), so a catalog of another archive is known for one.
+_SCHEMA_V5 = """
+CREATE TABLE IF NOT EXISTS archive_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
 MIGRATIONS: list[Sequence[str]] = [ledger.ddl_statements(_SCHEMA_V1) + ledger.ddl_statements(ledger.SCHEMA),
-                                   [ledger.ADD_ROLE], ledger.ddl_statements(_SCHEMA_V3), _ARRANGEMENT]
+                                   [ledger.ADD_ROLE], ledger.ddl_statements(_SCHEMA_V3), _ARRANGEMENT,
+                                   ledger.ddl_statements(_SCHEMA_V5)]
 
 
 # --- records --------------------------------------------------------------------------------------------------
@@ -380,15 +390,11 @@ class CatalogTransaction:
 class Catalog:
     """The catalog in `db_path`; safe across threads if each uses its own Catalog, and across processes."""
 
-    def __init__(self, db_path: Path):
+    def __init__(self, db_path: Path, *, check_head: bool = True):
+        """`check_head=False` opens a catalog the ledger-head mirror disagrees with (audit reports it)."""
         self.db_path = Path(db_path)
-        self.conn = connect(self.db_path)
+        self.conn = open_connection(self.db_path, check_head=check_head)
         self.conn.row_factory = sqlite3.Row
-        try:
-            _migrate(self.conn, self.db_path)
-        except BaseException:
-            self.conn.close()
-            raise
 
     def close(self) -> None:
         self.conn.close()
@@ -404,6 +410,7 @@ class Catalog:
         """BEGIN IMMEDIATE … COMMIT; an exception rolls every write back."""
         with write_transaction(self.conn) as conn:
             yield CatalogTransaction(self, conn)
+        mirror_head(self.conn, self.db_path.parent)
 
     # --- case versions ------------------------------------------------------------------------------------
 
@@ -653,6 +660,110 @@ class Catalog:
     def _plan(conn: sqlite3.Connection, plan_id: str) -> DestructionPlanRow | None:
         row = conn.execute("SELECT * FROM destruction_plans WHERE plan_id = ?", (plan_id,)).fetchone()
         return _from_db(DestructionPlanRow, row) if row else None
+
+
+# --- opening: refuse to start from nothing -------------------------------------------------------------------
+
+def open_connection(db_path: Path, *, check_head: bool = True) -> sqlite3.Connection:
+    """A connection to the archive's database, migrated; refused (ArchiveDamaged) when the database is missing,
+    empty or unreadable although the archive is not new, or (`check_head`) not the one its ledger-head mirror
+    describes. A new archive gets its identity and its mirror here."""
+    db_path = Path(db_path)
+    folder = db_path.parent
+    mark = mirror.read_mark(folder)
+    try:
+        size = db_path.stat().st_size
+    except FileNotFoundError:
+        size = None
+    except OSError as exc:
+        raise database_error(exc, db_path) from None
+    if not size and (mark is not None or mirror.has_blobs(folder)):
+        raise ArchiveDamaged(_lost_message(db_path, size, mark))
+    try:
+        conn = connect(db_path)
+    except sqlite3.Error as exc:
+        raise database_error(exc, db_path) from None
+    try:
+        _migrate(conn, db_path)
+        problems = head_problems(conn, folder, adopt=True)
+        if check_head and problems:
+            raise ArchiveDamaged("；".join(problems) + "。yuetan 拒绝在此目录数据库上运行：请用 yuetan audit 查看，"
+                                 "用 yuetan restore 从备份恢复目录数据库")
+    except sqlite3.Error as exc:
+        conn.close()
+        raise database_error(exc, db_path) from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _lost_message(db_path: Path, size: int | None, mark: mirror.HeadMark | None) -> str:
+    state = "缺失" if size is None else "是空文件"
+    reasons = []
+    if mark is not None:
+        reasons.append(f"台账头副本 {mirror.HEAD_FILE} 表明台账已记到第 {mark.seq} 条" if mark.seq else
+                       f"台账头副本 {mirror.HEAD_FILE} 表明档案库早已建立")
+    if mirror.has_blobs(db_path.parent):
+        reasons.append("存储（blobs）中已有文件")
+    return (f"档案库 {db_path.parent} 的目录数据库 {db_path.name} {state}，但档案库并非新建（{'，'.join(reasons)}）："
+            "yuetan 不会从空目录重新开始（那样会重复发出文号、丢失台账）。请用 yuetan restore 备份文件 从备份恢复目录数据库")
+
+
+def archive_id(conn: sqlite3.Connection) -> str | None:
+    row = conn.execute("SELECT value FROM archive_meta WHERE key = 'archive_id'").fetchone()
+    return row[0] if row else None
+
+
+def head_problems(conn: sqlite3.Connection, folder: Path, *, adopt: bool = False) -> list[str]:
+    """How the catalog disagrees with the ledger-head mirror beside it; empty when it is the catalog last written.
+
+    With `adopt`, a catalog that has no mirror yet and may have one (new, or made before mirrors existed) gets
+    its identity and mirror now."""
+    mark = mirror.read_mark(folder)
+    identity = archive_id(conn)
+    head = ledger.head(conn)
+    if mark is None:
+        if identity is not None and (head is not None or mirror.has_blobs(folder)):
+            return [f"台账头副本 {Path(folder) / mirror.HEAD_FILE} 缺失，而目录数据库表明它曾经存在："
+                    "无法确认目录数据库是否被换成了旧的备份"]
+        if adopt:
+            if identity is None:
+                with write_transaction(conn):
+                    conn.execute("INSERT OR IGNORE INTO archive_meta (key, value) VALUES ('archive_id', ?)",
+                                 (mirror.new_archive_id(),))
+                identity = archive_id(conn)
+            mirror.write_mark(folder, mirror.HeadMark(identity, head.seq if head else 0,
+                                                      head.entry_hash if head else mirror.GENESIS_HASH))
+        return []
+    if identity != mark.archive_id:
+        return [f"目录数据库不属于此档案库（目录中的档案库编号为 {identity or '无'}，台账头副本记的是 {mark.archive_id}）"]
+    if mark.seq == 0:
+        return []
+    row = conn.execute("SELECT entry_hash FROM ledger WHERE seq = ?", (mark.seq,)).fetchone()
+    if row is None:
+        last = head.seq if head else 0
+        lost = f"第 {mark.seq} 条" if last + 1 == mark.seq else f"第 {last + 1} 至 {mark.seq} 条"
+        return [f"目录数据库的台账只到第 {last} 条，而台账头副本表明档案库已记到第 {mark.seq} 条：目录数据库被换成了旧的"
+                f"备份或被截断，{lost}账目所记的操作在目录中已不存在"]
+    if row[0] != mark.entry_hash:
+        return [f"目录数据库第 {mark.seq} 条账目的哈希与台账头副本不符：台账被改写，或目录数据库被换成了另一份"]
+    if adopt and head is not None and head.seq > mark.seq:
+        # entries committed on a connection of its own (the web face's account changes): carried forward now,
+        # when the home can be written (a reader of a read-only copy leaves it)
+        try:
+            mirror.write_mark(folder, mirror.HeadMark(identity, head.seq, head.entry_hash))
+        except OSError:
+            pass
+    return []
+
+
+def mirror_head(conn: sqlite3.Connection, folder: Path) -> None:
+    """After a commit: carry the ledger head out to the mirror (forward only)."""
+    head = ledger.head(conn)
+    identity = archive_id(conn)
+    if head is not None and identity is not None:
+        mirror.write_mark(folder, mirror.HeadMark(identity, head.seq, head.entry_hash))
 
 
 def _migrate(conn: sqlite3.Connection, db_path: Path) -> None:

@@ -6,7 +6,8 @@ import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
-from archive_store.db import connect, write_transaction
+from archive_store.catalog import open_connection
+from archive_store.db import write_transaction
 
 from .errors import InvalidArgument, NumberAlreadyHeld
 
@@ -41,10 +42,15 @@ def parse_notice_number(number: str) -> tuple[str, int, int]:
 class NoticeNumberRegistry:
     """Safe across processes: every read-then-write runs under SQLite's write lock (BEGIN IMMEDIATE)."""
 
-    def __init__(self, db_path: Path):
+    def __init__(self, db_path: Path, *, check_head: bool = True):
         self.db_path = Path(db_path)
-        self._conn = connect(self.db_path)
+        self._conn = open_connection(self.db_path, check_head=check_head)
         self._conn.executescript(SCHEMA)
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(notice_numbers)")}
+        if "note" not in columns:       # registers made before notes were kept
+            with write_transaction(self._conn) as conn:
+                if "note" not in {row[1] for row in conn.execute("PRAGMA table_info(notice_numbers)")}:
+                    conn.execute("ALTER TABLE notice_numbers ADD COLUMN note TEXT")
 
     def close(self) -> None:
         self._conn.close()
@@ -92,6 +98,23 @@ class NoticeNumberRegistry:
                              (case_id, prefix, year, seq))
         return number
 
+    def note_unused(self, case_id: str, reason: str) -> list[str]:
+        """Say in the register why the numbers allocated to a case are not (yet) on an archived dossier; the case
+        keeps them (asking again gives them back), so no number is issued twice and no gap is unexplained."""
+        with write_transaction(self._conn) as conn:
+            rows = conn.execute("SELECT prefix, year, seq FROM notice_numbers WHERE case_id = ? "
+                                "AND origin = 'allocated'", (case_id,)).fetchall()
+            conn.execute("UPDATE notice_numbers SET note = ? WHERE case_id = ? AND origin = 'allocated'",
+                         (reason[:500], case_id))
+        return [format_notice_number(*row) for row in rows]
+
+    def allocations(self) -> list[dict]:
+        """Every allocated number: who holds it and, when a build failed, why it is not on a dossier."""
+        rows = self._conn.execute("SELECT prefix, year, seq, case_id, note, recorded_at FROM notice_numbers "
+                                  "WHERE origin = 'allocated' ORDER BY prefix, year, seq").fetchall()
+        return [{"notice_number": format_notice_number(p, y, s), "case_id": c, "note": n, "recorded_at": at}
+                for p, y, s, c, n, at in rows]
+
     def holder(self, number: str) -> str | None:
         prefix, year, seq = parse_notice_number(number)
         row = self._conn.execute(
@@ -109,3 +132,9 @@ class NoticeNumberRegistry:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def clear_note(conn: sqlite3.Connection, case_id: str) -> None:
+    """Inside the catalog transaction that stores the case: its numbers are on an archived dossier now."""
+    if "note" in {row[1] for row in conn.execute("PRAGMA table_info(notice_numbers)")}:
+        conn.execute("UPDATE notice_numbers SET note = NULL WHERE case_id = ?", (case_id,))

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import shutil
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,8 +32,16 @@ from archive_store.durable import (
     sha256_file,
     write_atomically,
 )
-from archive_store.errors import ArchiveConflict, InvalidCase, YuetanError
+from archive_store.errors import (
+    ArchiveConflict,
+    ArchiveDamaged,
+    ExitCode,
+    InvalidCase,
+    YuetanError,
+    environment_error,
+)
 from archive_store.home import ArchiveHome
+from archive_store.numbers import clear_note
 from pipeline.case.intake import CaseBundle, open_case
 from pipeline.dossier import BuiltDossier, build_from_bundle
 from pipeline.external.poppler import pdf_text
@@ -43,6 +52,7 @@ from pipeline.search.reindex import index_document
 log = logging.getLogger(__name__)
 BUILT_FILE = "built.json"
 DOSSIER_NAME = "dossier.pdf"
+TEXTS_FILE = "texts.json"
 
 
 class Status:
@@ -74,6 +84,7 @@ class IngestResult:
     message: str = ""
     problems: list[dict] = field(default_factory=list)
     archival_code: str | None = None
+    exit_code: int = 0              # of the error that failed it: the same status the other commands give
 
     @property
     def failed(self) -> bool:
@@ -141,7 +152,7 @@ def ingest_case(source: Path, *, home: ArchiveHome, actor: Actor, converter, sup
     """One case, whole or not at all; every failure becomes a result, never an exception.
 
     `converter` is a callable returning the LibreOffice converter, so one starts only when a build is needed;
-    `on_stage(name)` hears each stage as it starts (check, render, convert, normalise, assemble, seal, store, index).
+    `on_stage(name)` hears each stage as it starts (check, normalise, render, convert, assemble, seal, store, index).
     """
     stage = on_stage or (lambda name: None)
     label = str(source)
@@ -151,17 +162,37 @@ def ingest_case(source: Path, *, home: ArchiveHome, actor: Actor, converter, sup
             return _ingest_bundle(bundle, label, home=home, actor=actor, converter=converter, supersede=supersede,
                                   stage=stage)
     except InvalidCase as exc:
-        return IngestResult(label, Status.refused, message=exc.message, problems=[asdict(p) for p in exc.problems])
+        return IngestResult(label, Status.refused, message=exc.message, problems=[asdict(p) for p in exc.problems],
+                            exit_code=int(exc.exit_code))
     except ArchiveConflict as exc:
-        return IngestResult(label, Status.conflict, message=exc.message)
+        return IngestResult(label, Status.conflict, message=exc.message, exit_code=int(exc.exit_code))
+    except ArchiveDamaged:
+        raise                       # not this case's fault: the whole batch stops
     except YuetanError as exc:
-        return IngestResult(label, Status.failed, message=exc.message)
+        return IngestResult(label, Status.failed, message=exc.message, exit_code=int(exc.exit_code))
     except Exception as exc:  # noqa: BLE001 - one broken case must not stop a batch; the archive is untouched
-        return IngestResult(label, Status.failed,
+        explained = environment_error(exc)
+        if explained is not None:
+            return IngestResult(label, Status.failed, message=f"{explained.message}（该案件未入库）",
+                                exit_code=int(explained.exit_code))
+        return IngestResult(label, Status.failed, exit_code=int(ExitCode.internal),
                             message=f"内部错误（{type(exc).__name__}: {str(exc)[:200]}）：该案件未入库，请把此信息报告给维护人员")
 
 
+def case_lock(home: ArchiveHome, case_id: str) -> Path:
+    """The lock one ingest of a case holds from its first look at the catalog to its index entry, across processes
+    and threads: a second ingest of the same case waits, then finds it stored. 256 lock files, by case_id hash."""
+    return home.path / "locks" / f"ingest-{hashlib.sha256(case_id.encode('utf-8')).hexdigest()[:2]}.lock"
+
+
 def _ingest_bundle(bundle: CaseBundle, label: str, *, home: ArchiveHome, actor: Actor, converter,
+                   supersede: bool, stage: Callable[[str], None]) -> IngestResult:
+    with file_lock(case_lock(home, bundle.case.case_id)):
+        return _ingest_locked(bundle, label, home=home, actor=actor, converter=converter, supersede=supersede,
+                              stage=stage)
+
+
+def _ingest_locked(bundle: CaseBundle, label: str, *, home: ArchiveHome, actor: Actor, converter,
                    supersede: bool, stage: Callable[[str], None]) -> IngestResult:
     case = bundle.case
     content = content_sha256(bundle)
@@ -173,12 +204,18 @@ def _ingest_bundle(bundle: CaseBundle, label: str, *, home: ArchiveHome, actor: 
         raise ArchiveConflict(
             f"案件 {case.case_id} 已以不同内容入库（文号 {current.notice_number}）：如确为更正后的新版本，"
             "请加 --supersede 重新入库（旧版本保留并与新版本关联）")
-    with clock.timed(log, "入库 %s：生成案卷", case.case_id):
-        staged = _staged_build(bundle, content, home=home, actor=actor, converter=converter, stage=stage)
+    try:
+        with clock.timed(log, "入库 %s：生成案卷", case.case_id):
+            staged = _staged_build(bundle, content, home=home, actor=actor, converter=converter, stage=stage)
+    except Exception as exc:
+        _note_unused_number(bundle, home, exc)
+        raise
     crash_point("after_build")
     stage("store")
     with clock.timed(log, "入库 %s：存储与登记", case.case_id):
         stored = store_build(staged, bundle, content, home=home, actor=actor, previous=current)
+    if stored.dossier_sha256 != staged.dossier_sha256:     # stored meanwhile by an ingest that took no lock
+        return _already_stored(stored, label, home)
     crash_point("after_catalog")
     stage("index")
     with clock.timed(log, "入库 %s：编入索引", case.case_id):
@@ -248,6 +285,19 @@ def _staged_build(bundle: CaseBundle, content: str, *, home: ArchiveHome, actor:
         raise
 
 
+def _note_unused_number(bundle: CaseBundle, home: ArchiveHome, exc: Exception) -> None:
+    """A build that failed after the case was given a number: the register says why the number is unused."""
+    if bundle.case.notice.number:
+        return
+    reason = exc.message if isinstance(exc, YuetanError) else f"{type(exc).__name__}: {exc}"
+    try:
+        with home.numbers() as registry:
+            registry.note_unused(bundle.case.case_id, f"{clock.today().isoformat()} 入库失败，文号尚未用于封存的案卷"
+                                                      f"（{reason[:300]}）；该案件再次入库时仍用此号")
+    except (YuetanError, OSError, sqlite3.Error):
+        pass                    # the failure itself is what gets reported
+
+
 def _remove_abandoned_builds(staging: Path, content: str) -> None:
     """Partial builds of this case whose process is gone (killed mid-build) are only clutter."""
     for partial in staging.glob(f".{content}.*.partial"):
@@ -305,8 +355,13 @@ def store_build(staged: StagedBuild, bundle: CaseBundle, content: str, *, home: 
     """The storage step: every file into the blob store, then ONE catalog transaction: case, documents,
     findings, ledger. (Tests store cases without a build through this same step.)"""
     blobs = home.blobs()
-    texts = _document_texts(staged)
-    text_sha = blobs.put_bytes(canonical_json(texts))
+    texts = staged.folder / TEXTS_FILE      # kept in staging first, so audit knows the blob as this build's
+    if not texts.is_file():
+        tmp = texts.with_name(TEXTS_FILE + ".tmp")
+        tmp.write_bytes(canonical_json(_document_texts(staged)))
+        fsync_file(tmp)
+        os.replace(tmp, texts)
+    text_sha = blobs.put_file(texts)
     to_put = {**{sha: staged.folder / rel for sha, rel in staged.files.items()},
               staged.dossier_sha256: staged.dossier}
     for sha, path in to_put.items():
@@ -340,6 +395,7 @@ def store_build(staged: StagedBuild, bundle: CaseBundle, content: str, *, home: 
             if not blobs.has(sha):
                 _put_checked(blobs, path, sha)
         version = catalog.record_case(tx, record, documents, findings)
+        clear_note(tx.conn, case.case_id)
         ledger.append(tx, action="supersede" if previous else "ingest", actor=actor, case_id=case.case_id,
                       details={"version": version, "notice_number": staged.notice_number,
                                "archival_code": staged.archival_code,
