@@ -10,6 +10,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from .text import problem
+
 
 class Role(StrEnum):
     console = "console"          # the command line on the archive's machine
@@ -41,6 +43,9 @@ class Actor(BaseModel):
         value = value.strip()
         if not value:
             raise ValueError("操作人姓名不能为空")
+        found = problem(value)
+        if found:
+            raise ValueError(f"操作人姓名{found}")
         return value
 
     def __str__(self) -> str:

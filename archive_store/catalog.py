@@ -11,12 +11,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 from sqlalchemy import and_, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from archive_store import ledger
-from archive_store.db import LOCK_APPROVALS, LOCK_BLOB_DELETION, LOCK_CASE, Database, advisory_lock
+from archive_store import ledger, mirror
+from archive_store.db import (
+    LOCK_APPROVALS,
+    LOCK_BLOB_DELETION,
+    LOCK_CASE,
+    Database,
+    advisory_lock,
+    as_location,
+    database_error,
+)
+from archive_store.schema import archive_meta as META
 from archive_store.schema import cases as CASES
 from archive_store.schema import destruction_plans as PLANS
 from archive_store.schema import documents as DOCUMENTS
@@ -25,7 +35,7 @@ from archive_store.schema import holds as HOLDS
 from archive_store.schema import tombstones as TOMBSTONES
 
 from .canonical import canonical_json
-from .errors import ArchiveConflict, InvalidArgument
+from .errors import ArchiveConflict, ArchiveDamaged, InvalidArgument
 
 CASE_STATUSES = ("current", "superseded", "purged")
 
@@ -227,10 +237,30 @@ class CatalogTransaction:
 class Catalog:
     """The catalog in a SQLite file (a path) or a PostgreSQL database (a CatalogLocation).
 
-    Safe across threads, processes and, on PostgreSQL, machines."""
+    Safe across threads, processes and, on PostgreSQL, machines. A SQLite catalog is checked against the
+    ledger-head mirror beside it (archive_store.mirror): refused (ArchiveDamaged) when it is missing or empty
+    although the archive is not new, or (`check_head`) not the catalog last written; `check_head=False` opens
+    one the mirror disagrees with, for audit and ledger verify to report."""
 
-    def __init__(self, target):
-        self.db = Database(target)
+    def __init__(self, target, *, check_head: bool = True):
+        location = as_location(target)
+        self.folder: Path | None = location.path.parent if location.is_sqlite else None
+        if self.folder is not None:
+            _refuse_lost(location.path)              # before SQLite would make an empty file in its place
+        try:
+            self.db = Database(location)
+        except SQLAlchemyError as exc:
+            raise database_error(getattr(exc, "orig", None) or exc, location.path) from None
+        if self.folder is not None:
+            problems = head_problems(self, self.folder, adopt=True)
+            if check_head and problems:
+                raise ArchiveDamaged("；".join(problems) + "。yuetan 拒绝在此目录数据库上运行：请用 yuetan audit 查看，"
+                                     "用 yuetan restore 从备份恢复目录数据库")
+
+    @property
+    def db_path(self) -> Path | None:
+        """The SQLite file (None on PostgreSQL)."""
+        return self.db.location.path if self.folder is not None else None
 
     def close(self) -> None:
         """Connections go back to the process's pool; nothing is held between calls."""
@@ -250,6 +280,7 @@ class Catalog:
         """One write transaction; an exception rolls every write back."""
         with self.db.write() as conn:
             yield CatalogTransaction(self, conn)
+        mirror_head(self)
 
     @contextmanager
     def reading(self) -> Iterator:
@@ -562,6 +593,101 @@ class Catalog:
 
 _DOCS_OF_KEPT = DOCUMENTS.join(CASES, and_(CASES.c.case_id == DOCUMENTS.c.case_id,
                                            CASES.c.version == DOCUMENTS.c.version))
+
+
+# --- opening: refuse to start from nothing (SQLite catalogs, checked against the ledger-head mirror) ---------
+
+def _refuse_lost(db_path: Path) -> None:
+    """A missing or empty catalog file beside a mirror or stored blobs is a lost catalog, never a new one."""
+    folder = db_path.parent
+    try:
+        size = db_path.stat().st_size
+    except FileNotFoundError:
+        size = None
+    except OSError as exc:
+        raise database_error(exc, db_path) from None
+    if not size:
+        mark = mirror.read_mark(folder)
+        if mark is not None or mirror.has_blobs(folder):
+            raise ArchiveDamaged(_lost_message(db_path, size, mark))
+
+
+def _lost_message(db_path: Path, size: int | None, mark: mirror.HeadMark | None) -> str:
+    state = "缺失" if size is None else "是空文件"
+    reasons = []
+    if mark is not None:
+        reasons.append(f"台账头副本 {mirror.HEAD_FILE} 表明台账已记到第 {mark.seq} 条" if mark.seq else
+                       f"台账头副本 {mirror.HEAD_FILE} 表明档案库早已建立")
+    if mirror.has_blobs(db_path.parent):
+        reasons.append("存储（blobs）中已有文件")
+    return (f"档案库 {db_path.parent} 的目录数据库 {db_path.name} {state}，但档案库并非新建（{'，'.join(reasons)}）："
+            "yuetan 不会从空目录重新开始（那样会重复发出文号、丢失台账）。请用 yuetan restore 备份文件 从备份恢复目录数据库")
+
+
+def archive_id(source) -> str | None:
+    """The archive's identity; `source` is a catalog, an open transaction or a connection."""
+    query = select(META.c.value).where(META.c.key == "archive_id")
+    if isinstance(source, Catalog):
+        with source.reading() as conn:
+            return conn.execute(query).scalar()
+    return getattr(source, "conn", source).execute(query).scalar()
+
+
+def head_problems(catalog: "Catalog", folder: Path, *, adopt: bool = False) -> list[str]:
+    """How the catalog disagrees with the ledger-head mirror beside it; empty when it is the catalog last written
+    (and always on PostgreSQL, whose catalog is shared by nodes and kept by PostgreSQL's own backups).
+
+    With `adopt`, a catalog that has no mirror yet and may have one (new, or made before mirrors existed) gets
+    its identity and mirror now."""
+    if catalog.folder is None:
+        return []
+    mark = mirror.read_mark(folder)
+    identity = archive_id(catalog)
+    head = ledger.head(catalog)
+    if mark is None:
+        if identity is not None and (head is not None or mirror.has_blobs(folder)):
+            return [f"台账头副本 {Path(folder) / mirror.HEAD_FILE} 缺失，而目录数据库表明它曾经存在："
+                    "无法确认目录数据库是否被换成了旧的备份"]
+        if adopt:
+            if identity is None:
+                with catalog.db.write() as conn:
+                    if conn.execute(select(META.c.value).where(META.c.key == "archive_id")).scalar() is None:
+                        conn.execute(insert(META).values(key="archive_id", value=mirror.new_archive_id()))
+                identity = archive_id(catalog)
+            mirror.write_mark(folder, mirror.HeadMark(identity, head.seq if head else 0,
+                                                      head.entry_hash if head else mirror.GENESIS_HASH))
+        return []
+    if identity != mark.archive_id:
+        return [f"目录数据库不属于此档案库（目录中的档案库编号为 {identity or '无'}，台账头副本记的是 {mark.archive_id}）"]
+    if mark.seq == 0:
+        return []
+    with catalog.reading() as conn:
+        row = conn.execute(select(ledger.LEDGER.c.entry_hash).where(ledger.LEDGER.c.seq == mark.seq)).first()
+    if row is None:
+        last = head.seq if head else 0
+        lost = f"第 {mark.seq} 条" if last + 1 == mark.seq else f"第 {last + 1} 至 {mark.seq} 条"
+        return [f"目录数据库的台账只到第 {last} 条，而台账头副本表明档案库已记到第 {mark.seq} 条：目录数据库被换成了旧的"
+                f"备份或被截断，{lost}账目所记的操作在目录中已不存在"]
+    if row[0] != mark.entry_hash:
+        return [f"目录数据库第 {mark.seq} 条账目的哈希与台账头副本不符：台账被改写，或目录数据库被换成了另一份"]
+    if adopt and head is not None and head.seq > mark.seq:
+        # entries committed on a connection of its own (the web face's account changes): carried forward now,
+        # when the home can be written (a reader of a read-only copy leaves it)
+        try:
+            mirror.write_mark(folder, mirror.HeadMark(identity, head.seq, head.entry_hash))
+        except OSError:
+            pass
+    return []
+
+
+def mirror_head(catalog: "Catalog") -> None:
+    """After a commit: carry the ledger head out to the mirror (forward only; SQLite catalogs)."""
+    if catalog.folder is None:
+        return
+    head = ledger.head(catalog)
+    identity = archive_id(catalog)
+    if head is not None and identity is not None:
+        mirror.write_mark(catalog.folder, mirror.HeadMark(identity, head.seq, head.entry_hash))
 
 
 def _tx_conn(tx):

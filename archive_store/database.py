@@ -156,9 +156,13 @@ def make_engine(location: CatalogLocation):
     advisory locks taken by the catalog, ledger and number register themselves.
     """
     from sqlalchemy import create_engine, event
+    from sqlalchemy.pool import NullPool
 
     if location.is_sqlite:
-        engine = create_engine(location.sqlalchemy_url(),
+        # no pool: a connection is closed when its work is done, as before SQLAlchemy, so the last one to close
+        # folds the WAL back into the file and the file alone holds the catalog between uses (a copy or backup of
+        # catalog.sqlite taken then is whole)
+        engine = create_engine(location.sqlalchemy_url(), poolclass=NullPool,
                                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False,
                                              "isolation_level": None})
 

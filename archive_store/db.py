@@ -8,7 +8,10 @@ archival-code (档号) series, the ledger's end. SQLite's write lock already ser
 """
 from __future__ import annotations
 
+import atexit
+import errno
 import os
+import sqlite3
 import threading
 import zlib
 from collections.abc import Iterator
@@ -16,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .database import WRITE, CatalogLocation, make_engine
+from .errors import ArchiveConflict, ArchiveDamaged, ConfigurationError, YuetanError
 
 _ENGINES: dict[tuple, object] = {}
 _CURRENT: set[tuple] = set()
@@ -153,3 +157,37 @@ def dispose_all() -> None:
             engine.dispose()
         _ENGINES.clear()
         _CURRENT.clear()
+
+
+# Closing the pooled connections at exit lets SQLite fold its WAL back into the catalog file (as the last
+# connection to close does), so the file alone holds the archive's state between commands.
+atexit.register(dispose_all)
+
+
+def database_error(exc: BaseException, path: Path | None = None) -> YuetanError:
+    """What an SQLite (or file) error on the archive's database means, in Chinese, with its exit status."""
+    text = str(exc)
+    lowered = text.lower()
+    name = f"档案库的目录数据库 {path} " if path else "档案库的目录数据库"
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC or "disk is full" in lowered \
+            or ("disk i/o error" in lowered and _nearly_full(path)):
+        return ConfigurationError(f"{name}所在磁盘空间已满，操作未完成、已撤销：请腾出空间后重试")
+    if "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered \
+            or isinstance(exc, PermissionError) or (isinstance(exc, OSError) and exc.errno == errno.EROFS):
+        return ConfigurationError(f"无法读写{name}（{text}）：档案库文件夹须可写"
+                                  "（SQLite 读取时也要写入其 -wal、-shm 文件），请检查权限或挂载方式")
+    if "locked" in lowered or "busy" in lowered:
+        return ArchiveConflict(f"{name}被另一进程长时间占用，请稍后重试")
+    if type(exc) is sqlite3.DatabaseError or "malformed" in lowered or "not a database" in lowered:
+        return ArchiveDamaged(f"{name}已损坏，无法读取（{text}）：请用 yuetan restore 从备份恢复")
+    return ConfigurationError(f"{name}无法使用（{text}）")
+
+
+def _nearly_full(path: Path | None) -> bool:
+    """SQLite says only "disk I/O error" when it cannot even create its -shm file on a full disk."""
+    import shutil
+
+    try:
+        return shutil.disk_usage(Path(path).parent if path else Path.cwd()).free < 1 << 20
+    except OSError:
+        return False

@@ -29,7 +29,8 @@ from pydantic import (
 from archive_store.numbers import NoticeNumberRegistry
 
 from .durable import write_atomically
-from .errors import ConfigurationError
+from .errors import ConfigurationError, InvalidArgument
+from .text import problem as text_problem
 
 if TYPE_CHECKING:
     from archive_store.blobs import BlobStore
@@ -46,6 +47,14 @@ NonEmpty = Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_len
 class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plain_text(cls, value):
+        """Settings are printed on documents (全宗名称 on the cover, the catalogue, the 移交清单): plain text only."""
+        if isinstance(value, str) and (found := text_problem(value)):
+            raise ValueError(found)
+        return value
+
 
 class DocumentsSettings(_Section):
     """[documents]: GB/T 9704 fonts for the title (小标宋), body (仿宋) and first-level headings (黑体)."""
@@ -55,10 +64,13 @@ class DocumentsSettings(_Section):
     heading_font: NonEmpty = "Noto Sans CJK SC"
 
 
+MAX_RETENTION_YEARS = 100          # dates stay far inside what the calendar code can count
+
+
 class RetentionSettings(_Section):
     """[retention]: how long a case is kept (《实施办法》第二十条: six years)."""
 
-    years: StrictInt = Field(default=6, ge=1)
+    years: StrictInt = Field(default=6, ge=1, le=MAX_RETENTION_YEARS)   # dates stay inside what the calendar counts
 
 
 class SealSettings(_Section):
@@ -286,12 +298,13 @@ class ArchiveHome:
         from archive_store.database import catalog_location
         return catalog_location(self.settings.raw, self.path)
 
-    def numbers(self) -> NoticeNumberRegistry:
-        return NoticeNumberRegistry(self.catalog_location)
+    def numbers(self, *, check_head: bool = True) -> NoticeNumberRegistry:
+        return NoticeNumberRegistry(self.catalog_location, check_head=check_head)
 
-    def catalog(self) -> "Catalog":
+    def catalog(self, *, check_head: bool = True) -> "Catalog":
+        """`check_head=False` only for audit and ledger verify, which report a catalog the mirror disagrees with."""
         from archive_store.catalog import Catalog
-        return Catalog(self.catalog_location)
+        return Catalog(self.catalog_location, check_head=check_head)
 
     def blobs(self) -> "BlobStore":
         """The home's blobs/ folder, or the S3 bucket `[store]` names."""
@@ -324,6 +337,49 @@ class ArchiveHome:
     def seal_passphrase_file(self) -> Path:
         return self.path / self.settings.seal.passphrase_file
 
+    def protected_paths(self) -> tuple[set[Path], set[Path]]:
+        """(folders, files) that only the archive writes, resolved: the home with its blobs, index and staging
+        (which may be links to other disks), and the seal's files wherever the settings put them."""
+        folders = {_resolved(p) for p in (self.path, self.path / "blobs", self.index_dir, self.staging_dir)}
+        files = {_resolved(p) for p in (self.seal_pkcs12, self.seal_pkcs12.with_suffix(".crt"),
+                                        self.seal_passphrase_file)}
+        return folders, files
+
+    def refuse_output_inside(self, dest: Path) -> None:
+        """An output a user names (-o) never lands among the archive's own files, whatever links lie on the way:
+        both the path as given (its folder resolved) and the file a link there points at are checked."""
+        dest = Path(dest)
+        folders, files = self.protected_paths()
+        for candidate in {_resolved(dest), _resolved(dest.parent) / dest.name}:
+            if candidate in files or any(candidate.is_relative_to(f) for f in folders):
+                where = "" if candidate == _resolved(Path.cwd()) / dest or candidate == dest else f"（实际位置 {candidate}）"
+                raise InvalidArgument(
+                    f"输出路径 {dest} 位于档案库 {self.path} 之内{where}：档案库中的文件只能由 yuetan 自己写入，"
+                    "请把输出写到档案库文件夹之外")
+
+    def output_file(self, dest: Path, *, make_folder: bool = True) -> Path:
+        """Check an output file a user names (-o) and make its folder: outside the archive, and replacing only
+        a regular file (never a device such as /dev/full, a pipe or a folder)."""
+        dest = Path(dest)
+        self.refuse_output_inside(dest)
+        target = _resolved(dest)
+        if target.exists() and not target.is_file():
+            kind = "文件夹" if target.is_dir() else "设备、管道等特殊文件"
+            raise InvalidArgument(f"输出路径 {dest} 是{kind}，不是普通文件：请给出要写入的文件名（不会替换{kind}）")
+        if make_folder:
+            _make_folder(dest.parent)
+        return dest
+
+    def output_folder(self, folder: Path, *, make: bool = True) -> Path:
+        """Check an output folder a user names (-o): outside the archive; made if missing."""
+        folder = Path(folder)
+        self.refuse_output_inside(folder)
+        if folder.exists() and not folder.is_dir():
+            raise InvalidArgument(f"输出位置 {folder} 已存在且不是文件夹")
+        if make:
+            _make_folder(folder)
+        return folder
+
     def seal_passphrase(self) -> bytes | None:
         """From the environment variable the settings name, else the passphrase file, else none."""
         seal = self.settings.seal
@@ -337,6 +393,22 @@ class ArchiveHome:
             raise ConfigurationError(f"无法读取印章口令文件 {self.seal_passphrase_file}（{exc.strerror}）") from None
 
 
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise InvalidArgument(f"输出位置 {folder} 已存在且不是文件夹") from None
+    except NotADirectoryError:
+        raise InvalidArgument(f"输出位置 {folder} 的上级路径中有一个不是文件夹") from None
+    except OSError as exc:
+        raise InvalidArgument(f"无法创建输出文件夹 {folder}（{exc.strerror}）") from None
+
+
+def _resolved(path: Path) -> Path:
+    """Absolute, with every symbolic link that exists on the way followed (also a dangling last one)."""
+    return Path(os.path.realpath(path))
+
+
 def create_home(path: Path) -> tuple[ArchiveHome, bool]:
     """Create the home folder, its settings and catalog if needed; returns (home, created).
     An existing home is left as it is."""
@@ -348,7 +420,7 @@ def create_home(path: Path) -> tuple[ArchiveHome, bool]:
     path.mkdir(parents=True, exist_ok=True)
     if created:
         write_atomically(settings_file, DEFAULT_SETTINGS.encode("utf-8"))
-    home = open_home(path)
+    home = open_home(path)       # creates the catalog, the archive's identity and its ledger-head mirror
     home.numbers().close()
     return home, created
 
@@ -362,12 +434,17 @@ def write_private_once(dest: Path, data: bytes) -> None:
         pass
 
 
-def open_home(path: Path) -> ArchiveHome:
+def open_home(path: Path, *, check_head: bool = True, open_catalog: bool = True) -> ArchiveHome:
+    """The home at `path`; its catalog is opened once here, so a lost or replaced one stops every command at
+    once (ArchiveDamaged) instead of case by case. Only `restore` skips that (`open_catalog=False`)."""
     path = Path(path)
     settings_file = path / SETTINGS_FILE
     if not settings_file.is_file():
         raise ConfigurationError(f"档案库 {path} 尚未初始化：请先运行 yuetan --home {path} init")
-    return ArchiveHome(path=path, settings=load_settings(settings_file))
+    home = ArchiveHome(path=path, settings=load_settings(settings_file))
+    if open_catalog:
+        home.catalog(check_head=check_head).close()
+    return home
 
 
 def load_settings(settings_file: Path) -> Settings:
@@ -391,6 +468,6 @@ def _expected(error: dict) -> str:
         return "应为 true 或 false"
     if error["type"] in ("model_type", "model_attributes_type", "dict_type"):
         return f"应为 [{error['loc'][0]}] 节"
-    if error["type"].startswith(("int", "greater_than")):
-        return "应为正整数"
+    if error["type"].startswith(("int", "greater_than", "less_than")):
+        return f"应为 1 至 {MAX_RETENTION_YEARS} 的整数"
     return "应为非空字符串"

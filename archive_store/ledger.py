@@ -37,7 +37,8 @@ ACTION_LABELS = {"ingest": "入库", "supersede": "新版本入库", "export": "
                  "handover": "年度移交",
                  # the web application's accounts and the approvals it records
                  "account": "账户变更", "role": "角色变更", "plan_review": "审批销毁清册", "plan_witness": "监销确认",
-                 "export_review": "审批导出", "export_grant": "授权检查人员"}
+                 "export_review": "审批导出", "export_grant": "授权检查人员",
+                 "backup": "备份目录数据库", "restore": "从备份恢复目录数据库"}
 ACTIONS = frozenset(ACTION_LABELS)
 GUARD_TRIGGERS = LEDGER_GUARD_TRIGGERS
 COLUMNS = "seq, at, actor, action, case_id, details, prev_hash, entry_hash, role"

@@ -4,9 +4,9 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 
-from archive_store.db import LOCK_NUMBERS, Database, advisory_lock
+from archive_store.db import LOCK_NUMBERS, advisory_lock
 from archive_store.schema import notice_numbers as NUMBERS
 
 from .errors import InvalidArgument, NumberAlreadyHeld
@@ -30,8 +30,11 @@ class NoticeNumberRegistry:
     read-then-write runs in one transaction holding the series' lock (SQLite's write lock; on PostgreSQL an
     advisory lock per organ code and year), and the primary key (prefix, year, seq) refuses a duplicate anyway."""
 
-    def __init__(self, target):
-        self.db = Database(target)
+    def __init__(self, target, *, check_head: bool = True):
+        from archive_store.catalog import Catalog
+
+        # opened through the catalog: the same checks against a catalog lost or replaced (SQLite's mirror)
+        self.db = Catalog(target, check_head=check_head).db
 
     def close(self) -> None:
         """Connections go back to the process's pool."""
@@ -77,6 +80,25 @@ class NoticeNumberRegistry:
                                                    NUMBERS.c.seq == seq).values(case_id=case_id))
         return number
 
+    def note_unused(self, case_id: str, reason: str) -> list[str]:
+        """Say in the register why the numbers allocated to a case are not (yet) on an archived dossier; the case
+        keeps them (asking again gives them back), so no number is issued twice and no gap is unexplained."""
+        mine = and_(NUMBERS.c.case_id == case_id, NUMBERS.c.origin == "allocated")
+        with self.db.write() as conn:
+            rows = conn.execute(select(NUMBERS.c.prefix, NUMBERS.c.year, NUMBERS.c.seq).where(mine)).all()
+            conn.execute(update(NUMBERS).where(mine).values(note=reason[:500]))
+        return [format_notice_number(*row) for row in rows]
+
+    def allocations(self) -> list[dict]:
+        """Every allocated number: who holds it and, when a build failed, why it is not on a dossier."""
+        query = (select(NUMBERS.c.prefix, NUMBERS.c.year, NUMBERS.c.seq, NUMBERS.c.case_id, NUMBERS.c.note,
+                        NUMBERS.c.recorded_at).where(NUMBERS.c.origin == "allocated")
+                 .order_by(NUMBERS.c.prefix, NUMBERS.c.year, NUMBERS.c.seq))
+        with self.db.read() as conn:
+            rows = conn.execute(query).all()
+        return [{"notice_number": format_notice_number(p, y, s), "case_id": c, "note": n, "recorded_at": at}
+                for p, y, s, c, n, at in rows]
+
     def holder(self, number: str) -> str | None:
         prefix, year, seq = parse_notice_number(number)
         with self.db.read() as conn:
@@ -93,3 +115,9 @@ class NoticeNumberRegistry:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def clear_note(tx, case_id: str) -> None:
+    """Inside the catalog transaction that stores the case: its numbers are on an archived dossier now."""
+    conn = getattr(tx, "conn", tx)
+    conn.execute(update(NUMBERS).where(NUMBERS.c.case_id == case_id).values(note=None))

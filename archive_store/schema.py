@@ -161,6 +161,7 @@ notice_numbers = Table(
     Column("case_id", Text),
     Column("origin", Text, CheckConstraint("origin IN ('allocated', 'registered')"), nullable=False),
     Column("recorded_at", Text, nullable=False),
+    Column("note", Text),           # why an allocated number is not (yet) on an archived dossier
     PrimaryKeyConstraint("prefix", "year", "seq"),
 )
 Index("notice_numbers_case", notice_numbers.c.prefix, notice_numbers.c.year, notice_numbers.c.case_id,
@@ -213,5 +214,13 @@ archival_codes = Table(
     PrimaryKeyConstraint("series", "seq"),
 )
 Index("archival_codes_year", archival_codes.c.year)
+
+# The archive's identity (archive_id), which the ledger-head mirror beside a SQLite catalog repeats
+# (archive_store.mirror), so a catalog of another archive is known for one.
+archive_meta = Table(
+    "archive_meta", metadata,
+    Column("key", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+)
 
 LEDGER_GUARD_TRIGGERS = ("ledger_no_update", "ledger_no_delete")

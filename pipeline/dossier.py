@@ -1,4 +1,4 @@
-"""Building the sealed dossier, top-down: check → render → convert → normalise → assemble → seal.
+"""Building the sealed dossier, top-down: check → normalise → render → convert → assemble → seal.
 
 Reading `build_dossier` tells the whole job. Everything is made in a private work folder; only the
 sealed dossier is put at `dest`, by rename, so a failure leaves nothing half-written.
@@ -73,6 +73,7 @@ class BuiltDossier:
 def build_dossier(source: Path, dest: Path, *, home: ArchiveHome, converter, filed_by: str,
                   archived_on: date | None = None) -> BuiltDossier:
     """Build the sealed dossier of the case at `source` (folder, zip or case.json) into `dest`."""
+    home.output_file(dest, make_folder=False)       # made when the sealed dossier is written
     with open_case(source) as bundle, tempfile.TemporaryDirectory(prefix="yuetan-build-") as tmp:
         return build_from_bundle(bundle, dest, work=Path(tmp), home=home, converter=converter,
                                  filed_by=filed_by, archived_on=archived_on)
@@ -82,12 +83,19 @@ def build_from_bundle(bundle: CaseBundle, dest: Path, *, work: Path, home: Archi
                       filed_by: str, archived_on: date | None = None,
                       on_stage: Callable[[str], None] | None = None) -> BuiltDossier:
     """The whole job for an opened case; every component stays in `work` (the caller owns it).
-    `on_stage(name)` hears each stage as it starts: render, convert, normalise, assemble, seal."""
+    `on_stage(name)` hears each stage as it starts: normalise, render, convert, assemble, seal."""
     stage = on_stage or (lambda name: None)
     archived_on = archived_on or clock.today()
     case = bundle.case
-    with clock.timed(log, "案件 %s：程序核查、文号与档号", case.case_id):
-        findings = assess_procedure(case)
+    findings = assess_procedure(case)
+    # The uploads first: one that cannot be archived refuses the case before it takes a notice number or 档号.
+    attachments = ordered_attachments(bundle.attachments)
+    stage("normalise")
+    uploads = []
+    for a in attachments:
+        with clock.timed(log, "案件 %s：规范化上传材料 %s", case.case_id, a.attachment.file):
+            uploads.append(normalise_upload(a.path, work / f"upload-{a.index}.pdf", converter=converter))
+    with clock.timed(log, "案件 %s：文号与档号", case.case_id):
         number = notice_number_for(case, home)
         code = archival_code_for_case(case, home)
     arrangement = home.settings.arrangement
@@ -97,12 +105,6 @@ def build_from_bundle(bundle: CaseBundle, dest: Path, *, work: Path, home: Archi
         rendered = render_official_documents(case, number, work, fonts)
         stage("convert")
         pdfs = {key: convert(converter, docx) for key, docx in rendered.items()}
-    attachments = ordered_attachments(bundle.attachments)
-    stage("normalise")
-    uploads = []
-    for a in attachments:
-        with clock.timed(log, "案件 %s：规范化上传材料 %s", case.case_id, a.attachment.file):
-            uploads.append(normalise_upload(a.path, work / f"upload-{a.index}.pdf", converter=converter))
     stage("assemble")
     with clock.timed(log, "案件 %s：加盖归档章", case.case_id):
         parts, stamp_notes = stamp_documents(document_parts(case, pdfs, attachments, uploads), code, work,
@@ -320,6 +322,7 @@ def render_case_documents(source: Path, out_dir: Path, *, home, converter) -> li
     The case is opened (and refused) before anything is written; the files are made in a private folder
     and moved into `out_dir` only when all are done.
     """
+    home.output_folder(out_dir, make=False)          # made once the documents are ready
     fonts = home.settings.fonts
     with open_case(source) as bundle, tempfile.TemporaryDirectory(prefix="yuetan-render-") as tmp:
         case = bundle.case
@@ -330,8 +333,7 @@ def render_case_documents(source: Path, out_dir: Path, *, home, converter) -> li
             pdf = docx.with_suffix(".pdf")
             converter.convert_to_pdfa(docx, pdf)
             made += [docx, pdf]
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        out_dir = home.output_folder(out_dir)
         placed = []
         for path in made:
             dest = out_dir / path.name

@@ -78,7 +78,9 @@ def test_changing_commands_print_a_dump_of_their_api_model(archive_copy, tmp_pat
     exported = cli_json(home, "export", "--kind", "institution", "-o", str(bag), "--json", "--actor", "检查组")
     assert dump(models.ExportResult.model_validate(exported)) == exported
     assert cli_json(home, "export", "verify", "--json", str(bag)) == dump(api.export_verify(bag, home=home))
-    assert cli_json(home, "export", "--verify", str(bag), "--json") == {"valid": True, "problems": []}
+    verified = cli_json(home, "export", "--verify", str(bag), "--json")
+    assert verified["valid"] is True and verified["problems"] == []
+    assert [c["name"] for c in verified["checks"]] == ["zip", "manifests", "signature", "ledger_chain", "archive"]
 
     again = cli_json(home, "ingest", "--json", str(EXAMPLES / "bureau-video"), lines=True)
     archivist = person("档案员", api.Role.archivist)

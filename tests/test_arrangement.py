@@ -125,6 +125,8 @@ def test_groups_number_on_their_own(catalog_target):
     ('stamp_position = "bottom"', "应为 top-right"),
     ('organization_code = ""', "organization_code 为空"),
     ('number_digits = 0', "1 到 8 之间的整数"),
+    ('fonds_name = "江西省\\u202e局理管督监场市"', "U+202E"),         # printed on covers: plain text only
+    ('fonds_name = "江西省\\u0000市场监督管理局"', "U+0000"),
 ])
 def test_bad_arrangement_settings_are_refused_by_key(tmp_path, section, message):
     settings = tmp_path / "yuetan.toml"
@@ -299,8 +301,9 @@ def test_handover_writes_a_bag_the_receiver_verifies(archive_copy, tmp_path):
         names = set(bag.namelist())
     for code in CODES.values():
         assert f"J036-2025-档案移交/data/{code}/dossier.pdf" in names
-    for name in ("案卷目录.xlsx", "案卷目录.pdf", "移交清单.pdf", "ledger.jsonl"):
+    for name in ("案卷目录.xlsx", "案卷目录.pdf", "移交清单.pdf", "ledger.jsonl", "ledger-chain.txt"):
         assert f"J036-2025-档案移交/data/{name}" in names
+    assert "J036-2025-档案移交/tagmanifest-sha256.txt.p7s" in names      # signed by the archive's seal (issue 17)
     form = "".join(w[4] for w in words(out / "移交清单.pdf", 1))
     assert "3卷" in form and "江西省档案馆" in form and "移交单位" in form and "接收单位" in form
     with archive_copy.catalog() as catalog:
@@ -312,8 +315,12 @@ def test_handover_writes_a_bag_the_receiver_verifies(archive_copy, tmp_path):
     # the receiving side, without the archive
     received = yuetan("handover", "--verify", out, "--json")
     assert received.returncode == 0, received.stdout
-    assert json.loads(received.stdout) == {"valid": True, "cases": 3, "problems": [],
-                                           "path": str(out / "J036-2025-档案移交.zip")}
+    answer = json.loads(received.stdout)
+    assert {k: answer[k] for k in ("valid", "cases", "problems", "path")} == {
+        "valid": True, "cases": 3, "problems": [], "path": str(out / "J036-2025-档案移交.zip")}
+    assert answer["signer"] and any("--trust" in n for n in answer["notes"])   # intact, signer not yet trusted
+    trusted = yuetan("handover", "--verify", out, "--trust", archive_copy.path / "seal" / "development-seal.crt")
+    assert trusted.returncode == 0 and "电子签名有效" in trusted.stdout and "--trust" not in trusted.stdout
     # nothing is written over
     again = yuetan("handover", "--year", 2025, "-o", out, home=archive_copy.path)
     assert again.returncode == 2 and "不为空" in again.stderr
@@ -410,3 +417,43 @@ def test_stamp_on_a_rotated_page_stands_upright_top_right_as_shown(stamp_pdf, tm
     x0, y0, x1, y1, _ = found["J036"]
     assert x1 - x0 > y1 - y0, "the text runs left to right as the page is shown"
     assert x0 > shown_width / 2 and y0 < 30 * MM
+
+
+def test_a_handover_rebagged_after_a_change_fails_its_signature(archive_copy, tmp_path):
+    """Issue 17: a bag whose catalogue was changed and whose manifests were recomputed no longer carries the
+    archive's signature; a handover signed by another seal is not trusted."""
+    import bagit
+
+    from pipeline.records.export import _quiet_bagit, _zip_folder
+
+    out = tmp_path / "移交"
+    assert yuetan("handover", "--year", 2025, "-o", out, home=archive_copy.path).returncode == 0
+    unpacked = tmp_path / "unpacked"
+    with zipfile.ZipFile(out / "J036-2025-档案移交.zip") as bag:
+        bag.extractall(unpacked)
+    folder = unpacked / "J036-2025-档案移交"
+    summary = folder / "data" / "summary.csv"
+    summary.write_text(summary.read_text(encoding="utf-8-sig") + "伪造,一行\r\n", encoding="utf-8-sig")
+    with _quiet_bagit():
+        bagit.Bag(str(folder)).save(manifests=True)
+    forged = tmp_path / "forged.zip"
+    _zip_folder(folder, forged)
+    checked = yuetan("handover", "--verify", forged, "--json")
+    assert checked.returncode == 1
+    assert any("电子签名核验失败" in p for p in json.loads(checked.stdout)["problems"]), checked.stdout
+    foreign = yuetan("init", home=tmp_path / "other")
+    assert foreign.returncode == 0
+    stranger = yuetan("handover", "--verify", out, "--trust", tmp_path / "other" / "seal" / "development-seal.crt")
+    assert stranger.returncode == 1 and "电子签名核验失败" in stranger.stdout
+
+
+def test_handover_outputs_and_receiver_are_guarded(archive_copy, tmp_path):
+    inside = yuetan("handover", "--year", 2025, "-o", archive_copy.path / "移交", home=archive_copy.path)
+    assert inside.returncode == 2 and "位于档案库" in inside.stderr
+    assert not (archive_copy.path / "移交").exists()
+    catalogue = yuetan("catalogue", "--year", 2025, "-o", archive_copy.path / "index" / "目录.xlsx",
+                       home=archive_copy.path)
+    assert catalogue.returncode == 2 and "位于档案库" in catalogue.stderr
+    forged = yuetan("handover", "--year", 2025, "-o", tmp_path / "x", "--receiver", "江西省\u202e馆案档",
+                    home=archive_copy.path)
+    assert forged.returncode == 2 and "含有不允许的字符" in forged.stderr and not (tmp_path / "x").exists()

@@ -18,25 +18,45 @@ from openpyxl import load_workbook
 from archive_store import ledger
 from archive_store.errors import ArchiveConflict, InvalidArgument
 from pipeline.pdf.manifest import manifest_sha256
+from pipeline.pdf.seal import create_development_seal, sign_detached
 from pipeline.records.export import (
     ExportFilters,
+    _quiet_bagit,
     _zip_folder,
     export_bag,
     select_cases,
     verify_bag,
+    verify_export,
 )
 
 from .conftest import person
 from .stored_cases import credit_code, new_home, store_case
 
 
-def _hand_made_bag(tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def seal(tmp_path_factory) -> Path:
+    """A development seal (PKCS#12 with no passphrase) to sign hand-made bags with."""
+    return create_development_seal(tmp_path_factory.mktemp("seal") / "seal.p12", organizer="测试", passphrase=b"pw")
+
+
+def _hand_made_bag(tmp_path: Path, seal: Path | None = None) -> Path:
+    """A small bag as yuetan writes them (with an empty ledger); signed by `seal` when given."""
     folder = tmp_path / "bag-src" / "inspection"
     (folder / "GZ-1").mkdir(parents=True)
     (folder / "GZ-1" / "case.json").write_text('{"case_id": "GZ-1"}', encoding="utf-8")
     (folder / "summary.csv").write_text("文号,约谈对象\r\n赣市监检约〔2025〕1号,某公司\r\n", encoding="utf-8")
-    bagit.make_bag(str(folder), {"Source-Organization": "江西省市场监督管理局"}, checksums=["sha256"])
+    (folder / "ledger.jsonl").write_text("", encoding="utf-8")
+    (folder / "ledger-chain.txt").write_text("", encoding="utf-8")
+    bagit.make_bag(str(folder), {"Source-Organization": "江西省市场监督管理局", "Yuetan-Ledger-Head": "0"},
+                   checksums=["sha256"])
+    if seal is not None:
+        _sign(folder, seal)
     return folder
+
+
+def _sign(folder: Path, seal: Path) -> None:
+    tags = (folder / "tagmanifest-sha256.txt").read_bytes()
+    (folder / "tagmanifest-sha256.txt.p7s").write_bytes(sign_detached(tags, p12_path=seal, passphrase=b"pw"))
 
 
 def _zip(folder: Path, dest: Path) -> Path:
@@ -44,12 +64,17 @@ def _zip(folder: Path, dest: Path) -> Path:
     return dest
 
 
-def test_verify_accepts_a_valid_bag(tmp_path, private_tempdir):
-    assert verify_bag(_zip(_hand_made_bag(tmp_path), tmp_path / "ok.zip")) == []
+def test_verify_accepts_a_valid_bag(tmp_path, seal, private_tempdir):
+    assert verify_bag(_zip(_hand_made_bag(tmp_path, seal), tmp_path / "ok.zip")) == []
 
 
-def test_verify_lists_every_problem_in_chinese(tmp_path, private_tempdir):
-    folder = _hand_made_bag(tmp_path)
+def test_an_unsigned_bag_proves_nothing(tmp_path, private_tempdir):
+    problems = verify_bag(_zip(_hand_made_bag(tmp_path), tmp_path / "unsigned.zip"))
+    assert problems == ["导出包没有电子签名（tagmanifest-sha256.txt.p7s）：无法证明它出自档案库"]
+
+
+def test_verify_lists_every_problem_in_chinese(tmp_path, seal, private_tempdir):
+    folder = _hand_made_bag(tmp_path, seal)
     (folder / "data" / "GZ-1" / "case.json").write_text('{"case_id": "GZ-2"}', encoding="utf-8")  # same size
     (folder / "data" / "summary.csv").unlink()
     (folder / "data" / "extra.txt").write_text("x", encoding="utf-8")
@@ -61,9 +86,10 @@ def test_verify_lists_every_problem_in_chinese(tmp_path, private_tempdir):
     assert "Payload-Oxum" in text
 
 
-def test_verify_fails_on_every_changed_byte_before_the_central_directory(tmp_path, private_tempdir):
+def test_verify_fails_on_every_changed_byte_before_the_central_directory(tmp_path, seal, private_tempdir):
     """Without the archive's ledger, every byte of every member (headers and data) is covered."""
-    path = _zip(_hand_made_bag(tmp_path), tmp_path / "b.zip")
+    path = _zip(_hand_made_bag(tmp_path, seal), tmp_path / "b.zip")
+    assert verify_bag(path) == []
     original = path.read_bytes()
     with zipfile.ZipFile(path) as archive:
         end = archive.start_dir
@@ -231,3 +257,108 @@ def test_stored_cases_are_what_ingest_stores_so_reindex_reads_them(archive):
     after = {h.case_id for h in index.search(archive.index_dir, "合同评审程序", limit=10).hits}
     assert before == after == {"GZ-1", "GZ-2", "JJ-1"}
     assert audit_archive(archive).ok, audit_archive(archive).problems
+# --- sealed exports: a forged package is found, at the archive and by an inspector with openssl alone ------------
+
+def _forge(dest: Path, tmp_path: Path, change) -> Path:
+    """What a forger does: unpack, change files, recompute every manifest as BagIt tools do, zip again."""
+    folder = _unzip(dest, tmp_path / f"forge-{change.__name__}")
+    change(folder)
+    with _quiet_bagit():
+        bagit.Bag(str(folder)).save(manifests=True)
+    assert bagit.Bag(str(folder)).is_valid()                   # the manifests alone no longer tell
+    return _zip(folder, tmp_path / f"{change.__name__}.zip")
+
+
+def edit_case_json(folder: Path) -> None:
+    path = folder / "data" / "GZ-1" / "case.json"
+    path.write_text(path.read_text(encoding="utf-8").replace("检验报告数据失实", "检验报告数据属实"), encoding="utf-8")
+
+
+def edit_summary(folder: Path) -> None:
+    path = folder / "data" / "summary.csv"
+    path.write_text(path.read_text(encoding="utf-8-sig").replace("行政处罚", "整改完成"), encoding="utf-8-sig")
+
+
+def edit_ledger(folder: Path) -> None:
+    path = folder / "data" / "ledger.jsonl"
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    lines[0]["actor"] = "冒名者"
+    lines[0]["entry_hash"] = ledger.entry_hash(**{k: lines[0][k] for k in (
+        "seq", "at", "actor", "role", "action", "case_id", "details", "prev_hash")})
+    path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in lines), encoding="utf-8")
+
+
+def drop_signature(folder: Path) -> None:
+    (folder / "tagmanifest-sha256.txt.p7s").unlink()
+
+
+@pytest.mark.parametrize("change", [edit_case_json, edit_summary, edit_ledger, drop_signature])
+def test_a_forged_export_fails_verify_even_at_the_archive_that_wrote_it(archive, tmp_path, change):
+    dest = tmp_path / "all.zip"
+    export_bag(archive, ExportFilters(), dest, actor=person("检查组"))
+    assert verify_export(dest, home=archive).ok
+    forged = _forge(dest, tmp_path, change)
+    for home in (archive, None):
+        report = verify_export(forged, home=home)
+        failed = {c.name for c in report.checks if not c.ok}
+        assert "signature" in failed and "manifests" not in failed, (home, report.checks)
+    if change is edit_ledger:
+        assert "ledger_chain" in failed and any("不在 ledger-chain.txt 的哈希链上" in p for p in report.problems)
+
+
+def test_a_package_signed_by_another_seal_is_not_trusted(archive, tmp_path, seal):
+    dest = tmp_path / "all.zip"
+    export_bag(archive, ExportFilters(), dest, actor=person("检查组"))
+    forged = _forge(dest, tmp_path, edit_case_json)
+    folder = _unzip(forged, tmp_path / "resign")
+    _sign(folder, seal)                                       # the forger's own seal
+    resigned = _zip(folder, tmp_path / "resigned.zip")
+    at_archive = verify_export(resigned, home=archive)
+    assert not at_archive.ok and any("不是所信任的印章证书" in p for p in at_archive.problems)
+    trusted = archive.seal_pkcs12.with_suffix(".crt")
+    elsewhere = verify_export(resigned, trust=trusted)
+    assert not elsewhere.ok and any("不是所信任的印章证书" in p for p in elsewhere.problems)
+    anywhere = verify_export(resigned)                        # no anchor: intact, but only the signer is named
+    assert anywhere.ok and anywhere.signer.startswith("测试") and any("未指定 --trust" in n for n in anywhere.notes)
+    assert verify_export(dest, trust=trusted).ok
+
+
+def _inspector_script() -> str:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### 核验导出包（只用 openssl）"):]
+    return section[section.index("```sh\n") + 6:section.index("\n```", section.index("```sh\n"))]
+
+
+def test_an_inspector_verifies_an_export_with_openssl_alone(archive, tmp_path):
+    dest = tmp_path / "all.zip"
+    export_bag(archive, ExportFilters(), dest, actor=person("检查组"))
+    folder = _unzip(dest, tmp_path / "inspector")
+    cert = archive.seal_pkcs12.with_suffix(".crt")
+    script = _inspector_script()
+
+    def inspect(bag: Path) -> subprocess.CompletedProcess:
+        return subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60,
+                              env={"PATH": "/usr/bin:/bin", "BAG": str(bag), "CERT": str(cert)})
+
+    good = inspect(folder)
+    assert good.returncode == 0 and "导出包完好" in good.stdout, good.stdout + good.stderr
+    edit_case_json(folder)
+    assert inspect(folder).returncode != 0
+    forged = _unzip(_forge(dest, tmp_path, edit_summary), tmp_path / "inspector-forged")
+    assert inspect(forged).returncode != 0 and "Verification failure" in inspect(forged).stderr
+
+
+def test_seal_signs_and_checks_from_inside_a_running_event_loop(seal):
+    """A web worker or a browser driver may already run an event loop in the thread; asyncio.run refuses there,
+    and the export's signature must be made and checked all the same."""
+    import asyncio
+
+    from pipeline.pdf.seal import verify_detached
+
+    async def inside() -> tuple[bytes, object]:
+        signature = sign_detached(b"tags", p12_path=seal, passphrase=b"pw")
+        return signature, verify_detached(b"tags", signature)
+
+    signature, status = asyncio.run(inside())
+    assert status.ok and status.intact and status.valid
+    assert not verify_detached(b"tagz", signature).ok

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from archive_store.errors import ConfigurationError, InvalidArgument
+from archive_store.errors import ConfigurationError, IndexDamaged, InvalidArgument
 from pipeline.case.findings import assess_procedure
 from pipeline.case.intake import open_case
 from pipeline.search import index
@@ -304,11 +304,13 @@ def test_garbage_index_files_ask_for_reindex(tmp_path, engine):
         if p.name != index.MARKER and p.is_file():
             p.write_bytes(b"not an index")
     index._forget(folder)
-    with pytest.raises(ConfigurationError, match="yuetan reindex"):
+    with pytest.raises(IndexDamaged, match="yuetan reindex"):      # exit status 7: the archive's own state
         index.search(folder, "张建国")
     (folder / index.MARKER).write_text("{", encoding="utf-8")
-    with pytest.raises(ConfigurationError, match=index.MARKER):
+    with pytest.raises(IndexDamaged, match=index.MARKER):
         index.search(folder, "张建国")
+    assert index.rebuild(folder, _documents(), engine=engine) == 3
+    assert ids(index.search(folder, "张建国")) == [INSTITUTION]
 
 
 def test_texts_as_pairs_keep_documents_that_share_a_title():

@@ -13,12 +13,17 @@ from archive_store.errors import (
     InvalidArgument,
     InvalidCase,
     YuetanError,
+    environment_error,
 )
 from archive_store.home import ArchiveHome, resolve_home
-from pipeline.api import approvals, authority, labels, models
+from archive_store.scratch import session as scratch_session
+from archive_store.text import require_plain as plain_text
+from archive_store.text import visible
+from pipeline.api import authority, labels, models
 from pipeline.api.accounts import record_account_change, record_role_change
 from pipeline.api.archive import (
     audit,
+    backup,
     follow,
     ingest,
     init,
@@ -28,6 +33,7 @@ from pipeline.api.archive import (
     open_archive,
     open_dossier,
     reindex,
+    restore,
     search,
     show,
     start_follower,
@@ -51,12 +57,23 @@ from pipeline.api.keeping import (
 from pipeline.api.models import ExportFilters
 
 __all__ = [
-    "Actor", "Role", "ROLE_LABELS", "clock", "ArchiveHome", "ExportFilters", "models", "resolve_home",
-    "YuetanError", "ExitCode", "InvalidArgument", "InvalidCase", "ConfigurationError", "ArchiveConflict",
+    "Actor", "Role", "ROLE_LABELS", "clock", "ArchiveHome", "ExportFilters", "models", "resolve_home", "plain_text", "visible",
+    "scratch_session",
+    "YuetanError", "ExitCode", "environment_error", "InvalidArgument", "InvalidCase", "ConfigurationError", "ArchiveConflict",
     "check", "schema", "render", "build", "verify",
     "init", "open_archive", "ingest", "search", "show", "open_dossier", "reindex", "audit", "ledger_verify",
-    "ledger_list", "follow", "start_follower", "migrate",
+    "ledger_list", "follow", "start_follower", "migrate", "backup", "restore",
     "retention", "hold", "release", "purge_plan", "purge_execute", "export", "export_verify", "credit",
     "statistics", "catalogue", "handover", "handover_verify",
     "approvals", "labels", "authority", "record_account_change", "record_role_change", "dossier_outline", "dossier_page",
 ]
+
+
+def __getattr__(name: str):
+    """`api.approvals` on first use: it loads the records operations, which a command that does not need them
+    should not pay for at start."""
+    if name == "approvals":
+        import importlib
+
+        return importlib.import_module("pipeline.api.approvals")
+    raise AttributeError(name)

@@ -12,6 +12,7 @@ from archive_store import ledger
 from archive_store.actors import Actor
 from archive_store.db import lent
 from archive_store.home import ArchiveHome
+from archive_store.text import require_plain
 from pipeline.api.archive import ledger_entry
 from pipeline.api.models import LedgerEntry
 from pipeline.records.authority import check_role_set, require
@@ -26,6 +27,10 @@ def record_account_change(home: ArchiveHome, account: str, change: str, *, actor
     if change not in ACCOUNT_CHANGES:
         raise ValueError(f"unknown account change {change!r}")
     require(actor, "manage_accounts")
+    require_plain(account, "账户名")
+    for key, value in (details or {}).items():
+        if isinstance(value, str):
+            require_plain(value, f"账户的 {key}")
     return _append(home, connection, action="account", actor=actor,
                    details={"account": account, "change": change, **(details or {})})
 
@@ -34,6 +39,7 @@ def record_role_change(home: ArchiveHome, account: str, *, roles, added, removed
                        connection=None) -> LedgerEntry:
     """An account's roles set to `roles` (checked against the separation rules first), in the ledger."""
     require(actor, "assign_roles")
+    require_plain(account, "账户名")
     held = sorted(check_role_set(roles))
     return _append(home, connection, action="role", actor=actor,
                    details={"account": account, "roles": held, "added": sorted(added), "removed": sorted(removed)})
@@ -43,5 +49,5 @@ def _append(home: ArchiveHome, connection, **entry) -> LedgerEntry:
     if connection is not None:
         with lent(connection) as conn:
             return ledger_entry(ledger.append(conn, **entry))
-    with home.catalog() as catalog:
-        return ledger_entry(ledger.append(catalog, **entry))
+    with home.catalog() as catalog, catalog.transaction() as tx:     # the transaction mirrors the ledger head
+        return ledger_entry(ledger.append(tx, **entry))

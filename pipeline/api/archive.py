@@ -8,10 +8,12 @@ from pathlib import Path
 
 from archive_store import ledger as chain
 from archive_store.actors import Actor
+from archive_store.backup import backup_catalog, restore_catalog
 from archive_store.errors import InvalidArgument
 from archive_store.home import DEFAULT_SEAL_PKCS12, ArchiveHome, open_home
 from pipeline.api.models import (
     AuditResult,
+    BackupResult,
     CaseRecord,
     DocumentEntry,
     Finding,
@@ -27,6 +29,7 @@ from pipeline.api.models import (
     OpenResult,
     Problem,
     ReindexResult,
+    RestoreResult,
     SearchHit,
     SearchResult,
     ShowResult,
@@ -40,9 +43,10 @@ from pipeline.records.authority import require
 log = logging.getLogger(__name__)
 
 
-def open_archive(path: Path) -> ArchiveHome:
-    """The archive home at `path`; refused (ConfigurationError) if it was never set up."""
-    return open_home(path)
+def open_archive(path: Path, *, check_head: bool = True) -> ArchiveHome:
+    """The archive home at `path`; refused (ConfigurationError) if it was never set up, and (ArchiveDamaged) if
+    its catalog is lost or replaced. `check_head=False` only for audit and ledger verify, which report the latter."""
+    return open_home(path, check_head=check_head)
 
 
 def init(path: Path, *, actor: Actor, organizer: str | None = None) -> InitResult:
@@ -62,7 +66,7 @@ def ingest(home: ArchiveHome, paths: Iterable[Path], *, actor: Actor, jobs: int 
     """Ingest cases (folders, zips, or folders of many cases); one bad case is reported and the rest go on.
 
     `on_start(n)` is told how many cases were found; `on_result(row)` hears of each case as it finishes;
-    `on_stage(source, stage)` hears each case's stages as they start (check, render, convert, normalise,
+    `on_stage(source, stage)` hears each case's stages as they start (check, normalise, render, convert,
     assemble, seal, store, index).
     Failures are rows, not exceptions: `IngestReport.failed` counts them.
     """
@@ -84,21 +88,22 @@ def ingest_row(result) -> IngestRow:
                      notice_number=result.notice_number, archival_code=result.archival_code,
                      dossier_sha256=result.dossier_sha256,
                      manifest_sha256=result.manifest_sha256, findings=[Finding(**f) for f in result.findings],
-                     message=result.message, problems=[Problem(**p) for p in result.problems])
+                     message=result.message, problems=[Problem(**p) for p in result.problems],
+                     exit_code=result.exit_code)
 
 
 def search(home: ArchiveHome, query: str = "", *, actor: Actor, kind: str | None = None, ground: str | None = None,
            organizer: str | None = None, region: str | None = None, outcome: str | None = None,
            date_from=None, date_to=None, limit: int = 20, offset: int = 0) -> SearchResult:
     """Ranked cases for `query` within the filters (the same filters as export): the page [offset, offset + limit),
-    the exact total, and the facet counts of every match."""
-    from pipeline.search.index import search as search_index
+    the exact total, and the facet counts of every match. A lost index is said, not an empty answer."""
+    from pipeline.records import lookup
 
     log.debug("%s（%s）检索 %r", actor.name, actor.role, query)
     if offset < 0:
         raise InvalidArgument(f"起始位置 {offset} 无效：应不小于 0")
-    found = search_index(home.index_dir, query or "", kind=kind, ground=ground, organizer=organizer, region=region,
-                         outcome=outcome, date_from=date_from, date_to=date_to, limit=limit, offset=offset)
+    found = lookup.search_archive(home, query or "", kind=kind, ground=ground, organizer=organizer, region=region,
+                                  outcome=outcome, date_from=date_from, date_to=date_to, limit=limit, offset=offset)
     data = found.as_dict()
     hits = [SearchHit(**h) for h in data["hits"]]
     if hits:
@@ -194,11 +199,27 @@ def audit(home: ArchiveHome, *, actor: Actor) -> AuditResult:
 
 
 def ledger_verify(home: ArchiveHome, *, actor: Actor) -> LedgerVerifyResult:
-    """The ledger's hash chain: every edited, removed or reordered entry, named."""
-    with home.catalog() as catalog:
-        problems = chain.verify_chain(catalog)
-        count = len(chain.entries(catalog))
+    """The ledger's hash chain: every edited, removed or reordered entry, named; and the catalog against the
+    ledger head mirrored beside it (a catalog replaced by an older copy)."""
+    from pipeline.records.audit import verify_ledger
+
+    count, problems = verify_ledger(home)
     return LedgerVerifyResult(ok=not problems, entries=count, problems=problems)
+
+
+def backup(home: ArchiveHome, dest: Path, *, actor: Actor) -> BackupResult:
+    """Copy the catalog (cases, notice numbers, ledger) to `dest`, outside the home; recorded in the ledger."""
+    require(actor, "back_up")
+    result = backup_catalog(home, dest, actor=actor)
+    return BackupResult(**result.as_dict())
+
+
+def restore(path: Path, backup_file: Path, *, actor: Actor) -> RestoreResult:
+    """Put a backup in place of a catalog that is missing, damaged or replaced (never over a sound one).
+    Only at the archive's own machine (the console role)."""
+    require(actor, "restore_catalog")
+    home = open_home(path, open_catalog=False)
+    return RestoreResult(**restore_catalog(home, backup_file, actor=actor).as_dict())
 
 
 def ledger_list(home: ArchiveHome, case_id: str | None = None, *, actor: Actor) -> LedgerList:

@@ -29,6 +29,7 @@ from pipeline.api.models import (
     RetentionResult,
     RetentionRow,
     StatisticsResult,
+    VerifyCheck,
 )
 
 # The operations are imported inside each function: a command loads only what it uses.
@@ -112,10 +113,12 @@ def export(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: Acto
                         ledger_seq=result.ledger_seq)
 
 
-def export_verify(path: Path, *, home: ArchiveHome | Path | None = None) -> ExportVerifyResult:
-    """Every problem of a bag received back (zip structure, BagIt checksums, and, when the archive that wrote it
-    is at hand, its ledger's record of the zip). A bag can be verified anywhere: a path that is not an archive
-    home is simply not consulted."""
+def export_verify(path: Path, *, home: ArchiveHome | Path | None = None,
+                  trust: Path | None = None) -> ExportVerifyResult:
+    """Every problem of a bag received back: zip structure, BagIt checksums, the seal's signature over the tag
+    manifest (against `trust`, else the archive's own seal when verified there), the ledger chain inside, and,
+    when the archive that wrote it is at hand, its ledger. A bag can be verified anywhere: a path that is not an
+    archive home is simply not consulted."""
     from pipeline.records import export as export_records
 
     if home is not None and not isinstance(home, ArchiveHome):
@@ -123,8 +126,9 @@ def export_verify(path: Path, *, home: ArchiveHome | Path | None = None) -> Expo
             home = open_home(home)
         except ConfigurationError:
             home = None
-    problems = export_records.verify_bag(path, home=home)
-    return ExportVerifyResult(valid=not problems, problems=problems, path=str(path))
+    report = export_records.verify_export(path, home=home, trust=trust)
+    return ExportVerifyResult(valid=report.ok, problems=report.problems, path=str(path), signer=report.signer,
+                              checks=[VerifyCheck(**c.as_dict()) for c in report.checks], notes=report.notes or [])
 
 
 def credit(home: ArchiveHome, credit_code: str | None = None, *, actor: Actor,
@@ -138,7 +142,7 @@ def credit(home: ArchiveHome, credit_code: str | None = None, *, actor: Actor,
     else:
         entries = credit_records.credit_file(home, credit_code)
     if dest is not None:
-        credit_records.write_table(entries, dest)
+        credit_records.write_credit_table(home, entries, dest)
     return CreditResult(credit_code=None if credit_code is None else credit_code.strip().upper(),
                         interviews=[Interview(**e.as_dict()) for e in entries],
                         written_to=None if dest is None else str(dest))
@@ -151,7 +155,7 @@ def statistics(home: ArchiveHome, *, actor: Actor, dest: Path | None = None) -> 
 
     stats = archive_statistics(home)
     if dest is not None:
-        write_statistics_xlsx(stats, dest)
+        write_statistics_xlsx(stats, home.output_file(dest))
     data = asdict(stats)
     counts = {k: [Count(**c) for c in v] for k, v in data.items() if isinstance(v, list)}
     return StatisticsResult(cases=stats.cases, findings=stats.findings, **counts)
@@ -182,9 +186,11 @@ def handover(home: ArchiveHome, year: int, out_dir: Path, *, actor: Actor, recei
                           ledger_seq=result.ledger_seq)
 
 
-def handover_verify(path: Path, *, home: ArchiveHome | Path | None = None) -> HandoverVerifyResult:
-    """On the receiving side (no archive needed): the bag, every dossier's seal and PDF/A, the catalogue against
-    the dossiers. At the archive that wrote it, its ledger's record of the zip is checked too."""
+def handover_verify(path: Path, *, home: ArchiveHome | Path | None = None,
+                    trust: Path | None = None) -> HandoverVerifyResult:
+    """On the receiving side (no archive needed): the bag and the archive seal's signature over it (against
+    `trust`), every dossier's seal and PDF/A, the catalogue against the dossiers. At the archive that wrote it,
+    its ledger's record of the zip is checked too."""
     if home is not None and not isinstance(home, ArchiveHome):
         try:
             home = open_home(home)
@@ -192,5 +198,6 @@ def handover_verify(path: Path, *, home: ArchiveHome | Path | None = None) -> Ha
             home = None
     from pipeline.records import handover as handover_records
 
-    check = handover_records.verify_handover(path, home=home)
-    return HandoverVerifyResult(valid=check.valid, cases=check.cases, problems=check.problems, path=str(check.path))
+    check = handover_records.verify_handover(path, home=home, trust=trust)
+    return HandoverVerifyResult(valid=check.valid, cases=check.cases, problems=check.problems, path=str(check.path),
+                                signer=check.signer, notes=check.notes)

@@ -4,11 +4,18 @@ from __future__ import annotations
 from archive_store.ledger import ACTION_LABELS
 from pipeline.case.contract import OUTCOME_LABELS, ground_label
 from pipeline.records.authority import PERMISSION_LABELS, ROLE_LABELS
-from pipeline.records.ingest import STATUS_LABELS as INGEST_STATUS_LABELS
 from pipeline.records.statistics import KIND_LABELS, region_label
 
 OUTCOMES = {str(k.value): v for k, v in OUTCOME_LABELS.items()}
 CASE_STATUS_LABELS = {"current": "现行", "superseded": "已被新版本取代", "purged": "已销毁"}
+
+
+def __getattr__(name: str):
+    """INGEST_STATUS_LABELS on first use: loading ingest (and the PDF stack behind it) costs a command's start."""
+    if name == "INGEST_STATUS_LABELS":
+        from pipeline.records.ingest import STATUS_LABELS
+        return STATUS_LABELS
+    raise AttributeError(name)
 
 
 def ground_text(code: str) -> str:

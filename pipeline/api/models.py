@@ -16,6 +16,7 @@ from archive_store.errors import (
     ArchiveConflict,
     CaseProblem,
     ConversionFailed,
+    ExitCode,
     InvalidCase,
     VerificationFailed,
     YuetanError,
@@ -172,6 +173,7 @@ class IngestRow(ApiModel):
     findings: list[Finding] = Field(default_factory=list)
     message: str = ""
     problems: list[Problem] = Field(default_factory=list)
+    exit_code: int = Field(default=0, exclude=True)    # of the error that failed it, as its own command gives it
 
     FAILED: ClassVar[frozenset[str]] = frozenset({"refused", "conflict", "failed"})
 
@@ -194,16 +196,23 @@ class IngestReport(ApiModel):
         return len(self.results) - self.failed
 
     def failure(self) -> YuetanError | None:
-        """A refused case outranks a conflict, which outranks a failed conversion."""
-        statuses = {r.status for r in self.results if r.failed}
-        if not statuses:
+        """A refused case outranks a conflict, which outranks the first other failure's own status (a failed
+        conversion 3, a full disk 5, a missing program 6: what the single-case commands give)."""
+        failed = [r for r in self.results if r.failed]
+        if not failed:
             return None
         message = f"{self.failed} 件案件未入库"
+        statuses = {r.status for r in failed}
         if "refused" in statuses:
             return InvalidCase([], reported=True)
         if "conflict" in statuses:
             return ArchiveConflict(message, reported=True)
-        return ConversionFailed(message, reported=True)
+        error = ConversionFailed(message, reported=True)
+        code = failed[0].exit_code
+        if code and code != int(error.exit_code):
+            error = YuetanError(message, reported=True)
+            error.exit_code = ExitCode(code)
+        return error
 
 
 class SearchHit(ApiModel):
@@ -402,6 +411,26 @@ class LedgerVerifyResult(ApiModel):
         return None if self.ok else VerificationFailed("台账被改动", reported=True)
 
 
+class BackupResult(ApiModel):
+    """`yuetan backup --json`."""
+
+    path: str
+    sha256: str
+    ledger_seq: int
+
+
+class RestoreResult(ApiModel):
+    """`yuetan restore --json`."""
+
+    backup_seq: int
+    mirrored_seq: int | None
+    lost: str
+    moved_aside: list[str]
+    numbers_reserved: list[str]
+    unknown_blobs: int
+    ledger_seq: int
+
+
 class LedgerList(ApiModel):
     """`yuetan ledger list --json` prints each entry on its own line."""
 
@@ -535,10 +564,14 @@ class ExportResult(ApiModel):
 
 
 class ExportVerifyResult(ApiModel):
-    """`yuetan export verify --json`."""
+    """`yuetan export verify --json`: every problem, and each layer checked (zip, manifests, signature,
+    ledger_chain, and archive when verified at the archive) with the seal's signer."""
 
     valid: bool
     problems: list[str]
+    checks: list[VerifyCheck] = Field(default_factory=list)
+    signer: str | None = None
+    notes: list[str] = Field(default_factory=list)
     path: str = Field(default="", exclude=True)
 
     def failure(self) -> YuetanError | None:
@@ -595,6 +628,8 @@ class HandoverVerifyResult(ApiModel):
     cases: int
     problems: list[str]
     path: str
+    signer: str | None = None         # the seal that signed the bag's tag manifest
+    notes: list[str] = []
 
     def failure(self) -> YuetanError | None:
         return None if self.valid else VerificationFailed(f"移交包 {self.path} 校验未通过", reported=True)

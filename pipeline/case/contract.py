@@ -10,14 +10,46 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
+
+from archive_store import text as safe_text
 
 DEFAULT_NOTICE_PREFIX = "赣市监检约"
 
 
 class Contract(BaseModel):
     model_config = ConfigDict(extra="allow", use_enum_values=False, str_strip_whitespace=True)
+
+    @model_validator(mode="after")
+    def _extra_text_is_plain(self):
+        """Keys the contract does not know are kept as they are, so their text is checked here (newlines allowed)."""
+        for path, value in strings_in(self.model_extra or {}):
+            found = safe_text.problem(value, multiline=True)
+            if found:
+                raise PydanticCustomError("unsafe_text", "契约之外的键 {path}{found}", {"path": path, "found": found})
+        return self
+
+
+def strings_in(value, path: str = ""):
+    """(key path, string) for every key and string value under `value`."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            sub = f"{path}.{key}" if path else str(key)
+            yield sub, str(key)
+            yield from strings_in(item, sub)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from strings_in(item, f"{path}[{i}]")
+    elif isinstance(value, str):
+        yield path, value
 
 
 class OrganizerLevel(StrEnum):
@@ -226,10 +258,26 @@ def _valid_region_code(value: str) -> str:
     return value
 
 
+def _plain_line(value: str) -> str:
+    found = safe_text.problem(value)
+    if found:
+        raise PydanticCustomError("unsafe_text", "{found}", {"found": found})
+    return value
+
+
+def _plain_paragraphs(value: str) -> str:
+    found = safe_text.problem(value, multiline=True)
+    if found:
+        raise PydanticCustomError("unsafe_text", "{found}", {"found": found})
+    return value
+
+
 CreditCode = Annotated[str, AfterValidator(_valid_credit_code)]
 NoticeNumber = Annotated[str, AfterValidator(_valid_notice_number)]
 RegionCode = Annotated[str, AfterValidator(_valid_region_code)]
-Text = Annotated[str, Field(min_length=1)]
+# One line: names, titles, places. Paragraphs (newline and tab allowed): the interview's statements and facts.
+Text = Annotated[str, Field(min_length=1), AfterValidator(_plain_line)]
+Paragraphs = Annotated[str, Field(min_length=1), AfterValidator(_plain_paragraphs)]
 
 
 # --- The models ------------------------------------------------------------------------------------
@@ -267,7 +315,7 @@ class Collective(Contract):
 class Ground(Contract):
     article: int
     item: int
-    facts: list[Text] = Field(min_length=1)
+    facts: list[Paragraphs] = Field(min_length=1)
 
 
 class Approval(Contract):
@@ -312,13 +360,13 @@ class Recusal(Contract):
 
 
 class Proceedings(Contract):
-    purpose_and_basis: Text
-    issues_and_evidence: Text
-    statement: Text
-    opinions: Text
-    requirements: list[Text] = Field(default_factory=list)
+    purpose_and_basis: Paragraphs
+    issues_and_evidence: Paragraphs
+    statement: Paragraphs
+    opinions: Paragraphs
+    requirements: list[Paragraphs] = Field(default_factory=list)
     deadline: date | None = None
-    commitment: Text
+    commitment: Paragraphs
 
 
 class Interview(Contract):
@@ -341,7 +389,7 @@ class Interview(Contract):
 class Followup(Contract):
     on: date
     method: FollowupMethod
-    finding: Text
+    finding: Paragraphs
     satisfied: bool
 
 
@@ -365,7 +413,7 @@ class Case(Contract):
     """A closed interview case as the upstream case system hands it over."""
 
     schema_version: Literal[1]
-    case_id: Annotated[str, Field(min_length=1, max_length=64)]
+    case_id: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_plain_line)]
     organizer: Organizer
     target: Target
     collective: Collective | None = None

@@ -5,10 +5,12 @@ Nothing is written outside a temporary folder that is removed on exit.
 """
 from __future__ import annotations
 
+import errno
 import json
 import stat
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ from pipeline.case.contract import (
     Case,
     TargetKind,
     chinese_numeral,
+    strings_in,
 )
 from pipeline.case.media import MEDIA_TYPE_LABELS, expected_media_type, sniff_media_type
 
@@ -35,6 +38,7 @@ MAX_ZIP_MEMBERS = 500
 MAX_ZIP_TOTAL_BYTES = 512 * 1024 * 1024
 MAX_ZIP_RATIO = 200          # uncompressed/compressed per member: more is a bomb
 MAX_CASE_JSON_BYTES = 4 * 1024 * 1024
+MAX_JSON_DEPTH = 32          # a case is about five levels deep; deeper is not a case (and would exhaust recursion)
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,9 @@ def _extract_zip(archive: Path, dest: Path) -> Path:
     label = archive.name
     try:
         zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001 - zipfile parses a hostile file; whatever breaks, it is no zip
+        if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM):
+            raise
         raise InvalidCase([_zip_problem(label, "", f"不是有效的 zip 文件（{exc}），请重新打包")]) from None
     with zf:
         infos = zf.infolist()
@@ -122,9 +128,15 @@ def _plan_extraction(infos: list[zipfile.ZipInfo], label: str):
     plan: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
     for info in infos:
         name = _member_name(info)
+        if not name.strip("/"):
+            problems.append(_zip_problem(label, "", "zip 内有没有名字的文件，已拒收"))
+            continue
         if info.is_dir():
             continue
         pure = PurePosixPath(name.replace("\\", "/"))
+        if any(len(part.encode("utf-8", "surrogateescape")) > 255 for part in pure.parts):
+            problems.append(_zip_problem(label, name[:80], "zip 内的文件名过长（超过 255 字节），已拒收"))
+            continue
         if pure.is_absolute() or ".." in pure.parts or (pure.parts and ":" in pure.parts[0]):
             problems.append(_zip_problem(label, name, "zip 内路径越出案件文件夹（绝对路径或含 ..），已拒收"))
             continue
@@ -135,20 +147,53 @@ def _plan_extraction(infos: list[zipfile.ZipInfo], label: str):
             problems.append(_zip_problem(label, name, "压缩比异常（疑似 zip 炸弹），已拒收"))
             continue
         plan.append((info, pure))
+    problems += _clashes(plan, label)
     declared = sum(info.file_size for info, _ in plan)
     if declared > MAX_ZIP_TOTAL_BYTES:
         problems.append(_zip_problem(label, "", f"zip 解压后总大小超过上限 {MAX_ZIP_TOTAL_BYTES // 2**20} MiB，已拒收"))
     return problems, plan
 
 
+def _clashes(plan: list[tuple[zipfile.ZipInfo, PurePosixPath]], label: str) -> list[CaseProblem]:
+    """Names a zip may hold twice (the last would silently win), a file that is also a folder, and more than one
+    case.json (which case is meant?)."""
+    problems = []
+    seen: dict[tuple, int] = {}
+    for _, pure in plan:
+        seen[pure.parts] = seen.get(pure.parts, 0) + 1
+    for parts, count in seen.items():
+        if count > 1:
+            problems.append(_zip_problem(label, "/".join(parts), f"zip 内有 {count} 个同名文件，无法确定用哪一个，已拒收"))
+    folders = {parts[:i] for parts in seen for i in range(1, len(parts))}
+    for parts in sorted(folders & set(seen)):
+        problems.append(_zip_problem(label, "/".join(parts), "zip 内这个名字既是文件又是文件夹，已拒收"))
+    cases = sorted("/".join(pure.parts) for _, pure in plan if pure.name == CASE_FILE)
+    if len(cases) > 1:
+        problems.append(_zip_problem(label, "", f"zip 内有 {len(cases)} 个 case.json（{'、'.join(cases[:5])}），"
+                                                "一个 zip 只能装一个案件"))
+    return problems
+
+
 def _copy_member(zf, info, target: Path, total: int, label: str, relative) -> int:
-    """Stream one member, counting real bytes: declared sizes in a hostile zip may lie."""
-    with zf.open(info) as src, open(target, "wb") as out:
-        while chunk := src.read(1 << 20):
-            total += len(chunk)
-            if total > MAX_ZIP_TOTAL_BYTES:
-                raise InvalidCase([_zip_problem(label, str(relative), "解压后实际大小超过上限（疑似 zip 炸弹），已拒收")])
-            out.write(chunk)
+    """Stream one member, counting real bytes: declared sizes in a hostile zip may lie. A damaged, encrypted or
+    oddly compressed member is the zip's fault: refused, naming it."""
+    try:
+        with zf.open(info) as src, open(target, "wb") as out:
+            while chunk := src.read(1 << 20):
+                total += len(chunk)
+                if total > MAX_ZIP_TOTAL_BYTES:
+                    raise InvalidCase([_zip_problem(label, str(relative), "解压后实际大小超过上限（疑似 zip 炸弹），已拒收")])
+                out.write(chunk)
+    except (zipfile.BadZipFile, zlib.error, EOFError, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidCase([_zip_problem(label, str(relative), f"zip 中的这个文件已损坏（{str(exc)[:120]}），请重新打包")]) from None
+    except RuntimeError as exc:     # zipfile: "File ... is encrypted, password required for extraction"
+        raise InvalidCase([_zip_problem(label, str(relative), f"zip 中的这个文件已加密（{str(exc)[:120]}），请不加密重新打包")]) from None
+    except NotImplementedError as exc:
+        raise InvalidCase([_zip_problem(label, str(relative), f"zip 的压缩方式不受支持（{str(exc)[:120]}），请用普通 zip 重新打包")]) from None
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
+            raise                   # the machine's fault, not the zip's
+        raise InvalidCase([_zip_problem(label, str(relative), f"zip 中的这个文件无法解压（{exc.strerror}），请重新打包")]) from None
     return total
 
 
@@ -167,6 +212,9 @@ def _case_root(dest: Path, label: str) -> Path:
 def _read_case_dir(case_dir: Path, label: str, case_file: Path | None = None) -> CaseBundle:
     case_file = case_file or case_dir / CASE_FILE
     raw_bytes, raw = _load_json(case_file)
+    undecodable = _surrogate_problems(raw)
+    if undecodable:      # the contract's own JSON parser refuses these without saying where
+        raise InvalidCase(undecodable, source=label)
     problems = _contract_problems(raw_bytes)
     problems += _cross_field_problems(raw)
     attachments, attachment_problems = _attachment_files(raw, case_dir)
@@ -199,9 +247,34 @@ def _load_json(case_file: Path) -> tuple[bytes, Any]:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidCase([CaseProblem(name, f"JSON 格式错误：第 {exc.lineno} 行第 {exc.colno} 列（{_json_reason(exc.msg)}）")]) from None
+    except RecursionError:
+        raise InvalidCase([CaseProblem(name, f"JSON 嵌套过深（超过 {MAX_JSON_DEPTH} 层），不是案件数据")]) from None
+    except ValueError as exc:       # e.g. an integer of more digits than Python converts
+        raise InvalidCase([CaseProblem(name, f"JSON 中有无法读取的值（{str(exc)[:120]}）")]) from None
     if not isinstance(raw, dict):
         raise InvalidCase([CaseProblem(name, "顶层应为 JSON 对象 {…}")])
+    if _depth(raw) > MAX_JSON_DEPTH:
+        raise InvalidCase([CaseProblem(name, f"JSON 嵌套过深（超过 {MAX_JSON_DEPTH} 层），不是案件数据")])
     return data, raw
+
+
+def _depth(value: Any) -> int:
+    """How deeply objects and arrays nest, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in item if isinstance(child, (dict, list)))
+    return deepest
+
+
+def _surrogate_problems(raw: Any) -> list[CaseProblem]:
+    """Strings (or keys) holding a lone UTF-16 surrogate escape such as "\\ud800": not text at all."""
+    return [CaseProblem(path or CASE_FILE, "含有孤立的 UTF-16 代理项转义（如 \\ud800），不是有效的文字")
+            for path, value in strings_in(raw) if any(0xD800 <= ord(c) <= 0xDFFF for c in value)]
 
 
 def _json_reason(msg: str) -> str:
@@ -273,7 +346,7 @@ def chinese_message(err: dict) -> str:
     ctx.setdefault("input", err.get("input"))
     if "expected" in ctx:
         ctx["expected"] = str(ctx["expected"]).replace("'", "").replace(" or ", "、").replace(", ", "、")
-    if kind in {"credit_code", "notice_number", "region_code"}:
+    if kind in {"credit_code", "notice_number", "region_code", "unsafe_text"}:
         return err["msg"]
     if kind == "literal_error" and err["loc"] and err["loc"][0] == "schema_version":
         return f"只支持 schema_version 1，实为 {json.dumps(err.get('input'), ensure_ascii=False)}"
@@ -304,7 +377,7 @@ def _get(raw: Any, *keys: str | int) -> Any:
 def _cross_field_problems(raw: dict) -> list[CaseProblem]:
     problems = _notice_number_prefix(raw)
     kind = _get(raw, "target", "kind")
-    if kind not in {k.value for k in TargetKind}:
+    if not isinstance(kind, str) or kind not in {k.value for k in TargetKind}:
         return problems
     kind = TargetKind(kind)
     problems += _kind_requirements(raw, kind)

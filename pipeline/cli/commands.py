@@ -173,8 +173,9 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], jobs: int, supersede: bo
     who = console_actor(actor)
     progress = None
     if not as_json and sys.stderr.isatty():
+        from rich.console import Console
         from rich.progress import Progress
-        progress = Progress(transient=True)
+        progress = Progress(transient=True, console=Console(file=out.raw(sys.stderr)))  # its escapes draw the bar
     task = None
 
     def started(count: int) -> None:
@@ -188,7 +189,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], jobs: int, supersede: bo
         else:
             for line in out.ingest_row_lines(row):
                 if progress:      # above the progress bar
-                    progress.console.print(line, markup=False, highlight=False)
+                    progress.console.print(api.visible(line), markup=False, highlight=False)
                 else:
                     click.echo(line)
         if progress:
@@ -324,9 +325,45 @@ def audit(ctx: click.Context, as_json: bool):
     示例：yuetan audit
           yuetan audit --json
     """
-    result = api.audit(archive(ctx), actor=console_actor(reading=True))
+    result = api.audit(archive(ctx, check_head=False), actor=console_actor(reading=True))
     out.as_json(result) if as_json else out.audit(result)
     finish(result)
+
+
+@main.command()
+@common_options
+@click.option("-o", "--output", "dest", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="备份文件（在档案库之外；不覆盖已有文件）")
+@actor_option()
+@json_option()
+@click.pass_context
+def backup(ctx: click.Context, dest: Path, actor: str | None, as_json: bool):
+    """备份目录数据库（案件目录、文号登记表、台账）为一个文件；存储（blobs）中的文件按原样复制即可。
+
+    \b
+    示例：yuetan backup -o /backup/yuetan-catalog-20260101.sqlite
+    """
+    result = api.backup(archive(ctx), dest, actor=console_actor(actor))
+    out.as_json(result) if as_json else out.backup(result)
+
+
+@main.command()
+@common_options
+@click.argument("backup_file", type=click.Path(path_type=Path, dir_okay=False))
+@actor_option()
+@json_option()
+@click.pass_context
+def restore(ctx: click.Context, backup_file: Path, actor: str | None, as_json: bool):
+    """从备份恢复目录数据库：只在目录数据库缺失、损坏或被替换（yuetan 以状态 7 拒绝运行）时可用。
+
+    先核对备份：是本档案库的、SQLite 完整、台账哈希链完整、与台账头副本一致。原目录数据库移入 damaged/ 保留；
+    存储中有而备份不知道的案件，其文号重新登记，不会再次发出；丢失的台账条目记入一条新的台账记录。
+
+    \b
+    示例：yuetan restore /backup/yuetan-catalog-20260101.sqlite
+    """
+    result = api.restore(home_path(ctx), backup_file, actor=console_actor(actor))
+    out.as_json(result) if as_json else out.restore(result)
 
 
 @main.group(name="ledger", cls=YuetanGroup)
@@ -344,7 +381,7 @@ def ledger_verify(ctx: click.Context, as_json: bool):
     \b
     示例：yuetan ledger verify
     """
-    result = api.ledger_verify(archive(ctx), actor=console_actor(reading=True))
+    result = api.ledger_verify(archive(ctx, check_head=False), actor=console_actor(reading=True))
     out.as_json(result) if as_json else out.ledger_verify(result)
     finish(result)
 
@@ -509,14 +546,18 @@ def export():
 @click.option("-o", "--output", "dest", type=click.Path(path_type=Path, dir_okay=False), help="导出的 zip 文件")
 @click.option("--verify", "verify_path", type=click.Path(path_type=Path, dir_okay=False),
               help="核验收回的导出包（zip），不导出（同 yuetan export verify）")
+@click.option("--trust", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="--verify：信任的印章证书（PEM/DER 或 PKCS#12）")
 @actor_option("操作人（默认为当前登录名）")
 @json_option()
 @click.pass_context
 def export_create(ctx: click.Context, query, kind, ground, organizer, region, outcome, date_from, date_to,
-                  dest: Path | None, verify_path: Path | None, actor: str | None, as_json: bool):
-    """合规导出：把选定案件的案卷、case.json、清单、汇总表和相关台账写成 BagIt 包（sha256）。
+                  dest: Path | None, verify_path: Path | None, trust: Path | None, actor: str | None,
+                  as_json: bool):
+    """合规导出：把选定案件的案卷、case.json、清单、汇总表和相关台账写成 BagIt 包（sha256），以本库印章签名。
 
-    筛选条件与 yuetan search 相同；导出本身记入台账。yuetan export verify 核验收回的导出包，全部问题逐项列出。
+    筛选条件与 yuetan search 相同；导出本身记入台账。yuetan export verify 核验收回的导出包：zip 结构、BagIt 清单、
+    电子签名、台账哈希链，逐项说明哪一项未通过。
 
     \b
     示例：yuetan export --organizer 赣州市 --from 2025-01-01 -o 赣州2025.zip
@@ -524,10 +565,12 @@ def export_create(ctx: click.Context, query, kind, ground, organizer, region, ou
           yuetan export verify 赣州2025.zip
     """
     if verify_path is not None:
-        ctx.invoke(export_verify, path=verify_path, as_json=as_json)
+        ctx.invoke(export_verify, path=verify_path, trust=trust, as_json=as_json)
         return
     if dest is None:
         raise api.InvalidArgument("请用 -o 给出导出的 zip 文件（或用 yuetan export verify 核验导出包）")
+    if trust is not None:
+        raise api.InvalidArgument("--trust 只用于核验导出包（yuetan export verify）")
     filters = api.ExportFilters(query=query, kind=kind, ground=ground, organizer=organizer, region=region,
                                 outcome=outcome, date_from=date_from, date_to=date_to)
     result = api.export(archive(ctx), filters, dest, actor=console_actor(actor))
@@ -537,15 +580,19 @@ def export_create(ctx: click.Context, query, kind, ground, organizer, region, ou
 @export.command(name="verify")
 @common_options
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--trust", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="信任的印章证书（PEM/DER 或 PKCS#12）；不给出时在档案库中按本库印章核验，否则只核验签名完好")
 @json_option()
 @click.pass_context
-def export_verify(ctx: click.Context, path: Path, as_json: bool):
-    """核验收回的导出包（zip）：zip 结构、BagIt 校验和，以及（在原档案库中时）台账记录的导出文件摘要。
+def export_verify(ctx: click.Context, path: Path, trust: Path | None, as_json: bool):
+    """核验收回的导出包（zip）：zip 结构、BagIt 清单、印章对标签清单的电子签名、台账哈希链，
+    以及（在原档案库中时）本库台账；逐项说明哪一项未通过。
 
     \b
     示例：yuetan export verify 赣州2025.zip
+          yuetan export verify 赣州2025.zip --trust 印章证书.crt
     """
-    result = api.export_verify(path, home=home_path(ctx))
+    result = api.export_verify(path, home=home_path(ctx), trust=trust)
     out.as_json(result) if as_json else out.export_verify(result)
     finish(result)
 
@@ -615,27 +662,32 @@ def catalogue(ctx: click.Context, year: int, dest: Path, actor: str | None, as_j
 @click.option("--receiver", default="", help="接收单位（印在移交清单上，如某市档案馆）")
 @click.option("--verify", "verify_path", type=click.Path(path_type=Path),
               help="接收方核验移交包（移交文件夹或其中的 zip），不编制移交")
+@click.option("--trust", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="--verify：信任的印章证书（PEM/DER 或 PKCS#12）；不给出时在档案库中按本库印章核验")
 @actor_option("操作人（默认为当前登录名）")
 @json_option()
 @click.pass_context
 def handover(ctx: click.Context, year: int | None, out_dir: Path | None, receiver: str, verify_path: Path | None,
-             actor: str | None, as_json: bool):
-    """年度移交：该年度在库案卷写成 BagIt 包（含案卷目录与移交清单），供移交、接收双方签字；记入台账。
-    --verify 在接收方核验移交包：包的校验和、每卷的电子印章与 PDF/A、案卷目录与包内案卷一一对应。
+             trust: Path | None, actor: str | None, as_json: bool):
+    """年度移交：该年度在库案卷写成 BagIt 包（含案卷目录与移交清单），以本库印章签名，供移交、接收双方签字；记入台账。
+    --verify 在接收方核验移交包：包的校验和与电子签名（--trust 给出信任的印章证书）、台账哈希链、每卷的电子印章与
+    PDF/A、案卷目录与包内案卷一一对应。
 
     \b
     示例：yuetan handover --year 2025 -o 2025年度移交 --receiver 江西省档案馆
-          yuetan handover --verify 2025年度移交
+          yuetan handover --verify 2025年度移交 --trust 印章证书.crt
     """
     if verify_path is not None:
         if year is not None or out_dir is not None:
             raise api.InvalidArgument("--verify 只核验移交包，不与 --year、-o 同用")
-        result = api.handover_verify(verify_path, home=home_path(ctx))
+        result = api.handover_verify(verify_path, home=home_path(ctx), trust=trust)
         out.as_json(result) if as_json else out.handover_verify(result)
         finish(result)
         return
     if year is None or out_dir is None:
         raise api.InvalidArgument("请给出 --year 年度与 -o 输出文件夹（或用 --verify 核验移交包）")
+    if trust is not None:
+        raise api.InvalidArgument("--trust 只与 --verify 一起使用")
     result = api.handover(archive(ctx), year, out_dir, actor=console_actor(actor), receiver=receiver)
     out.as_json(result) if as_json else out.handover(result)
 # The web face's commands (`serve`, `user`) plug in by entry point, so the command line never imports it.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import logging
 import os
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -18,15 +19,35 @@ HOME_HELP = "档案库文件夹（默认 $YUETAN_HOME，否则 ./yuetan-archive�
 
 class YuetanGroup(click.Group):
     """Turns every `YuetanError` into its Chinese message and its exit status, in one place: the exit status
-    comes only from the exception's class."""
+    comes only from the exception's class. Any other error too: a full disk or a forbidden folder says so (5), a
+    fault of the program is an internal error (10), never a traceback (YUETAN_DEBUG=1 shows it). Every control or
+    bidi character written to stdout or stderr is shown as an escape (output.show_escaped), so no text can
+    rewrite the terminal."""
 
     def invoke(self, ctx: click.Context):
+        from pipeline.cli import output
+        output.show_escaped()
         try:
-            return super().invoke(ctx)
+            with api.scratch_session():      # a private temp folder; a killed run's is swept by the next
+                return super().invoke(ctx)
         except api.YuetanError as exc:
             if not exc.reported:
                 click.echo(f"错误：{exc.message}", err=True)
             ctx.exit(int(exc.exit_code))
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except BrokenPipeError:
+            sys.stdout = output.VisibleStream(open(os.devnull, "w"))     # the reader went away (yuetan … | head)
+            ctx.exit(int(api.ExitCode.failed_check))
+        except Exception as exc:  # noqa: BLE001 - the one place where anything left becomes a message
+            if os.environ.get("YUETAN_DEBUG"):
+                raise
+            explained = api.environment_error(exc)
+            if explained is None:
+                explained = api.YuetanError(f"内部错误（{type(exc).__name__}: {str(exc)[:200]}）：操作未完成；请把此"
+                                            "信息报告给维护人员（设置环境变量 YUETAN_DEBUG=1 可显示出错位置）")
+            click.echo(f"错误：{explained.message}", err=True)
+            ctx.exit(int(explained.exit_code))
 
 
 class ModeGroup(YuetanGroup):
@@ -108,8 +129,8 @@ def home_path(ctx: click.Context) -> Path:
     return api.resolve_home(ctx.ensure_object(dict).get("home"))
 
 
-def archive(ctx: click.Context) -> api.ArchiveHome:
-    return api.open_archive(home_path(ctx))
+def archive(ctx: click.Context, *, check_head: bool = True) -> api.ArchiveHome:
+    return api.open_archive(home_path(ctx), check_head=check_head)
 
 
 def console_actor(name: str | None = None, *, reading: bool = False) -> api.Actor:
@@ -118,7 +139,7 @@ def console_actor(name: str | None = None, *, reading: bool = False) -> api.Acto
     A command that only reads may run without a login name (in a container, say): it acts as the uid then.
     """
     if name and name.strip():
-        return api.Actor(name=name.strip(), role=api.Role.console)
+        return api.Actor(name=api.plain_text(name.strip(), "操作人（--actor）"), role=api.Role.console)
     try:
         login = getpass.getuser()
     except (KeyError, OSError):

@@ -1,6 +1,7 @@
 """Everything the command line prints: each core API answer as JSON (`--json`: its model_dump) or for a person."""
 from __future__ import annotations
 
+import io
 import json
 import sys
 
@@ -9,6 +10,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from pipeline import api
 from pipeline.api import ROLE_LABELS, clock
 from pipeline.api import models as m
 
@@ -28,8 +30,58 @@ def show_table(grid: Table, title: str | None = None) -> None:
     if title:
         say(title)
     terminal = sys.stdout.isatty()
-    Console(highlight=False, width=None if terminal else PIPE_WIDTH, color_system="auto" if terminal else None,
-            soft_wrap=False).print(grid)
+    for column in grid.columns:         # the cells are escaped here; the table's own styling reaches the terminal
+        column._cells = [api.visible(c) if isinstance(c, str) else c for c in column._cells]
+    Console(file=raw(sys.stdout), highlight=False, width=None if terminal else PIPE_WIDTH,
+            color_system="auto" if terminal else None, soft_wrap=False).print(grid)
+
+
+class VisibleStream(io.TextIOBase):
+    """A text stream that shows control and bidi characters as escapes instead of obeying them.
+
+    Wrapped around stdout and stderr for every command (`show_escaped`), so no message, name or reason read
+    from the archive or the command line can rewrite the terminal, reverse text or forge a line. Inside a JSON
+    string the escape is the same character, so JSON output keeps its meaning."""
+
+    def __init__(self, raw):
+        self.raw = raw
+
+    @property
+    def encoding(self):
+        return getattr(self.raw, "encoding", "utf-8")
+
+    @property
+    def errors(self):
+        return getattr(self.raw, "errors", "strict")
+
+    def write(self, text: str) -> int:
+        self.raw.write(api.visible(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+    def isatty(self) -> bool:
+        return self.raw.isatty()
+
+    def fileno(self) -> int:
+        return self.raw.fileno()
+
+    def writable(self) -> bool:
+        return True
+
+
+def show_escaped() -> None:
+    """From here on, stdout and stderr escape control and bidi characters."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, VisibleStream):
+            setattr(sys, name, VisibleStream(stream))
+
+
+def raw(stream):
+    """The terminal under a VisibleStream, for a progress bar that draws with escapes of its own."""
+    return stream.raw if isinstance(stream, VisibleStream) else stream
 
 
 def as_json(result: m.ApiModel, *, indent: int | None = None) -> None:
@@ -203,8 +255,27 @@ def ledger_verify(result: m.LedgerVerifyResult) -> None:
         say(f"    ✗ {problem}")
 
 
+def backup(result: m.BackupResult) -> None:
+    say(f"已备份目录数据库：{result.path}（台账到第 {result.ledger_seq} 条，sha256 {result.sha256}）")
+
+
+def restore(result: m.RestoreResult) -> None:
+    say(f"已从备份恢复目录数据库：备份的台账到第 {result.backup_seq} 条，恢复记录为台账第 {result.ledger_seq} 条")
+    if result.lost:
+        say(f"    档案库原已记到第 {result.mirrored_seq} 条：{result.lost}账目所记的操作已丢失")
+    for path in result.moved_aside:
+        say(f"    原目录数据库文件保留在 {path}")
+    if result.numbers_reserved:
+        say(f"    重新登记的文号（不会再次发出）：{'、'.join(result.numbers_reserved)}")
+    if result.unknown_blobs:
+        say(f"    存储中有 {result.unknown_blobs} 个文件不为恢复后的目录所知（已记入台账）：运行 yuetan audit 查看，"
+            "重新入库这些案件即可补回目录")
+    say("    检索索引可能与恢复后的目录不一致：请运行 yuetan reindex")
+
+
 LEDGER_ACTIONS = {"ingest": "入库", "supersede": "新版本入库", "export": "导出", "hold": "保全（冻结）",
-                  "release": "解除保全", "purge_plan": "编制销毁清册", "purge": "销毁", "reindex": "重建索引"}
+                  "release": "解除保全", "purge_plan": "编制销毁清册", "purge": "销毁", "reindex": "重建索引",
+                  "backup": "备份目录数据库", "restore": "从备份恢复目录数据库"}
 
 
 def role_label(role: str | None) -> str:
@@ -274,8 +345,10 @@ def export(result: m.ExportResult) -> None:
 
 def export_verify(result: m.ExportVerifyResult) -> None:
     say(f"{'✓ 导出包完好' if result.valid else '✗ 导出包校验未通过'}：{result.path}")
-    for p in result.problems:
-        say(f"    {p}")
+    for check in result.checks:
+        say(f"    {'✓' if check.ok else '✗'} {check.message}")
+    for note in result.notes:
+        say(f"    · {note}")
 
 
 def credit(result: m.CreditResult) -> None:
@@ -331,5 +404,9 @@ def handover(result: m.HandoverResult) -> None:
 
 def handover_verify(result: m.HandoverVerifyResult) -> None:
     say(f"{'✓ 移交包完好' if result.valid else '✗ 移交包校验未通过'}：{result.path}（{result.cases}卷）")
+    if result.valid and result.signer:
+        say(f"    电子签名有效（签名者 {result.signer}）")
     for p in result.problems:
         say(f"    {p}")
+    for note in result.notes:
+        say(f"    · {note}")

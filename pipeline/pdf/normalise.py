@@ -31,6 +31,7 @@ from archive_store.errors import (
     InvalidArgument,
     InvalidCase,
     YuetanError,
+    machine_fault,
 )
 from pipeline.case.media import (
     DOCX,
@@ -178,6 +179,8 @@ def _climb(rungs, start: Path, dest: Path, name: str, work: Path, timeout: float
         except YuetanError:
             raise   # a missing program or a broken installation is not this file's fault
         except Exception as exc:  # noqa: BLE001 - whatever a rung trips on, the next rung is tried
+            if (fault := machine_fault(exc)) is not None:
+                raise fault from exc     # a full disk fails every rung alike, and is not the upload's fault
             attempts.append(RungAttempt(rung, "failed", [f"{type(exc).__name__}: {brief(exc)}"], _since(started)))
         else:
             attempts.append(RungAttempt(rung, "kept", candidate.changes, _since(started)))
@@ -508,6 +511,8 @@ def _from_docx(src: Path, dest: Path, work: Path, converter, timeout: float) -> 
     except YuetanError:
         raise
     except Exception as exc:  # noqa: BLE001 - any converter failure is this file's conversion failing
+        if (fault := machine_fault(exc)) is not None:
+            raise fault from exc
         raise ConversionFailed(f"“{src.name}”转换为 PDF/A 失败（{type(exc).__name__}: {brief(exc)}）："
                                "请在 Word 中检查文件能否正常打开，另存后重新上传") from exc
     if not out.is_file() or out.stat().st_size == 0:

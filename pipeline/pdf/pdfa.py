@@ -437,8 +437,10 @@ def _cms_counts(der: bytes) -> tuple[int, int]:
     """(signers, certificates) in a PKCS#7 signature; (0, 0) if it cannot be read."""
     from asn1crypto import cms
 
+    from pipeline.pdf.seal import der_value
+
     try:
-        signed = cms.ContentInfo.load(der.rstrip(b"\0"))["content"]
+        signed = cms.ContentInfo.load(der_value(der))["content"]
         certificates = signed["certificates"]
         return len(signed["signer_infos"]), len(certificates) if certificates.native else 0
     except (ValueError, TypeError, KeyError, AttributeError):

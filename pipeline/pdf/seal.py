@@ -6,6 +6,7 @@ needs a font. Nothing may be saved after sealing: any later byte leaves the sign
 """
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import os
@@ -240,6 +241,24 @@ def verify_seal(path: Path, *, trust_p12_or_cert: Path | None = None,
                       signed_at=last.signed_at, trusted=last.trusted, development=last.development)
 
 
+def der_value(raw: bytes) -> bytes:
+    """The DER element at the start of `raw`, cut at the length its own header declares (a signature's /Contents
+    is padded with zeros after it; stripping zeros instead would also cut a signature whose last byte is 0x00).
+    ValueError when the header is not a complete definite-length DER header."""
+    if len(raw) < 2:
+        raise ValueError("too short for a DER header")
+    if raw[1] < 0x80:
+        header, length = 2, raw[1]
+    else:
+        width = raw[1] & 0x7F
+        if width == 0 or width > 4 or len(raw) < 2 + width:
+            raise ValueError("not a definite DER length")
+        header, length = 2 + width, int.from_bytes(raw[2:2 + width], "big")
+    if header + length > len(raw):
+        raise ValueError("DER element longer than the data")
+    return raw[:header + length]
+
+
 def _contents_exact(data: bytes, sig) -> bool:
     """The one part of the file the signature cannot cover is its own /Contents: it must hold exactly the
     DER signature in upper-case hex followed by zero padding, as written at sealing, so no byte of it can
@@ -252,12 +271,8 @@ def _contents_exact(data: bytes, sig) -> bool:
         raw = bytes.fromhex(gap[1:-1].decode("ascii"))
         if raw[0] != 0x30:
             return False
-        if raw[1] < 0x80:
-            total = 2 + raw[1]
-        else:
-            width = raw[1] & 0x7F
-            total = 2 + width + int.from_bytes(raw[2:2 + width], "big")
-        return total <= len(raw) and not any(raw[total:])
+        total = len(der_value(raw))
+        return not any(raw[total:])
     except Exception:  # noqa: BLE001 - a damaged signature dictionary is simply not exact
         return False
 
@@ -301,6 +316,73 @@ def _check_signature(sig, anchors: list | None, *, last: bool) -> _Result:
     if last and not result.covers_whole_file:
         result.problems.append("印章没有覆盖整个文件：盖章之后文件又被追加或修改")
     return result
+
+
+# --- detached signatures (sealed exports) -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DetachedStatus:
+    """A detached CMS signature over some bytes: intact (digest matches), valid (signature verifies, and with
+    anchors the signer is trusted), who signed."""
+
+    intact: bool
+    valid: bool
+    signer: str | None
+    trusted: bool | None
+    development: bool
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return self.intact and self.valid and not self.problems
+
+
+def _run(coroutine):
+    """Run pyHanko's coroutine to its end, also from a thread that already runs an event loop (a web worker,
+    a browser driver), where asyncio.run refuses: then in a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def sign_detached(data: bytes, *, p12_path: Path, passphrase: bytes | None) -> bytes:
+    """A detached CMS SignedData (DER) by the seal over `data`, with the seal certificate inside:
+    `openssl cms -verify -binary -inform DER -in SIG -content DATA -CAfile SEAL.crt` checks it."""
+    signer = load_seal(p12_path, passphrase)
+    return _run(signer.async_sign_general_data(data, "sha256", detached=True)).dump()
+
+
+def verify_detached(data: bytes, signature: bytes, *, anchors: list | None = None) -> DetachedStatus:
+    """Check a detached CMS signature; a damaged one is a problem, never an exception."""
+    from asn1crypto import cms
+    from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
+
+    try:
+        info = cms.ContentInfo.load(signature)
+        signed = info["content"]
+        if info["content_type"].native != "signed_data" or len(signed["signer_infos"]) != 1:
+            raise ValueError("not a SignedData with one signer")
+        cert = next(c.chosen for c in signed["certificates"] if c.name == "certificate")
+        context = ValidationContext(trust_roots=anchors if anchors is not None else [cert],
+                                    allow_fetching=False, revocation_mode="soft-fail")
+        status = _run(async_validate_detached_cms(data, signed, signer_validation_context=context))
+    except Exception as exc:  # noqa: BLE001 - a tampered signature can break the parser anywhere
+        return DetachedStatus(False, False, None, None, False, [f"签名数据无法解析（{_brief(exc)}）"])
+    signer = certificate_name(status.signing_cert)
+    trusted = bool(status.trusted) if anchors is not None else None
+    problems = []
+    if not status.intact:
+        problems.append("所签内容已被改动（摘要不符）")
+    elif not status.valid:
+        problems.append("签名值无效")
+    if trusted is False:
+        problems.append(f"签名者“{signer}”不是所信任的印章证书（或其签发者）")
+    return DetachedStatus(bool(status.intact), bool(status.valid) and trusted is not False, signer, trusted,
+                          is_development_certificate(status.signing_cert), problems)
 
 
 def load_trust(path: Path, passphrase: bytes | None = None) -> list[asn1_x509.Certificate]:

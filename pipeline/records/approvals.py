@@ -21,6 +21,7 @@ from archive_store.errors import ArchiveConflict, InvalidArgument
 from archive_store.home import ArchiveHome
 from archive_store.schema import approvals as APPROVALS
 from archive_store.schema import kept_exports as KEPT_EXPORTS
+from archive_store.text import require_plain
 from pipeline.records.authority import PermissionRefused, require
 from pipeline.records.export import ExportFilters, export_bag
 from pipeline.records.retention import (
@@ -92,7 +93,7 @@ def _reason(reason: str | None, what: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise InvalidArgument(f"请写明{what}的理由或意见")
-    return reason[:500]
+    return require_plain(reason[:500], f"{what}的理由或意见", multiline=True)
 
 
 def _decisions(conn, subject: str, subject_id: str) -> list[Decision]:
@@ -135,7 +136,7 @@ def draft_plan(home: ArchiveHome, *, actor: Actor, as_of: date | None = None) ->
     drafts.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".draft.", dir=drafts))
     try:
-        plan = plan_destruction(home, work / "plan", actor=actor, as_of=as_of)
+        plan = plan_destruction(home, work / "plan", actor=actor, as_of=as_of, in_archive=True)
         if plan.get("plan_id"):
             (work / "plan").rename(drafts / plan["plan_id"])
         return plan
@@ -247,13 +248,14 @@ def prepare_export(home: ArchiveHome, filters: ExportFilters, *, actor: Actor, g
     grantee = (grantee or "").strip()
     if not grantee:
         raise InvalidArgument("请写明接收导出的检查人员账户")
+    require_plain(grantee, "接收导出的检查人员账户")
     if until < clock.today():
         raise InvalidArgument(f"授权截止日期 {until} 已过")
     folder = home.path / EXPORTS_DIR
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")
     export_id = f"EXP-{stamp}"
-    result = export_bag(home, filters, folder / f"{export_id}.zip", actor=actor)
+    result = export_bag(home, filters, folder / f"{export_id}.zip", actor=actor, in_archive=True)
     with home.catalog() as catalog, catalog.transaction() as tx:
         tx.conn.execute(insert(KEPT_EXPORTS).values(
             export_id=export_id, file=f"{EXPORTS_DIR}/{export_id}.zip", zip_sha256=result.zip_sha256,

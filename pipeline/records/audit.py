@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from archive_store import ledger
-from archive_store.catalog import check_store
+from archive_store.backup import blob_label, restored_orphans
+from archive_store.catalog import check_store, head_problems
+from archive_store.durable import sha256_file
+from archive_store.errors import IndexDamaged
 from archive_store.home import ArchiveHome
 from pipeline.records.retention import lock_until, purge_leftovers
 from pipeline.search.follow import position as follow_position
@@ -33,7 +36,8 @@ class AuditReport:
 def audit_archive(home: ArchiveHome) -> AuditReport:
     report = AuditReport()
     blobs = home.blobs()
-    with home.catalog() as catalog:
+    with home.catalog(check_head=False) as catalog:
+        report.problems += head_problems(catalog, home.path)
         store = check_store(catalog, blobs)
         report.problems += store.problems
         if hasattr(blobs, "objects"):
@@ -41,9 +45,23 @@ def audit_archive(home: ArchiveHome) -> AuditReport:
             report.problems += problems
             report.pending += pending
         report.blobs_checked = store.blobs_checked
-        if store.unreferenced:
-            report.pending.append(f"{len(store.unreferenced)} 个文件未被任何案件引用（中断的入库留下的，无害；"
-                                  "重新入库同一案件会引用它们）")
+        staged = _staged_shas(home)
+        pending = [sha for sha in store.unreferenced if sha in staged]
+        if pending:
+            report.pending.append(f"{len(pending)} 个文件属于中断的入库（暂存区中尚未入库的案卷；"
+                                  "重新运行 yuetan ingest 会引用它们）")
+        restored = restored_orphans(ledger.entries(catalog))
+        for sha in store.unreferenced:
+            if sha in staged:
+                continue
+            label = blob_label(blobs, sha)
+            label = f"（{label}）" if label else ""
+            if sha in restored:
+                report.pending.append(f"存储中的文件 {sha}{label} 在从备份恢复时已不为目录所知（台账第 {restored[sha]} 条"
+                                      "记下）：重新入库其案件可补回目录")
+            else:
+                report.problems.append(f"存储中的文件 {sha}{label} 不为目录所知：目录数据库可能丢失了它的案件"
+                                       "（被换成旧备份或被截断），或有人把文件放进了存储")
         report.problems += ledger.verify_chain(catalog)
         entries = ledger.entries(catalog)
         report.ledger_entries = len(entries)
@@ -51,8 +69,12 @@ def audit_archive(home: ArchiveHome) -> AuditReport:
         current = catalog.all_cases(status="current")
         report.cases = len(current)
         _check_index(home, current, report, entries)
-    report.pending += purge_leftovers(home)
+    try:
+        report.pending += purge_leftovers(home)
+    except IndexDamaged:
+        pass            # already a problem of its own (_check_index)
     report.pending += _staging_leftovers(home)
+    report.pending += _numbers_not_archived(home)
     return report
 
 
@@ -95,6 +117,32 @@ def bucket_lock_problems(catalog, store, years: int) -> tuple[list[str], list[st
     return problems, pending
 
 
+def verify_ledger(home: ArchiveHome) -> tuple[int, list[str]]:
+    """(entries, problems): the hash chain, and the catalog against the ledger head mirrored beside it."""
+    with home.catalog(check_head=False) as catalog:
+        problems = head_problems(catalog, home.path) + ledger.verify_chain(catalog)
+        return len(ledger.entries(catalog)), problems
+
+
+def _staged_shas(home: ArchiveHome) -> set[str]:
+    """The sha256 of every file in a staged build: what an interrupted ingest may have put into the store."""
+    if not home.staging_dir.is_dir():
+        return set()
+    return {sha256_file(p) for p in home.staging_dir.rglob("*") if p.is_file() and not p.is_symlink()}
+
+
+def _numbers_not_archived(home: ArchiveHome) -> list[str]:
+    """Numbers the register allocated to a case no archived dossier carries yet: a gap in the archive's numbering,
+    explained (the documents were made but the case is still open, or its ingest failed and why)."""
+    with home.catalog(check_head=False) as catalog:
+        archived = {r.case_id for r in catalog.all_cases()} | {t.case_id for t in catalog.tombstones()}
+    with home.numbers(check_head=False) as registry:
+        allocations = registry.allocations()
+    return [f"文号 {a['notice_number']} 已分配给案件 {a['case_id'] or '（未指定）'}，尚无入库的案卷使用它："
+            + (a["note"] or "文书已生成，案件尚未入库")
+            for a in allocations if a["case_id"] not in archived]
+
+
 def _staging_leftovers(home: ArchiveHome) -> list[str]:
     if not home.staging_dir.is_dir():
         return []
@@ -119,7 +167,11 @@ def _unledgered_versions(catalog, entries) -> list[str]:
 def _check_index(home: ArchiveHome, current, report: AuditReport, entries) -> None:
     """This node's index against the catalog. A case stored after the position this node's index has followed
     to (another node's ingest, not yet caught up) is pending, not a problem."""
-    indexed = indexed_case_ids(home.index_dir)
+    try:
+        indexed = indexed_case_ids(home.index_dir)
+    except IndexDamaged as exc:
+        report.problems.append(exc.message)
+        return
     wanted = {r.case_id: r for r in current}
     followed = follow_position(home)
     last_change = {e.case_id: e.seq for e in entries if e.case_id and e.action in ("ingest", "supersede", "purge")}
@@ -141,5 +193,5 @@ def _check_index(home: ArchiveHome, current, report: AuditReport, entries) -> No
 
 
 def _tombstones(home: ArchiveHome):
-    with home.catalog() as catalog:
+    with home.catalog(check_head=False) as catalog:
         return catalog.tombstones()

@@ -43,6 +43,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "run_audit": frozenset({"auditor"}),
     "manage_accounts": frozenset({"sysadmin"}),
     "assign_roles": frozenset({"secadmin"}),
+    "back_up": frozenset({"sysadmin"}),
+    "restore_catalog": frozenset(),         # only on the archive's own machine (console), never through a face
 }
 PERMISSION_LABELS = {
     "search": "检索案件", "view_case": "查看案件", "download_dossier": "下载案卷", "ingest": "入库",
@@ -51,6 +53,7 @@ PERMISSION_LABELS = {
     "approve_export": "批准导出", "receive_export": "接收导出", "view_credit": "查看信用档案",
     "view_statistics": "查看统计", "read_ledger": "查阅台账", "read_access_log": "查阅访问日志",
     "run_audit": "核查档案库", "manage_accounts": "管理账户", "assign_roles": "分配角色",
+    "back_up": "备份目录数据库", "restore_catalog": "从备份恢复目录数据库",
 }
 
 

@@ -126,6 +126,7 @@ def write_catalogue(home: ArchiveHome, catalogue: Catalogue, dest: Path, *, conv
         raise InvalidArgument(f"案卷目录的输出文件 {dest} 的扩展名应为 .xlsx 或 .pdf")
     if dest.is_dir():
         raise InvalidArgument(f"{dest} 是文件夹：请给出 .xlsx 或 .pdf 文件名")
+    dest = home.output_file(dest)           # never among the archive's own files
     if suffix == ".xlsx":
         with atomic_path(dest) as tmp:
             write_xlsx(catalogue, tmp)

@@ -126,6 +126,11 @@ def _entries(catalog, store, records) -> list[InterviewEntry]:
     return sorted(entries, key=lambda e: (e.credit_code or "", e.interview_on or "", e.notice_number))
 
 
+def write_credit_table(home: ArchiveHome, entries: list[InterviewEntry], dest: Path) -> None:
+    """The credit file as a table a user asked for (-o): never among the archive's own files."""
+    write_table(entries, home.output_file(dest))
+
+
 def write_table(entries: list[InterviewEntry], path: Path, *, headers: list[str] | None = None,
                 rows: list[list] | None = None, sheet_title: str = "约谈信用档案") -> None:
     """XLSX or CSV (UTF-8 with BOM, so Excel opens the Chinese) by the file's extension; temp name + rename."""

@@ -4,6 +4,8 @@ Bag layout (bag root = the zip's one top-level folder):
   data/<case_id>/dossier.pdf, case.json, manifest.json   the sealed dossier and what it was built from
   data/summary.csv, data/summary.xlsx                    文号, 约谈对象, 信用代码, 事由, 程序核查发现, 处理结果, dates
   data/ledger.jsonl                                      every ledger entry concerning these cases, chain fields kept
+  data/ledger-chain.txt                                  "seq prev_hash entry_hash" of every entry up to the head
+  tagmanifest-sha256.txt.p7s                             the archive seal's detached CMS signature of the tag manifest
 The bag is built in a temp folder beside the destination, zipped, and renamed into place; the export goes into
 the ledger with the sha256 of the bag's tag manifest (which covers the payload manifest, so the whole bag).
 """
@@ -28,14 +30,18 @@ import bagit
 from archive_store import ledger
 from archive_store.actors import Actor
 from archive_store.durable import fsync_dir, sha256_file
-from archive_store.errors import ArchiveConflict, InvalidArgument
+from archive_store.errors import ArchiveConflict, InvalidArgument, YuetanError
 from archive_store.home import ArchiveHome
+from archive_store.text import require_plain
 from pipeline.pdf.manifest import canonical_json
+from pipeline.pdf.seal import load_trust, sign_detached, verify_detached
 from pipeline.records.credit import InterviewEntry, interview_entry, write_table
 
 SUMMARY_HEADERS = ["文号", "约谈对象", "信用代码", "事由", "程序核查发现", "处理结果", "约谈日期", "结案日期",
                    "案件编号", "约谈组织方"]
 TAG_MANIFEST = "tagmanifest-sha256.txt"
+SIGNATURE_FILE = "tagmanifest-sha256.txt.p7s"
+CHAIN_FILE = "ledger-chain.txt"
 MAX_MEMBERS = 100_000
 
 
@@ -70,7 +76,7 @@ def select_cases(home: ArchiveHome, filters: ExportFilters) -> list:
 
     Refused while any current case is missing from the index: an inspector's export must not be silently short.
     """
-    from pipeline.search import index
+    from pipeline.records.lookup import search_archive
 
     with home.catalog() as catalog:
         current = {r.case_id: r for r in catalog.all_cases(status="current")}
@@ -80,18 +86,23 @@ def select_cases(home: ArchiveHome, filters: ExportFilters) -> list:
                               f"{'等' if len(not_indexed) > 5 else ''}），导出会不完整：请先运行 yuetan reindex")
     if not current:
         return []
-    found = index.search(home.index_dir, filters.query or "", kind=filters.kind, ground=filters.ground,
-                         organizer=filters.organizer, region=filters.region, outcome=filters.outcome,
-                         date_from=filters.date_from, date_to=filters.date_to, limit=len(current),
-                         highlight="none")
+    found = search_archive(home, filters.query or "", kind=filters.kind, ground=filters.ground,
+                           organizer=filters.organizer, region=filters.region, outcome=filters.outcome,
+                           date_from=filters.date_from, date_to=filters.date_to, limit=len(current),
+                           highlight="none", facets=False)
     records = [current[h.case_id] for h in found.hits if h.case_id in current]
     return sorted(records, key=lambda r: (_as_date(r.interview_on) or date.min, r.notice_number or "", r.case_id))
 
 
-def export_bag(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: Actor) -> ExportResult:
-    """Write the bag zip to `dest`; refuses to export nothing and never overwrites an existing file."""
+def export_bag(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: Actor,
+               in_archive: bool = False) -> ExportResult:
+    """Write the bag zip to `dest`; refuses to export nothing and never overwrites an existing file. `dest` is a
+    user's (-o), never inside the archive, unless `in_archive`: an export the archive keeps for an inspector."""
 
     dest = Path(dest)
+    for key, value in filters.as_dict().items():       # they go into bag-info and the ledger
+        if isinstance(value, str):
+            require_plain(value, f"导出的筛选条件（{key}）")
     if dest.suffix.lower() != ".zip":
         raise InvalidArgument(f"导出文件 {dest} 的扩展名应为 .zip")
     if dest.exists():
@@ -99,6 +110,10 @@ def export_bag(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: 
     records = select_cases(home, filters)
     if not records:
         raise InvalidArgument(f"没有符合条件的案件（{_filters_text(filters)}），未导出任何文件")
+    if in_archive:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        home.output_file(dest)
     store = home.blobs()
     dest.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{dest.stem}.", suffix=".partial", dir=dest.parent))
@@ -106,7 +121,8 @@ def export_bag(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: 
         bag_dir = work / _safe_name(dest.stem)
         bag_dir.mkdir()
         with home.catalog() as catalog:
-            entries = _write_payload(catalog, store, records, bag_dir)
+            head = ledger.head(catalog)
+            entries = _write_payload(catalog, store, records, bag_dir, head_seq=head.seq if head else 0)
             organizers = sorted({r.organizer for r in records if r.organizer})
             zip_tmp = work / "bag.zip"
             tag_sha, zip_sha = package_bag(home, bag_dir, {
@@ -117,7 +133,7 @@ def export_bag(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: 
                 "Bag-Group-Identifier": "yuetan",
                 "Yuetan-Filters": canonical_json(filters.as_dict()).decode("utf-8"),
                 "Yuetan-Case-Count": str(len(records)),
-                "Yuetan-Ledger-Head": _ledger_head_text(catalog),
+                "Yuetan-Ledger-Head": ledger_head_text(head),
             }, zip_tmp)
             with catalog.transaction() as tx:
                 entry = ledger.append(tx, action="export", actor=actor, case_id=None, details={
@@ -132,18 +148,34 @@ def export_bag(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: 
 
 
 def package_bag(home: ArchiveHome, bag_dir: Path, bag_info: dict, zip_path: Path) -> tuple[str, str]:
-    """The payload in `bag_dir` made a BagIt bag (sha256) and zipped to `zip_path`: what every bag the archive
-    hands out goes through (exports, yearly handovers). Returns (tag manifest sha256, zip sha256)."""
+    """The payload in `bag_dir` made a BagIt bag (sha256), its tag manifest signed by the archive's seal (a
+    detached CMS, `SIGNATURE_FILE`), and zipped to `zip_path`: what every bag the archive hands out goes through
+    (exports, yearly handovers), so an inspector or a receiving archive can prove where it came from.
+    Returns (tag manifest sha256, zip sha256)."""
+    info = {**bag_info, "Yuetan-Signature": f"{SIGNATURE_FILE}（CMS 分离式签名，DER，签名对象为 {TAG_MANIFEST}）"}
     with _quiet_bagit():
-        bag = bagit.make_bag(str(bag_dir), bag_info=bag_info, checksums=["sha256"])
-    tag_sha = sha256_file(Path(bag.path) / TAG_MANIFEST)
+        bag = bagit.make_bag(str(bag_dir), bag_info=info, checksums=["sha256"])
+    tag_manifest = Path(bag.path) / TAG_MANIFEST
+    tag_sha = sha256_file(tag_manifest)
+    (Path(bag.path) / SIGNATURE_FILE).write_bytes(sign_detached(
+        tag_manifest.read_bytes(), p12_path=home.seal_pkcs12, passphrase=home.seal_passphrase()))
     _zip_folder(bag_dir, zip_path)
     return tag_sha, sha256_file(zip_path)
 
 
-def _write_payload(catalog, store, records, bag_dir: Path, *, folder_name=None) -> list[InterviewEntry]:
+def ledger_head_text(head) -> str:
+    """The ledger's last entry before the bag was made (bag-info's Yuetan-Ledger-Head): a copy outside the archive
+    that pins the whole chain, and the end of the bag's ledger-chain.txt."""
+    return f"{head.seq} {head.entry_hash}" if head else "0"
+
+
+def _write_payload(catalog, store, records, bag_dir: Path, *, head_seq: int, folder_name=None) -> list[InterviewEntry]:
     """Files go straight into the future bag folder; bagit's make_bag moves them under data/. Each case's folder is
-    its case_id, or `folder_name(record)`."""
+    its case_id, or `folder_name(record)`.
+
+    ledger.jsonl holds the entries about these cases up to `head_seq`, whole (each one's hash can be recomputed);
+    ledger-chain.txt holds "seq prev_hash entry_hash" of every entry up to the head, so each of them is tied to the
+    head in bag-info, and the head to the archive's own ledger."""
 
     entries = []
     with open(bag_dir / "ledger.jsonl", "w", encoding="utf-8") as ledger_file:
@@ -157,17 +189,17 @@ def _write_payload(catalog, store, records, bag_dir: Path, *, folder_name=None) 
                 path.chmod(0o644)
             entries.append(interview_entry(catalog, store, record))
             for item in ledger.entries(catalog, case_id=record.case_id):
+                if item.seq > head_seq:
+                    continue            # written after the head this bag is pinned to
                 ledger_file.write(json.dumps(_entry_dict(item), ensure_ascii=False, sort_keys=True) + "\n")
+    with open(bag_dir / CHAIN_FILE, "w", encoding="ascii") as chain:
+        for entry in ledger.entries(catalog):
+            if entry.seq <= head_seq:
+                chain.write(f"{entry.seq} {entry.prev_hash} {entry.entry_hash}\n")
     rows = [_summary_row(e) for e in entries]
     write_table(entries, bag_dir / "summary.csv", headers=SUMMARY_HEADERS, rows=rows)
     write_table(entries, bag_dir / "summary.xlsx", headers=SUMMARY_HEADERS, rows=rows, sheet_title="约谈案件汇总")
     return entries
-
-
-def _ledger_head_text(catalog) -> str:
-    """The ledger's last entry before this export: a copy outside the archive that pins the whole chain."""
-    head = ledger.head(catalog)
-    return f"{head.seq} {head.entry_hash}" if head else "0"
 
 
 def _summary_row(e: InterviewEntry) -> list:
@@ -205,42 +237,193 @@ def _quiet_bagit():
         logger.disabled = was
 
 
-def verify_bag(path: Path, *, home: ArchiveHome | None = None) -> list[str]:
-    """Every problem of the bag zip, in Chinese; an empty list means the bag is valid.
+@dataclass(frozen=True)
+class BagCheck:
+    name: str
+    ok: bool
+    message: str
 
-    Three layers: the zip's own structure (each local header agrees with the central directory, no bytes
-    outside the entries), BagIt validation (every checksum, nothing missing or added), and, when the archive
-    home is at hand and its ledger recorded this export, the zip's sha256 against the one recorded.
+    def as_dict(self) -> dict:
+        return {"name": self.name, "ok": self.ok, "message": self.message}
+
+
+@dataclass
+class ExportReport:
+    """Each layer of an export's verification, and every problem found, in Chinese."""
+
+    path: Path
+    checks: list[BagCheck]
+    problems: list[str]
+    signer: str | None = None
+    notes: list[str] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(c.ok for c in self.checks)
+
+    def as_dict(self) -> dict:
+        return {"path": str(self.path), "valid": self.ok, "problems": self.problems,
+                "checks": [c.as_dict() for c in self.checks], "signer": self.signer, "notes": self.notes or []}
+
+
+def verify_bag(path: Path, *, home: ArchiveHome | None = None, trust: Path | None = None) -> list[str]:
+    """Every problem of the bag zip, in Chinese; an empty list means the bag is valid (see `verify_export`)."""
+    return verify_export(path, home=home, trust=trust).problems
+
+
+def verify_export(path: Path, *, home: ArchiveHome | None = None, trust: Path | None = None) -> ExportReport:
+    """Every layer of an export received back, each reported:
+
+    zip — the zip's own structure (each local header agrees with the central directory, no bytes outside the
+    entries); manifests — BagIt validation (every checksum, nothing missing or added); signature — the seal's
+    detached CMS signature over the tag manifest (which covers the payload manifest and bag-info), against
+    `trust`, else the archive's own seal when verified at the archive; ledger_chain — every ledger entry in the
+    bag recomputes to its hash and sits in the chain that ends at the head named in bag-info; archive — when
+    the archive home is at hand, that head is in its ledger and, if it recorded this export, the zip is the
+    file it wrote.
     """
     path = Path(path)
     if not path.is_file():
         raise InvalidArgument(f"导出文件 {path} 不存在")
+    anchors = load_trust(Path(trust)) if trust is not None else None
+    notes: list[str] = []
+    signer = None
     with _quiet_bagit(), tempfile.TemporaryDirectory(prefix="yuetan-bag-") as tmp:
-        problems = _safe_unzip(path, Path(tmp))
-        problems += _ledger_problems(home, path, Path(tmp))
-        root = _bag_root(Path(tmp))
+        unpacked = Path(tmp)
+        zip_problems = _safe_unzip(path, unpacked)
+        archive_problems = _ledger_problems(home, path, unpacked)
+        root = _bag_root(unpacked)
         if root is None:
-            return problems + ["zip 中找不到 bagit.txt：这不是 BagIt 包"]
+            missing = "zip 中找不到 bagit.txt：这不是 BagIt 包"
+            manifest_problems, signature_problems, chain_problems = [missing], [missing], [missing]
+        else:
+            manifest_problems, info = _manifest_problems(root)
+            if anchors is None and home is not None:
+                anchors = _archive_anchors(home, notes)
+            signature_problems, signer = _signature_problems(root, anchors, notes)
+            chain_problems, head = _chain_problems(root, info)
+            archive_problems += _archive_head_problems(home, head)
+    checks = [
+        BagCheck("zip", not zip_problems, "zip 结构完好" if not zip_problems else "；".join(zip_problems)),
+        BagCheck("manifests", not manifest_problems,
+                 "BagIt 清单与全部文件一致" if not manifest_problems else "；".join(manifest_problems)),
+        BagCheck("signature", not signature_problems,
+                 f"电子签名有效（签名者 {signer}）" if not signature_problems else "；".join(signature_problems)),
+        BagCheck("ledger_chain", not chain_problems,
+                 "台账记录与哈希链一致" if not chain_problems else "；".join(chain_problems)),
+    ]
+    if home is not None:
+        checks.append(BagCheck("archive", not archive_problems,
+                               "与本档案库的台账一致" if not archive_problems else "；".join(archive_problems)))
+    problems = _unique(zip_problems + manifest_problems + signature_problems + chain_problems + archive_problems)
+    return ExportReport(path, checks, problems, signer, notes)
+
+
+def _manifest_problems(root: Path) -> tuple[list[str], dict]:
+    try:
+        bag = bagit.Bag(str(root))
+    except bagit.BagError as exc:
+        return [f"BagIt 包无法读取：{_bag_error_text(exc)}"], {}
+    problems: list[str] = []
+    try:
+        bag.validate(processes=1)
+    except bagit.BagValidationError as exc:
+        problems += _validation_problems(exc)
+        if not exc.details:
+            problems += _details_after_early_failure(bag)
+    except bagit.BagError as exc:
+        problems.append(f"BagIt 包无效：{_bag_error_text(exc)}")
+    return problems, dict(bag.info)
+
+
+def _archive_anchors(home: ArchiveHome, notes: list[str]) -> list | None:
+    """At the archive, its own seal is the signer to expect: the certificate beside the PKCS#12, else from it."""
+    try:
+        crt = home.seal_pkcs12.with_suffix(".crt")
+        if crt.is_file():
+            return load_trust(crt)
+        return load_trust(home.seal_pkcs12, home.seal_passphrase())
+    except YuetanError as exc:
+        notes.append(f"无法读取本档案库的印章证书（{exc.message}）：只核验签名完好，未核验签名者")
+        return None
+
+
+def _signature_problems(root: Path, anchors: list | None, notes: list[str]) -> tuple[list[str], str | None]:
+    signature, tag_manifest = root / SIGNATURE_FILE, root / TAG_MANIFEST
+    if not signature.is_file():
+        return [f"导出包没有电子签名（{SIGNATURE_FILE}）：无法证明它出自档案库"], None
+    if not tag_manifest.is_file():
+        return [f"缺少 {TAG_MANIFEST}：电子签名无从核验"], None
+    status = verify_detached(tag_manifest.read_bytes(), signature.read_bytes(), anchors=anchors)
+    if anchors is None:
+        notes.append("未指定 --trust（也不在档案库中核验）：已核验签名完好，未核验签名者是否为所信任的印章证书")
+    if status.development:
+        notes.append("此导出包用开发测试用印章签名，不是正式印章")
+    return [f"电子签名核验失败：{p}" for p in status.problems], status.signer
+
+
+def _chain_problems(root: Path, info: dict) -> tuple[list[str], tuple[int, str] | None]:
+    """The ledger entries in the bag against their own hashes, the chain file, and the head in bag-info."""
+    chain_file, entries_file = root / "data" / CHAIN_FILE, root / "data" / "ledger.jsonl"
+    if not chain_file.is_file() or not entries_file.is_file():
+        return [f"缺少 data/{CHAIN_FILE} 或 data/ledger.jsonl：台账记录无法与台账头对应"], None
+    problems: list[str] = []
+    chain: dict[int, tuple[str, str]] = {}
+    previous = (0, ledger.GENESIS_HASH)
+    for number, line in enumerate(chain_file.read_text(encoding="ascii", errors="replace").splitlines(), start=1):
+        parts = line.split()
+        if len(parts) != 3 or not parts[0].isdigit():
+            problems.append(f"data/{CHAIN_FILE} 第 {number} 行格式不对")
+            continue
+        seq, prev_hash, entry_hash = int(parts[0]), parts[1], parts[2]
+        if seq != previous[0] + 1 or prev_hash != previous[1]:
+            problems.append(f"data/{CHAIN_FILE} 中第 {seq} 条与前一条接不上：哈希链断开")
+        chain[seq] = (prev_hash, entry_hash)
+        previous = (seq, entry_hash)
+    head_text = info.get("Yuetan-Ledger-Head", "")
+    head_text = head_text[-1] if isinstance(head_text, list) else head_text
+    parts = str(head_text).split()
+    head = (int(parts[0]), parts[1]) if len(parts) == 2 and parts[0].isdigit() else None
+    if head is None and parts != ["0"]:
+        problems.append("bag-info.txt 中缺少台账头（Yuetan-Ledger-Head）")
+    elif (head or (0, ledger.GENESIS_HASH)) != previous:
+        problems.append(f"data/{CHAIN_FILE} 止于第 {previous[0]} 条，与 bag-info.txt 记下的台账头 {head_text} 不符")
+    for number, line in enumerate(entries_file.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
         try:
-            bag = bagit.Bag(str(root))
-        except bagit.BagError as exc:
-            return problems + [f"BagIt 包无法读取：{_bag_error_text(exc)}"]
-        try:
-            bag.validate(processes=1)
-        except bagit.BagValidationError as exc:
-            problems += _validation_problems(exc)
-            if not exc.details:
-                problems += _details_after_early_failure(bag)
-        except bagit.BagError as exc:
-            problems.append(f"BagIt 包无效：{_bag_error_text(exc)}")
-    return problems
+            e = json.loads(line)
+            seq = e["seq"]
+            fields = {k: e[k] for k in ("at", "actor", "action", "case_id", "details", "prev_hash")}
+            recomputed = ledger.entry_hash(seq=seq, role=e.get("role"), **fields)
+        except (ValueError, KeyError, TypeError):
+            problems.append(f"data/ledger.jsonl 第 {number} 行不是完整的台账记录")
+            continue
+        if recomputed != e.get("entry_hash"):
+            problems.append(f"data/ledger.jsonl 中第 {seq} 条台账记录被改动：内容与其哈希不符")
+        elif chain.get(seq) != (e["prev_hash"], e["entry_hash"]):
+            problems.append(f"data/ledger.jsonl 中第 {seq} 条台账记录不在 {CHAIN_FILE} 的哈希链上")
+    return problems, head
+
+
+def _archive_head_problems(home: ArchiveHome | None, head: tuple[int, str] | None) -> list[str]:
+    """At the archive: the bag's ledger head must be an entry of this archive's ledger."""
+    if home is None or head is None:
+        return []
+    with home.catalog() as catalog:
+        entry = next(iter(ledger.entries(catalog, after=head[0] - 1)), None)
+    if entry is None or entry.seq != head[0] or entry.entry_hash != head[1]:
+        return [f"导出包记下的台账头（第 {head[0]} 条）不在本档案库的台账中：不是本档案库导出的，或台账被改写"]
+    return []
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
 
 
 def _safe_unzip(path: Path, dest: Path) -> list[str]:
     """Extract member by member, refusing unsafe names; a damaged member is named and skipped."""
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001 - zipfile parses a file that may be damaged anywhere: it is no zip
         return [f"{path.name} 不是完好的 zip 文件（{exc}）"]
     with archive:
         problems = _structure_problems(archive, path)
@@ -259,7 +442,8 @@ def _safe_unzip(path: Path, dest: Path) -> list[str]:
             try:
                 with archive.open(member) as source, open(target, "wb") as out:
                     shutil.copyfileobj(source, out)
-            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError,
+                    RuntimeError) as exc:     # a flipped bit may name an unknown method or encryption
                 target.unlink(missing_ok=True)
                 problems.append(f"zip 成员 {member.filename} 已损坏，无法解压（{exc}）")
     return problems
@@ -305,7 +489,8 @@ def _structure_problems(archive: zipfile.ZipFile, path: Path) -> list[str]:
 
 
 def _ledger_problems(home: ArchiveHome | None, path: Path, unpacked: Path) -> list[str]:
-    """If this archive's ledger recorded the export (same tag manifest), the zip must be the file it wrote."""
+    """If this archive's ledger recorded the bag (an export or a handover with the same tag manifest), the zip must
+    be the file it wrote."""
     if home is None or (home.catalog_location.is_sqlite and not home.catalog_location.path.exists()):
         return []
     tags = list(unpacked.glob(f"*/{TAG_MANIFEST}")) + list(unpacked.glob(TAG_MANIFEST))
@@ -315,7 +500,7 @@ def _ledger_problems(home: ArchiveHome | None, path: Path, unpacked: Path) -> li
     tag_sha = sha256_file(tags[0])
     with home.catalog() as catalog:
         recorded = [e for e in ledger.entries(catalog)
-                    if e.action == "export" and e.details.get("tagmanifest_sha256") == tag_sha]
+                    if e.action in ("export", "handover") and e.details.get("tagmanifest_sha256") == tag_sha]
     if recorded and all(e.details.get("zip_sha256") != sha256_file(path) for e in recorded):
         return [f"{path.name} 与台账第 {recorded[-1].seq} 条记录的导出文件不同（sha256 不符）："
                 "zip 文件在导出后被改动或重新打包过"]

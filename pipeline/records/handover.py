@@ -24,6 +24,7 @@ from archive_store.actors import Actor
 from archive_store.durable import fsync_dir
 from archive_store.errors import InvalidArgument
 from archive_store.home import ArchiveHome
+from archive_store.text import require_plain
 from pipeline.documents import render
 from pipeline.pdf.verify import verify_dossier
 from pipeline.records import catalogue as catalogues
@@ -52,6 +53,8 @@ class HandoverCheck:
     path: Path
     problems: list[str] = field(default_factory=list)
     cases: int = 0
+    notes: list[str] = field(default_factory=list)
+    signer: str | None = None
 
     @property
     def valid(self) -> bool:
@@ -68,6 +71,8 @@ def hand_over(home: ArchiveHome, year: int, out_dir: Path, *, actor: Actor, rece
     from pipeline.pdf.pdfa import pdfa_converter
 
     out_dir = Path(out_dir)
+    home.refuse_output_inside(out_dir)
+    receiver = require_plain(receiver, "接收单位（--receiver）")
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise InvalidArgument(f"移交输出文件夹 {out_dir} 已存在且不为空：请另选文件夹，已有内容不会被覆盖")
     catalogue = catalogues.year_catalogue(home, year)
@@ -109,8 +114,9 @@ def _write(home: ArchiveHome, catalogue: catalogues.Catalogue, work: Path, out_d
     store = home.blobs()
     with home.catalog() as catalog:
         records = [catalog.current(r.case_id) for r in rows]
-        export._write_payload(catalog, store, records, bag_dir, folder_name=lambda rec: rec.archival_code)
         head = ledger.head(catalog)
+        export._write_payload(catalog, store, records, bag_dir, head_seq=head.seq if head else 0,
+                              folder_name=lambda rec: rec.archival_code)
     digests, problems, size = [], [], 0
     for record in records:
         dossier = bag_dir / export._safe_name(record.archival_code) / "dossier.pdf"
@@ -139,7 +145,7 @@ def _write(home: ArchiveHome, catalogue: catalogues.Catalogue, work: Path, out_d
         "Yuetan-Handover-Year": str(catalogue.year),
         "Yuetan-Fonds-Code": catalogue.fonds_code,
         "Yuetan-Case-Count": str(len(rows)),
-        "Yuetan-Ledger-Head": f"{head.seq} {head.entry_hash}" if head else "0",
+        "Yuetan-Ledger-Head": export.ledger_head_text(head),
     }, zip_path)
     codes = [r.archival_code for r in rows]
     with home.catalog() as catalog, catalog.transaction() as tx:
@@ -183,9 +189,10 @@ def _write_form(home: ArchiveHome, catalogue: catalogues.Catalogue, dest: Path, 
         converter.convert_to_pdfa(docx, dest)
 
 
-def verify_handover(path: Path, *, home: ArchiveHome | None = None) -> HandoverCheck:
-    """On the receiving side: the bag (zip structure, BagIt checksums), every dossier (seal, manifest, PDF/A), and
-    the catalogue against the dossiers the bag holds. `path` is the handover folder or its zip."""
+def verify_handover(path: Path, *, home: ArchiveHome | None = None, trust: Path | None = None) -> HandoverCheck:
+    """On the receiving side: the bag (zip structure, BagIt checksums, the seal's signature over its tag manifest
+    against `trust`, the ledger chain), every dossier (seal, manifest, PDF/A), and the catalogue against the
+    dossiers the bag holds. `path` is the handover folder or its zip."""
     path = Path(path)
     if path.is_dir():
         zips = sorted(path.glob("*.zip"))
@@ -195,7 +202,10 @@ def verify_handover(path: Path, *, home: ArchiveHome | None = None) -> HandoverC
     if not path.is_file():
         raise InvalidArgument(f"移交包 {path} 不存在")
     check = HandoverCheck(path=path)
-    check.problems += export.verify_bag(path, home=home)
+    report = export.verify_export(path, home=home, trust=trust)
+    check.problems += report.problems
+    check.notes += report.notes or []
+    check.signer = report.signer
     with tempfile.TemporaryDirectory(prefix="yuetan-handover-") as tmp:
         root = _unpack(path, Path(tmp))
         if root is None:

@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from archive_store import clock, ledger
 from archive_store.actors import Actor
 from archive_store.catalog import CaseRecord, DocumentRow, FindingRow
@@ -31,8 +33,16 @@ from archive_store.durable import (
     sha256_file,
     write_atomically,
 )
-from archive_store.errors import ArchiveConflict, InvalidCase, YuetanError
+from archive_store.errors import (
+    ArchiveConflict,
+    ArchiveDamaged,
+    ExitCode,
+    InvalidCase,
+    YuetanError,
+    environment_error,
+)
 from archive_store.home import ArchiveHome
+from archive_store.numbers import clear_note
 from pipeline.case.intake import CaseBundle, open_case
 from pipeline.dossier import BuiltDossier, build_from_bundle
 from pipeline.external.poppler import pdf_text
@@ -44,6 +54,7 @@ from pipeline.search.reindex import index_document
 log = logging.getLogger(__name__)
 BUILT_FILE = "built.json"
 DOSSIER_NAME = "dossier.pdf"
+TEXTS_FILE = "texts.json"
 
 
 class Status:
@@ -75,6 +86,7 @@ class IngestResult:
     message: str = ""
     problems: list[dict] = field(default_factory=list)
     archival_code: str | None = None
+    exit_code: int = 0              # of the error that failed it: the same status the other commands give
 
     @property
     def failed(self) -> bool:
@@ -142,7 +154,7 @@ def ingest_case(source: Path, *, home: ArchiveHome, actor: Actor, converter, sup
     """One case, whole or not at all; every failure becomes a result, never an exception.
 
     `converter` is a callable returning the LibreOffice converter, so one starts only when a build is needed;
-    `on_stage(name)` hears each stage as it starts (check, render, convert, normalise, assemble, seal, store, index).
+    `on_stage(name)` hears each stage as it starts (check, normalise, render, convert, assemble, seal, store, index).
     """
     stage = on_stage or (lambda name: None)
     label = str(source)
@@ -152,17 +164,37 @@ def ingest_case(source: Path, *, home: ArchiveHome, actor: Actor, converter, sup
             return _ingest_bundle(bundle, label, home=home, actor=actor, converter=converter, supersede=supersede,
                                   stage=stage)
     except InvalidCase as exc:
-        return IngestResult(label, Status.refused, message=exc.message, problems=[asdict(p) for p in exc.problems])
+        return IngestResult(label, Status.refused, message=exc.message, problems=[asdict(p) for p in exc.problems],
+                            exit_code=int(exc.exit_code))
     except ArchiveConflict as exc:
-        return IngestResult(label, Status.conflict, message=exc.message)
+        return IngestResult(label, Status.conflict, message=exc.message, exit_code=int(exc.exit_code))
+    except ArchiveDamaged:
+        raise                       # not this case's fault: the whole batch stops
     except YuetanError as exc:
-        return IngestResult(label, Status.failed, message=exc.message)
+        return IngestResult(label, Status.failed, message=exc.message, exit_code=int(exc.exit_code))
     except Exception as exc:  # noqa: BLE001 - one broken case must not stop a batch; the archive is untouched
-        return IngestResult(label, Status.failed,
+        explained = environment_error(exc)
+        if explained is not None:
+            return IngestResult(label, Status.failed, message=f"{explained.message}（该案件未入库）",
+                                exit_code=int(explained.exit_code))
+        return IngestResult(label, Status.failed, exit_code=int(ExitCode.internal),
                             message=f"内部错误（{type(exc).__name__}: {str(exc)[:200]}）：该案件未入库，请把此信息报告给维护人员")
 
 
+def case_lock(home: ArchiveHome, case_id: str) -> Path:
+    """The lock one ingest of a case holds from its first look at the catalog to its index entry, across processes
+    and threads: a second ingest of the same case waits, then finds it stored. 256 lock files, by case_id hash."""
+    return home.path / "locks" / f"ingest-{hashlib.sha256(case_id.encode('utf-8')).hexdigest()[:2]}.lock"
+
+
 def _ingest_bundle(bundle: CaseBundle, label: str, *, home: ArchiveHome, actor: Actor, converter,
+                   supersede: bool, stage: Callable[[str], None]) -> IngestResult:
+    with file_lock(case_lock(home, bundle.case.case_id)):
+        return _ingest_locked(bundle, label, home=home, actor=actor, converter=converter, supersede=supersede,
+                              stage=stage)
+
+
+def _ingest_locked(bundle: CaseBundle, label: str, *, home: ArchiveHome, actor: Actor, converter,
                    supersede: bool, stage: Callable[[str], None]) -> IngestResult:
     case = bundle.case
     content = content_sha256(bundle)
@@ -174,12 +206,18 @@ def _ingest_bundle(bundle: CaseBundle, label: str, *, home: ArchiveHome, actor: 
         raise ArchiveConflict(
             f"案件 {case.case_id} 已以不同内容入库（文号 {current.notice_number}）：如确为更正后的新版本，"
             "请加 --supersede 重新入库（旧版本保留并与新版本关联）")
-    with clock.timed(log, "入库 %s：生成案卷", case.case_id):
-        staged = _staged_build(bundle, content, home=home, actor=actor, converter=converter, stage=stage)
+    try:
+        with clock.timed(log, "入库 %s：生成案卷", case.case_id):
+            staged = _staged_build(bundle, content, home=home, actor=actor, converter=converter, stage=stage)
+    except Exception as exc:
+        _note_unused_number(bundle, home, exc)
+        raise
     crash_point("after_build")
     stage("store")
     with clock.timed(log, "入库 %s：存储与登记", case.case_id):
         stored = store_build(staged, bundle, content, home=home, actor=actor, previous=current)
+    if stored.dossier_sha256 != staged.dossier_sha256:     # stored meanwhile by an ingest that took no lock
+        return _already_stored(stored, label, home)
     crash_point("after_catalog")
     stage("index")
     with clock.timed(log, "入库 %s：编入索引", case.case_id):
@@ -249,6 +287,19 @@ def _staged_build(bundle: CaseBundle, content: str, *, home: ArchiveHome, actor:
         raise
 
 
+def _note_unused_number(bundle: CaseBundle, home: ArchiveHome, exc: Exception) -> None:
+    """A build that failed after the case was given a number: the register says why the number is unused."""
+    if bundle.case.notice.number:
+        return
+    reason = exc.message if isinstance(exc, YuetanError) else f"{type(exc).__name__}: {exc}"
+    try:
+        with home.numbers() as registry:
+            registry.note_unused(bundle.case.case_id, f"{clock.today().isoformat()} 入库失败，文号尚未用于封存的案卷"
+                                                      f"（{reason[:300]}）；该案件再次入库时仍用此号")
+    except (YuetanError, OSError, SQLAlchemyError):
+        pass                    # the failure itself is what gets reported
+
+
 def _remove_abandoned_builds(staging: Path, content: str) -> None:
     """Partial builds of this case whose process is gone (killed mid-build) are only clutter."""
     for partial in staging.glob(f".{content}.*.partial"):
@@ -310,8 +361,13 @@ def store_build(staged: StagedBuild, bundle: CaseBundle, content: str, *, home: 
     the later of the two dates)."""
     blobs = home.blobs()
     keep = lock_until(bundle.case.closed_on, home.settings.retention_years)
-    texts = _document_texts(staged)
-    text_sha = blobs.put_bytes(canonical_json(texts), retain_until=keep)
+    texts = staged.folder / TEXTS_FILE      # kept in staging first, so audit knows the blob as this build's
+    if not texts.is_file():
+        tmp = texts.with_name(TEXTS_FILE + ".tmp")
+        tmp.write_bytes(canonical_json(_document_texts(staged)))
+        fsync_file(tmp)
+        os.replace(tmp, texts)
+    text_sha = blobs.put_file(texts, retain_until=keep)
     to_put = {**{sha: staged.folder / rel for sha, rel in staged.files.items()},
               staged.dossier_sha256: staged.dossier}
     for sha, path in to_put.items():
@@ -351,6 +407,7 @@ def store_build(staged: StagedBuild, bundle: CaseBundle, content: str, *, home: 
         if catalog.is_held(case.case_id):   # a new version of a held case is held too, in the store as well
             for sha in {text_sha, manifest_json_sha, *to_put}:
                 blobs.set_legal_hold(sha, True)
+        clear_note(tx, case.case_id)
         ledger.append(tx, action="supersede" if previous else "ingest", actor=actor, case_id=case.case_id,
                       details={"version": version, "notice_number": staged.notice_number,
                                "archival_code": staged.archival_code,

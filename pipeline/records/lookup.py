@@ -5,7 +5,7 @@ from pathlib import Path
 
 from archive_store import ledger
 from archive_store.catalog import CaseRecord, Catalog
-from archive_store.errors import InvalidArgument
+from archive_store.errors import IndexDamaged, InvalidArgument
 from archive_store.home import ArchiveHome
 from pipeline.case.contract import OUTCOME_LABELS, Outcome
 from pipeline.records.retention import tombstone_summary
@@ -52,7 +52,20 @@ def open_dossier(home: ArchiveHome, reference: str, dest: Path) -> CaseRecord:
         if tombstone_summary(home, reference) is not None:
             raise InvalidArgument(f"案件“{reference}”已按销毁清册销毁，案卷不再保存：用 yuetan show 查看销毁记录")
         raise InvalidArgument(f"档案库中没有文号、档号或案件编号为“{reference}”的案件：请用 yuetan search 查找")
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest = home.output_file(dest)
     home.blobs().export_to(record.dossier_sha256, dest)
     return record
+
+
+def search_archive(home: ArchiveHome, query: str = "", **options):
+    """`yuetan search`: the index, which must be there when the catalog holds cases (an empty answer from a lost
+    index would look like "nothing found")."""
+    from pipeline.search import index
+
+    if not index.index_exists(home.index_dir):
+        with home.catalog() as catalog:
+            current = len(catalog.all_cases(status="current"))
+        if current:
+            raise IndexDamaged(f"全文索引 {home.index_dir} 缺失或不完整，而档案库中有 {current} 件现行案件："
+                               "请运行 yuetan reindex 重建索引")
+    return index.search(home.index_dir, query, **options)

@@ -36,6 +36,7 @@ from archive_store.durable import (
 )
 from archive_store.errors import ArchiveConflict, InvalidArgument
 from archive_store.home import ArchiveHome
+from archive_store.text import require_plain
 from pipeline.documents.render import chinese_date
 from pipeline.pdf.manifest import canonical_json
 from pipeline.records.authority import PermissionRefused
@@ -191,7 +192,7 @@ def release_store_holds(home: ArchiveHome, catalog: Catalog, case_id: str) -> in
 def _required_reason(reason: str | None) -> str:
     if not reason or not reason.strip():
         raise InvalidArgument("请用 --reason 写明冻结或解除的理由（将记入台账）")
-    return reason.strip()
+    return require_plain(reason.strip(), "理由（--reason）")
 
 
 def _resolve_current(catalog, case_ref: str):
@@ -238,18 +239,18 @@ def build_plan(entries: list[RetentionEntry], records: dict, *, plan_id: str, as
 
 
 def plan_destruction(home: ArchiveHome, out_dir: Path, *, actor: Actor, as_of: date | None = None,
-                     converter=None) -> dict:
+                     converter=None, in_archive: bool = False) -> dict:
     """Write 销毁清册.xlsx, 销毁清册.pdf (PDF/A) and plan.json into `out_dir` and record the plan. Deletes nothing.
 
     Returns the plan; with nothing purgeable it returns a plan without id or cases and writes nothing.
+    `out_dir` is a user's (-o), never inside the archive, unless `in_archive`: the archive keeping a draft of
+    its own (approvals).
     """
 
     as_of = as_of or clock.today()
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir) if in_archive else home.output_folder(out_dir, make=False)
     if (out_dir / PLAN_FILE).exists():
         raise ArchiveConflict(f"{out_dir / PLAN_FILE} 已存在：请另选输出文件夹，已有的销毁计划不会被覆盖")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InvalidArgument(f"输出路径 {out_dir} 已存在且不是文件夹")
     years = home.settings.retention_years
     created_at = clock.now()
     with home.catalog() as catalog:
@@ -262,7 +263,10 @@ def plan_destruction(home: ArchiveHome, out_dir: Path, *, actor: Actor, as_of: d
         plan_id = _next_plan_id(catalog, clock.in_china(created_at).year)
         plan = build_plan(entries, records, plan_id=plan_id, as_of=as_of, years=years, created_by=actor.name,
                           created_at=created_at, ledger_head=_ledger_head(catalog))
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        if in_archive:
+            out_dir.parent.mkdir(parents=True, exist_ok=True)
+        else:
+            home.output_folder(out_dir.parent)
         work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=out_dir.parent))
         try:
             write_plan_files(plan, work, fonts=home.settings.fonts, converter=converter)
@@ -511,7 +515,7 @@ def execute_plan(home: ArchiveHome, plan_path: Path, *, approved_by: str, actor:
 
     if not approved_by or not approved_by.strip():
         raise InvalidArgument("请用 --approved-by 写明批准人")
-    approved_by = approved_by.strip()
+    approved_by = require_plain(approved_by.strip(), "批准人（--approved-by）")
     today = today or clock.today()
     plan_path = Path(plan_path)
     plan = load_plan(plan_path)
@@ -698,7 +702,7 @@ def purge_leftovers(home: ArchiveHome) -> list[str]:
     """What an interrupted purge left (Chinese, one line each): blobs only purged cases need, index entries."""
     problems = []
     store = home.blobs()
-    with home.catalog() as catalog:
+    with home.catalog(check_head=False) as catalog:     # part of audit, which reports a mismatched catalog
         needed = catalog.referenced_shas()
         purged_ids = sorted({t.case_id for t in catalog.tombstones()} - {r.case_id for r in catalog.all_cases()
                                                                           if r.status != "purged"})

@@ -11,12 +11,14 @@ from archive_store.home import (
     create_home,
     write_private_once,
 )
+from archive_store.text import require_plain
 from pipeline.pdf.seal import create_development_seal
 
 
 def init_home(path: Path, *, organizer: str | None = None) -> tuple[ArchiveHome, bool]:
     """Create the home if needed; returns (home, created). An existing home is left as it is,
     except that a missing development seal at the default place and a missing web secret key are created."""
+    require_plain(organizer, "约谈组织方名称（--organizer）")
     home, created = create_home(path)
     ensure_development_seal(home, organizer=organizer)
     ensure_web_secret_key(home)

@@ -23,7 +23,7 @@ from datetime import date
 from pathlib import Path
 
 from archive_store.durable import fsync_dir
-from archive_store.errors import ConfigurationError, InvalidArgument
+from archive_store.errors import ConfigurationError, IndexDamaged, InvalidArgument
 from pipeline.search.document import (  # noqa: F401  (the index's public names)
     GROUND_TEXTS,
     INDEX_FORMAT,
@@ -116,10 +116,10 @@ def _marker(index_dir: Path) -> dict | None:
                                      "请运行 yuetan reindex 重建索引") from None
         return None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ConfigurationError(f"全文索引 {index_dir} 的说明文件 {MARKER} 无法读取（{exc}），"
-                                 "请运行 yuetan reindex 重建索引") from None
+        raise IndexDamaged(f"全文索引 {index_dir} 的说明文件 {MARKER} 无法读取（{str(exc)[:120]}），"
+                           "请运行 yuetan reindex 重建索引") from None
     if not isinstance(info, dict) or info.get("engine") not in ENGINES:
-        raise ConfigurationError(f"全文索引 {index_dir} 的说明文件 {MARKER} 内容无效，请运行 yuetan reindex 重建索引")
+        raise IndexDamaged(f"全文索引 {index_dir} 的说明文件 {MARKER} 内容无效，请运行 yuetan reindex 重建索引")
     if info.get("format") != INDEX_FORMAT:
         raise ConfigurationError(f"全文索引 {index_dir} 由其他版本建立（格式 {info.get('format')}，"
                                  f"本版本为 {INDEX_FORMAT}），请运行 yuetan reindex 重建索引")
@@ -145,6 +145,8 @@ def open_index(index_dir: Path) -> SearchIndex | None:
     clear message asking for `yuetan reindex`. A rebuild swapped in meanwhile is noticed (folder identity).
     """
     index_dir = Path(index_dir)
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexDamaged(f"全文索引的位置 {index_dir} 被一个文件占据：请运行 yuetan reindex 重建索引")
     key = os.path.realpath(index_dir)
     try:
         st = os.stat(index_dir / MARKER)
@@ -165,10 +167,29 @@ def open_index(index_dir: Path) -> SearchIndex | None:
         try:
             index = engine_class(info["engine"]).open(index_dir)
         except Exception as exc:        # whatever the engine's library raises on files it cannot read
-            raise ConfigurationError(f"全文索引 {index_dir} 无法打开（{info['engine']}：{exc}），"
-                                     "请运行 yuetan reindex 重建索引") from None
+            raise _damaged(index_dir, info["engine"], exc) from None
         _open[key] = (ident, index)
         return index
+
+
+def _damaged(index_dir: Path, engine: str, exc: BaseException) -> IndexDamaged:
+    return IndexDamaged(f"全文索引 {index_dir} 已损坏或无法读取（{engine}：{type(exc).__name__}: {str(exc)[:120]}）："
+                        "请运行 yuetan reindex 重建索引")
+
+
+@contextmanager
+def _reading(index_dir: Path, index: SearchIndex) -> Iterator[SearchIndex]:
+    """An engine reads its files lazily: whatever it raises on damaged ones while answering is the index's
+    damage (rebuild it), never a traceback. The archive's own errors pass through."""
+    from archive_store.errors import YuetanError
+
+    try:
+        yield index
+    except YuetanError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the engine's library parses binary files that may be damaged anywhere
+        _forget(index_dir)
+        raise _damaged(index_dir, index.name, exc) from None
 
 
 def _forget(index_dir: Path) -> None:
@@ -235,7 +256,9 @@ def index_cases(index_dir: Path, docs: Iterable[IndexDocument], *, engine: str |
     """Add or replace many cases with one writer and one commit; returns how many."""
     index_dir = Path(index_dir)
     with _thread_lock(index_dir):
-        return _writable(index_dir, engine).add(indexed_fields(d) for d in docs)
+        index = _writable(index_dir, engine)
+        with _reading(index_dir, index):
+            return index.add(indexed_fields(d) for d in docs)
 
 
 def remove_case(index_dir: Path, case_id: str) -> int:
@@ -243,13 +266,19 @@ def remove_case(index_dir: Path, case_id: str) -> int:
     index_dir = Path(index_dir)
     with _thread_lock(index_dir):
         index = open_index(index_dir)
-        return index.remove(case_id) if index is not None else 0
+        if index is None:
+            return 0
+        with _reading(index_dir, index):
+            return index.remove(case_id)
 
 
 def indexed_case_ids(index_dir: Path) -> dict[str, str]:
     """{case_id: manifest_sha256} of every indexed case, for the audit and for catching up."""
     index = open_index(Path(index_dir))
-    return index.indexed() if index is not None else {}
+    if index is None:
+        return {}
+    with _reading(Path(index_dir), index):
+        return index.indexed()
 
 
 def _tokenised(docs: Iterable[IndexDocument], jobs: int):
@@ -295,7 +324,7 @@ def rebuild(index_dir: Path, docs: Iterable[IndexDocument], *, engine: str | Non
     if engine is None:
         try:
             engine = index_engine(index_dir) or DEFAULT_ENGINE
-        except ConfigurationError:
+        except (ConfigurationError, IndexDamaged):
             engine = DEFAULT_ENGINE
     cls = engine_class(engine)
     jobs = jobs if jobs is not None else min(2, os.cpu_count() or 1)
@@ -312,9 +341,12 @@ def rebuild(index_dir: Path, docs: Iterable[IndexDocument], *, engine: str | Non
         raise
     with _thread_lock(index_dir):
         _forget(index_dir)
-        if index_dir.exists():
+        if index_dir.exists() or index_dir.is_symlink():
             _exchange(new, index_dir)
-            shutil.rmtree(new)      # now holds the old index
+            if new.is_dir() and not new.is_symlink():   # now holds the old index (or whatever occupied its place)
+                shutil.rmtree(new)
+            else:
+                new.unlink()
         else:
             os.rename(new, index_dir)
         fsync_dir(index_dir.parent)
@@ -361,7 +393,8 @@ def search(index_dir: Path, query: str = "", *, kind: str | None = None, ground:
     index = open_index(Path(index_dir))
     if index is None:
         return SearchResults(0, [], {}, offset)
-    raw = index.search(p, limit=limit, offset=offset, facets=facets)
+    with _reading(Path(index_dir), index):
+        raw = index.search(p, limit=limit, offset=offset, facets=facets)
     hits = []
     for r in raw.hits:
         snippets = []
@@ -420,3 +453,14 @@ def make_snippets(text: str, marks: Iterable[tuple[list[str], list[str]]], *, ma
         if snippet not in out:
             out.append(snippet)
     return out
+
+
+def index_exists(index_dir: Path) -> bool:
+    """Whether an index is there; a damaged one counts as there (opening it says what is wrong)."""
+    index_dir = Path(index_dir)
+    if index_dir.exists() and not index_dir.is_dir():
+        return True
+    try:
+        return _marker(index_dir) is not None
+    except (ConfigurationError, IndexDamaged):
+        return True

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-STAGES = [("upload", "上传"), ("check", "核验"), ("render", "生成公文"), ("convert", "转换"), ("normalise", "规范化"),
+STAGES = [("upload", "上传"), ("check", "核验"), ("normalise", "规范化"), ("render", "生成公文"), ("convert", "转换"),
           ("assemble", "组卷"), ("seal", "封存"), ("store", "存储"), ("index", "编入索引"), ("done", "完成")]
 STAGE_LABELS = dict(STAGES)
 

@@ -56,3 +56,14 @@ def test_user_commands_add_list_token_disable(tmp_path):
     with open_archive(home).catalog().reading() as db:
         tables = set(sa.inspect(db).get_table_names())
     assert {"auth_user", "accounts_apitoken", "accounts_accessevent", "cases", "ledger"} <= tables
+
+
+def test_an_account_name_with_control_or_bidi_characters_is_refused(tmp_path):
+    """Account names and full names reach the ledger: the core refuses what it refuses in --actor (issue 17)."""
+    home = tmp_path / "home"
+    assert run(home, "init").returncode == 0
+    for args in (["王\u202e明"], ["王\u001b[2J明"], ["王晓明", "--full-name", "王\u2028晓明"]):
+        refused = run(home, "user", "add", *args, "--role", "reader", stdin=PASSWORD + "\n")
+        assert refused.returncode == 2 and "含有不允许的字符" in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.stderr
+    assert run(home, "user", "list", "--json").stdout.strip() == ""
