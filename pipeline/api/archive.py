@@ -173,10 +173,13 @@ def start_follower(home: ArchiveHome, *, interval: float = 3.0):
     return start(home, interval=interval)
 
 
-def migrate(home: ArchiveHome, *, actor: Actor) -> MigrateResult:
-    """Bring the catalog's tables to this release's revision (the one way a PostgreSQL catalog changes)."""
+def migrate(home: ArchiveHome | Path, *, actor: Actor) -> MigrateResult:
+    """Bring the catalog's tables to this release's revision (the one way a PostgreSQL catalog changes). Given a
+    path, the home is opened without opening its catalog (which refuses a database that migrate has yet to build)."""
     from archive_store import migrate as schema
 
+    if not isinstance(home, ArchiveHome):
+        home = open_home(Path(home), open_catalog=False)
     location = home.catalog_location
     log.info("%s（%s）升级目录结构 %s", actor.name, actor.role, location.describe())
     engine = schema.engine_for(location)

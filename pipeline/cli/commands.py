@@ -308,7 +308,7 @@ def migrate(ctx: click.Context, as_json: bool, actor: str | None):
     \b
     示例：yuetan migrate
     """
-    result = api.migrate(archive(ctx), actor=console_actor(actor))
+    result = api.migrate(home_path(ctx), actor=console_actor(actor))     # the catalog may not exist yet
     out.as_json(result) if as_json else out.migrate(result)
 
 
