@@ -28,7 +28,7 @@ import bagit
 
 from archive_store import ledger
 from archive_store.actors import Actor
-from archive_store.durable import fsync_dir, sha256_file
+from archive_store.durable import atomic_path, sha256_file
 from archive_store.errors import ArchiveConflict, InvalidArgument, YuetanError
 from archive_store.home import ArchiveHome
 from archive_store.text import require_plain
@@ -123,24 +123,24 @@ def export_bag(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: 
             head = ledger.head(catalog)
             entries = _write_payload(catalog, store, records, bag_dir, head_seq=head.seq if head else 0)
             organizers = sorted({r.organizer for r in records if r.organizer})
-            zip_tmp = work / "bag.zip"
-            tag_sha, zip_sha = package_bag(home, bag_dir, {
-                "Source-Organization": organizers or ["（未注明）"],
-                "External-Description": f"约谈档案合规导出：{len(records)} 个案件（{_filters_text(filters)}）",
-                "External-Identifier": dest.stem,
-                "Contact-Name": actor.name,
-                "Bag-Group-Identifier": "yuetan",
-                "Yuetan-Filters": canonical_json(filters.as_dict()).decode("utf-8"),
-                "Yuetan-Case-Count": str(len(records)),
-                "Yuetan-Ledger-Head": ledger_head_text(head),
-            }, zip_tmp)
-            with catalog.transaction() as tx:
-                entry = ledger.append(tx, action="export", actor=actor, case_id=None, details={
-                    "file": dest.name, "filters": filters.as_dict(), "case_ids": [e.case_id for e in entries],
-                    "manifest_sha256": {e.case_id: r.manifest_sha256 for e, r in zip(entries, records)},
-                    "tagmanifest_sha256": tag_sha, "zip_sha256": zip_sha})
-            os.replace(zip_tmp, dest)
-            fsync_dir(dest.parent)
+            with atomic_path(dest, exclusive=True) as zip_tmp:
+                tag_sha, zip_sha = package_bag(home, bag_dir, {
+                    "Source-Organization": organizers or ["（未注明）"],
+                    "External-Description": f"约谈档案合规导出：{len(records)} 个案件（{_filters_text(filters)}）",
+                    "External-Identifier": dest.stem,
+                    "Contact-Name": actor.name,
+                    "Bag-Group-Identifier": "yuetan",
+                    "Yuetan-Filters": canonical_json(filters.as_dict()).decode("utf-8"),
+                    "Yuetan-Case-Count": str(len(records)),
+                    "Yuetan-Ledger-Head": ledger_head_text(head),
+                }, zip_tmp)
+                with catalog.transaction() as tx:
+                    entry = ledger.append(tx, action="export", actor=actor, case_id=None, details={
+                        "file": dest.name, "filters": filters.as_dict(), "case_ids": [e.case_id for e in entries],
+                        "manifest_sha256": {e.case_id: r.manifest_sha256 for e, r in zip(entries, records)},
+                        "tagmanifest_sha256": tag_sha, "zip_sha256": zip_sha})
+    except FileExistsError:
+        raise InvalidArgument(f"导出文件 {dest} 在导出过程中被别的程序创建：已有的文件不会被覆盖，请另选文件名") from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return ExportResult(dest, [r.case_id for r in records], tag_sha, zip_sha, entry.seq)
