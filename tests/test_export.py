@@ -112,7 +112,7 @@ def test_verify_refuses_unsafe_member_names_and_non_bags(tmp_path, private_tempd
     assert not (tmp_path / "escape.txt").exists()
     not_zip = tmp_path / "x.zip"
     not_zip.write_text("hello", encoding="utf-8")
-    assert "不是完好的 zip 文件" in verify_bag(not_zip)[0]
+    assert "不是有效的 zip 文件" in verify_bag(not_zip)[0]
 
 
 # --- exports from a real archive home --------------------------------------------------------------------
@@ -362,3 +362,20 @@ def test_seal_signs_and_checks_from_inside_a_running_event_loop(seal):
     signature, status = asyncio.run(inside())
     assert status.ok and status.intact and status.valid
     assert not verify_detached(b"tagz", signature).ok
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name:UserWarning")      # the duplicate is the point
+def test_verify_unpacks_by_the_same_zip_rules_as_intake(tmp_path, seal, private_tempdir):
+    """One set of zip rules (pipeline.case.safezip): a bag given back with a link, a name held twice or a member
+    that expands out of all proportion is refused member by member, like a case's zip at intake."""
+    path = _zip(_hand_made_bag(tmp_path, seal), tmp_path / "b.zip")
+    with zipfile.ZipFile(path, "a") as archive:
+        link = zipfile.ZipInfo("inspection/data/link.pdf")
+        link.external_attr = 0o120777 << 16
+        archive.writestr(link, "/etc/passwd")
+        archive.writestr("inspection/data/summary.csv", "twice")
+        archive.writestr("inspection/data/zeros.bin", bytes(8 * 1024 * 1024), compress_type=zipfile.ZIP_DEFLATED)
+    text = "\n".join(verify_bag(path))
+    assert "link.pdf：路径不安全：是符号链接" in text
+    assert "summary.csv：zip 内有 2 个同名文件" in text
+    assert "zeros.bin：压缩比异常（疑似 zip 炸弹）" in text

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from archive_store.errors import InvalidCase
-from pipeline.case.intake import MAX_ZIP_MEMBERS, open_case
+from pipeline.case.intake import open_case
+from pipeline.case.safezip import CASE_ZIP
 
 from .conftest import EXAMPLE_NAMES, EXAMPLES, tree_snapshot
 
@@ -257,7 +258,7 @@ def test_zip_bomb_is_refused(tmp_path):
 
 def test_zip_with_too_many_files_is_refused(tmp_path):
     archive = zip_folder(EXAMPLES / "institution-onsite", tmp_path / "many.zip",
-                         extra={f"f{i}.txt": b"x" for i in range(MAX_ZIP_MEMBERS + 1)})
+                         extra={f"f{i}.txt": b"x" for i in range(CASE_ZIP.members + 1)})
     assert any("文件过多" in m for m in problems_of(archive).values())
 
 

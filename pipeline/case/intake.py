@@ -5,12 +5,8 @@ Nothing is written outside a temporary folder that is removed on exit.
 """
 from __future__ import annotations
 
-import errno
 import json
-import stat
 import tempfile
-import zipfile
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from archive_store.errors import CaseProblem, InvalidCase
+from pipeline.case import safezip
 from pipeline.case.contract import (
     DEFAULT_NOTICE_PREFIX,
     GROUND_ARTICLE_BY_KIND,
@@ -34,9 +31,6 @@ from pipeline.case.contract import (
 from pipeline.case.media import MEDIA_TYPE_LABELS, expected_media_type, sniff_media_type
 
 CASE_FILE = "case.json"
-MAX_ZIP_MEMBERS = 500
-MAX_ZIP_TOTAL_BYTES = 512 * 1024 * 1024
-MAX_ZIP_RATIO = 200          # uncompressed/compressed per member: more is a bomb
 MAX_CASE_JSON_BYTES = 4 * 1024 * 1024
 MAX_JSON_DEPTH = 32          # a case is about five levels deep; deeper is not a case (and would exhaust recursion)
 
@@ -85,116 +79,18 @@ def open_case(source: Path) -> Iterator[CaseBundle]:
 
 # --- zip ---------------------------------------------------------------------------------------------
 
-def _member_name(info: zipfile.ZipInfo) -> str:
-    """Names from Chinese Windows zips are GBK without the UTF-8 flag; recover them."""
-    if info.flag_bits & 0x800:
-        return info.filename
-    try:
-        return info.filename.encode("cp437").decode("gbk")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return info.filename
-
-
-def _zip_problem(zip_label: str, name: str, message: str) -> CaseProblem:
-    return CaseProblem(f"{zip_label}:{name}" if name else zip_label, message)
-
-
 def _extract_zip(archive: Path, dest: Path) -> Path:
-    """Extract into `dest` only, refusing traversal, links, bombs and oversize archives."""
+    """Unpack by the one set of zip rules (`safezip`), refusing the case at the first problem."""
     label = archive.name
-    try:
-        zf = zipfile.ZipFile(archive)
-    except Exception as exc:  # noqa: BLE001 - zipfile parses a hostile file; whatever breaks, it is no zip
-        if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM):
-            raise
-        raise InvalidCase([_zip_problem(label, "", f"不是有效的 zip 文件（{exc}），请重新打包")]) from None
-    with zf:
-        infos = zf.infolist()
-        if len(infos) > MAX_ZIP_MEMBERS:
-            raise InvalidCase([_zip_problem(label, "", f"zip 内文件过多（{len(infos)} 个，上限 {MAX_ZIP_MEMBERS}），已拒收")])
-        problems, plan = _plan_extraction(infos, label)
-        if problems:
-            raise InvalidCase(problems)
-        total = 0
-        for info, relative in plan:
-            target = dest / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            total = _copy_member(zf, info, target, total, label, relative)
-    return _case_root(dest, label)
-
-
-def _plan_extraction(infos: list[zipfile.ZipInfo], label: str):
-    problems: list[CaseProblem] = []
-    plan: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
-    for info in infos:
-        name = _member_name(info)
-        if not name.strip("/"):
-            problems.append(_zip_problem(label, "", "zip 内有没有名字的文件，已拒收"))
-            continue
-        if info.is_dir():
-            continue
-        pure = PurePosixPath(name.replace("\\", "/"))
-        if any(len(part.encode("utf-8", "surrogateescape")) > 255 for part in pure.parts):
-            problems.append(_zip_problem(label, name[:80], "zip 内的文件名过长（超过 255 字节），已拒收"))
-            continue
-        if pure.is_absolute() or ".." in pure.parts or (pure.parts and ":" in pure.parts[0]):
-            problems.append(_zip_problem(label, name, "zip 内路径越出案件文件夹（绝对路径或含 ..），已拒收"))
-            continue
-        if stat.S_ISLNK(info.external_attr >> 16):
-            problems.append(_zip_problem(label, name, "zip 内含符号链接，已拒收"))
-            continue
-        if info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1) and info.file_size > 1024 * 1024:
-            problems.append(_zip_problem(label, name, "压缩比异常（疑似 zip 炸弹），已拒收"))
-            continue
-        plan.append((info, pure))
-    problems += _clashes(plan, label)
-    declared = sum(info.file_size for info, _ in plan)
-    if declared > MAX_ZIP_TOTAL_BYTES:
-        problems.append(_zip_problem(label, "", f"zip 解压后总大小超过上限 {MAX_ZIP_TOTAL_BYTES // 2**20} MiB，已拒收"))
-    return problems, plan
-
-
-def _clashes(plan: list[tuple[zipfile.ZipInfo, PurePosixPath]], label: str) -> list[CaseProblem]:
-    """Names a zip may hold twice (the last would silently win), a file that is also a folder, and more than one
-    case.json (which case is meant?)."""
+    cases = sorted(n for n in safezip.member_names(archive) if PurePosixPath(n.replace("\\", "/")).name == CASE_FILE)
     problems = []
-    seen: dict[tuple, int] = {}
-    for _, pure in plan:
-        seen[pure.parts] = seen.get(pure.parts, 0) + 1
-    for parts, count in seen.items():
-        if count > 1:
-            problems.append(_zip_problem(label, "/".join(parts), f"zip 内有 {count} 个同名文件，无法确定用哪一个，已拒收"))
-    folders = {parts[:i] for parts in seen for i in range(1, len(parts))}
-    for parts in sorted(folders & set(seen)):
-        problems.append(_zip_problem(label, "/".join(parts), "zip 内这个名字既是文件又是文件夹，已拒收"))
-    cases = sorted("/".join(pure.parts) for _, pure in plan if pure.name == CASE_FILE)
     if len(cases) > 1:
-        problems.append(_zip_problem(label, "", f"zip 内有 {len(cases)} 个 case.json（{'、'.join(cases[:5])}），"
-                                                "一个 zip 只能装一个案件"))
-    return problems
-
-
-def _copy_member(zf, info, target: Path, total: int, label: str, relative) -> int:
-    """Stream one member, counting real bytes: declared sizes in a hostile zip may lie. A damaged, encrypted or
-    oddly compressed member is the zip's fault: refused, naming it."""
-    try:
-        with zf.open(info) as src, open(target, "wb") as out:
-            while chunk := src.read(1 << 20):
-                total += len(chunk)
-                if total > MAX_ZIP_TOTAL_BYTES:
-                    raise InvalidCase([_zip_problem(label, str(relative), "解压后实际大小超过上限（疑似 zip 炸弹），已拒收")])
-                out.write(chunk)
-    except (zipfile.BadZipFile, zlib.error, EOFError, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidCase([_zip_problem(label, str(relative), f"zip 中的这个文件已损坏（{str(exc)[:120]}），请重新打包")]) from None
-    except RuntimeError as exc:     # zipfile: "File ... is encrypted, password required for extraction"
-        raise InvalidCase([_zip_problem(label, str(relative), f"zip 中的这个文件已加密（{str(exc)[:120]}），请不加密重新打包")]) from None
-    except NotImplementedError as exc:
-        raise InvalidCase([_zip_problem(label, str(relative), f"zip 的压缩方式不受支持（{str(exc)[:120]}），请用普通 zip 重新打包")]) from None
-    except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
-            raise                   # the machine's fault, not the zip's
-        raise InvalidCase([_zip_problem(label, str(relative), f"zip 中的这个文件无法解压（{exc.strerror}），请重新打包")]) from None
-    return total
+        problems.append(safezip.ZipProblem("", f"zip 内有 {len(cases)} 个 case.json（{'、'.join(cases[:5])}），"
+                                               "一个 zip 只能装一个案件"))
+    problems += safezip.extract(archive, dest, safezip.CASE_ZIP, all_or_nothing=True)
+    if problems:
+        raise InvalidCase([CaseProblem(f"{label}:{p.member}" if p.member else label, p.message) for p in problems])
+    return _case_root(dest, label)
 
 
 def _case_root(dest: Path, label: str) -> Path:
@@ -204,7 +100,7 @@ def _case_root(dest: Path, label: str) -> Path:
     candidates = sorted(p.parent for p in dest.glob(f"*/{CASE_FILE}"))
     if len(candidates) == 1:
         return candidates[0]
-    raise InvalidCase([_zip_problem(label, "", "zip 中找不到 case.json（应在根目录或唯一的顶层文件夹内）")])
+    raise InvalidCase([CaseProblem(label, "zip 中找不到 case.json（应在根目录或唯一的顶层文件夹内）")])
 
 
 # --- case.json ------------------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ import shutil
 import struct
 import tempfile
 import zipfile
-import zlib
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
@@ -29,10 +28,11 @@ import bagit
 
 from archive_store import ledger
 from archive_store.actors import Actor
-from archive_store.durable import fsync_dir, sha256_file
+from archive_store.durable import atomic_path, sha256_file
 from archive_store.errors import ArchiveConflict, InvalidArgument, YuetanError
 from archive_store.home import ArchiveHome
 from archive_store.text import require_plain
+from pipeline.case import safezip
 from pipeline.pdf.manifest import canonical_json
 from pipeline.pdf.seal import load_trust, sign_detached, verify_detached
 from pipeline.records.credit import InterviewEntry, interview_entry, write_table
@@ -42,7 +42,6 @@ SUMMARY_HEADERS = ["文号", "约谈对象", "信用代码", "事由", "程序�
 TAG_MANIFEST = "tagmanifest-sha256.txt"
 SIGNATURE_FILE = "tagmanifest-sha256.txt.p7s"
 CHAIN_FILE = "ledger-chain.txt"
-MAX_MEMBERS = 100_000
 
 
 @dataclass(frozen=True)
@@ -124,24 +123,24 @@ def export_bag(home: ArchiveHome, filters: ExportFilters, dest: Path, *, actor: 
             head = ledger.head(catalog)
             entries = _write_payload(catalog, store, records, bag_dir, head_seq=head.seq if head else 0)
             organizers = sorted({r.organizer for r in records if r.organizer})
-            zip_tmp = work / "bag.zip"
-            tag_sha, zip_sha = package_bag(home, bag_dir, {
-                "Source-Organization": organizers or ["（未注明）"],
-                "External-Description": f"约谈档案合规导出：{len(records)} 个案件（{_filters_text(filters)}）",
-                "External-Identifier": dest.stem,
-                "Contact-Name": actor.name,
-                "Bag-Group-Identifier": "yuetan",
-                "Yuetan-Filters": canonical_json(filters.as_dict()).decode("utf-8"),
-                "Yuetan-Case-Count": str(len(records)),
-                "Yuetan-Ledger-Head": ledger_head_text(head),
-            }, zip_tmp)
-            with catalog.transaction() as tx:
-                entry = ledger.append(tx, action="export", actor=actor, case_id=None, details={
-                    "file": dest.name, "filters": filters.as_dict(), "case_ids": [e.case_id for e in entries],
-                    "manifest_sha256": {e.case_id: r.manifest_sha256 for e, r in zip(entries, records)},
-                    "tagmanifest_sha256": tag_sha, "zip_sha256": zip_sha})
-            os.replace(zip_tmp, dest)
-            fsync_dir(dest.parent)
+            with atomic_path(dest, exclusive=True) as zip_tmp:
+                tag_sha, zip_sha = package_bag(home, bag_dir, {
+                    "Source-Organization": organizers or ["（未注明）"],
+                    "External-Description": f"约谈档案合规导出：{len(records)} 个案件（{_filters_text(filters)}）",
+                    "External-Identifier": dest.stem,
+                    "Contact-Name": actor.name,
+                    "Bag-Group-Identifier": "yuetan",
+                    "Yuetan-Filters": canonical_json(filters.as_dict()).decode("utf-8"),
+                    "Yuetan-Case-Count": str(len(records)),
+                    "Yuetan-Ledger-Head": ledger_head_text(head),
+                }, zip_tmp)
+                with catalog.transaction() as tx:
+                    entry = ledger.append(tx, action="export", actor=actor, case_id=None, details={
+                        "file": dest.name, "filters": filters.as_dict(), "case_ids": [e.case_id for e in entries],
+                        "manifest_sha256": {e.case_id: r.manifest_sha256 for e, r in zip(entries, records)},
+                        "tagmanifest_sha256": tag_sha, "zip_sha256": zip_sha})
+    except FileExistsError:
+        raise InvalidArgument(f"导出文件 {dest} 在导出过程中被别的程序创建：已有的文件不会被覆盖，请另选文件名") from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return ExportResult(dest, [r.case_id for r in records], tag_sha, zip_sha, entry.seq)
@@ -329,8 +328,8 @@ def _manifest_problems(root: Path) -> tuple[list[str], dict]:
         bag.validate(processes=1)
     except bagit.BagValidationError as exc:
         problems += _validation_problems(exc)
-        if not exc.details:
-            problems += _details_after_early_failure(bag)
+        if not any(isinstance(detail, bagit.ChecksumMismatch) for detail in exc.details or []):
+            problems += _details_after_early_failure(bag, root)
     except bagit.BagError as exc:
         problems.append(f"BagIt 包无效：{_bag_error_text(exc)}")
     return problems, dict(bag.info)
@@ -420,33 +419,15 @@ def _unique(items: list[str]) -> list[str]:
 
 
 def _safe_unzip(path: Path, dest: Path) -> list[str]:
-    """Extract member by member, refusing unsafe names; a damaged member is named and skipped."""
+    """Unpack by the one set of zip rules, listing every problem (unsafe members skipped, damaged ones named), and
+    check the zip's own structure: a rebuilt or edited zip shows in it."""
+    problems = [str(p) for p in safezip.extract(path, dest, safezip.BAG_ZIP, all_or_nothing=False)]
     try:
         archive = zipfile.ZipFile(path)
-    except Exception as exc:  # noqa: BLE001 - zipfile parses a file that may be damaged anywhere: it is no zip
-        return [f"{path.name} 不是完好的 zip 文件（{exc}）"]
+    except Exception:
+        return problems
     with archive:
-        problems = _structure_problems(archive, path)
-        members = archive.infolist()
-        if len(members) > MAX_MEMBERS:
-            return [f"{path.name} 含 {len(members)} 个成员，超过上限 {MAX_MEMBERS}"]
-        for member in members:
-            name = PurePosixPath(member.filename)
-            if name.is_absolute() or ".." in name.parts or (member.external_attr >> 16) & 0o170000 == 0o120000:
-                problems.append(f"zip 成员 {member.filename} 的路径不安全（绝对路径、.. 或符号链接），未解压")
-                continue
-            if member.is_dir():
-                continue
-            target = dest.joinpath(*name.parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                with archive.open(member) as source, open(target, "wb") as out:
-                    shutil.copyfileobj(source, out)
-            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError,
-                    RuntimeError) as exc:     # a flipped bit may name an unknown method or encryption
-                target.unlink(missing_ok=True)
-                problems.append(f"zip 成员 {member.filename} 已损坏，无法解压（{exc}）")
-    return problems
+        return _structure_problems(archive, path) + problems
 
 
 _LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
@@ -531,16 +512,22 @@ def _validation_problems(exc) -> list[str]:
     return problems
 
 
-def _details_after_early_failure(bag) -> list[str]:
-    """bagit stops at a Payload-Oxum mismatch; run its completeness and checksum passes too, to list everything."""
-    problems = []
-    for step in (bag._validate_completeness, lambda: bag._validate_entries(1)):
-        try:
-            step()
-        except bagit.BagValidationError as exc:
-            problems += _validation_problems(exc)
-        except (bagit.BagError, OSError):
-            pass
+def _details_after_early_failure(bag, root: Path) -> list[str]:
+    """bagit's validation stops at its first failing pass (Payload-Oxum, then completeness) before comparing
+    checksums; from what it has read (`payload_entries`, `payload_files`), list every missing, added and changed
+    file too."""
+    listed = bag.payload_entries()
+    present = set(bag.payload_files())
+    problems = [f"清单列出的文件 {relative} 缺失" for relative in sorted(set(listed) - present)]
+    problems += [f"文件 {relative} 不在清单中（包被加入了文件）" for relative in sorted(present - set(listed))]
+    for relative, digests in sorted(listed.items()):
+        expected = digests.get("sha256")
+        target = root / relative
+        if expected is None or not target.is_file():
+            continue
+        found = sha256_file(target)
+        if found != expected:
+            problems.append(f"文件 {relative} 的 sha256 摘要不符：清单记为 {expected}，实为 {found}（文件被改动过）")
     return problems
 
 

@@ -15,9 +15,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from archive_store import ledger
 from archive_store.actors import Actor
@@ -25,6 +24,7 @@ from archive_store.durable import fsync_dir
 from archive_store.errors import InvalidArgument
 from archive_store.home import ArchiveHome
 from archive_store.text import require_plain
+from pipeline.case import safezip
 from pipeline.documents import render
 from pipeline.pdf.verify import verify_dossier
 from pipeline.records import catalogue as catalogues
@@ -231,18 +231,7 @@ def verify_handover(path: Path, *, home: ArchiveHome | None = None, trust: Path 
 
 
 def _unpack(path: Path, dest: Path) -> Path | None:
-    """The bag's data/ folder, unpacked (member names checked: nothing outside `dest`)."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            for member in archive.infolist():
-                name = PurePosixPath(member.filename)
-                if name.is_absolute() or ".." in name.parts or member.is_dir():
-                    continue
-                target = dest.joinpath(*name.parts)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with archive.open(member) as source, open(target, "wb") as out:
-                    shutil.copyfileobj(source, out)
-    except (zipfile.BadZipFile, OSError):
-        return None
+    """The bag's data/ folder, unpacked by the one set of zip rules (what they refuse, verify_export has named)."""
+    safezip.extract(path, dest, safezip.BAG_ZIP, all_or_nothing=False)
     data = [p for p in dest.glob("*/data") if p.is_dir()]
     return data[0] if len(data) == 1 else None
