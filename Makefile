@@ -1,5 +1,7 @@
 # Two entry points for a fresh Debian 12 machine (as root): `make demo` and `make test`.
 # Both install what they need: Debian packages, the virtualenv, the project with pinned dependencies.
+# postgresql-15 is only for the tests (a throw-away cluster per test session, tests/services.py); the
+# archive itself needs no server unless yuetan.toml names one.
 
 # python3-uno only imports under Debian's own interpreter, so the venv is built from it
 # (with system site-packages); the LibreOffice converter drives soffice over UNO from it.
@@ -7,7 +9,7 @@ SYSTEM_PYTHON := /usr/bin/python3
 VENV := .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := libreoffice-writer-nogui python3-uno python3-venv fonts-noto-cjk ghostscript qpdf \
-	poppler-utils tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng icc-profiles-free chromium
+	poppler-utils tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng icc-profiles-free chromium postgresql-15
 DEMO_HOME := demo-output/archive
 
 .PHONY: install system-deps venv demo test bench clean lock serve vendor
@@ -54,16 +56,20 @@ demo: install
 	$(YUETAN) audit
 	@echo "演示输出：公文 demo-output/documents/，案卷 demo-output/dossiers/，导出包 demo-output/export/，目录与移交 demo-output/arrangement/，档案库 $(DEMO_HOME)"
 
-# Tests run on every core (pytest-xdist), a test file per worker at a time, so module fixtures are made once.
+# The whole suite on SQLite (the default catalog) on every core (pytest-xdist, a test file per worker at a time,
+# so module fixtures are made once), then the tests marked `catalog` again on PostgreSQL 15 (a throw-away
+# cluster per run); the province tests (two nodes, S3 Object Lock) run on PostgreSQL in the first pass.
 test: install
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q -n auto --dist loadfile
+	$(PY) -m pytest -q -n auto --dist loadfile --catalog postgresql -m catalog
 
 bench: install
 	$(PY) bench/convert.py
 	$(PY) bench/build.py
 	$(PY) bench/ingest.py
 	$(PY) bench/search.py
+	$(PY) bench/province.py
 
 # The web application on the demo archive, with one demo account per role (passwords printed once).
 serve: install

@@ -19,8 +19,11 @@ from pathlib import Path
 from . import ledger, mirror
 from .actors import Actor
 from .blobs import FilesystemBlobStore
-from .catalog import SCHEMA_VERSION, Catalog, _migrate, archive_id, head_problems
-from .db import database_error, write_transaction
+from sqlalchemy import insert, select
+
+from .catalog import Catalog, archive_id, head_problems
+from .db import Database, database_error, dispose_all
+from .schema import archive_meta as META
 from .durable import atomic_path, fsync_dir, sha256_file
 from .errors import (
     ArchiveConflict,
@@ -66,18 +69,20 @@ def backup_catalog(home, dest: Path, *, actor: Actor) -> BackupResult:
     dest = Path(dest)
     if dest.exists() or dest.is_symlink():
         raise InvalidArgument(f"备份文件 {dest} 已存在：请另选文件名，已有的文件不会被覆盖")
+    _sqlite_only(home, "备份")
     home.output_file(dest)
     try:
         with home.catalog() as catalog:
             with atomic_path(dest, exclusive=True) as tmp:      # never over a file that appeared meanwhile
                 target = sqlite3.connect(tmp)
                 try:
-                    catalog.conn.backup(target)
+                    with catalog.reading() as conn:
+                        conn.connection.driver_connection.backup(target)
                     target.execute("PRAGMA journal_mode=DELETE")     # one self-contained file
                 finally:
                     target.close()
             digest = sha256_file(dest)
-            head = ledger.head(catalog.conn)
+            head = ledger.head(catalog)
             with catalog.transaction() as tx:
                 ledger.append(tx, action="backup", actor=actor, details={
                     "file": dest.name, "sha256": digest,
@@ -92,6 +97,7 @@ def restore_catalog(home, backup: Path, *, actor: Actor) -> RestoreResult:
     backup = Path(backup)
     if not backup.is_file():
         raise InvalidArgument(f"备份文件 {backup} 不存在或不是文件")
+    _sqlite_only(home, "恢复")
     _refuse_if_sound(home)
     try:
         mark = mirror.read_mark(home.path)
@@ -102,10 +108,12 @@ def restore_catalog(home, backup: Path, *, actor: Actor) -> RestoreResult:
     try:
         backup_sha = sha256_file(backup)
         backup_head = _copy_and_check(backup, copy, mark)
+        dispose_all()                   # no pooled connection stays on the catalog being moved aside
         moved = _move_aside(home)
         os.replace(copy, home.catalog_path)
         fsync_dir(home.path)
     finally:
+        dispose_all()
         _remove_db_files(copy)
     result = RestoreResult(backup_seq=backup_head.seq if backup_head else 0,
                            mirrored_seq=mark.seq if mark else None, lost="", moved_aside=moved)
@@ -126,9 +134,16 @@ def restore_catalog(home, backup: Path, *, actor: Actor) -> RestoreResult:
                 "moved_aside": moved, "numbers_reserved": result.numbers_reserved,
                 "unknown_blobs": result.unknown_blobs, "unknown_blobs_sha256": sorted(unknown)})
         result.ledger_seq = entry.seq
-        mirror.write_mark(home.path, mirror.HeadMark(archive_id(catalog.conn), entry.seq, entry.entry_hash),
+        mirror.write_mark(home.path, mirror.HeadMark(archive_id(catalog), entry.seq, entry.entry_hash),
                           forward_only=False)
     return result
+
+
+def _sqlite_only(home, what: str) -> None:
+    """A PostgreSQL catalog is backed up and restored by PostgreSQL's own tools (pg_dump, pg_restore, PITR)."""
+    if not home.catalog_location.is_sqlite:
+        raise InvalidArgument(f"目录数据库在 PostgreSQL 上（{home.catalog_location.describe()}）：yuetan 不负责其{what}，"
+                              "请用 pg_dump / pg_restore（见 README 省级部署的备份一节）")
 
 
 def _refuse_if_sound(home) -> None:
@@ -137,8 +152,8 @@ def _refuse_if_sound(home) -> None:
         return
     try:
         with Catalog(home.catalog_path) as catalog:
-            problems = head_problems(catalog.conn, home.path)
-            empty = ledger.head(catalog.conn) is None and not catalog.all_cases()
+            problems = head_problems(catalog, home.path)
+            empty = ledger.head(catalog) is None and not catalog.all_cases()
     except YuetanError:
         return
     if not problems and not empty:
@@ -147,7 +162,10 @@ def _refuse_if_sound(home) -> None:
 
 
 def _copy_and_check(backup: Path, copy: Path, mark: mirror.HeadMark | None) -> ledger.LedgerEntry | None:
-    """Copy with SQLite's backup API (the backup file is only read), then check the copy as a whole."""
+    """Copy with SQLite's backup API (the backup file is only read), then check the copy as a whole: brought to
+    this release's schema by the same Alembic revisions as any catalog, its chain intact, of this archive."""
+    from .migrate import SQLITE_USER_VERSION
+
     what = f"备份文件 {backup}"
     try:
         source = sqlite3.connect(f"{backup.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
@@ -160,30 +178,9 @@ def _copy_and_check(backup: Path, copy: Path, mark: mirror.HeadMark | None) -> l
             found = target.execute("PRAGMA user_version").fetchone()[0]
             if not {"cases", "ledger"} <= tables or not 1 <= found:
                 raise InvalidArgument(f"{what} 不是 yuetan 目录数据库的备份（缺少案件或台账表）")
-            if found > SCHEMA_VERSION:
-                raise InvalidArgument(f"{what} 的结构版本为 {found}，比本程序支持的 {SCHEMA_VERSION} 新：请升级 yuetan")
+            if found > SQLITE_USER_VERSION:
+                raise InvalidArgument(f"{what} 的结构版本为 {found}，比本程序支持的新：请升级 yuetan")
             target.execute("PRAGMA journal_mode=WAL")
-            _migrate(target, copy)
-            problems = ledger.verify_chain(target)
-            if problems:
-                raise InvalidArgument(f"{what} 中的台账哈希链不完整，不能用于恢复：" + "；".join(problems[:5]))
-            head = ledger.head(target)
-            identity = archive_id(target)
-            if mark is not None:
-                if identity is not None and identity != mark.archive_id:
-                    raise InvalidArgument(f"{what} 属于另一个档案库（编号 {identity}），不是此档案库（编号 "
-                                          f"{mark.archive_id}）的备份")
-                if head is not None and head.seq >= mark.seq > 0:
-                    row = target.execute("SELECT entry_hash FROM ledger WHERE seq = ?", (mark.seq,)).fetchone()
-                    if row[0] != mark.entry_hash:
-                        raise InvalidArgument(f"{what} 的第 {mark.seq} 条账目与台账头副本不符：它不是此档案库的台账的"
-                                              "早先状态")
-            if identity is None:
-                with write_transaction(target):
-                    target.execute("INSERT INTO archive_meta (key, value) VALUES ('archive_id', ?)",
-                                   (mark.archive_id if mark else mirror.new_archive_id(),))
-            target.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            return head
         finally:
             source.close()
             target.close()
@@ -191,6 +188,45 @@ def _copy_and_check(backup: Path, copy: Path, mark: mirror.HeadMark | None) -> l
         if isinstance(exc, sqlite3.OperationalError) and "unable to open" in str(exc):
             raise database_error(exc, copy) from None
         raise InvalidArgument(f"{what} 不是可读的 SQLite 数据库（{exc}）：不是 yuetan 目录数据库的备份") from None
+    try:
+        db = Database(copy)             # brought up to date (Alembic) on opening, without the home's mirror checks
+    except YuetanError as exc:
+        raise InvalidArgument(f"{what} 无法升级到本程序的目录结构（{exc.message}）") from None
+    source_of_reads = _Reads(db)
+    problems = ledger.verify_chain(source_of_reads)
+    if problems:
+        raise InvalidArgument(f"{what} 中的台账哈希链不完整，不能用于恢复：" + "；".join(problems[:5]))
+    head = ledger.head(source_of_reads)
+    with db.read() as conn:
+        identity = archive_id(conn)
+        if mark is not None:
+            if identity is not None and identity != mark.archive_id:
+                raise InvalidArgument(f"{what} 属于另一个档案库（编号 {identity}），不是此档案库（编号 "
+                                      f"{mark.archive_id}）的备份")
+            if head is not None and head.seq >= mark.seq > 0:
+                row = conn.execute(select(ledger.LEDGER.c.entry_hash)
+                                   .where(ledger.LEDGER.c.seq == mark.seq)).first()
+                if row[0] != mark.entry_hash:
+                    raise InvalidArgument(f"{what} 的第 {mark.seq} 条账目与台账头副本不符：它不是此档案库的台账的"
+                                          "早先状态")
+    if identity is None:
+        with db.write() as conn:
+            conn.execute(insert(META).values(key="archive_id",
+                                             value=mark.archive_id if mark else mirror.new_archive_id()))
+    dispose_all()
+    checkpoint = sqlite3.connect(copy, isolation_level=None)
+    try:
+        checkpoint.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        checkpoint.close()
+    return head
+
+
+class _Reads:
+    """A source of reads for the ledger functions on a bare database (the copy being checked)."""
+
+    def __init__(self, db: Database):
+        self.reading = db.read
 
 
 def _move_aside(home) -> list[str]:

@@ -3,7 +3,9 @@
 Layout: root/aa/bb/<sha256> (read-only, 0444) and root/.tmp/ for files being written. A write goes to a
 temp file, is fsynced, made read-only and renamed into place, then the folder is fsynced; so a crash at
 any point leaves either the whole blob under its name or nothing (at most a temp file `sweep_temp` removes).
-The stages use only the `BlobStore` protocol, so an S3-compatible backend can be added without touching them.
+The stages use only the `BlobStore` protocol; `archive_store.s3blobs` is the same protocol on S3-compatible object
+storage under Object Lock. Writes take the date until which the blob must be kept (`retain_until`): the object
+store locks it until then, a local folder has no such lock (its guard is the files' mode and `audit`).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
@@ -40,8 +43,8 @@ class BlobDamaged(VerificationFailed):
 
 @runtime_checkable
 class BlobStore(Protocol):
-    def put_file(self, path: Path) -> str: ...
-    def put_bytes(self, data: bytes) -> str: ...
+    def put_file(self, path: Path, *, retain_until: datetime | None = None) -> str: ...
+    def put_bytes(self, data: bytes, *, retain_until: datetime | None = None) -> str: ...
     def has(self, sha: str) -> bool: ...
     def open(self, sha: str) -> BinaryIO: ...
     def read_bytes(self, sha: str) -> bytes: ...
@@ -49,6 +52,8 @@ class BlobStore(Protocol):
     def delete(self, sha: str) -> None: ...
     def iter_shas(self) -> Iterator[str]: ...
     def export_to(self, sha: str, dest_path: Path) -> Path: ...
+    def extend_retention(self, sha: str, until: datetime) -> None: ...
+    def set_legal_hold(self, sha: str, on: bool) -> None: ...
 
 
 def check_sha(sha: str) -> str:
@@ -71,7 +76,7 @@ class FilesystemBlobStore:
 
     # --- writing ------------------------------------------------------------------------------------------
 
-    def put_file(self, path: Path) -> str:
+    def put_file(self, path: Path, *, retain_until: datetime | None = None) -> str:
         try:
             source = open(path, "rb")
         except OSError as exc:
@@ -79,7 +84,7 @@ class FilesystemBlobStore:
         with source:
             return self._put_stream(source)
 
-    def put_bytes(self, data: bytes) -> str:
+    def put_bytes(self, data: bytes, *, retain_until: datetime | None = None) -> str:
         sha = hashlib.sha256(data).hexdigest()
         if _size_of(self._path(sha)) == len(data):
             return sha
@@ -178,25 +183,15 @@ class FilesystemBlobStore:
                         yield entry.name
 
     def export_to(self, sha: str, dest_path: Path) -> Path:
-        """Copy a blob out (a normal writable file), checking its hash on the way; nothing is left if it fails."""
-        dest_path = Path(dest_path)
-        temp = dest_path.with_name(f".{dest_path.name}.{uuid.uuid4().hex}{TEMP_SUFFIX}")
-        try:
-            with self.open(sha) as source, open(temp, "xb") as out:
-                digest = hashlib.sha256()
-                for chunk in iter(lambda: source.read(CHUNK), b""):
-                    digest.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            if digest.hexdigest() != sha:
-                raise BlobDamaged(f"档案库中的内容 {sha} 已损坏（重新计算的哈希值为 {digest.hexdigest()}），未导出到 {dest_path}")
-            os.replace(temp, dest_path)
-            fsync_dir(dest_path.parent)
-        except BaseException:
-            _unlink_quietly(temp)
-            raise
-        return dest_path
+        return export_checked(self, sha, dest_path)
+
+    # --- locks: none on a local folder -------------------------------------------------------------------
+
+    def extend_retention(self, sha: str, until: datetime) -> None:
+        """A local folder cannot lock a file against its own administrator; nothing to do."""
+
+    def set_legal_hold(self, sha: str, on: bool) -> None:
+        """The catalog's hold is the only one a local folder has; nothing to do."""
 
     # --- removing -----------------------------------------------------------------------------------------
 
@@ -232,6 +227,29 @@ class FilesystemBlobStore:
 
     def _path(self, sha: str) -> Path:
         return self.root / sha[:2] / sha[2:4] / sha
+
+
+def export_checked(store: "BlobStore", sha: str, dest_path: Path) -> Path:
+    """Copy a blob out of any store (a normal writable file), checking its hash on the way; nothing is left
+    behind if it fails."""
+    dest_path = Path(dest_path)
+    temp = dest_path.with_name(f".{dest_path.name}.{uuid.uuid4().hex}{TEMP_SUFFIX}")
+    try:
+        with store.open(sha) as source, open(temp, "xb") as out:
+            digest = hashlib.sha256()
+            for chunk in iter(lambda: source.read(CHUNK), b""):
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if digest.hexdigest() != sha:
+            raise BlobDamaged(f"档案库中的内容 {sha} 已损坏（重新计算的哈希值为 {digest.hexdigest()}），未导出到 {dest_path}")
+        os.replace(temp, dest_path)
+        fsync_dir(dest_path.parent)
+    except BaseException:
+        _unlink_quietly(temp)
+        raise
+    return dest_path
 
 
 def _sha256_stream(f: BinaryIO) -> str:

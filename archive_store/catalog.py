@@ -1,197 +1,43 @@
 """The catalog: cases and their versions, documents, findings, legal holds, tombstones and destruction plans.
 
-One SQLite file (WAL) shared with the notice number registry and the ledger, so a case, its documents,
-findings and ledger entry commit in ONE transaction or not at all. Blobs are referred to by sha256 only;
-the blob store holds the bytes.
+One database (SQLite by default, PostgreSQL for a province; archive_store.schema defines the tables) shared with
+the notice number register and the ledger, so a case, its documents, findings and ledger entry commit in ONE
+transaction or not at all. Blobs are referred to by sha256 only; the blob store holds the bytes.
 """
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
 from archive_store import ledger, mirror
-from archive_store.db import connect, database_error, write_transaction
+from archive_store.db import (
+    LOCK_APPROVALS,
+    LOCK_BLOB_DELETION,
+    LOCK_CASE,
+    Database,
+    advisory_lock,
+    as_location,
+    database_error,
+)
+from archive_store.schema import archive_meta as META
+from archive_store.schema import cases as CASES
+from archive_store.schema import destruction_plans as PLANS
+from archive_store.schema import documents as DOCUMENTS
+from archive_store.schema import findings as FINDINGS
+from archive_store.schema import holds as HOLDS
+from archive_store.schema import tombstones as TOMBSTONES
 
 from .canonical import canonical_json
-from .errors import ArchiveConflict, ArchiveDamaged, ConfigurationError, InvalidArgument
+from .errors import ArchiveConflict, ArchiveDamaged, InvalidArgument
 
-SCHEMA_VERSION = 5
 CASE_STATUSES = ("current", "superseded", "purged")
-
-_SCHEMA_V1 = """
-CREATE TABLE IF NOT EXISTS cases (
-    case_id              TEXT    NOT NULL,
-    version              INTEGER NOT NULL CHECK (version >= 1),
-    content_sha256       TEXT    NOT NULL,
-    status               TEXT    NOT NULL CHECK (status IN ('current', 'superseded', 'purged')),
-    supersedes           INTEGER,
-    notice_number        TEXT    NOT NULL,
-    title                TEXT    NOT NULL,
-    target_name          TEXT    NOT NULL,
-    target_kind          TEXT    NOT NULL,
-    credit_code          TEXT,
-    organizer            TEXT    NOT NULL,
-    organizer_level      TEXT    NOT NULL,
-    region_code          TEXT    NOT NULL,
-    grounds              TEXT    NOT NULL,
-    outcome              TEXT    NOT NULL,
-    interview_on         TEXT    NOT NULL,
-    closed_on            TEXT    NOT NULL,
-    archived_at          TEXT    NOT NULL,
-    dossier_sha256       TEXT    NOT NULL,
-    manifest_sha256      TEXT    NOT NULL,
-    page_count           INTEGER NOT NULL,
-    text_sha256          TEXT,
-    case_json_sha256     TEXT    NOT NULL,
-    manifest_json_sha256 TEXT    NOT NULL,
-    indexed_at           TEXT,
-    PRIMARY KEY (case_id, version)
-);
-CREATE UNIQUE INDEX IF NOT EXISTS cases_one_current ON cases (case_id) WHERE status = 'current';
-CREATE INDEX IF NOT EXISTS cases_notice_number ON cases (notice_number);
-CREATE INDEX IF NOT EXISTS cases_credit_code ON cases (credit_code);
-CREATE INDEX IF NOT EXISTS cases_status ON cases (status);
-
-CREATE TABLE IF NOT EXISTS documents (
-    case_id    TEXT    NOT NULL,
-    version    INTEGER NOT NULL,
-    seq        INTEGER NOT NULL,
-    role       TEXT    NOT NULL,
-    document   TEXT    NOT NULL DEFAULT '',
-    title      TEXT    NOT NULL DEFAULT '',
-    name       TEXT    NOT NULL,
-    media_type TEXT    NOT NULL,
-    size       INTEGER NOT NULL,
-    sha256     TEXT    NOT NULL,
-    PRIMARY KEY (case_id, version, seq),
-    FOREIGN KEY (case_id, version) REFERENCES cases (case_id, version)
-);
-CREATE INDEX IF NOT EXISTS documents_sha256 ON documents (sha256);
-
-CREATE TABLE IF NOT EXISTS findings (
-    case_id  TEXT    NOT NULL,
-    version  INTEGER NOT NULL,
-    seq      INTEGER NOT NULL,
-    code     TEXT    NOT NULL,
-    article  TEXT    NOT NULL,
-    severity TEXT    NOT NULL,
-    message  TEXT    NOT NULL,
-    evidence TEXT    NOT NULL,
-    PRIMARY KEY (case_id, version, seq),
-    FOREIGN KEY (case_id, version) REFERENCES cases (case_id, version)
-);
-CREATE INDEX IF NOT EXISTS findings_code ON findings (code);
-
-CREATE TABLE IF NOT EXISTS holds (
-    id             INTEGER PRIMARY KEY AUTOINCREMENT,
-    case_id        TEXT NOT NULL,
-    reason         TEXT NOT NULL,
-    held_by        TEXT NOT NULL,
-    held_at        TEXT NOT NULL,
-    released_by    TEXT,
-    released_at    TEXT,
-    release_reason TEXT
-);
-CREATE INDEX IF NOT EXISTS holds_case ON holds (case_id);
-
-CREATE TABLE IF NOT EXISTS tombstones (
-    case_id         TEXT    NOT NULL,
-    version         INTEGER NOT NULL,
-    notice_number   TEXT    NOT NULL,
-    target_name     TEXT    NOT NULL,
-    credit_code     TEXT,
-    organizer       TEXT    NOT NULL,
-    interview_on    TEXT    NOT NULL,
-    closed_on       TEXT    NOT NULL,
-    archived_at     TEXT    NOT NULL,
-    manifest_sha256 TEXT    NOT NULL,
-    dossier_sha256  TEXT    NOT NULL,
-    page_count      INTEGER NOT NULL,
-    plan_id         TEXT    NOT NULL,
-    plan_sha256     TEXT    NOT NULL,
-    approved_by     TEXT    NOT NULL,
-    purged_at       TEXT    NOT NULL,
-    PRIMARY KEY (case_id, version)
-);
-CREATE INDEX IF NOT EXISTS tombstones_notice_number ON tombstones (notice_number);
-
-CREATE TABLE IF NOT EXISTS destruction_plans (
-    plan_id     TEXT PRIMARY KEY,
-    plan_sha256 TEXT NOT NULL,
-    as_of       TEXT NOT NULL,
-    created_at  TEXT NOT NULL,
-    created_by  TEXT NOT NULL,
-    plan_json   TEXT NOT NULL,
-    executed_at TEXT,
-    approved_by TEXT
-);
-"""
-
-# Schema 3: the 档号 (archival code) of each case version, and the register that issues them
-# (archive_store/arrangement.py): one row per code ever given, never deleted, so a number is never reused.
-_ARRANGEMENT = [
-    "ALTER TABLE cases ADD COLUMN archival_code TEXT",
-    "CREATE INDEX IF NOT EXISTS cases_archival_code ON cases (archival_code)",
-    """CREATE TABLE IF NOT EXISTS archival_codes (
-        series      TEXT    NOT NULL,
-        seq         INTEGER NOT NULL CHECK (seq >= 1),
-        code        TEXT    NOT NULL UNIQUE,
-        case_id     TEXT    NOT NULL UNIQUE,
-        year        INTEGER NOT NULL,
-        recorded_at TEXT    NOT NULL,
-        PRIMARY KEY (series, seq)
-    )""",
-    "CREATE INDEX IF NOT EXISTS archival_codes_year ON archival_codes (year)",
-]
-
-# Each step brings the schema from version i to i + 1; append new steps, never edit old ones.
-# Step 3: approvals as rows (who asked, who reviewed or witnessed, decision, reason) and the exports kept in the
-# archive for inspector accounts, with their grants (pipeline.records.approvals).
-_SCHEMA_V3 = """
-CREATE TABLE IF NOT EXISTS approvals (
-    id            INTEGER PRIMARY KEY AUTOINCREMENT,
-    subject       TEXT NOT NULL CHECK (subject IN ('destruction_plan', 'export')),
-    subject_id    TEXT NOT NULL,
-    step          TEXT NOT NULL CHECK (step IN ('review', 'witness')),
-    requester     TEXT NOT NULL,
-    reviewer      TEXT NOT NULL,
-    reviewer_role TEXT NOT NULL,
-    status        TEXT NOT NULL CHECK (status IN ('approved', 'rejected', 'witnessed')),
-    reason        TEXT NOT NULL,
-    at            TEXT NOT NULL,
-    ledger_seq    INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS approvals_subject ON approvals (subject, subject_id);
-CREATE TABLE IF NOT EXISTS kept_exports (
-    export_id   TEXT PRIMARY KEY,
-    file        TEXT NOT NULL,
-    zip_sha256  TEXT NOT NULL,
-    cases       INTEGER NOT NULL,
-    filters     TEXT NOT NULL,
-    created_by  TEXT NOT NULL,
-    created_at  TEXT NOT NULL,
-    grantee     TEXT NOT NULL,
-    until       TEXT NOT NULL,
-    ledger_seq  INTEGER NOT NULL
-);
-"""
-# Step 5: the archive's identity (archive_meta.archive_id), which the ledger-head mirror beside the catalog repeats
-# (archive_store.mirror), so a catalog of another archive is known for one.
-_SCHEMA_V5 = """
-CREATE TABLE IF NOT EXISTS archive_meta (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-"""
-
-MIGRATIONS: list[Sequence[str]] = [ledger.ddl_statements(_SCHEMA_V1) + ledger.ddl_statements(ledger.SCHEMA),
-                                   [ledger.ADD_ROLE], ledger.ddl_statements(_SCHEMA_V3), _ARRANGEMENT,
-                                   ledger.ddl_statements(_SCHEMA_V5)]
 
 
 # --- records --------------------------------------------------------------------------------------------------
@@ -341,22 +187,23 @@ def _columns(cls) -> list[str]:
     return [f.name for f in fields(cls)]
 
 
-def _to_db(obj) -> list:
-    values = []
+def _to_db(obj) -> dict:
+    values = {}
     for name in _columns(type(obj)):
         value = getattr(obj, name)
         if name in _JSON:
             value = canonical_json(value).decode("utf-8")
         elif isinstance(value, (date, datetime)):
             value = value.isoformat()
-        values.append(value)
+        values[name] = value
     return values
 
 
-def _from_db(cls, row: sqlite3.Row):
+def _from_db(cls, row):
+    mapping = row._mapping
     kwargs = {}
     for name in _columns(cls):
-        value = row[name]
+        value = mapping[name]
         if value is not None:
             if name in _JSON:
                 value = json.loads(value)
@@ -373,7 +220,7 @@ def _from_db(cls, row: sqlite3.Row):
 class CatalogTransaction:
     """An open write transaction: pass it to the catalog's writes and to ledger.append."""
 
-    def __init__(self, catalog: "Catalog", conn: sqlite3.Connection):
+    def __init__(self, catalog: "Catalog", conn):
         self.catalog = catalog
         self.conn = conn
 
@@ -388,16 +235,35 @@ class CatalogTransaction:
 
 
 class Catalog:
-    """The catalog in `db_path`; safe across threads if each uses its own Catalog, and across processes."""
+    """The catalog in a SQLite file (a path) or a PostgreSQL database (a CatalogLocation).
 
-    def __init__(self, db_path: Path, *, check_head: bool = True):
-        """`check_head=False` opens a catalog the ledger-head mirror disagrees with (audit reports it)."""
-        self.db_path = Path(db_path)
-        self.conn = open_connection(self.db_path, check_head=check_head)
-        self.conn.row_factory = sqlite3.Row
+    Safe across threads, processes and, on PostgreSQL, machines. A SQLite catalog is checked against the
+    ledger-head mirror beside it (archive_store.mirror): refused (ArchiveDamaged) when it is missing or empty
+    although the archive is not new, or (`check_head`) not the catalog last written; `check_head=False` opens
+    one the mirror disagrees with, for audit and ledger verify to report."""
+
+    def __init__(self, target, *, check_head: bool = True):
+        location = as_location(target)
+        self.folder: Path | None = location.path.parent if location.is_sqlite else None
+        if self.folder is not None:
+            _refuse_lost(location.path)              # before SQLite would make an empty file in its place
+        try:
+            self.db = Database(location)
+        except SQLAlchemyError as exc:
+            raise database_error(getattr(exc, "orig", None) or exc, location.path) from None
+        if self.folder is not None:
+            problems = head_problems(self, self.folder, adopt=True)
+            if check_head and problems:
+                raise ArchiveDamaged("；".join(problems) + "。yuetan 拒绝在此目录数据库上运行：请用 yuetan audit 查看，"
+                                     "用 yuetan restore 从备份恢复目录数据库")
+
+    @property
+    def db_path(self) -> Path | None:
+        """The SQLite file (None on PostgreSQL)."""
+        return self.db.location.path if self.folder is not None else None
 
     def close(self) -> None:
-        self.conn.close()
+        """Connections go back to the process's pool; nothing is held between calls."""
 
     def __enter__(self) -> "Catalog":
         return self
@@ -405,12 +271,22 @@ class Catalog:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    @property
+    def dialect(self) -> str:
+        return self.db.dialect
+
     @contextmanager
     def transaction(self) -> Iterator[CatalogTransaction]:
-        """BEGIN IMMEDIATE … COMMIT; an exception rolls every write back."""
-        with write_transaction(self.conn) as conn:
+        """One write transaction; an exception rolls every write back."""
+        with self.db.write() as conn:
             yield CatalogTransaction(self, conn)
-        mirror_head(self.conn, self.db_path.parent)
+        mirror_head(self)
+
+    @contextmanager
+    def reading(self) -> Iterator:
+        """A connection for a group of reads (raw SQL for tests and audits)."""
+        with self.db.read() as conn:
+            yield conn
 
     # --- case versions ------------------------------------------------------------------------------------
 
@@ -420,102 +296,113 @@ class Catalog:
 
         A case that already has a current version is only recorded as its successor
         (`record.supersedes` = that version), which is then marked superseded in the same transaction.
+        On PostgreSQL the case is locked first, so two nodes recording it at once are taken one after the other.
         """
         conn = _tx_conn(tx)
         if not record.case_id:
             raise InvalidArgument("入库记录缺少 case_id")
-        current = self._one(conn, "SELECT * FROM cases WHERE case_id = ? AND status = 'current'", (record.case_id,))
+        advisory_lock(conn, LOCK_CASE, record.case_id)
+        current = self._one(conn, select(CASES).where(CASES.c.case_id == record.case_id,
+                                                      CASES.c.status == "current"))
         if current is not None and record.supersedes != current.version:
             raise ArchiveConflict(
                 f"案件 {record.case_id} 已有现行版本（第 {current.version} 版，文号 {current.notice_number}），"
                 "新版本必须声明取代它（--supersede）")
-        if record.supersedes is not None and self._one(
-                conn, "SELECT * FROM cases WHERE case_id = ? AND version = ? AND status != 'purged'",
-                (record.case_id, record.supersedes)) is None:
+        if record.supersedes is not None and self._one(conn, select(CASES).where(
+                CASES.c.case_id == record.case_id, CASES.c.version == record.supersedes,
+                CASES.c.status != "purged")) is None:
             raise ArchiveConflict(f"案件 {record.case_id} 没有可被取代的第 {record.supersedes} 版")
         if current is not None:
             self.mark_superseded(tx, record.case_id, current.version)
-        (last,) = conn.execute("SELECT COALESCE(MAX(version), 0) FROM cases WHERE case_id = ?",
-                               (record.case_id,)).fetchone()
+        last = conn.execute(select(func.coalesce(func.max(CASES.c.version), 0))
+                            .where(CASES.c.case_id == record.case_id)).scalar_one()
         record = replace(record, version=last + 1, status="current")
-        _insert(conn, "cases", record)
-        for doc in documents:
-            conn.execute("INSERT INTO documents (case_id, version, " + ", ".join(_columns(DocumentRow)) + ") "
-                         "VALUES (?, ?, " + ", ".join("?" * len(_columns(DocumentRow))) + ")",
-                         [record.case_id, record.version, *_to_db(doc)])
-        for seq, finding in enumerate(findings, start=1):
-            conn.execute("INSERT INTO findings (case_id, version, seq, " + ", ".join(_columns(FindingRow)) + ") "
-                         "VALUES (?, ?, ?, " + ", ".join("?" * len(_columns(FindingRow))) + ")",
-                         [record.case_id, record.version, seq, *_to_db(finding)])
+        try:
+            conn.execute(insert(CASES).values(**_to_db(record)))
+        except IntegrityError:
+            raise ArchiveConflict(f"案件 {record.case_id} 刚由另一进程入库，请重新入库以核对") from None
+        if documents:
+            conn.execute(insert(DOCUMENTS), [{"case_id": record.case_id, "version": record.version, **_to_db(doc)}
+                                            for doc in documents])
+        if findings:
+            conn.execute(insert(FINDINGS), [{"case_id": record.case_id, "version": record.version, "seq": seq,
+                                             **_to_db(finding)} for seq, finding in enumerate(findings, start=1)])
         return record.version
 
     def mark_superseded(self, tx: CatalogTransaction, case_id: str, version: int) -> None:
-        _tx_conn(tx).execute("UPDATE cases SET status = 'superseded' WHERE case_id = ? AND version = ? "
-                             "AND status = 'current'", (case_id, version))
+        _tx_conn(tx).execute(update(CASES).where(CASES.c.case_id == case_id, CASES.c.version == version,
+                                                 CASES.c.status == "current").values(status="superseded"))
 
     def mark_indexed(self, tx_or_none: CatalogTransaction | None, case_id: str, version: int,
                      at: datetime | None = None) -> None:
         """Note that a version is in the search index (a crash between catalog and index leaves it NULL)."""
-        sql = "UPDATE cases SET indexed_at = ? WHERE case_id = ? AND version = ?"
-        args = ((at or _now()).isoformat(), case_id, version)
+        statement = update(CASES).where(CASES.c.case_id == case_id, CASES.c.version == version) \
+            .values(indexed_at=(at or _now()).isoformat())
         if tx_or_none is None:
-            with write_transaction(self.conn):
-                self.conn.execute(sql, args)
+            with self.db.write() as conn:
+                conn.execute(statement)
         else:
-            _tx_conn(tx_or_none).execute(sql, args)
+            _tx_conn(tx_or_none).execute(statement)
 
     def current(self, case_id: str) -> CaseRecord | None:
-        return self._one(self.conn, "SELECT * FROM cases WHERE case_id = ? AND status = 'current'", (case_id,))
+        return self._read_one(select(CASES).where(CASES.c.case_id == case_id, CASES.c.status == "current"))
 
     def version(self, case_id: str, version: int) -> CaseRecord | None:
-        return self._one(self.conn, "SELECT * FROM cases WHERE case_id = ? AND version = ?", (case_id, version))
+        return self._read_one(select(CASES).where(CASES.c.case_id == case_id, CASES.c.version == version))
 
     def versions(self, case_id: str) -> list[CaseRecord]:
         """Every version of a case, oldest first, whatever its status."""
-        return self._all("SELECT * FROM cases WHERE case_id = ? ORDER BY version", (case_id,))
+        return self._all(select(CASES).where(CASES.c.case_id == case_id).order_by(CASES.c.version))
 
     def by_notice_number(self, number: str) -> CaseRecord | None:
         """The current version carrying this notice number (else its latest superseded one); None once purged."""
-        return self._one(self.conn, "SELECT * FROM cases WHERE notice_number = ? AND status != 'purged' "
-                                    "ORDER BY status = 'current' DESC, version DESC LIMIT 1", (number,))
+        return self._read_one(select(CASES).where(CASES.c.notice_number == number, CASES.c.status != "purged")
+                              .order_by((CASES.c.status == "current").desc(), CASES.c.version.desc()).limit(1))
 
     def by_archival_code(self, code: str) -> CaseRecord | None:
         """The current version filed under this 档号 (else its latest superseded one); None once purged."""
-        return self._one(self.conn, "SELECT * FROM cases WHERE archival_code = ? AND status != 'purged' "
-                                    "ORDER BY status = 'current' DESC, version DESC LIMIT 1", (code,))
+        return self._read_one(select(CASES).where(CASES.c.archival_code == code, CASES.c.status != "purged")
+                              .order_by((CASES.c.status == "current").desc(), CASES.c.version.desc()).limit(1))
 
     def by_credit_code(self, credit_code: str, *, include_superseded: bool = False) -> list[CaseRecord]:
         statuses = ("current", "superseded") if include_superseded else ("current",)
-        return self._all(f"SELECT * FROM cases WHERE credit_code = ? AND status IN ({_marks(statuses)}) "
-                         "ORDER BY interview_on, case_id, version", (credit_code, *statuses))
+        return self._all(select(CASES).where(CASES.c.credit_code == credit_code, CASES.c.status.in_(statuses))
+                         .order_by(CASES.c.interview_on, CASES.c.case_id, CASES.c.version))
 
     def all_cases(self, status: str | None = None) -> list[CaseRecord]:
         """Every case version with this status (all versions when None), by case_id and version."""
+        query = select(CASES).order_by(CASES.c.case_id, CASES.c.version)
         if status is None:
-            return self._all("SELECT * FROM cases ORDER BY case_id, version", ())
+            return self._all(query)
         if status not in CASE_STATUSES:
             raise InvalidArgument(f"案件状态“{status}”无效，应为 {'、'.join(CASE_STATUSES)} 之一")
-        return self._all("SELECT * FROM cases WHERE status = ? ORDER BY case_id, version", (status,))
+        return self._all(query.where(CASES.c.status == status))
 
     def not_indexed(self) -> list[CaseRecord]:
-        return self._all("SELECT * FROM cases WHERE status = 'current' AND indexed_at IS NULL "
-                         "ORDER BY case_id", ())
+        return self._all(select(CASES).where(CASES.c.status == "current", CASES.c.indexed_at.is_(None))
+                         .order_by(CASES.c.case_id))
 
     def documents(self, case_id: str, version: int) -> list[DocumentRow]:
-        rows = self.conn.execute(f"SELECT {', '.join(_columns(DocumentRow))} FROM documents "
-                                 "WHERE case_id = ? AND version = ? ORDER BY seq", (case_id, version)).fetchall()
+        with self.db.read() as conn:
+            rows = conn.execute(select(*[DOCUMENTS.c[n] for n in _columns(DocumentRow)])
+                                .where(DOCUMENTS.c.case_id == case_id, DOCUMENTS.c.version == version)
+                                .order_by(DOCUMENTS.c.seq)).all()
         return [_from_db(DocumentRow, row) for row in rows]
 
     def findings(self, case_id: str, version: int) -> list[FindingRow]:
-        rows = self.conn.execute(f"SELECT {', '.join(_columns(FindingRow))} FROM findings "
-                                 "WHERE case_id = ? AND version = ? ORDER BY seq", (case_id, version)).fetchall()
+        with self.db.read() as conn:
+            rows = conn.execute(select(*[FINDINGS.c[n] for n in _columns(FindingRow)])
+                                .where(FINDINGS.c.case_id == case_id, FINDINGS.c.version == version)
+                                .order_by(FINDINGS.c.seq)).all()
         return [_from_db(FindingRow, row) for row in rows]
 
     def current_findings(self) -> list[tuple[str, str, str]]:
         """(case_id, article, code) of every finding of every current case version, for statistics."""
-        return [tuple(row) for row in self.conn.execute(
-            "SELECT f.case_id, f.article, f.code FROM findings f JOIN cases c "
-            "ON c.case_id = f.case_id AND c.version = f.version WHERE c.status = 'current' ORDER BY f.case_id, f.seq")]
+        return [tuple(row) for row in self._rows(
+            select(FINDINGS.c.case_id, FINDINGS.c.article, FINDINGS.c.code)
+            .select_from(FINDINGS.join(CASES, and_(CASES.c.case_id == FINDINGS.c.case_id,
+                                                   CASES.c.version == FINDINGS.c.version)))
+            .where(CASES.c.status == "current").order_by(FINDINGS.c.case_id, FINDINGS.c.seq))]
 
     def case_shas(self, case_id: str, version: int | None = None) -> set[str]:
         """The blobs a case (one version, or all of them) refers to."""
@@ -526,16 +413,46 @@ class Catalog:
             shas |= {d.sha256 for d in self.documents(record.case_id, record.version)}
         return shas
 
-    def referenced_shas(self) -> set[str]:
+    def referenced_shas(self, tx: CatalogTransaction | None = None) -> set[str]:
         """Every blob a case version that is not purged still needs: purge must keep these."""
-        shas: set[str] = set()
-        for row in self.conn.execute("SELECT dossier_sha256, text_sha256, case_json_sha256, manifest_json_sha256 "
-                                     "FROM cases WHERE status != 'purged'"):
-            shas.update(s for s in row if s)
-        shas.update(row[0] for row in self.conn.execute(
-            "SELECT DISTINCT d.sha256 FROM documents d JOIN cases c ON c.case_id = d.case_id "
-            "AND c.version = d.version WHERE c.status != 'purged'"))
-        return shas
+        def collect(conn) -> set[str]:
+            shas: set[str] = set()
+            for row in conn.execute(select(CASES.c.dossier_sha256, CASES.c.text_sha256, CASES.c.case_json_sha256,
+                                           CASES.c.manifest_json_sha256).where(CASES.c.status != "purged")):
+                shas.update(s for s in row if s)
+            shas.update(conn.execute(select(DOCUMENTS.c.sha256).distinct().select_from(_DOCS_OF_KEPT)
+                                     .where(CASES.c.status != "purged")).scalars())
+            return shas
+
+        if tx is not None:
+            return collect(_tx_conn(tx))
+        with self.db.read() as conn:
+            return collect(conn)
+
+    def retention_terms(self) -> dict[str, list[tuple[str, int, date, bool]]]:
+        """sha256 → [(case_id, version, closed_on, held)] for every version not purged that needs the blob:
+        what the object store's locks must cover."""
+        held = {row[0] for row in self._rows(select(HOLDS.c.case_id).where(HOLDS.c.released_at.is_(None)))}
+        versions = {(r.case_id, r.version): r for r in self.all_cases() if r.status != "purged"}
+        terms: dict[str, list] = {}
+        for (case_id, version), record in versions.items():
+            for sha in record.blob_shas():
+                terms.setdefault(sha, []).append((case_id, version, record.closed_on, case_id in held))
+        for case_id, version, sha in self._rows(select(DOCUMENTS.c.case_id, DOCUMENTS.c.version, DOCUMENTS.c.sha256)):
+            record = versions.get((case_id, version))
+            if record is not None:
+                terms.setdefault(sha, []).append((case_id, version, record.closed_on, case_id in held))
+        return terms
+
+    def lock_approvals(self, tx: CatalogTransaction, subject: str, subject_id: str) -> None:
+        """Decisions on one plan or export are taken one at a time across nodes (SQLite's write lock does it
+        alone), so a decision is only recorded on the state its maker saw."""
+        advisory_lock(_tx_conn(tx), LOCK_APPROVALS, f"{subject}:{subject_id}")
+
+    def lock_blob_deletions(self, tx: CatalogTransaction, *, shared: bool = False) -> None:
+        """Ingest (shared) and purge (alone) take this before they look at the store, so a purge never deletes a
+        blob that an ingest committing at the same moment refers to; on SQLite the write lock already does."""
+        advisory_lock(_tx_conn(tx), LOCK_BLOB_DELETION, shared=shared)
 
     # --- legal holds --------------------------------------------------------------------------------------
 
@@ -543,9 +460,11 @@ class Catalog:
                  held_at: datetime | None = None) -> Hold:
         if not reason.strip():
             raise InvalidArgument("保全（冻结）必须写明理由（--reason）")
-        cur = _tx_conn(tx).execute("INSERT INTO holds (case_id, reason, held_by, held_at) VALUES (?, ?, ?, ?)",
-                                   (case_id, reason.strip(), held_by, (held_at or _now()).isoformat()))
-        return self._hold(_tx_conn(tx), cur.lastrowid)
+        conn = _tx_conn(tx)
+        hold_id = conn.execute(insert(HOLDS).values(case_id=case_id, reason=reason.strip(), held_by=held_by,
+                                                    held_at=(held_at or _now()).isoformat())
+                               .returning(HOLDS.c.id)).scalar_one()
+        return self._hold(conn, hold_id)
 
     def release_hold(self, tx: CatalogTransaction, case_id: str, *, reason: str, released_by: str,
                      released_at: datetime | None = None) -> list[Hold]:
@@ -553,19 +472,20 @@ class Catalog:
         if not reason.strip():
             raise InvalidArgument("解除保全必须写明理由（--reason）")
         conn = _tx_conn(tx)
-        ids = [row[0] for row in conn.execute(
-            "SELECT id FROM holds WHERE case_id = ? AND released_at IS NULL ORDER BY id", (case_id,))]
+        ids = list(conn.execute(select(HOLDS.c.id).where(HOLDS.c.case_id == case_id, HOLDS.c.released_at.is_(None))
+                                .order_by(HOLDS.c.id).with_for_update()).scalars())
         for hold_id in ids:
-            conn.execute("UPDATE holds SET released_by = ?, released_at = ?, release_reason = ? WHERE id = ?",
-                         (released_by, (released_at or _now()).isoformat(), reason.strip(), hold_id))
+            conn.execute(update(HOLDS).where(HOLDS.c.id == hold_id).values(
+                released_by=released_by, released_at=(released_at or _now()).isoformat(),
+                release_reason=reason.strip()))
         return [self._hold(conn, hold_id) for hold_id in ids]
 
     def active_holds(self, case_id: str | None = None) -> list[Hold]:
-        where = "released_at IS NULL" + (" AND case_id = ?" if case_id is not None else "")
-        return self._holds(where, () if case_id is None else (case_id,))
+        query = select(HOLDS).where(HOLDS.c.released_at.is_(None))
+        return self._holds(query if case_id is None else query.where(HOLDS.c.case_id == case_id))
 
     def hold_history(self, case_id: str | None = None) -> list[Hold]:
-        return self._holds("case_id = ?" if case_id is not None else "1", () if case_id is None else (case_id,))
+        return self._holds(select(HOLDS) if case_id is None else select(HOLDS).where(HOLDS.c.case_id == case_id))
 
     def is_held(self, case_id: str) -> bool:
         return bool(self.active_holds(case_id))
@@ -579,22 +499,25 @@ class Catalog:
         added while a purge was being prepared still wins.
         """
         conn = _tx_conn(tx)
-        record = self._one(conn, "SELECT * FROM cases WHERE case_id = ? AND version = ?",
-                           (tombstone.case_id, tombstone.version))
+        advisory_lock(conn, LOCK_CASE, tombstone.case_id)
+        record = self._one(conn, select(CASES).where(CASES.c.case_id == tombstone.case_id,
+                                                     CASES.c.version == tombstone.version).with_for_update())
         if record is None:
             raise InvalidArgument(f"目录中没有案件 {tombstone.case_id} 的第 {tombstone.version} 版，无法销毁")
-        hold = conn.execute("SELECT reason, held_by FROM holds WHERE case_id = ? AND released_at IS NULL "
-                            "ORDER BY id LIMIT 1", (tombstone.case_id,)).fetchone()
+        hold = conn.execute(select(HOLDS.c.reason, HOLDS.c.held_by).where(
+            HOLDS.c.case_id == tombstone.case_id, HOLDS.c.released_at.is_(None)).order_by(HOLDS.c.id).limit(1)).first()
         if hold is not None:
             raise ArchiveConflict(f"案件 {tombstone.case_id}（{record.notice_number}）处于保全中"
-                                  f"（{hold['held_by']}：{hold['reason']}），不能销毁")
-        cols = _columns(Tombstone)
-        conn.execute(f"INSERT OR IGNORE INTO tombstones ({', '.join(cols)}) VALUES ({_marks(cols)})",
-                     _to_db(tombstone))
-        conn.execute("DELETE FROM documents WHERE case_id = ? AND version = ?", (tombstone.case_id, tombstone.version))
-        conn.execute("DELETE FROM findings WHERE case_id = ? AND version = ?", (tombstone.case_id, tombstone.version))
-        conn.execute("UPDATE cases SET status = 'purged' WHERE case_id = ? AND version = ?",
-                     (tombstone.case_id, tombstone.version))
+                                  f"（{hold.held_by}：{hold.reason}），不能销毁")
+        exists = conn.execute(select(TOMBSTONES.c.case_id).where(TOMBSTONES.c.case_id == tombstone.case_id,
+                                                                 TOMBSTONES.c.version == tombstone.version)).first()
+        if exists is None:
+            conn.execute(insert(TOMBSTONES).values(**_to_db(tombstone)))
+        for table in (DOCUMENTS, FINDINGS):
+            conn.execute(delete(table).where(table.c.case_id == tombstone.case_id,
+                                             table.c.version == tombstone.version))
+        conn.execute(update(CASES).where(CASES.c.case_id == tombstone.case_id, CASES.c.version == tombstone.version)
+                     .values(status="purged"))
 
     def tombstone(self, case_id: str) -> Tombstone | None:
         """The tombstone of the case's latest purged version."""
@@ -602,17 +525,15 @@ class Catalog:
         return found[-1] if found else None
 
     def tombstone_by_notice_number(self, number: str) -> Tombstone | None:
-        row = self.conn.execute("SELECT * FROM tombstones WHERE notice_number = ? ORDER BY version DESC LIMIT 1",
-                                (number,)).fetchone()
-        return _from_db(Tombstone, row) if row else None
+        rows = self._rows(select(TOMBSTONES).where(TOMBSTONES.c.notice_number == number)
+                          .order_by(TOMBSTONES.c.version.desc()).limit(1))
+        return _from_db(Tombstone, rows[0]) if rows else None
 
     def tombstones(self, case_id: str | None = None) -> list[Tombstone]:
-        if case_id is None:
-            rows = self.conn.execute("SELECT * FROM tombstones ORDER BY case_id, version").fetchall()
-        else:
-            rows = self.conn.execute("SELECT * FROM tombstones WHERE case_id = ? ORDER BY version",
-                                     (case_id,)).fetchall()
-        return [_from_db(Tombstone, row) for row in rows]
+        query = select(TOMBSTONES).order_by(TOMBSTONES.c.case_id, TOMBSTONES.c.version)
+        if case_id is not None:
+            query = query.where(TOMBSTONES.c.case_id == case_id)
+        return [_from_db(Tombstone, row) for row in self._rows(query)]
 
     def record_plan(self, tx: CatalogTransaction, plan: DestructionPlanRow) -> None:
         conn = _tx_conn(tx)
@@ -621,81 +542,74 @@ class Catalog:
             if existing.plan_sha256 != plan.plan_sha256:
                 raise ArchiveConflict(f"销毁清册 {plan.plan_id} 已登记，且内容不同（哈希 {existing.plan_sha256}）")
             return
-        _insert(conn, "destruction_plans", plan)
+        conn.execute(insert(PLANS).values(**_to_db(plan)))
 
     def mark_plan_executed(self, tx: CatalogTransaction, plan_id: str, *, approved_by: str,
                            executed_at: datetime | None = None) -> None:
-        cur = _tx_conn(tx).execute(
-            "UPDATE destruction_plans SET executed_at = COALESCE(executed_at, ?), approved_by = COALESCE(approved_by, ?) "
-            "WHERE plan_id = ?", ((executed_at or _now()).isoformat(), approved_by, plan_id))
-        if cur.rowcount == 0:
+        result = _tx_conn(tx).execute(update(PLANS).where(PLANS.c.plan_id == plan_id).values(
+            executed_at=func.coalesce(PLANS.c.executed_at, (executed_at or _now()).isoformat()),
+            approved_by=func.coalesce(PLANS.c.approved_by, approved_by)))
+        if result.rowcount == 0:
             raise InvalidArgument(f"目录中没有销毁清册 {plan_id}")
 
     def plan(self, plan_id: str) -> DestructionPlanRow | None:
-        return self._plan(self.conn, plan_id)
+        with self.db.read() as conn:
+            return self._plan(conn, plan_id)
 
     def plans(self) -> list[DestructionPlanRow]:
-        rows = self.conn.execute("SELECT * FROM destruction_plans ORDER BY created_at, plan_id").fetchall()
-        return [_from_db(DestructionPlanRow, row) for row in rows]
+        return [_from_db(DestructionPlanRow, row)
+                for row in self._rows(select(PLANS).order_by(PLANS.c.created_at, PLANS.c.plan_id))]
 
     # --- helpers ------------------------------------------------------------------------------------------
 
+    def _rows(self, query) -> list:
+        with self.db.read() as conn:
+            return conn.execute(query).all()
+
     @staticmethod
-    def _one(conn: sqlite3.Connection, sql: str, args: tuple) -> CaseRecord | None:
-        row = conn.execute(sql, args).fetchone()
+    def _one(conn, query) -> CaseRecord | None:
+        row = conn.execute(query).first()
         return _from_db(CaseRecord, row) if row else None
 
-    def _all(self, sql: str, args: tuple) -> list[CaseRecord]:
-        return [_from_db(CaseRecord, row) for row in self.conn.execute(sql, args).fetchall()]
+    def _read_one(self, query) -> CaseRecord | None:
+        with self.db.read() as conn:
+            return self._one(conn, query)
 
-    def _holds(self, where: str, args: tuple) -> list[Hold]:
-        rows = self.conn.execute(f"SELECT * FROM holds WHERE {where} ORDER BY id", args).fetchall()
-        return [_from_db(Hold, row) for row in rows]
+    def _all(self, query) -> list[CaseRecord]:
+        return [_from_db(CaseRecord, row) for row in self._rows(query)]
+
+    def _holds(self, query) -> list[Hold]:
+        return [_from_db(Hold, row) for row in self._rows(query.order_by(HOLDS.c.id))]
 
     @staticmethod
-    def _hold(conn: sqlite3.Connection, hold_id: int) -> Hold:
-        return _from_db(Hold, conn.execute("SELECT * FROM holds WHERE id = ?", (hold_id,)).fetchone())
+    def _hold(conn, hold_id: int) -> Hold:
+        return _from_db(Hold, conn.execute(select(HOLDS).where(HOLDS.c.id == hold_id)).one())
 
     @staticmethod
-    def _plan(conn: sqlite3.Connection, plan_id: str) -> DestructionPlanRow | None:
-        row = conn.execute("SELECT * FROM destruction_plans WHERE plan_id = ?", (plan_id,)).fetchone()
+    def _plan(conn, plan_id: str) -> DestructionPlanRow | None:
+        row = conn.execute(select(PLANS).where(PLANS.c.plan_id == plan_id)).first()
         return _from_db(DestructionPlanRow, row) if row else None
 
 
-# --- opening: refuse to start from nothing -------------------------------------------------------------------
+_DOCS_OF_KEPT = DOCUMENTS.join(CASES, and_(CASES.c.case_id == DOCUMENTS.c.case_id,
+                                           CASES.c.version == DOCUMENTS.c.version))
 
-def open_connection(db_path: Path, *, check_head: bool = True) -> sqlite3.Connection:
-    """A connection to the archive's database, migrated; refused (ArchiveDamaged) when the database is missing,
-    empty or unreadable although the archive is not new, or (`check_head`) not the one its ledger-head mirror
-    describes. A new archive gets its identity and its mirror here."""
-    db_path = Path(db_path)
+
+# --- opening: refuse to start from nothing (SQLite catalogs, checked against the ledger-head mirror) ---------
+
+def _refuse_lost(db_path: Path) -> None:
+    """A missing or empty catalog file beside a mirror or stored blobs is a lost catalog, never a new one."""
     folder = db_path.parent
-    mark = mirror.read_mark(folder)
     try:
         size = db_path.stat().st_size
     except FileNotFoundError:
         size = None
     except OSError as exc:
         raise database_error(exc, db_path) from None
-    if not size and (mark is not None or mirror.has_blobs(folder)):
-        raise ArchiveDamaged(_lost_message(db_path, size, mark))
-    try:
-        conn = connect(db_path)
-    except sqlite3.Error as exc:
-        raise database_error(exc, db_path) from None
-    try:
-        _migrate(conn, db_path)
-        problems = head_problems(conn, folder, adopt=True)
-        if check_head and problems:
-            raise ArchiveDamaged("；".join(problems) + "。yuetan 拒绝在此目录数据库上运行：请用 yuetan audit 查看，"
-                                 "用 yuetan restore 从备份恢复目录数据库")
-    except sqlite3.Error as exc:
-        conn.close()
-        raise database_error(exc, db_path) from None
-    except BaseException:
-        conn.close()
-        raise
-    return conn
+    if not size:
+        mark = mirror.read_mark(folder)
+        if mark is not None or mirror.has_blobs(folder):
+            raise ArchiveDamaged(_lost_message(db_path, size, mark))
 
 
 def _lost_message(db_path: Path, size: int | None, mark: mirror.HeadMark | None) -> str:
@@ -710,29 +624,36 @@ def _lost_message(db_path: Path, size: int | None, mark: mirror.HeadMark | None)
             "yuetan 不会从空目录重新开始（那样会重复发出文号、丢失台账）。请用 yuetan restore 备份文件 从备份恢复目录数据库")
 
 
-def archive_id(conn: sqlite3.Connection) -> str | None:
-    row = conn.execute("SELECT value FROM archive_meta WHERE key = 'archive_id'").fetchone()
-    return row[0] if row else None
+def archive_id(source) -> str | None:
+    """The archive's identity; `source` is a catalog, an open transaction or a connection."""
+    query = select(META.c.value).where(META.c.key == "archive_id")
+    if isinstance(source, Catalog):
+        with source.reading() as conn:
+            return conn.execute(query).scalar()
+    return getattr(source, "conn", source).execute(query).scalar()
 
 
-def head_problems(conn: sqlite3.Connection, folder: Path, *, adopt: bool = False) -> list[str]:
-    """How the catalog disagrees with the ledger-head mirror beside it; empty when it is the catalog last written.
+def head_problems(catalog: "Catalog", folder: Path, *, adopt: bool = False) -> list[str]:
+    """How the catalog disagrees with the ledger-head mirror beside it; empty when it is the catalog last written
+    (and always on PostgreSQL, whose catalog is shared by nodes and kept by PostgreSQL's own backups).
 
     With `adopt`, a catalog that has no mirror yet and may have one (new, or made before mirrors existed) gets
     its identity and mirror now."""
+    if catalog.folder is None:
+        return []
     mark = mirror.read_mark(folder)
-    identity = archive_id(conn)
-    head = ledger.head(conn)
+    identity = archive_id(catalog)
+    head = ledger.head(catalog)
     if mark is None:
         if identity is not None and (head is not None or mirror.has_blobs(folder)):
             return [f"台账头副本 {Path(folder) / mirror.HEAD_FILE} 缺失，而目录数据库表明它曾经存在："
                     "无法确认目录数据库是否被换成了旧的备份"]
         if adopt:
             if identity is None:
-                with write_transaction(conn):
-                    conn.execute("INSERT OR IGNORE INTO archive_meta (key, value) VALUES ('archive_id', ?)",
-                                 (mirror.new_archive_id(),))
-                identity = archive_id(conn)
+                with catalog.db.write() as conn:
+                    if conn.execute(select(META.c.value).where(META.c.key == "archive_id")).scalar() is None:
+                        conn.execute(insert(META).values(key="archive_id", value=mirror.new_archive_id()))
+                identity = archive_id(catalog)
             mirror.write_mark(folder, mirror.HeadMark(identity, head.seq if head else 0,
                                                       head.entry_hash if head else mirror.GENESIS_HASH))
         return []
@@ -740,7 +661,8 @@ def head_problems(conn: sqlite3.Connection, folder: Path, *, adopt: bool = False
         return [f"目录数据库不属于此档案库（目录中的档案库编号为 {identity or '无'}，台账头副本记的是 {mark.archive_id}）"]
     if mark.seq == 0:
         return []
-    row = conn.execute("SELECT entry_hash FROM ledger WHERE seq = ?", (mark.seq,)).fetchone()
+    with catalog.reading() as conn:
+        row = conn.execute(select(ledger.LEDGER.c.entry_hash).where(ledger.LEDGER.c.seq == mark.seq)).first()
     if row is None:
         last = head.seq if head else 0
         lost = f"第 {mark.seq} 条" if last + 1 == mark.seq else f"第 {last + 1} 至 {mark.seq} 条"
@@ -758,44 +680,21 @@ def head_problems(conn: sqlite3.Connection, folder: Path, *, adopt: bool = False
     return []
 
 
-def mirror_head(conn: sqlite3.Connection, folder: Path) -> None:
-    """After a commit: carry the ledger head out to the mirror (forward only)."""
-    head = ledger.head(conn)
-    identity = archive_id(conn)
-    if head is not None and identity is not None:
-        mirror.write_mark(folder, mirror.HeadMark(identity, head.seq, head.entry_hash))
-
-
-def _migrate(conn: sqlite3.Connection, db_path: Path) -> None:
-    """Bring the schema up to SCHEMA_VERSION (pragma user_version), one step per transaction."""
-    (found,) = conn.execute("PRAGMA user_version").fetchone()
-    if found > SCHEMA_VERSION:
-        raise ConfigurationError(f"档案库目录 {db_path} 的结构版本为 {found}，比本程序支持的 {SCHEMA_VERSION} 新："
-                                 "请升级 yuetan 后再使用")
-    if found == SCHEMA_VERSION:
+def mirror_head(catalog: "Catalog") -> None:
+    """After a commit: carry the ledger head out to the mirror (forward only; SQLite catalogs)."""
+    if catalog.folder is None:
         return
-    with write_transaction(conn):
-        (found,) = conn.execute("PRAGMA user_version").fetchone()
-        for step in range(found, SCHEMA_VERSION):
-            for statement in MIGRATIONS[step]:
-                conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    head = ledger.head(catalog)
+    identity = archive_id(catalog)
+    if head is not None and identity is not None:
+        mirror.write_mark(catalog.folder, mirror.HeadMark(identity, head.seq, head.entry_hash))
 
 
-def _insert(conn: sqlite3.Connection, table: str, obj) -> None:
-    cols = _columns(type(obj))
-    conn.execute(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({_marks(cols)})", _to_db(obj))
-
-
-def _tx_conn(tx) -> sqlite3.Connection:
+def _tx_conn(tx):
     conn = tx.conn if isinstance(tx, CatalogTransaction) else tx
-    if not conn.in_transaction:
+    if not getattr(conn, "in_transaction", lambda: False)():
         raise RuntimeError("catalog writes must run inside Catalog.transaction()")
     return conn
-
-
-def _marks(items) -> str:
-    return ", ".join("?" * len(items))
 
 
 def _now() -> datetime:
@@ -841,11 +740,11 @@ def check_store(catalog: Catalog, blobs, *, rehash: bool = True) -> StoreCheck:
     for sha in sorted(stored - set(users)):
         (result.purge_leftovers if sha in purged else result.unreferenced).append(sha)
 
+    stones = {(t.case_id, t.version) for t in catalog.tombstones()}
     for record in catalog.all_cases():
         label = _version_label(record)
         if record.status == "purged":
-            if not catalog.conn.execute("SELECT 1 FROM tombstones WHERE case_id = ? AND version = ?",
-                                        (record.case_id, record.version)).fetchone():
+            if (record.case_id, record.version) not in stones:
                 result.problems.append(f"{label}已标记为销毁，但没有销毁记录（墓碑）")
             continue
         if record.manifest_json_sha256 in stored and record.manifest_json_sha256 not in result.damaged:
@@ -871,11 +770,11 @@ def _blob_users(catalog: Catalog) -> dict[str, list[str]]:
             sha = getattr(record, column)
             if sha:
                 users.setdefault(sha, []).append(f"{label}的{name}")
-    for row in catalog.conn.execute(
-            "SELECT d.case_id, d.version, d.name, d.sha256, c.notice_number FROM documents d JOIN cases c "
-            "ON c.case_id = d.case_id AND c.version = d.version WHERE c.status != 'purged'"):
-        users.setdefault(row["sha256"], []).append(
-            f"案件 {row['case_id']} 第 {row['version']} 版（{row['notice_number']}）的 {row['name']}")
+    for row in catalog._rows(select(DOCUMENTS.c.case_id, DOCUMENTS.c.version, DOCUMENTS.c.name, DOCUMENTS.c.sha256,
+                                    CASES.c.notice_number).select_from(_DOCS_OF_KEPT)
+                             .where(CASES.c.status != "purged")):
+        users.setdefault(row.sha256, []).append(
+            f"案件 {row.case_id} 第 {row.version} 版（{row.notice_number}）的 {row.name}")
     return users
 
 

@@ -97,6 +97,9 @@ def environment_error(exc: BaseException) -> YuetanError | None:
     fault: a full disk, a read-only or forbidden place); None for anything else."""
     import sqlite3
 
+    orig = getattr(exc, "orig", None)          # SQLAlchemy wraps the driver's error
+    if isinstance(orig, BaseException) and type(exc).__module__.startswith("sqlalchemy"):
+        exc = orig
     if isinstance(exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)):
         return None                 # a fault of the program, not of the machine
     if isinstance(exc, sqlite3.Error):

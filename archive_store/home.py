@@ -33,8 +33,9 @@ from .errors import ConfigurationError, InvalidArgument
 from .text import problem as text_problem
 
 if TYPE_CHECKING:
-    from archive_store.blobs import FilesystemBlobStore
+    from archive_store.blobs import BlobStore
     from archive_store.catalog import Catalog
+    from archive_store.database import CatalogLocation
 
 HOME_ENV = "YUETAN_HOME"
 DEFAULT_HOME = "yuetan-archive"
@@ -288,19 +289,27 @@ class ArchiveHome:
 
     @property
     def catalog_path(self) -> Path:
+        """The SQLite catalog file of a home without `[catalog] url` (where it would be otherwise)."""
         return self.path / CATALOG_FILE
 
+    @property
+    def catalog_location(self) -> "CatalogLocation":
+        """Where the catalog is: `[catalog]` of yuetan.toml, the one place read for the archive and for Django."""
+        from archive_store.database import catalog_location
+        return catalog_location(self.settings.raw, self.path)
+
     def numbers(self, *, check_head: bool = True) -> NoticeNumberRegistry:
-        return NoticeNumberRegistry(self.catalog_path, check_head=check_head)
+        return NoticeNumberRegistry(self.catalog_location, check_head=check_head)
 
     def catalog(self, *, check_head: bool = True) -> "Catalog":
         """`check_head=False` only for audit and ledger verify, which report a catalog the mirror disagrees with."""
         from archive_store.catalog import Catalog
-        return Catalog(self.catalog_path, check_head=check_head)
+        return Catalog(self.catalog_location, check_head=check_head)
 
-    def blobs(self) -> "FilesystemBlobStore":
-        from archive_store.blobs import FilesystemBlobStore
-        return FilesystemBlobStore(self.path / "blobs")
+    def blobs(self) -> "BlobStore":
+        """The home's blobs/ folder, or the S3 bucket `[store]` names."""
+        from archive_store.stores import open_blob_store
+        return open_blob_store(self.settings.raw, self.path)
 
     @property
     def index_dir(self) -> Path:

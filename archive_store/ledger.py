@@ -3,8 +3,10 @@
 Each entry carries the previous entry's hash (the first carries 64 zeros), and its own
 entry_hash = sha256(canonical JSON of {seq, at, actor, role, action, case_id, details, prev_hash}),
 the same canonical JSON as the manifest's. `role` (the actor's role, see archive_store.actors) joined the
-entries later: an entry without one (written before) is hashed without the key, so old chains still verify. It lives in the catalog's SQLite file so an entry commits
-in the same transaction as the change it records. Triggers refuse UPDATE and DELETE; `verify_chain`
+entries later: an entry without one (written before) is hashed without the key, so old chains still verify. It lives in the catalog's database so an entry commits
+in the same transaction as the change it records. Appends are serialised in the database (SQLite's write lock;
+on PostgreSQL an advisory lock held to the end of the transaction, and the primary key on seq), so writers on
+several machines never fork the chain. Triggers refuse UPDATE and DELETE; `verify_chain`
 does not rely on them: it finds an edited, removed or reordered entry from the hashes alone.
 An editor who rewrites the whole chain from some entry onwards, or cuts entries off its end, is only
 caught by comparing `head()` with a copy kept elsewhere (exports and destruction plans carry it).
@@ -13,12 +15,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from archive_store.db import write_transaction
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection
+
+from archive_store.db import LOCK_LEDGER, advisory_lock
+from archive_store.schema import LEDGER_GUARD_TRIGGERS
+from archive_store.schema import ledger as LEDGER
 
 from .actors import Actor
 from .canonical import canonical_json
@@ -33,32 +40,14 @@ ACTION_LABELS = {"ingest": "入库", "supersede": "新版本入库", "export": "
                  "export_review": "审批导出", "export_grant": "授权检查人员",
                  "backup": "备份目录数据库", "restore": "从备份恢复目录数据库"}
 ACTIONS = frozenset(ACTION_LABELS)
-GUARD_TRIGGERS = ("ledger_no_update", "ledger_no_delete")
+GUARD_TRIGGERS = LEDGER_GUARD_TRIGGERS
 COLUMNS = "seq, at, actor, action, case_id, details, prev_hash, entry_hash, role"
+_COLUMNS = [LEDGER.c[name] for name in COLUMNS.split(", ")]
 # How many mismatching entries verify_chain searches the original position of (each search is O(n)).
 _MAX_DIAGNOSED = 50
 _NEAR = 5
 _FULL_SEARCH_UP_TO = 20_000
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS ledger (
-    seq        INTEGER PRIMARY KEY,
-    at         TEXT NOT NULL,
-    actor      TEXT NOT NULL,
-    action     TEXT NOT NULL,
-    case_id    TEXT,
-    details    TEXT NOT NULL,
-    prev_hash  TEXT NOT NULL,
-    entry_hash TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS ledger_case ON ledger (case_id);
-CREATE TRIGGER IF NOT EXISTS ledger_no_update BEFORE UPDATE ON ledger
-BEGIN SELECT RAISE(ABORT, '账本只能追加，不能修改已有账目'); END;
-CREATE TRIGGER IF NOT EXISTS ledger_no_delete BEFORE DELETE ON ledger
-BEGIN SELECT RAISE(ABORT, '账本只能追加，不能删除已有账目'); END;
-"""
-# Schema step 2 of the catalog: the actor's role (NULL in entries written before).
-ADD_ROLE = "ALTER TABLE ledger ADD COLUMN role TEXT"
 
 
 @dataclass(frozen=True)
@@ -83,64 +72,60 @@ def entry_hash(*, seq: int, at: str, actor: str, action: str, case_id: str | Non
     return hashlib.sha256(canonical_json(fields)).hexdigest()
 
 
-def ensure_schema(conn: sqlite3.Connection) -> None:
-    for statement in ddl_statements(SCHEMA):
-        conn.execute(statement)
-
-
 def append(tx_or_conn, *, action: str, actor: Actor, case_id: str | None = None, details: dict,
            at: datetime | str | None = None) -> LedgerEntry:
-    """Add an entry, under the actor's name and role, inside the caller's transaction (or in one of its own
-    when none is open)."""
+    """Add an entry, under the actor's name and role, inside the caller's transaction (a catalog transaction or
+    an open SQLAlchemy connection, such as `db.lent`'s), or in one of its own when none is open."""
     if action not in ACTIONS:
         raise InvalidArgument(f"账本不认识操作“{action}”，应为：{'、'.join(sorted(ACTIONS))}")
     if not isinstance(actor, Actor):
         raise InvalidArgument("账目必须写明操作人及其角色（Actor）")
-    conn = _conn_of(tx_or_conn)
-    if not conn.in_transaction:
-        with write_transaction(conn):
-            return append(conn, action=action, actor=actor, case_id=case_id, details=details, at=at)
+    conn = tx_or_conn if isinstance(tx_or_conn, Connection) else getattr(tx_or_conn, "conn", None)
+    if conn is None or not conn.in_transaction():
+        with tx_or_conn.transaction() as tx:
+            return append(tx, action=action, actor=actor, case_id=case_id, details=details, at=at)
     details = json.loads(canonical_json(details))        # what verify will read back, exactly
     if at is None:
         at = datetime.now(timezone.utc).replace(microsecond=0)
     at_text = at.isoformat() if isinstance(at, datetime) else str(at)
-    last = conn.execute("SELECT seq, entry_hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
+    advisory_lock(conn, LOCK_LEDGER)          # held to commit: the next append reads the head after this one
+    last = conn.execute(select(LEDGER.c.seq, LEDGER.c.entry_hash).order_by(LEDGER.c.seq.desc()).limit(1)).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
     name, role = actor.name, actor.role.value
     entry = LedgerEntry(seq=seq, at=at_text, actor=name, role=role, action=action, case_id=case_id,
                         details=details, prev_hash=prev,
                         entry_hash=entry_hash(seq=seq, at=at_text, actor=name, role=role, action=action,
                                               case_id=case_id, details=details, prev_hash=prev))
-    conn.execute("INSERT INTO ledger (seq, at, actor, role, action, case_id, details, prev_hash, entry_hash) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                 (entry.seq, entry.at, entry.actor, entry.role, entry.action, entry.case_id,
-                  canonical_json(details).decode("utf-8"), entry.prev_hash, entry.entry_hash))
+    conn.execute(insert(LEDGER).values(seq=entry.seq, at=entry.at, actor=entry.actor, role=entry.role,
+                                       action=entry.action,
+                                       case_id=entry.case_id, details=canonical_json(details).decode("utf-8"),
+                                       prev_hash=entry.prev_hash, entry_hash=entry.entry_hash))
     return entry
 
 
-def entries(conn, case_id: str | None = None) -> list[LedgerEntry]:
-    conn = _conn_of(conn)
-    if case_id is None:
-        rows = conn.execute(f"SELECT {COLUMNS} FROM ledger ORDER BY seq").fetchall()
-    else:
-        rows = conn.execute(f"SELECT {COLUMNS} FROM ledger WHERE case_id = ? ORDER BY seq", (case_id,)).fetchall()
-    return [_entry(row) for row in rows]
+def entries(source, case_id: str | None = None, *, after: int = 0) -> list[LedgerEntry]:
+    """Entries in order (of one case, or after a seq); `source` is a catalog or an open transaction."""
+    query = select(*_COLUMNS).where(LEDGER.c.seq > after).order_by(LEDGER.c.seq)
+    if case_id is not None:
+        query = query.where(LEDGER.c.case_id == case_id)
+    with _reading(source) as conn:
+        return [_entry(row) for row in conn.execute(query)]
 
 
-def head(conn) -> LedgerEntry | None:
+def head(source) -> LedgerEntry | None:
     """The last entry; its seq and entry_hash pin the whole chain before it."""
-    row = _conn_of(conn).execute(f"SELECT {COLUMNS} FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
+    with _reading(source) as conn:
+        row = conn.execute(select(*_COLUMNS).order_by(LEDGER.c.seq.desc()).limit(1)).first()
     return _entry(row) if row else None
 
 
-def verify_chain(conn) -> list[str]:
+def verify_chain(source) -> list[str]:
     """Every problem in the chain, in Chinese, each naming the entry (seq); empty when the chain is intact."""
-    conn = _conn_of(conn)
-    rows = conn.execute(f"SELECT {COLUMNS} FROM ledger ORDER BY seq").fetchall()
+    with _reading(source) as conn:
+        rows = [tuple(row) for row in conn.execute(select(*_COLUMNS).order_by(LEDGER.c.seq))]
+        present = _guard_triggers(conn)
     problems = [f"账本的防改触发器 {name} 已被删除：有人绕过了只能追加的限制"
-                for name in GUARD_TRIGGERS
-                if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?",
-                                (name,)).fetchone() is None]
+                for name in GUARD_TRIGGERS if name not in present]
     moved: set[int] = set()
     by_hash = {row[7]: row[0] for row in rows}
     last_seq = rows[-1][0] if rows else 0
@@ -206,19 +191,19 @@ def _entry(row) -> LedgerEntry:
                        details=json.loads(details), prev_hash=prev_hash, entry_hash=stored_hash)
 
 
-def _conn_of(tx_or_conn) -> sqlite3.Connection:
-    """A sqlite3 connection, or anything holding one as `.conn` (a catalog or its transaction)."""
-    if isinstance(tx_or_conn, sqlite3.Connection):
-        return tx_or_conn
-    return tx_or_conn.conn
+@contextmanager
+def _reading(source):
+    """A connection from an open transaction (sees its own writes), else a short one of the catalog's."""
+    conn = getattr(source, "conn", None)
+    if conn is not None:
+        yield conn
+        return
+    with source.reading() as conn:
+        yield conn
 
 
-def ddl_statements(script: str) -> list[str]:
-    """Split DDL into statements; trigger bodies contain ';' so complete_statement decides."""
-    out, current = [], ""
-    for line in script.splitlines(keepends=True):
-        current += line
-        if sqlite3.complete_statement(current):
-            out.append(current.strip())
-            current = ""
-    return [s for s in out if s]
+def _guard_triggers(conn) -> set[str]:
+    if conn.dialect.name == "sqlite":
+        return set(conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars())
+    return set(conn.exec_driver_sql("SELECT tgname FROM pg_trigger WHERE tgrelid = 'ledger'::regclass "
+                                    "AND NOT tgisinternal AND tgenabled <> 'D'").scalars())   # disabled = gone

@@ -2,30 +2,16 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from datetime import datetime, timezone
-from pathlib import Path
 
-from archive_store.catalog import open_connection
-from archive_store.db import write_transaction
+from sqlalchemy import and_, func, insert, select, update
+
+from archive_store.db import LOCK_NUMBERS, advisory_lock
+from archive_store.schema import notice_numbers as NUMBERS
 
 from .errors import InvalidArgument, NumberAlreadyHeld
 
 _NUMBER_RE = re.compile(r"^(?P<prefix>[^〔〕]+)〔(?P<year>\d{4})〕(?P<seq>[1-9]\d*)号$")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS notice_numbers (
-    prefix      TEXT    NOT NULL,
-    year        INTEGER NOT NULL,
-    seq         INTEGER NOT NULL CHECK (seq >= 1),
-    case_id     TEXT,
-    origin      TEXT    NOT NULL CHECK (origin IN ('allocated', 'registered')),
-    recorded_at TEXT    NOT NULL,
-    PRIMARY KEY (prefix, year, seq)
-);
-CREATE UNIQUE INDEX IF NOT EXISTS notice_numbers_case
-    ON notice_numbers (prefix, year, case_id) WHERE case_id IS NOT NULL;
-"""
 
 
 def format_notice_number(prefix: str, year: int, seq: int) -> str:
@@ -40,20 +26,18 @@ def parse_notice_number(number: str) -> tuple[str, int, int]:
 
 
 class NoticeNumberRegistry:
-    """Safe across processes: every read-then-write runs under SQLite's write lock (BEGIN IMMEDIATE)."""
+    """Never issues a number twice, with writers in several processes or on several machines: every
+    read-then-write runs in one transaction holding the series' lock (SQLite's write lock; on PostgreSQL an
+    advisory lock per organ code and year), and the primary key (prefix, year, seq) refuses a duplicate anyway."""
 
-    def __init__(self, db_path: Path, *, check_head: bool = True):
-        self.db_path = Path(db_path)
-        self._conn = open_connection(self.db_path, check_head=check_head)
-        self._conn.executescript(SCHEMA)
-        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(notice_numbers)")}
-        if "note" not in columns:       # registers made before notes were kept
-            with write_transaction(self._conn) as conn:
-                if "note" not in {row[1] for row in conn.execute("PRAGMA table_info(notice_numbers)")}:
-                    conn.execute("ALTER TABLE notice_numbers ADD COLUMN note TEXT")
+    def __init__(self, target, *, check_head: bool = True):
+        from archive_store.catalog import Catalog
+
+        # opened through the catalog: the same checks against a catalog lost or replaced (SQLite's mirror)
+        self.db = Catalog(target, check_head=check_head).db
 
     def close(self) -> None:
-        self._conn.close()
+        """Connections go back to the process's pool."""
 
     def __enter__(self) -> "NoticeNumberRegistry":
         return self
@@ -63,26 +47,25 @@ class NoticeNumberRegistry:
 
     def allocate(self, prefix: str, year: int, case_id: str | None = None) -> str:
         """The next number for this organ code and year; a case asking again gets its own number back."""
-        with write_transaction(self._conn) as conn:
+        with self.db.write() as conn:
+            advisory_lock(conn, LOCK_NUMBERS, f"{prefix}〔{year}〕")
             if case_id is not None:
                 held = self._held_by_case(conn, prefix, year, case_id)
                 if held is not None:
                     return format_notice_number(prefix, year, held)
-            (last,) = conn.execute(
-                "SELECT COALESCE(MAX(seq), 0) FROM notice_numbers WHERE prefix = ? AND year = ?",
-                (prefix, year)).fetchone()
-            conn.execute(
-                "INSERT INTO notice_numbers (prefix, year, seq, case_id, origin, recorded_at) "
-                "VALUES (?, ?, ?, ?, 'allocated', ?)", (prefix, year, last + 1, case_id, _now()))
+            last = conn.execute(select(func.coalesce(func.max(NUMBERS.c.seq), 0))
+                                .where(NUMBERS.c.prefix == prefix, NUMBERS.c.year == year)).scalar_one()
+            conn.execute(insert(NUMBERS).values(prefix=prefix, year=year, seq=last + 1, case_id=case_id,
+                                                origin="allocated", recorded_at=_now()))
         return format_notice_number(prefix, year, last + 1)
 
     def register(self, number: str, case_id: str) -> str:
         """Record a number a case already carries; refuse one another case holds."""
         prefix, year, seq = parse_notice_number(number)
-        with write_transaction(self._conn) as conn:
-            row = conn.execute(
-                "SELECT case_id FROM notice_numbers WHERE prefix = ? AND year = ? AND seq = ?",
-                (prefix, year, seq)).fetchone()
+        with self.db.write() as conn:
+            advisory_lock(conn, LOCK_NUMBERS, f"{prefix}〔{year}〕")
+            row = conn.execute(select(NUMBERS.c.case_id).where(
+                NUMBERS.c.prefix == prefix, NUMBERS.c.year == year, NUMBERS.c.seq == seq)).first()
             if row is not None and row[0] not in (None, case_id):
                 raise NumberAlreadyHeld(f"文号“{number}”已由案件 {row[0]} 使用，不能再用于案件 {case_id}：文号不得重复")
             held = self._held_by_case(conn, prefix, year, case_id)
@@ -90,43 +73,43 @@ class NoticeNumberRegistry:
                 raise NumberAlreadyHeld(
                     f"案件 {case_id} 已持有文号“{format_notice_number(prefix, year, held)}”，不能再登记“{number}”")
             if row is None:
-                conn.execute(
-                    "INSERT INTO notice_numbers (prefix, year, seq, case_id, origin, recorded_at) "
-                    "VALUES (?, ?, ?, ?, 'registered', ?)", (prefix, year, seq, case_id, _now()))
+                conn.execute(insert(NUMBERS).values(prefix=prefix, year=year, seq=seq, case_id=case_id,
+                                                    origin="registered", recorded_at=_now()))
             elif row[0] is None:
-                conn.execute("UPDATE notice_numbers SET case_id = ? WHERE prefix = ? AND year = ? AND seq = ?",
-                             (case_id, prefix, year, seq))
+                conn.execute(update(NUMBERS).where(NUMBERS.c.prefix == prefix, NUMBERS.c.year == year,
+                                                   NUMBERS.c.seq == seq).values(case_id=case_id))
         return number
 
     def note_unused(self, case_id: str, reason: str) -> list[str]:
         """Say in the register why the numbers allocated to a case are not (yet) on an archived dossier; the case
         keeps them (asking again gives them back), so no number is issued twice and no gap is unexplained."""
-        with write_transaction(self._conn) as conn:
-            rows = conn.execute("SELECT prefix, year, seq FROM notice_numbers WHERE case_id = ? "
-                                "AND origin = 'allocated'", (case_id,)).fetchall()
-            conn.execute("UPDATE notice_numbers SET note = ? WHERE case_id = ? AND origin = 'allocated'",
-                         (reason[:500], case_id))
+        mine = and_(NUMBERS.c.case_id == case_id, NUMBERS.c.origin == "allocated")
+        with self.db.write() as conn:
+            rows = conn.execute(select(NUMBERS.c.prefix, NUMBERS.c.year, NUMBERS.c.seq).where(mine)).all()
+            conn.execute(update(NUMBERS).where(mine).values(note=reason[:500]))
         return [format_notice_number(*row) for row in rows]
 
     def allocations(self) -> list[dict]:
         """Every allocated number: who holds it and, when a build failed, why it is not on a dossier."""
-        rows = self._conn.execute("SELECT prefix, year, seq, case_id, note, recorded_at FROM notice_numbers "
-                                  "WHERE origin = 'allocated' ORDER BY prefix, year, seq").fetchall()
+        query = (select(NUMBERS.c.prefix, NUMBERS.c.year, NUMBERS.c.seq, NUMBERS.c.case_id, NUMBERS.c.note,
+                        NUMBERS.c.recorded_at).where(NUMBERS.c.origin == "allocated")
+                 .order_by(NUMBERS.c.prefix, NUMBERS.c.year, NUMBERS.c.seq))
+        with self.db.read() as conn:
+            rows = conn.execute(query).all()
         return [{"notice_number": format_notice_number(p, y, s), "case_id": c, "note": n, "recorded_at": at}
                 for p, y, s, c, n, at in rows]
 
     def holder(self, number: str) -> str | None:
         prefix, year, seq = parse_notice_number(number)
-        row = self._conn.execute(
-            "SELECT case_id FROM notice_numbers WHERE prefix = ? AND year = ? AND seq = ?",
-            (prefix, year, seq)).fetchone()
+        with self.db.read() as conn:
+            row = conn.execute(select(NUMBERS.c.case_id).where(
+                NUMBERS.c.prefix == prefix, NUMBERS.c.year == year, NUMBERS.c.seq == seq)).first()
         return row[0] if row else None
 
     @staticmethod
-    def _held_by_case(conn: sqlite3.Connection, prefix: str, year: int, case_id: str) -> int | None:
-        row = conn.execute(
-            "SELECT seq FROM notice_numbers WHERE prefix = ? AND year = ? AND case_id = ?",
-            (prefix, year, case_id)).fetchone()
+    def _held_by_case(conn, prefix: str, year: int, case_id: str) -> int | None:
+        row = conn.execute(select(NUMBERS.c.seq).where(NUMBERS.c.prefix == prefix, NUMBERS.c.year == year,
+                                                       NUMBERS.c.case_id == case_id)).first()
         return row[0] if row else None
 
 
@@ -134,7 +117,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def clear_note(conn: sqlite3.Connection, case_id: str) -> None:
+def clear_note(tx, case_id: str) -> None:
     """Inside the catalog transaction that stores the case: its numbers are on an archived dossier now."""
-    if "note" in {row[1] for row in conn.execute("PRAGMA table_info(notice_numbers)")}:
-        conn.execute("UPDATE notice_numbers SET note = NULL WHERE case_id = ?", (case_id,))
+    conn = getattr(tx, "conn", tx)
+    conn.execute(update(NUMBERS).where(NUMBERS.c.case_id == case_id).values(note=None))

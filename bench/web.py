@@ -35,6 +35,8 @@ sys.path.insert(0, str(ROOT))
 from archive_store import ledger  # noqa: E402
 from archive_store.actors import Actor, Role  # noqa: E402
 from archive_store.catalog import CaseRecord, DocumentRow, FindingRow  # noqa: E402
+from archive_store.schema import cases as CASES  # noqa: E402
+from sqlalchemy import update  # noqa: E402
 from pipeline import api  # noqa: E402
 from pipeline.search import index  # noqa: E402
 
@@ -83,8 +85,8 @@ def build_archive(home_dir: Path, n: int, seed: int) -> tuple[api.ArchiveHome, l
             ledger.append(tx, action="ingest", actor=actor, case_id=d.case_id,
                           details={"version": version, "manifest_sha256": d.manifest_sha256})
     index.rebuild(home.index_dir, docs)
-    with home.catalog() as catalog:
-        catalog.conn.execute("UPDATE cases SET indexed_at = archived_at")
+    with home.catalog() as catalog, catalog.transaction() as tx:
+        tx.conn.execute(update(CASES).values(indexed_at=CASES.c.archived_at))
     return home, docs
 
 

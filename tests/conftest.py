@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -80,7 +81,7 @@ def shared_across_workers(tmp_path_factory, name: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def example_archive(tmp_path_factory):
+def example_archive(tmp_path_factory, prepare_home):
     """An archive home holding the three examples, ingested once per test run (the slow part), by whichever
     xdist worker asks first; the others wait for it and read the same home.
 
@@ -95,7 +96,7 @@ def example_archive(tmp_path_factory):
         if (folder / "done").is_file():
             return open_home(folder / "home")
         shutil.rmtree(folder, ignore_errors=True)
-        home, _ = init_home(folder / "home")
+        home, _ = init_home(prepare_home(folder / "home"))
         results = ingest_cases([EXAMPLES / name for name in EXAMPLE_NAMES], home=home, actor=person("测试档案员"))
         assert [r.status for r in results] == ["ingested"] * 3, [r.message for r in results]
         (folder / "done").touch()
@@ -103,12 +104,22 @@ def example_archive(tmp_path_factory):
 
 
 @pytest.fixture
-def archive_copy(example_archive, tmp_path):
+def archive_copy(example_archive, tmp_path, request):
     """A private copy of the example archive, for tests that damage or change it."""
     from archive_store.home import open_home
 
     dest = tmp_path / "home"
     shutil.copytree(example_archive.path, dest)
+    location = example_archive.catalog_location
+    if not location.is_sqlite:          # the copy gets its own copy of the database too
+        from archive_store.db import dispose_all
+        from archive_store.home import SETTINGS_FILE
+
+        dispose_all()
+        copy = new_pg_catalog(request.getfixturevalue("postgres"), template=location.database)
+        settings = (dest / SETTINGS_FILE).read_text(encoding="utf-8")
+        (dest / SETTINGS_FILE).write_text(settings.replace(catalog_settings_for(location), catalog_settings_for(copy)),
+                                          encoding="utf-8")
     return open_home(dest)
 
 
@@ -123,6 +134,162 @@ def example_dossiers(example_archive, tmp_path_factory) -> dict[str, Path]:
         dossiers[name] = folder / f"{name}.pdf"
         open_dossier(example_archive, load_example(name)["case_id"], dossiers[name])
     return dossiers
+
+
+# --- servers: PostgreSQL 15 and moto's S3, started once per session when a test asks -------------------------
+
+def pytest_addoption(parser):
+    parser.addoption("--catalog", choices=["sqlite", "postgresql"],
+                     default=os.environ.get("YUETAN_TEST_CATALOG", "sqlite"),
+                     help="catalog backend for the tests marked `catalog` (also $YUETAN_TEST_CATALOG)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "catalog: runs against the catalog backend chosen by --catalog")
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throw-away PostgreSQL 15 cluster in a temp folder, run as `postgres`; stopped and removed at the end."""
+    from tests.services import postgres_available, start_postgres
+
+    why = postgres_available()
+    if why:                 # only when the programs are missing (make test installs them): skipped, said why
+        pytest.skip(why)
+    cluster = start_postgres()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_database(postgres, request):
+    """A fresh, empty database in the session's cluster: its name."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    postgres.create_database(name)
+    return name
+
+
+@pytest.fixture(scope="session")
+def moto_s3():
+    """moto's S3 server on a free loopback port, for the session."""
+    from tests.services import moto_server_path, start_moto
+
+    if moto_server_path() is None:
+        pytest.skip("moto_server 未安装（pip 安装 moto[server]；make test 会装好）")
+    server = start_moto()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(moto_s3, monkeypatch):
+    """A new Object Lock bucket, with the credentials in the environment as a deployment has them."""
+    for key, value in moto_s3.env().items():
+        monkeypatch.setenv(key, value)
+    return moto_s3.create_locked_bucket(f"yuetan-{uuid.uuid4().hex[:20]}")
+
+
+# --- the catalog backend: SQLite by default, PostgreSQL with --catalog postgresql ----------------------------
+
+PG_PASSWORD_ENV = "YUETAN_CATALOG_PASSWORD"
+
+
+@pytest.fixture(scope="session")
+def catalog_backend(request) -> str:
+    return request.config.getoption("--catalog")
+
+
+@pytest.fixture(scope="session")
+def pg_template(postgres):
+    """The session's cluster with a migrated database to copy per test (CREATE DATABASE … TEMPLATE is much
+    faster than migrating)."""
+    from archive_store import migrate
+    from archive_store.database import CatalogLocation, make_engine
+
+    cluster = postgres
+    cluster.create_database("yuetan_template")
+    engine = make_engine(CatalogLocation("postgresql", host="127.0.0.1", port=cluster.port, database="yuetan_template",
+                                         user=cluster.user, password=cluster.password))
+    migrate.upgrade(engine)
+    engine.dispose()
+    return cluster
+
+
+def new_pg_catalog(cluster, template: str = "yuetan_template"):
+    from archive_store.database import CatalogLocation
+
+    name = cluster.create_database(f"t_{uuid.uuid4().hex[:16]}", template=template)
+    return CatalogLocation("postgresql", host="127.0.0.1", port=cluster.port, database=name, user=cluster.user,
+                           password=cluster.password)
+
+
+_CLEAN_DATABASES: list = []
+_TABLES = ("cases, documents, findings, holds, tombstones, destruction_plans, ledger, notice_numbers, approvals, "
+           "kept_exports, archival_codes")
+
+
+@pytest.fixture
+def catalog_target(catalog_backend, request, tmp_path):
+    """Where a test's catalog lives: a SQLite file, or an empty PostgreSQL database (--catalog postgresql).
+
+    PostgreSQL databases are emptied after the test and reused (TRUNCATE with the ledger's guards off for the
+    session), since creating one costs half a second."""
+    if catalog_backend != "postgresql":
+        yield tmp_path / "catalog.sqlite"
+        return
+    pg_template = request.getfixturevalue("pg_template")
+    location = _CLEAN_DATABASES.pop() if _CLEAN_DATABASES else new_pg_catalog(pg_template)
+    yield location
+    try:
+        pg_template.execute(f"SET session_replication_role = replica; TRUNCATE {_TABLES} RESTART IDENTITY",
+                            database=location.database)
+        guards = pg_template.execute("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'ledger'::regclass "
+                                     "AND NOT tgisinternal AND tgenabled <> 'D'", database=location.database)
+    except Exception:  # noqa: BLE001 - a database still busy is simply not reused
+        return
+    if guards == [(3,)]:                # a test that dropped the ledger's guards leaves its database unused
+        _CLEAN_DATABASES.append(location)
+
+
+def catalog_settings_for(location) -> str:
+    """The [catalog] section a home's yuetan.toml needs for this location ('' for the SQLite default)."""
+    if location is None or location.is_sqlite:
+        return ""
+    return (f'\n[catalog]\nurl = "postgresql://{location.user}@{location.host}:{location.port}/{location.database}"\n'
+            f'password_env = "{PG_PASSWORD_ENV}"\n')
+
+
+@pytest.fixture(scope="session")
+def prepare_home(catalog_backend, request):
+    """Write a new home's yuetan.toml before `init`, pointing its catalog at a fresh database of the backend
+    under test; returns the home path. On SQLite it does nothing (init writes the default settings)."""
+    from archive_store.home import DEFAULT_SETTINGS, SETTINGS_FILE
+
+    pg_template = request.getfixturevalue("pg_template") if catalog_backend == "postgresql" else None
+
+    def prepare(path: Path) -> Path:
+        path = Path(path)
+        if pg_template is not None:
+            os.environ[PG_PASSWORD_ENV] = pg_template.password
+            path.mkdir(parents=True, exist_ok=True)
+            (path / SETTINGS_FILE).write_text(DEFAULT_SETTINGS + catalog_settings_for(new_pg_catalog(pg_template)),
+                                              encoding="utf-8")
+        return path
+
+    return prepare
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _homes_on_the_backend(catalog_backend, request):
+    """On PostgreSQL, homes made by tests.stored_cases.new_home get their own database too."""
+    if catalog_backend != "postgresql":
+        yield
+        return
+    from tests import stored_cases
+
+    stored_cases.PREPARE_HOME = request.getfixturevalue("prepare_home")
+    yield
+    stored_cases.PREPARE_HOME = None
 
 
 SLOW_FIXTURES = {"example_archive", "archive_copy", "example_dossiers", "converter"}

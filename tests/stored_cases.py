@@ -43,8 +43,12 @@ from .synthetic import _shift_dates
 SHARED_UPLOAD = EXAMPLES / "institution-onsite" / "整改方案.pdf"
 
 
+# Set by conftest when the suite runs on PostgreSQL: writes the new home's [catalog] before init.
+PREPARE_HOME = None
+
+
 def new_home(path: Path) -> ArchiveHome:
-    home, _ = init_home(path)
+    home, _ = init_home(PREPARE_HOME(path) if PREPARE_HOME else path)
     return home
 
 

@@ -12,6 +12,8 @@ from pipeline.api.authority import PermissionRefused
 
 from .stored_cases import new_home, store_case
 
+pytestmark = pytest.mark.catalog     # runs on PostgreSQL too (the per-subject advisory lock, the new tables)
+
 
 def person(name: str, role: str) -> api.Actor:
     return api.Actor(name=name, role=api.Role(role))

@@ -5,7 +5,6 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -17,6 +16,8 @@ from pipeline.records.audit import audit_archive
 from pipeline.search.index import search
 
 from .conftest import EXAMPLES, ROOT, load_example
+
+pytestmark = pytest.mark.catalog     # runs on PostgreSQL too (make test: --catalog postgresql -m catalog)
 
 YUETAN = ROOT / ".venv" / "bin" / "yuetan"
 INSTITUTION, BUREAU, REFUSED = "JX-RZ-2025-017", "JX-RZ-2025-021", "GZ-RZ-2025-004"
@@ -86,7 +87,7 @@ def test_ingest_records_everything_it_promises(example_archive):
     with example_archive.catalog() as catalog:
         record = catalog.current(INSTITUTION)
         documents = catalog.documents(INSTITUTION, record.version)
-        entries = ledger.entries(catalog.conn, INSTITUTION)
+        entries = ledger.entries(catalog, INSTITUTION)
     blobs = example_archive.blobs()
     assert record.notice_number == "赣市监检约〔2025〕3号" and record.grounds == ["6.2", "6.3"]
     assert record.indexed_at is not None and record.page_count >= 5
@@ -109,7 +110,7 @@ def test_same_case_again_is_a_no_op(archive_copy):
     assert any(f["code"] for f in line["findings"])
     with archive_copy.catalog() as catalog:
         assert len(catalog.versions(REFUSED)) == 1
-        assert len(ledger.entries(catalog.conn)) == 3
+        assert len(ledger.entries(catalog)) == 3
 
 
 def test_changed_case_is_refused_unless_superseded(archive_copy, make_case):
@@ -189,13 +190,11 @@ def test_flipped_byte_in_a_stored_blob_is_named_by_audit(archive_copy):
 
 
 def test_edited_ledger_entry_is_named_by_audit(archive_copy):
-    conn = sqlite3.connect(archive_copy.catalog_path)
-    triggers = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")]
-    for name in triggers:
-        conn.execute(f"DROP TRIGGER {name}")
-    conn.execute("UPDATE ledger SET actor = '冒名者' WHERE seq = 2")
-    conn.commit()
-    conn.close()
+    with archive_copy.catalog() as catalog, catalog.transaction() as tx:     # what someone with the database can do
+        on = "" if catalog.dialect == "sqlite" else " ON ledger"
+        for name in ("ledger_no_update", "ledger_no_delete"):
+            tx.conn.exec_driver_sql(f"DROP TRIGGER {name}{on}")
+        tx.conn.exec_driver_sql("UPDATE ledger SET actor = '冒名者' WHERE seq = 2")
     result = yuetan(archive_copy, "audit")
     assert result.returncode == 1
     assert "第 2 条账目" in result.stdout and "被改动" in result.stdout
@@ -212,7 +211,7 @@ def test_reindex_rebuilds_the_index_from_the_store_alone(archive_copy):
     assert found(archive_copy, "合同评审") == [INSTITUTION]
     assert audit_archive(archive_copy).ok
     with archive_copy.catalog() as catalog:
-        assert ledger.entries(catalog.conn)[-1].action == "reindex"
+        assert ledger.entries(catalog)[-1].action == "reindex"
 
 
 def test_reindex_switches_the_engine_the_settings_name(archive_copy):

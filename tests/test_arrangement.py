@@ -76,20 +76,22 @@ def test_examples_get_consecutive_codes_in_catalog_show_and_search(example_archi
     assert hits[0]["case_id"] == "GZ-RZ-2025-004" and hits[0]["archival_code"] == CODES["refused-to-sign"]
 
 
-def _allocate(db_path: str, worker: int, count: int, queue) -> None:
+def _allocate(target, worker: int, count: int, queue) -> None:
     settings = ArrangementSettings()
-    with Catalog(Path(db_path)) as catalog:
+    with Catalog(target) as catalog:
         queue.put([archival_code_for(catalog, f"W{worker}-{i}", year=2025, settings=settings).code
                    for i in range(count)])
 
 
-def test_codes_are_consecutive_and_never_shared_under_concurrent_ingest(tmp_path):
-    """Four processes taking 25 codes each from one catalog, as concurrent ingests do (`-j`, several commands)."""
-    db_path = tmp_path / "catalog.sqlite"
+@pytest.mark.catalog        # on PostgreSQL too: nodes on several machines, serialised by the series' advisory lock
+def test_codes_are_consecutive_and_never_shared_under_concurrent_ingest(catalog_target):
+    """Four processes taking 25 codes each from one catalog, as concurrent ingests do (`-j`, several commands,
+    several nodes)."""
+    db_path = catalog_target
     Catalog(db_path).close()
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    workers = [ctx.Process(target=_allocate, args=(str(db_path), w, 25, queue)) for w in range(4)]
+    workers = [ctx.Process(target=_allocate, args=(db_path, w, 25, queue)) for w in range(4)]
     for p in workers:
         p.start()
     codes = [c for _ in workers for c in queue.get(timeout=120)]
@@ -104,9 +106,10 @@ def test_codes_are_consecutive_and_never_shared_under_concurrent_ingest(tmp_path
         assert again.code in codes and len(registered_codes(catalog)) == 100
 
 
-def test_groups_number_on_their_own(tmp_path):
+@pytest.mark.catalog
+def test_groups_number_on_their_own(catalog_target):
     settings = ArrangementSettings(unit="卷", number_digits=3)
-    with Catalog(tmp_path / "catalog.sqlite") as catalog:
+    with Catalog(catalog_target) as catalog:
         first = archival_code_for(catalog, "A", year=2025, settings=settings)
         other_year = archival_code_for(catalog, "B", year=2026, settings=settings)
         second = archival_code_for(catalog, "C", year=2025, settings=settings)

@@ -1,20 +1,19 @@
-"""The catalog on a real SQLite file: versions, queries, holds, tombstones, plans, atomicity, two processes."""
+"""The catalog on a real SQLite file or PostgreSQL database (--catalog): versions, queries, holds, tombstones,
+plans, atomicity, two processes."""
 from __future__ import annotations
 
 import hashlib
 import multiprocessing
-import sqlite3
 import time
 from dataclasses import asdict, replace
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from archive_store import ledger
 from archive_store.blobs import FilesystemBlobStore
 from archive_store.catalog import (
-    SCHEMA_VERSION,
     CaseRecord,
     Catalog,
     DestructionPlanRow,
@@ -29,6 +28,8 @@ from pipeline.case.findings import Finding, Severity
 from pipeline.pdf.manifest import Component, build_manifest, canonical_json
 
 from .conftest import person
+
+pytestmark = pytest.mark.catalog     # runs on PostgreSQL too (make test: --catalog postgresql -m catalog)
 
 ARCHIVED = datetime(2026, 3, 2, 8, 30, tzinfo=timezone.utc)
 
@@ -68,8 +69,8 @@ FINDINGS = [FindingRow.of_finding(Finding(code="notice-late", article="第十条
 
 
 @pytest.fixture
-def catalog(tmp_path):
-    with Catalog(tmp_path / "catalog.sqlite") as cat:
+def catalog(catalog_target):
+    with Catalog(catalog_target) as cat:
         yield cat
 
 
@@ -130,10 +131,10 @@ def test_supersede_keeps_both_versions_linked(catalog):
 
 def test_one_current_version_per_case_is_enforced_by_the_database(catalog):
     store(catalog, make_record("JX-1"))
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(sa.exc.IntegrityError):
         with catalog.transaction() as tx:
-            tx.conn.execute("UPDATE cases SET version = 7 WHERE case_id = 'JX-1'")
-            tx.conn.execute("INSERT INTO cases SELECT * FROM cases WHERE case_id = 'JX-1'")
+            tx.conn.exec_driver_sql("UPDATE cases SET version = 7 WHERE case_id = 'JX-1'")
+            tx.conn.exec_driver_sql("INSERT INTO cases SELECT * FROM cases WHERE case_id = 'JX-1'")
 
 
 def test_a_transaction_that_raises_leaves_nothing(catalog):
@@ -143,15 +144,17 @@ def test_a_transaction_that_raises_leaves_nothing(catalog):
             ledger.append(tx, action="ingest", actor=person("档案员甲"), case_id="JX-9", details={})
             catalog.add_hold(tx, "JX-9", reason="诉讼", held_by="甲")
             raise RuntimeError("conversion broke")
-    for table in ("cases", "documents", "findings", "holds", "ledger"):
-        assert catalog.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0, table
+    with catalog.reading() as conn:
+        for table in ("cases", "documents", "findings", "holds", "ledger"):
+            assert conn.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar() == 0, table
     assert catalog.current("JX-9") is None
     assert store(catalog, make_record("JX-9")) == 1          # and the retry works
 
 
 def test_writes_outside_a_transaction_are_refused(catalog):
     with pytest.raises(RuntimeError):
-        catalog.record_case(catalog.conn, make_record("JX-1"), [], [])
+        with catalog.reading() as conn:
+            catalog.record_case(conn, make_record("JX-1"), [], [])
 
 
 def test_holds_active_and_history(catalog):
@@ -258,27 +261,38 @@ def test_indexed_at_marks_what_the_index_has(catalog):
     assert catalog.current("JX-1").indexed_at is not None
 
 
-def test_schema_version_and_shared_file_with_notice_numbers(tmp_path):
-    path = tmp_path / "catalog.sqlite"
-    with NoticeNumberRegistry(path) as numbers:
+def test_one_database_shared_with_notice_numbers(catalog_target):
+    with NoticeNumberRegistry(catalog_target) as numbers:
         numbers.register("赣市监检约〔2025〕3号", "JX-1")
-    with Catalog(path) as catalog:
+    with Catalog(catalog_target) as catalog:
         store(catalog, make_record("JX-1"))
-        assert catalog.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-        assert catalog.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    with Catalog(path) as catalog, NoticeNumberRegistry(path) as numbers:    # reopening migrates nothing
+        if catalog.dialect == "sqlite":
+            with catalog.reading() as conn:
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    with Catalog(catalog_target) as catalog, NoticeNumberRegistry(catalog_target) as numbers:
         assert catalog.current("JX-1").version == 1
         assert numbers.holder("赣市监检约〔2025〕3号") == "JX-1"
+
+
+def test_a_newer_sqlite_catalog_is_refused(tmp_path):
+    import sqlite3
+
+    from archive_store.db import dispose_all
+    from archive_store.migrate import SQLITE_USER_VERSION
+
+    path = tmp_path / "catalog.sqlite"
+    Catalog(path).close()
     conn = sqlite3.connect(path)
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.execute(f"PRAGMA user_version = {SQLITE_USER_VERSION + 1}")
     conn.close()
+    dispose_all()
     with pytest.raises(ConfigurationError) as err:
         Catalog(path)
     assert "升级" in err.value.message
 
 
-def _record_cases(db_path: str, prefix: str, count: int, start=None) -> None:
-    with Catalog(Path(db_path)) as catalog:
+def _record_cases(target, prefix: str, count: int, start=None) -> None:
+    with Catalog(target) as catalog:
         if start is not None:
             start.wait(60)
         for i in range(count):
@@ -286,12 +300,12 @@ def _record_cases(db_path: str, prefix: str, count: int, start=None) -> None:
             store(catalog, make_record(f"{prefix}-{i:03d}", number=f"赣市监检约〔2025〕{prefix}{i}号"))
 
 
-def test_two_processes_recording_different_cases_both_land(tmp_path):
-    db_path = tmp_path / "catalog.sqlite"
+def test_two_processes_recording_different_cases_both_land(catalog_target):
+    db_path = catalog_target
     Catalog(db_path).close()
     ctx = multiprocessing.get_context("spawn")
     start = ctx.Barrier(2)
-    workers = [ctx.Process(target=_record_cases, args=(str(db_path), prefix, 40, start)) for prefix in ("NC", "GZ")]
+    workers = [ctx.Process(target=_record_cases, args=(db_path, prefix, 40, start)) for prefix in ("NC", "GZ")]
     for w in workers:
         w.start()
     for w in workers:
@@ -355,7 +369,7 @@ def test_check_store_clean_then_names_damaged_and_missing_blobs(catalog, blobs):
 def test_check_store_compares_documents_with_the_manifest(catalog, blobs):
     ingest_into(catalog, blobs, "JX-A")
     with catalog.transaction() as tx:
-        tx.conn.execute("DELETE FROM documents WHERE case_id = 'JX-A' AND name = 'scan.jpg'")
+        tx.conn.exec_driver_sql("DELETE FROM documents WHERE case_id = 'JX-A' AND name = 'scan.jpg'")
     check = check_store(catalog, blobs)
     assert len(check.problems) == 1
     assert "JX-A" in check.problems[0] and "manifest" in check.problems[0] and "scan.jpg" in check.problems[0]

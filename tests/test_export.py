@@ -16,7 +16,6 @@ import pytest
 from openpyxl import load_workbook
 
 from archive_store import ledger
-from archive_store.catalog import Catalog
 from archive_store.errors import ArchiveConflict, InvalidArgument
 from pipeline.pdf.manifest import manifest_sha256
 from pipeline.pdf.seal import create_development_seal, sign_detached
@@ -147,7 +146,7 @@ def test_export_writes_a_valid_bag_with_dossiers_summary_and_ledger(archive, tmp
     bag = bagit.Bag(str(root))
     assert bag.validate() and bag.algorithms == ["sha256"]
     assert "江西省" not in str(bag.info["Source-Organization"]) and "赣州市市场监督管理局" in str(bag.info["Source-Organization"])
-    with Catalog(archive.catalog_path) as catalog:
+    with archive.catalog() as catalog:
         for case_id in result.case_ids:
             record = catalog.current(case_id)
             folder = root / "data" / case_id
@@ -194,8 +193,8 @@ def test_export_filters_select_like_search(archive, filters, expected):
 
 
 def test_export_is_refused_while_a_case_is_missing_from_the_index(archive, tmp_path):
-    with Catalog(archive.catalog_path) as catalog, catalog.transaction() as tx:
-        tx.conn.execute("UPDATE cases SET indexed_at = NULL WHERE case_id = 'JJ-1'")
+    with archive.catalog() as catalog, catalog.transaction() as tx:
+        tx.conn.exec_driver_sql("UPDATE cases SET indexed_at = NULL WHERE case_id = 'JJ-1'")
     with pytest.raises(ArchiveConflict, match="JJ-1.*yuetan reindex"):
         export_bag(archive, ExportFilters(), tmp_path / "x.zip", actor=person("a"))
     assert not (tmp_path / "x.zip").exists()

@@ -38,7 +38,7 @@ def assert_sound(home, case_ids: list[str]) -> None:
     assert report.ok, report.problems
     with home.catalog() as catalog:
         stored = catalog.all_cases()
-        ingests = [e.case_id for e in ledger.entries(catalog.conn) if e.action == "ingest"]
+        ingests = [e.case_id for e in ledger.entries(catalog) if e.action == "ingest"]
     assert sorted(r.case_id for r in stored) == sorted(set(r.case_id for r in stored))
     assert sorted(ingests) == sorted(r.case_id for r in stored)
     assert set(ingests) <= set(case_ids)
@@ -82,6 +82,6 @@ def test_ingest_killed_at_random_points(tmp_path):
             versions = catalog.versions(case_id)
             assert [(v.version, v.status) for v in versions] == [(1, "current")]
             assert versions[0].indexed_at is not None
-            assert [e.action for e in ledger.entries(catalog.conn, case_id)] == ["ingest"]
+            assert [e.action for e in ledger.entries(catalog, case_id)] == ["ingest"]
             assert search(home.index_dir, versions[0].notice_number).hits[0].case_id == case_id
     assert list(home.staging_dir.iterdir()) == []

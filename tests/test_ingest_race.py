@@ -22,7 +22,7 @@ def test_two_ingests_of_one_case_at_once_store_it_once_and_both_report_what_is_s
     assert sorted(r["status"] for r in results) == ["ingested", "unchanged"]
     with Catalog(home.catalog_path) as catalog:
         record = catalog.current(results[0]["case_id"])
-        assert [e.action for e in ledger.entries(catalog.conn)] == ["ingest"]
+        assert [e.action for e in ledger.entries(catalog)] == ["ingest"]
     assert {r["dossier_sha256"] for r in results} == {record.dossier_sha256}
     assert {r["notice_number"] for r in results} == {record.notice_number}
     audit = yuetan("--home", str(home.path), "audit", "--json")

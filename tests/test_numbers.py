@@ -2,17 +2,18 @@
 from __future__ import annotations
 
 import multiprocessing
-from pathlib import Path
 
 import pytest
 
 from archive_store.errors import NumberAlreadyHeld
 from archive_store.numbers import NoticeNumberRegistry
 
+pytestmark = pytest.mark.catalog     # runs on PostgreSQL too (make test: --catalog postgresql -m catalog)
+
 
 @pytest.fixture
-def registry(tmp_path):
-    with NoticeNumberRegistry(tmp_path / "catalog.sqlite") as r:
+def registry(catalog_target):
+    with NoticeNumberRegistry(catalog_target) as r:
         yield r
 
 
@@ -52,17 +53,17 @@ def test_a_case_cannot_hold_two_numbers_of_one_year(registry):
         registry.register("赣市监检约〔2025〕4号", "JX-1")
 
 
-def _allocate_many(db_path: str, worker: int, count: int, queue) -> None:
-    with NoticeNumberRegistry(Path(db_path)) as registry:
+def _allocate_many(target, worker: int, count: int, queue) -> None:
+    with NoticeNumberRegistry(target) as registry:
         queue.put([registry.allocate("赣市监检约", 2025, case_id=f"W{worker}-{i}") for i in range(count)])
 
 
-def test_four_processes_allocating_fifty_each(tmp_path):
-    db_path = tmp_path / "catalog.sqlite"
+def test_four_processes_allocating_fifty_each(catalog_target):
+    db_path = catalog_target
     NoticeNumberRegistry(db_path).close()
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    workers = [ctx.Process(target=_allocate_many, args=(str(db_path), w, 50, queue)) for w in range(4)]
+    workers = [ctx.Process(target=_allocate_many, args=(db_path, w, 50, queue)) for w in range(4)]
     for p in workers:
         p.start()
     results = [queue.get(timeout=120) for _ in workers]

@@ -56,7 +56,7 @@ def test_command_line_free_text_is_refused_and_the_ledger_is_untouched(tmp_path)
 
     def head():
         with Catalog(home.catalog_path) as catalog:
-            return ledger.head(catalog.conn).seq
+            return ledger.head(catalog).seq
     before = head()
     for args in (["hold", "GZ-1", "--reason", "复议中\n已解除全部冻结"], ["hold", "GZ-1", "--reason", "复议\u202e中"],
                  ["hold", "GZ-1", "--reason", "正常", "--actor", "王\u0001五"],

@@ -83,7 +83,7 @@ def test_a_catalog_replaced_by_an_older_copy_is_refused_then_restored_on_purpose
         assert numbers.holder("赣市监检约〔2025〕2号") == "GZ-2"
         assert numbers.allocate("赣市监检约", 2025) == "赣市监检约〔2025〕3号"
     with Catalog(home.catalog_path) as catalog:
-        last = ledger.entries(catalog.conn)[-1]
+        last = ledger.entries(catalog)[-1]
         assert last.action == "restore" and last.details["mirrored_head"]["seq"] == 3
     assert mirror.read_mark(home.path).seq == last.seq
     assert run(home, "reindex").returncode == 0

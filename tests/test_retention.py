@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 
 from archive_store import ledger
 from archive_store.blobs import FilesystemBlobStore
-from archive_store.catalog import Catalog, check_store
+from archive_store.catalog import check_store
 from archive_store.errors import ArchiveConflict, InvalidArgument
 from archive_store.home import DocumentFontNames, open_home
 from pipeline.pdf.pdfa import check_pdfa
@@ -46,6 +46,8 @@ from pipeline.search import index
 from .conftest import person
 from .stored_cases import credit_code, new_home, store_case
 from .synthetic import make_case_folders
+
+pytestmark = pytest.mark.catalog     # runs on PostgreSQL too (make test: --catalog postgresql -m catalog)
 
 # --- the rule --------------------------------------------------------------------------------------------
 
@@ -194,7 +196,7 @@ def test_retention_years_come_from_the_settings(archive):
 
 
 def test_hold_and_release_go_into_the_ledger_and_name_the_case(archive):
-    with Catalog(archive.catalog_path) as catalog:
+    with archive.catalog() as catalog:
         record = catalog.current("C2019A")
     change = place_hold(archive, record.notice_number, reason="信访复查", actor=person("张三"))
     assert change.case_id == "C2019A"
@@ -205,7 +207,7 @@ def test_hold_and_release_go_into_the_ledger_and_name_the_case(archive):
         release_hold(archive, "C2019A", reason="again", actor=person("李四"))
     with pytest.raises(InvalidArgument, match="没有案件编号或文号"):
         place_hold(archive, "NO-SUCH", reason="x", actor=person("张三"))
-    with Catalog(archive.catalog_path) as catalog:
+    with archive.catalog() as catalog:
         entries = ledger.entries(catalog, case_id="C2019A")
         assert [(e.action, e.actor, e.details["reason"]) for e in entries if e.action != "ingest"] == [
             ("hold", "张三", "信访复查"), ("release", "李四", "复查结束")]
@@ -225,7 +227,7 @@ def _blob_store(home):
 
 
 def _case_blobs(home, case_ids) -> dict[str, set[str]]:
-    with Catalog(home.catalog_path) as catalog:
+    with home.catalog() as catalog:
         return {c: catalog.case_shas(c) for c in case_ids}
 
 
@@ -236,7 +238,7 @@ def test_plan_writes_the_destruction_list_and_deletes_nothing(archive, converter
     assert plan["plan_id"].startswith("XH-") and plan["as_of"] == "2026-01-01"
     written = json.loads((tmp_path / "plan" / "plan.json").read_text(encoding="utf-8"))
     assert written == plan and plan_sha256(written) == plan["plan_sha256"]
-    with Catalog(archive.catalog_path) as catalog:
+    with archive.catalog() as catalog:
         head = ledger.head(catalog)
     assert plan["ledger_head"] == {"seq": head.seq - 1, "entry_hash": head.prev_hash}   # the chain before the plan
     sheet = load_workbook(tmp_path / "plan" / "销毁清册.xlsx").active
@@ -249,7 +251,7 @@ def test_plan_writes_the_destruction_list_and_deletes_nothing(archive, converter
                    plan["ledger_head"]["entry_hash"]):
         assert needle in text
     assert set(_blob_store(archive).iter_shas()) == blobs_before
-    with Catalog(archive.catalog_path) as catalog:
+    with archive.catalog() as catalog:
         assert catalog.plan(plan["plan_id"]).plan_sha256 == plan["plan_sha256"]
         assert all(r.status == "current" for r in catalog.all_cases())
         recorded = [e for e in ledger.entries(catalog) if e.action == "purge_plan"]
@@ -275,7 +277,7 @@ def test_purge_deletes_exactly_the_planned_expired_unheld_cases(archive, convert
     assert shared <= present
     for case_id in set(CLOSED) - PURGEABLE_2026:
         assert before[case_id] <= present
-    with Catalog(archive.catalog_path) as catalog:
+    with archive.catalog() as catalog:
         for case_id in PURGEABLE_2026:
             assert catalog.current(case_id) is None and catalog.documents(case_id, 1) == []
             stone = catalog.tombstone(case_id)
@@ -289,7 +291,7 @@ def test_purge_deletes_exactly_the_planned_expired_unheld_cases(archive, convert
     assert sorted(p.name for p in kept.iterdir()) == ["plan.json", "销毁清册.pdf", "销毁清册.xlsx"]
     assert load_plan(kept / "plan.json")["plan_sha256"] == plan["plan_sha256"]
     assert purge_leftovers(archive) == []
-    with Catalog(archive.catalog_path) as catalog:
+    with archive.catalog() as catalog:
         audit = check_store(catalog, _blob_store(archive))
     assert audit.ok and audit.purge_leftovers == [] and audit.unreferenced == [], audit.problems
     assert set(index.indexed_case_ids(archive.path / "index")) == set(CLOSED) - PURGEABLE_2026
@@ -314,7 +316,7 @@ def test_purge_takes_every_version_of_a_superseded_case(archive, converter, tmp_
     plan = plan_destruction(archive, tmp_path / "plan", actor=person("档案员甲"), as_of=NEW_YEAR_2026, converter=converter)
     assert next(c for c in plan["cases"] if c["case_id"] == "C2018")["version"] == 2
     execute_plan(archive, tmp_path / "plan" / "plan.json", approved_by="王局长", actor=person("档案员甲"), today=NEW_YEAR_2026)
-    with Catalog(archive.catalog_path) as catalog:
+    with archive.catalog() as catalog:
         assert [v.status for v in catalog.versions("C2018")] == ["purged", "purged"]
         assert [t.version for t in catalog.tombstones("C2018")] == [1, 2]
         shared = catalog.referenced_shas()
@@ -334,7 +336,7 @@ def test_purge_skips_what_changed_since_the_plan(archive, converter, tmp_path):
     report = execute_plan(archive, tmp_path / "plan2" / "plan.json", approved_by="王局长", actor=person("档案员甲"),
                           today=NEW_YEAR_2026)
     assert {o.case_id: o.status for o in report.outcomes}["C2019B"] is PurgeStatus.changed
-    with Catalog(archive.catalog_path) as catalog:
+    with archive.catalog() as catalog:
         assert catalog.current("C2019A") is not None and catalog.current("C2019B") is not None
 
 
@@ -384,7 +386,7 @@ def test_purge_killed_midway_is_finished_by_a_rerun(archive, converter, tmp_path
             "--approved-by", "王局长", "--actor", "档案员甲", "--json"]
     crashed = _yuetan(*args, env={"YUETAN_CRASH_AT": step})
     assert crashed.returncode == -signal.SIGKILL
-    with Catalog(archive.catalog_path) as catalog:
+    with archive.catalog() as catalog:
         purged_first = {t.case_id for t in catalog.tombstones()}
     assert len(purged_first) == 1
     leftovers = purge_leftovers(archive)
@@ -407,7 +409,7 @@ def test_purge_killed_midway_is_finished_by_a_rerun(archive, converter, tmp_path
     shared = before["C2018"] & before["C2022"]
     for case_id in PURGEABLE_2026:
         assert not (before[case_id] - shared) & present
-    with Catalog(archive.catalog_path) as catalog:
+    with archive.catalog() as catalog:
         assert {t.case_id for t in catalog.tombstones()} == PURGEABLE_2026
         assert len([e for e in ledger.entries(catalog) if e.action == "purge"]) == 3
         assert ledger.verify_chain(catalog) == []
@@ -447,7 +449,7 @@ def test_retention_hold_release_and_plan_commands(archive, tmp_path):
     assert both.returncode == 2 and "二者之一" in both.stderr
     bad_date = _yuetan(*home, "retention", "--as-of", "2025-13-01")
     assert bad_date.returncode == 2
-    with Catalog(archive.catalog_path) as catalog:
+    with archive.catalog() as catalog:
         actions = [e.action for e in ledger.entries(catalog) if e.action != "ingest"]
         assert actions == ["hold", "hold", "release", "purge_plan"] and ledger.verify_chain(catalog) == []
 

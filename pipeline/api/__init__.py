@@ -24,16 +24,19 @@ from pipeline.api.accounts import record_account_change, record_role_change
 from pipeline.api.archive import (
     audit,
     backup,
+    follow,
     ingest,
     init,
     ledger_list,
     ledger_verify,
+    migrate,
     open_archive,
     open_dossier,
     reindex,
     restore,
     search,
     show,
+    start_follower,
 )
 from pipeline.api.cases import build, check, render, schema, verify
 from pipeline.api.dossiers import dossier_outline, dossier_page
@@ -59,7 +62,7 @@ __all__ = [
     "YuetanError", "ExitCode", "environment_error", "InvalidArgument", "InvalidCase", "ConfigurationError", "ArchiveConflict",
     "check", "schema", "render", "build", "verify",
     "init", "open_archive", "ingest", "search", "show", "open_dossier", "reindex", "audit", "ledger_verify",
-    "ledger_list", "backup", "restore",
+    "ledger_list", "follow", "start_follower", "migrate", "backup", "restore",
     "retention", "hold", "release", "purge_plan", "purge_execute", "export", "export_verify", "credit",
     "statistics", "catalogue", "handover", "handover_verify",
     "approvals", "labels", "authority", "record_account_change", "record_role_change", "dossier_outline", "dossier_page",

@@ -2,13 +2,15 @@
 roles, under the acting account and its role. The accounts themselves live in the web application's tables;
 the rules of which roles go together are the core's (`pipeline.records.authority`).
 
-The web application keeps its tables in the archive's own database: it passes its open connection
-(`connection`, inside its transaction) so that the account change and its ledger entry commit together or not
-at all. Without one, the entry is written in a transaction of its own."""
+The web application keeps its tables in the archive's own database (SQLite or PostgreSQL): it passes its open
+DBAPI connection (`connection`, inside its transaction; lent to SQLAlchemy by `archive_store.db.lent`) so that
+the account change and its ledger entry commit together or not at all. Without one, the entry is written in a
+transaction of its own."""
 from __future__ import annotations
 
 from archive_store import ledger
 from archive_store.actors import Actor
+from archive_store.db import lent
 from archive_store.home import ArchiveHome
 from archive_store.text import require_plain
 from pipeline.api.archive import ledger_entry
@@ -45,6 +47,7 @@ def record_role_change(home: ArchiveHome, account: str, *, roles, added, removed
 
 def _append(home: ArchiveHome, connection, **entry) -> LedgerEntry:
     if connection is not None:
-        return ledger_entry(ledger.append(connection, **entry))
+        with lent(connection) as conn:
+            return ledger_entry(ledger.append(conn, **entry))
     with home.catalog() as catalog, catalog.transaction() as tx:     # the transaction mirrors the ledger head
         return ledger_entry(ledger.append(tx, **entry))

@@ -17,6 +17,7 @@ from pipeline.api.models import (
     CaseRecord,
     DocumentEntry,
     Finding,
+    FollowResult,
     HoldEntry,
     IngestReport,
     IngestRow,
@@ -24,6 +25,7 @@ from pipeline.api.models import (
     LedgerEntry,
     LedgerList,
     LedgerVerifyResult,
+    MigrateResult,
     OpenResult,
     Problem,
     ReindexResult,
@@ -147,6 +149,48 @@ def reindex(home: ArchiveHome, *, actor: Actor) -> ReindexResult:
     return ReindexResult(cases=rebuild_index(home, actor=actor))
 
 
+def follow(home: ArchiveHome, *, actor: Actor, once: bool = False, interval: float = 3.0,
+           on_change=None) -> FollowResult:
+    """Catch this node's index up with the catalog (cases ingested or purged on any node); unless `once`, keep
+    doing so every `interval` seconds until interrupted, calling `on_change` with each FollowResult that
+    changed something. Returns where the first catch-up got to."""
+    from pipeline.search.follow import catch_up
+    from pipeline.search.follow import follow as keep_following
+
+    log.debug("%s（%s）追赶检索索引", actor.name, actor.role)
+    first = catch_up(home)
+    result = FollowResult(position=first.position, indexed=first.indexed, removed=first.removed)
+    if not once:
+        keep_following(home, interval=interval, on_change=lambda r: on_change and on_change(
+            FollowResult(position=r.position, indexed=r.indexed, removed=r.removed)))
+    return result
+
+
+def start_follower(home: ArchiveHome, *, interval: float = 3.0):
+    """For a server (`yuetan serve`): follow the catalog in a background thread; set the returned event to stop."""
+    from pipeline.search.follow import start_follower as start
+
+    return start(home, interval=interval)
+
+
+def migrate(home: ArchiveHome | Path, *, actor: Actor) -> MigrateResult:
+    """Bring the catalog's tables to this release's revision (the one way a PostgreSQL catalog changes). Given a
+    path, the home is opened without opening its catalog (which refuses a database that migrate has yet to build)."""
+    from archive_store import migrate as schema
+
+    if not isinstance(home, ArchiveHome):
+        home = open_home(Path(home), open_catalog=False)
+    location = home.catalog_location
+    log.info("%s（%s）升级目录结构 %s", actor.name, actor.role, location.describe())
+    engine = schema.engine_for(location)
+    try:
+        result = schema.upgrade(engine)
+    finally:
+        engine.dispose()
+    return MigrateResult(catalog=location.describe(), before=result.before, after=result.after,
+                         changed=result.changed)
+
+
 def audit(home: ArchiveHome, *, actor: Actor) -> AuditResult:
     """Every blob against its hash, catalog against store, index against catalog, the ledger chain."""
     from pipeline.records.audit import audit_archive
@@ -184,7 +228,7 @@ def restore(path: Path, backup_file: Path, *, actor: Actor) -> RestoreResult:
 def ledger_list(home: ArchiveHome, case_id: str | None = None, *, actor: Actor) -> LedgerList:
     """The ledger's entries, oldest first (only those of one case when `case_id` is given)."""
     with home.catalog() as catalog:
-        return LedgerList(entries=[ledger_entry(e) for e in chain.entries(catalog.conn, case_id)])
+        return LedgerList(entries=[ledger_entry(e) for e in chain.entries(catalog, case_id)])
 
 
 def ledger_entry(entry: chain.LedgerEntry) -> LedgerEntry:

@@ -369,6 +369,23 @@ class ReindexResult(ApiModel):
     cases: int
 
 
+class FollowResult(ApiModel):
+    """`yuetan follow`: how far this node's index has followed the catalog's change sequence (the ledger)."""
+
+    position: int
+    indexed: int
+    removed: int
+
+
+class MigrateResult(ApiModel):
+    """`yuetan migrate --json`: the catalog's schema revision before and after."""
+
+    catalog: str
+    before: str | None
+    after: str
+    changed: bool
+
+
 class AuditResult(ApiModel):
     """`yuetan audit --json`."""
 

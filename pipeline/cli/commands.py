@@ -272,6 +272,48 @@ def reindex(ctx: click.Context, actor: str | None):
 
 @main.command()
 @common_options
+@click.option("--interval", type=click.FloatRange(0.5, 3600), default=3.0, show_default=True,
+              help="检查目录变化的间隔（秒）")
+@click.option("--once", is_flag=True, help="只追一次，追上后退出")
+@click.pass_context
+def follow(ctx: click.Context, interval: float, once: bool):
+    """让本节点的检索索引跟上共享目录：按台账序号补入其他节点入库的案件、移除已销毁的案件。
+
+    多个节点共用一个目录（PostgreSQL）与存储时，每个节点各有自己的索引；本命令在启动时与之后每隔几秒追一次，
+    直到被停止（systemd 的 yuetan-follow.service 即运行它）。
+
+    \b
+    示例：yuetan follow
+          yuetan follow --once
+    """
+    home = archive(ctx)
+    actor = console_actor(reading=True)
+    if once:
+        out.follow(api.follow(home, actor=actor, once=True))
+        return
+    out.follow(api.follow(home, actor=actor, once=True))
+    with contextlib.suppress(KeyboardInterrupt):
+        api.follow(home, actor=actor, interval=interval, on_change=out.follow)
+
+
+@main.command()
+@common_options
+@json_option()
+@actor_option()
+@click.pass_context
+def migrate(ctx: click.Context, as_json: bool, actor: str | None):
+    """把目录数据库的表结构升级到本程序的版本（Alembic）。PostgreSQL 目录只由本命令升级，在一个节点上运行；
+    SQLite 目录在打开时自动升级。
+
+    \b
+    示例：yuetan migrate
+    """
+    result = api.migrate(home_path(ctx), actor=console_actor(actor))     # the catalog may not exist yet
+    out.as_json(result) if as_json else out.migrate(result)
+
+
+@main.command()
+@common_options
 @json_option()
 @click.pass_context
 def audit(ctx: click.Context, as_json: bool):

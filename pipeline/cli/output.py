@@ -229,6 +229,17 @@ def reindex(result: m.ReindexResult) -> None:
     say(f"已重建检索索引：{result.cases} 件案件")
 
 
+def follow(result: m.FollowResult) -> None:
+    say(f"检索索引已追到台账第 {result.position} 条（补入 {result.indexed} 件，移除 {result.removed} 件）")
+
+
+def migrate(result: m.MigrateResult) -> None:
+    if result.changed:
+        say(f"已将目录 {result.catalog} 从结构版本 {result.before or '（空库）'} 升级到 {result.after}")
+    else:
+        say(f"目录 {result.catalog} 已是最新结构版本 {result.after}，无需升级")
+
+
 def audit(result: m.AuditResult) -> None:
     say(f"{'✓ 档案库核查通过' if result.ok else f'✗ 档案库核查发现 {len(result.problems)} 处问题'}："
         f"{result.cases} 件现行案件，{result.blobs_checked} 个文件，台账 {result.ledger_entries} 条")

@@ -13,10 +13,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from sqlalchemy import insert, select
+
 from archive_store import clock, ledger
 from archive_store.actors import Actor
 from archive_store.errors import ArchiveConflict, InvalidArgument
 from archive_store.home import ArchiveHome
+from archive_store.schema import approvals as APPROVALS
+from archive_store.schema import kept_exports as KEPT_EXPORTS
 from archive_store.text import require_plain
 from pipeline.records.authority import PermissionRefused, require
 from pipeline.records.export import ExportFilters, export_bag
@@ -93,8 +97,11 @@ def _reason(reason: str | None, what: str) -> str:
 
 
 def _decisions(conn, subject: str, subject_id: str) -> list[Decision]:
-    rows = conn.execute("SELECT step, status, reviewer, reviewer_role, reason, at, ledger_seq FROM approvals "
-                        "WHERE subject = ? AND subject_id = ? ORDER BY id", (subject, subject_id)).fetchall()
+    """The decisions on a subject, in order; `conn` is a catalog's read connection or an open transaction's."""
+    rows = conn.execute(select(APPROVALS.c.step, APPROVALS.c.status, APPROVALS.c.reviewer, APPROVALS.c.reviewer_role,
+                               APPROVALS.c.reason, APPROVALS.c.at, APPROVALS.c.ledger_seq)
+                        .where(APPROVALS.c.subject == subject, APPROVALS.c.subject_id == subject_id)
+                        .order_by(APPROVALS.c.id))
     return [Decision(*row) for row in rows]
 
 
@@ -103,11 +110,21 @@ def _record(tx, *, subject: str, subject_id: str, step: str, requester: str, act
     entry = ledger.append(tx, action=action, actor=actor, details={subject + "_id": subject_id, "status": status,
                                                                    "reason": reason, **details})
     at = _now()
-    tx.conn.execute("INSERT INTO approvals (subject, subject_id, step, requester, reviewer, reviewer_role, status, "
-                    "reason, at, ledger_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (subject, subject_id, step, requester, actor.name, actor.role.value, status, reason, at,
-                     entry.seq))
+    tx.conn.execute(insert(APPROVALS).values(subject=subject, subject_id=subject_id, step=step, requester=requester,
+                                             reviewer=actor.name, reviewer_role=actor.role.value, status=status,
+                                             reason=reason, at=at, ledger_seq=entry.seq))
     return Decision(step, status, actor.name, actor.role.value, reason, at, entry.seq)
+
+
+def _decide(home: ArchiveHome, *, subject: str, subject_id: str, seen: list[Decision], changed: str,
+            **decision) -> None:
+    """Record a decision if none was made since `seen` was read: the subject's lock (the write lock on SQLite,
+    an advisory lock on PostgreSQL) makes two people deciding at once, on any node, take turns."""
+    with home.catalog() as catalog, catalog.transaction() as tx:
+        catalog.lock_approvals(tx, subject, subject_id)
+        if _decisions(tx.conn, subject, subject_id) != seen:
+            raise ArchiveConflict(changed)
+        _record(tx, subject=subject, subject_id=subject_id, **decision)
 
 
 # --- destruction plans --------------------------------------------------------------------------------------
@@ -147,7 +164,8 @@ def plan_state(home: ArchiveHome, plan_id: str) -> PlanState:
         row = catalog.plan(plan_id)
         if row is None:
             raise InvalidArgument(f"档案库中没有销毁计划 {plan_id}")
-        decisions = _decisions(catalog.conn, "destruction_plan", plan_id)
+        with catalog.reading() as conn:
+            decisions = _decisions(conn, "destruction_plan", plan_id)
     plan = json.loads(row.plan_json)
     reviews = [d for d in decisions if d.step == "review"]
     approver = next((d.reviewer for d in reviews if d.status == "approved"), None)
@@ -181,12 +199,10 @@ def review_plan(home: ArchiveHome, plan_id: str, *, actor: Actor, approve: bool,
         raise PermissionRefused(f"{actor.name} 编制了销毁清册 {plan_id}，不能审批自己编制的清册")
     if state.state not in ("drafted",):
         raise ArchiveConflict(f"销毁清册 {plan_id} 当前为“{STATE_LABELS[state.state]}”，不能再审批")
-    with home.catalog() as catalog, catalog.transaction() as tx:
-        if _decisions(tx.conn, "destruction_plan", plan_id) != state.decisions:
-            raise ArchiveConflict(f"销毁清册 {plan_id} 刚被他人审批，请刷新后再看")
-        _record(tx, subject="destruction_plan", subject_id=plan_id, step="review", requester=state.created_by,
-                actor=actor, status="approved" if approve else "rejected", reason=reason, action="plan_review",
-                details={"plan_sha256": state.plan.get("plan_sha256")})
+    _decide(home, subject="destruction_plan", subject_id=plan_id, seen=state.decisions,
+            changed=f"销毁清册 {plan_id} 刚被他人审批，请刷新后再看", step="review", requester=state.created_by,
+            actor=actor, status="approved" if approve else "rejected", reason=reason, action="plan_review",
+            details={"plan_sha256": state.plan.get("plan_sha256")})
     return plan_state(home, plan_id)
 
 
@@ -200,10 +216,10 @@ def witness_plan(home: ArchiveHome, plan_id: str, *, actor: Actor, reason: str =
         raise PermissionRefused(f"{actor.name} 是销毁清册 {plan_id} 的批准人，不能同时担任监销人")
     if actor.name in state.witnesses:
         raise ArchiveConflict(f"{actor.name} 已确认监销销毁清册 {plan_id}，须由另一人确认")
-    with home.catalog() as catalog, catalog.transaction() as tx:
-        _record(tx, subject="destruction_plan", subject_id=plan_id, step="witness", requester=state.created_by,
-                actor=actor, status="witnessed", reason=_reason(reason, "监销"), action="plan_witness",
-                details={"witness": len(state.witnesses) + 1})
+    _decide(home, subject="destruction_plan", subject_id=plan_id, seen=state.decisions,
+            changed=f"销毁清册 {plan_id} 刚有他人确认监销，请刷新后再看", step="witness", requester=state.created_by,
+            actor=actor, status="witnessed", reason=_reason(reason, "监销"), action="plan_witness",
+            details={"witness": len(state.witnesses) + 1})
     return plan_state(home, plan_id)
 
 
@@ -241,11 +257,11 @@ def prepare_export(home: ArchiveHome, filters: ExportFilters, *, actor: Actor, g
     export_id = f"EXP-{stamp}"
     result = export_bag(home, filters, folder / f"{export_id}.zip", actor=actor, in_archive=True)
     with home.catalog() as catalog, catalog.transaction() as tx:
-        tx.conn.execute("INSERT INTO kept_exports (export_id, file, zip_sha256, cases, filters, created_by, "
-                        "created_at, grantee, until, ledger_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (export_id, f"{EXPORTS_DIR}/{export_id}.zip", result.zip_sha256, len(result.case_ids),
-                         json.dumps(filters.as_dict(), ensure_ascii=False, default=str), actor.name, _now(),
-                         grantee, until.isoformat(), result.ledger_seq))
+        tx.conn.execute(insert(KEPT_EXPORTS).values(
+            export_id=export_id, file=f"{EXPORTS_DIR}/{export_id}.zip", zip_sha256=result.zip_sha256,
+            cases=len(result.case_ids), filters=json.dumps(filters.as_dict(), ensure_ascii=False, default=str),
+            created_by=actor.name, created_at=_now(), grantee=grantee, until=until.isoformat(),
+            ledger_seq=result.ledger_seq))
         ledger.append(tx, action="export_grant", actor=actor,
                       details={"export_id": export_id, "grantee": grantee, "until": until.isoformat(),
                                "zip_sha256": result.zip_sha256, "status": "requested"})
@@ -254,12 +270,14 @@ def prepare_export(home: ArchiveHome, filters: ExportFilters, *, actor: Actor, g
 
 def export_state(home: ArchiveHome, export_id: str, *, today: date | None = None) -> ExportState:
     _check_id(export_id)
-    with home.catalog() as catalog:
-        row = catalog.conn.execute("SELECT export_id, cases, filters, created_by, created_at, grantee, until, "
-                                   "zip_sha256 FROM kept_exports WHERE export_id = ?", (export_id,)).fetchone()
+    with home.catalog() as catalog, catalog.reading() as conn:
+        row = conn.execute(select(KEPT_EXPORTS.c.export_id, KEPT_EXPORTS.c.cases, KEPT_EXPORTS.c.filters,
+                                  KEPT_EXPORTS.c.created_by, KEPT_EXPORTS.c.created_at, KEPT_EXPORTS.c.grantee,
+                                  KEPT_EXPORTS.c.until, KEPT_EXPORTS.c.zip_sha256)
+                           .where(KEPT_EXPORTS.c.export_id == export_id)).first()
         if row is None:
             raise InvalidArgument(f"档案库中没有导出 {export_id}")
-        decisions = _decisions(catalog.conn, "export", export_id)
+        decisions = _decisions(conn, "export", export_id)
     export_id, cases, filters, created_by, created_at, grantee, until, zip_sha = row
     review = decisions[-1] if decisions else None
     state = "awaiting" if review is None else review.status
@@ -272,10 +290,11 @@ def export_state(home: ArchiveHome, export_id: str, *, today: date | None = None
 
 
 def exports(home: ArchiveHome, *, grantee: str | None = None) -> list[ExportState]:
-    with home.catalog() as catalog:
-        sql = "SELECT export_id FROM kept_exports" + (" WHERE grantee = ?" if grantee else "") + \
-              " ORDER BY created_at DESC"
-        ids = [r[0] for r in catalog.conn.execute(sql, (grantee,) if grantee else ()).fetchall()]
+    query = select(KEPT_EXPORTS.c.export_id).order_by(KEPT_EXPORTS.c.created_at.desc())
+    if grantee:
+        query = query.where(KEPT_EXPORTS.c.grantee == grantee)
+    with home.catalog() as catalog, catalog.reading() as conn:
+        ids = list(conn.execute(query).scalars())
     return [export_state(home, i) for i in ids]
 
 
@@ -288,10 +307,10 @@ def review_export(home: ArchiveHome, export_id: str, *, actor: Actor, approve: b
         raise PermissionRefused(f"{actor.name} 准备了导出 {export_id}，不能审批自己准备的导出")
     if state.state != "awaiting":
         raise ArchiveConflict(f"导出 {export_id} 当前为“{STATE_LABELS.get(state.state, state.state)}”，不能再审批")
-    with home.catalog() as catalog, catalog.transaction() as tx:
-        _record(tx, subject="export", subject_id=export_id, step="review", requester=state.created_by, actor=actor,
-                status="approved" if approve else "rejected", reason=reason, action="export_review",
-                details={"grantee": state.grantee, "until": state.until})
+    _decide(home, subject="export", subject_id=export_id, seen=state.decisions,
+            changed=f"导出 {export_id} 刚被他人审批，请刷新后再看", step="review", requester=state.created_by,
+            actor=actor, status="approved" if approve else "rejected", reason=reason, action="export_review",
+            details={"grantee": state.grantee, "until": state.until})
     return export_state(home, export_id)
 
 

@@ -192,9 +192,9 @@ def _write_payload(catalog, store, records, bag_dir: Path, *, head_seq: int, fol
                     continue            # written after the head this bag is pinned to
                 ledger_file.write(json.dumps(_entry_dict(item), ensure_ascii=False, sort_keys=True) + "\n")
     with open(bag_dir / CHAIN_FILE, "w", encoding="ascii") as chain:
-        for seq, prev_hash, entry_hash in catalog.conn.execute(
-                "SELECT seq, prev_hash, entry_hash FROM ledger WHERE seq <= ? ORDER BY seq", (head_seq,)):
-            chain.write(f"{seq} {prev_hash} {entry_hash}\n")
+        for entry in ledger.entries(catalog):
+            if entry.seq <= head_seq:
+                chain.write(f"{entry.seq} {entry.prev_hash} {entry.entry_hash}\n")
     rows = [_summary_row(e) for e in entries]
     write_table(entries, bag_dir / "summary.csv", headers=SUMMARY_HEADERS, rows=rows)
     write_table(entries, bag_dir / "summary.xlsx", headers=SUMMARY_HEADERS, rows=rows, sheet_title="约谈案件汇总")
@@ -408,8 +408,8 @@ def _archive_head_problems(home: ArchiveHome | None, head: tuple[int, str] | Non
     if home is None or head is None:
         return []
     with home.catalog() as catalog:
-        row = catalog.conn.execute("SELECT entry_hash FROM ledger WHERE seq = ?", (head[0],)).fetchone()
-    if row is None or row[0] != head[1]:
+        entry = next(iter(ledger.entries(catalog, after=head[0] - 1)), None)
+    if entry is None or entry.seq != head[0] or entry.entry_hash != head[1]:
         return [f"导出包记下的台账头（第 {head[0]} 条）不在本档案库的台账中：不是本档案库导出的，或台账被改写"]
     return []
 
@@ -472,7 +472,7 @@ def _structure_problems(archive: zipfile.ZipFile, path: Path) -> list[str]:
 def _ledger_problems(home: ArchiveHome | None, path: Path, unpacked: Path) -> list[str]:
     """If this archive's ledger recorded the bag (an export or a handover with the same tag manifest), the zip must
     be the file it wrote."""
-    if home is None or not home.catalog_path.exists():
+    if home is None or (home.catalog_location.is_sqlite and not home.catalog_location.path.exists()):
         return []
     tags = list(unpacked.glob(f"*/{TAG_MANIFEST}")) + list(unpacked.glob(TAG_MANIFEST))
     if len(tags) != 1:

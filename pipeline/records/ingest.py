@@ -13,13 +13,14 @@ import json
 import logging
 import os
 import shutil
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from archive_store import clock, ledger
 from archive_store.actors import Actor
@@ -46,6 +47,7 @@ from pipeline.case.intake import CaseBundle, open_case
 from pipeline.dossier import BuiltDossier, build_from_bundle
 from pipeline.external.poppler import pdf_text
 from pipeline.pdf.manifest import canonical_json
+from pipeline.records.retention import lock_until
 from pipeline.search.index import configured_engine, index_case
 from pipeline.search.reindex import index_document
 
@@ -294,7 +296,7 @@ def _note_unused_number(bundle: CaseBundle, home: ArchiveHome, exc: Exception) -
         with home.numbers() as registry:
             registry.note_unused(bundle.case.case_id, f"{clock.today().isoformat()} 入库失败，文号尚未用于封存的案卷"
                                                       f"（{reason[:300]}）；该案件再次入库时仍用此号")
-    except (YuetanError, OSError, sqlite3.Error):
+    except (YuetanError, OSError, SQLAlchemyError):
         pass                    # the failure itself is what gets reported
 
 
@@ -353,20 +355,24 @@ def _read_staged(folder: Path) -> StagedBuild:
 def store_build(staged: StagedBuild, bundle: CaseBundle, content: str, *, home: ArchiveHome, actor: Actor,
                 previous: CaseRecord | None) -> CaseRecord:
     """The storage step: every file into the blob store, then ONE catalog transaction: case, documents,
-    findings, ledger. (Tests store cases without a build through this same step.)"""
+    findings, ledger. (Tests store cases without a build through this same step.)
+
+    An object store locks each file until the case may be destroyed (a file another case already holds keeps
+    the later of the two dates)."""
     blobs = home.blobs()
+    keep = lock_until(bundle.case.closed_on, home.settings.retention_years)
     texts = staged.folder / TEXTS_FILE      # kept in staging first, so audit knows the blob as this build's
     if not texts.is_file():
         tmp = texts.with_name(TEXTS_FILE + ".tmp")
         tmp.write_bytes(canonical_json(_document_texts(staged)))
         fsync_file(tmp)
         os.replace(tmp, texts)
-    text_sha = blobs.put_file(texts)
+    text_sha = blobs.put_file(texts, retain_until=keep)
     to_put = {**{sha: staged.folder / rel for sha, rel in staged.files.items()},
               staged.dossier_sha256: staged.dossier}
     for sha, path in to_put.items():
-        _put_checked(blobs, path, sha)
-    manifest_json_sha = blobs.put_file(staged.manifest_json)
+        _put_checked(blobs, path, sha, keep)
+    manifest_json_sha = blobs.put_file(staged.manifest_json, retain_until=keep)
     case_json_sha = hashlib.sha256(bundle.case_json).hexdigest()
     crash_point("after_blobs")
     case = bundle.case
@@ -391,11 +397,17 @@ def store_build(staged: StagedBuild, bundle: CaseBundle, content: str, *, home: 
             return current
         if (current.version if current else None) != (previous.version if previous else None):
             raise ArchiveConflict(f"案件 {case.case_id} 在本次入库期间已由另一进程入库了不同的版本，请核对后重试")
-        for sha, path in to_put.items():   # a purge may have removed a shared blob since we put it
-            if not blobs.has(sha):
-                _put_checked(blobs, path, sha)
+        catalog.lock_blob_deletions(tx, shared=True)
+        for sha, path in {**to_put, manifest_json_sha: staged.manifest_json}.items():
+            if not blobs.has(sha):         # a purge may have removed a shared blob since we put it
+                _put_checked(blobs, path, sha, keep)
+        if not blobs.has(text_sha):
+            blobs.put_bytes(canonical_json(texts), retain_until=keep)
         version = catalog.record_case(tx, record, documents, findings)
-        clear_note(tx.conn, case.case_id)
+        if catalog.is_held(case.case_id):   # a new version of a held case is held too, in the store as well
+            for sha in {text_sha, manifest_json_sha, *to_put}:
+                blobs.set_legal_hold(sha, True)
+        clear_note(tx, case.case_id)
         ledger.append(tx, action="supersede" if previous else "ingest", actor=actor, case_id=case.case_id,
                       details={"version": version, "notice_number": staged.notice_number,
                                "archival_code": staged.archival_code,
@@ -405,8 +417,8 @@ def store_build(staged: StagedBuild, bundle: CaseBundle, content: str, *, home: 
     return replace(record, version=version)
 
 
-def _put_checked(blobs, path: Path, sha: str) -> None:
-    stored = blobs.put_file(path)
+def _put_checked(blobs, path: Path, sha: str, keep: datetime | None = None) -> None:
+    stored = blobs.put_file(path, retain_until=keep)
     if stored != sha:
         raise YuetanError(f"暂存文件 {path} 在入库前被改动（摘要应为 {sha}，实为 {stored}）："
                           f"请删除 {path.parent} 后重新入库")

@@ -40,7 +40,7 @@ def show_case(home: ArchiveHome, reference: str) -> dict:
             "documents": catalog.documents(record.case_id, record.version),
             "versions": catalog.versions(record.case_id),
             "holds": catalog.hold_history(record.case_id),
-            "ledger": ledger.entries(catalog.conn, record.case_id),
+            "ledger": ledger.entries(catalog, record.case_id),
         }
 
 

@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from enum import Enum
 from pathlib import Path
 
@@ -60,6 +60,12 @@ APPROVAL_FIELDS = ["鉴定小组意见：", "监销人（签字）：　　　�
 def retention_dates(closed_on: date, years: int) -> tuple[date, date]:
     """(expires_on, purgeable_from): kept through 31 December of closing year + years, destroyable the day after."""
     return date(closed_on.year + years, 12, 31), date(closed_on.year + years + 1, 1, 1)
+
+
+def lock_until(closed_on: date, years: int) -> datetime:
+    """Until when the object store must refuse to delete a case's files: the first moment it may be destroyed
+    (00:00 China time on `purgeable_from`)."""
+    return datetime.combine(retention_dates(closed_on, years)[1], time.min, tzinfo=clock.CHINA)
 
 
 def retention_rule(years: int) -> str:
@@ -138,8 +144,11 @@ def place_hold(home: ArchiveHome, case_ref: str, *, reason: str, actor: Actor) -
     reason = _required_reason(reason)
     with home.catalog() as catalog:
         record = _resolve_current(catalog, case_ref)
+        store = home.blobs()
         with catalog.transaction() as tx:
             catalog.add_hold(tx, record.case_id, reason=reason, held_by=actor.name)
+            for sha in sorted(catalog.case_shas(record.case_id)):   # the store's hold first: a failure undoes both
+                store.set_legal_hold(sha, True)
             entry = ledger.append(tx, action="hold", actor=actor, case_id=record.case_id,
                                   details={"reason": reason, "notice_number": record.notice_number,
                                            "manifest_sha256": record.manifest_sha256})
@@ -152,14 +161,32 @@ def release_hold(home: ArchiveHome, case_ref: str, *, reason: str, actor: Actor)
     with home.catalog() as catalog:
         record = _resolve_current(catalog, case_ref)
         if not catalog.active_holds(record.case_id):
+            release_store_holds(home, catalog, record.case_id)      # finish an interrupted release, if any
             raise ArchiveConflict(f"案件 {record.case_id}（{record.notice_number}）未被冻结，无需解除")
         with catalog.transaction() as tx:
             catalog.release_hold(tx, record.case_id, released_by=actor.name, reason=reason)
             entry = ledger.append(tx, action="release", actor=actor, case_id=record.case_id,
                                   details={"reason": reason, "notice_number": record.notice_number,
                                            "manifest_sha256": record.manifest_sha256})
+        release_store_holds(home, catalog, record.case_id)
     return HoldChange(record.case_id, record.notice_number or "", "release", reason, actor.name, actor.role.value,
                       entry.seq)
+
+
+def release_store_holds(home: ArchiveHome, catalog: Catalog, case_id: str) -> int:
+    """Clear the object store's legal hold on the case's files that no other held case shares; how many.
+
+    Runs after the release is committed: a crash in between leaves a hold on (the safe side), which audit
+    reports and a rerun of `release` clears."""
+    store = home.blobs()
+    still_held = set()
+    for other in {h.case_id for h in catalog.active_holds()}:
+        still_held |= catalog.case_shas(other)
+    cleared = 0
+    for sha in sorted(catalog.case_shas(case_id) - still_held):
+        store.set_legal_hold(sha, False)
+        cleared += 1
+    return cleared
 
 
 def _required_reason(reason: str | None) -> str:
@@ -457,6 +484,7 @@ class PurgeStatus(str, Enum):
     not_due = "尚未到期，未销毁"
     changed = "计划编制后案件已更新，未销毁（请重新编制计划）"
     missing = "档案库中无此案件，未销毁"
+    locked = "对象存储中的文件仍在锁定期内或处于法律保全，存储拒绝提前删除，未销毁"
 
 
 @dataclass
@@ -556,6 +584,8 @@ def _purge_one(home: ArchiveHome, catalog: Catalog, plan: dict, planned: dict, *
     outcome = PurgeOutcome(case_id, planned.get("notice_number") or "", PurgeStatus.purged)
     with catalog.transaction() as tx:
         outcome.status, live = _purge_decision(catalog, plan, planned, today)
+        if outcome.status is PurgeStatus.purged and _store_still_locked(home.blobs(), catalog, case_id):
+            outcome.status = PurgeStatus.locked
         if outcome.status is PurgeStatus.purged:
             current = next((v for v in live if v.status == "current"), live[-1])
             blobs = sorted(set().union(*(catalog.case_shas(case_id, v.version) for v in live)))
@@ -575,6 +605,21 @@ def _purge_one(home: ArchiveHome, catalog: Catalog, plan: dict, planned: dict, *
     if outcome.status in (PurgeStatus.purged, PurgeStatus.already):
         _finish_purged(home, catalog, case_id, outcome)
     return outcome
+
+
+def _store_still_locked(store, catalog: Catalog, case_id: str) -> bool:
+    """Would the object store refuse to delete a file only this case needs? Then nothing is recorded either:
+    the catalog never says purged while the files must stay."""
+    if not hasattr(store, "versions"):
+        return False
+    now = datetime.now(clock.CHINA)
+    for sha, users in catalog.retention_terms().items():
+        if any(user[0] != case_id for user in users) or all(user[0] != case_id for user in users):
+            continue
+        for version in store.versions(sha):
+            if version.legal_hold or (version.retain_until is not None and version.retain_until > now):
+                return True
+    return False
 
 
 def _purge_decision(catalog: Catalog, plan: dict, planned: dict, today: date) -> tuple[PurgeStatus, list]:
@@ -603,8 +648,9 @@ def _finish_purged(home: ArchiveHome, catalog: Catalog, case_id: str, outcome: P
     either commits first (and the blob is kept) or finds it gone inside its own transaction and puts it back.
     """
     store = home.blobs()
-    with catalog.transaction():
-        needed = catalog.referenced_shas()
+    with catalog.transaction() as tx:
+        catalog.lock_blob_deletions(tx)
+        needed = catalog.referenced_shas(tx)
         for sha in purged_blobs(catalog, case_id):
             if sha in needed:
                 outcome.kept_shared_blobs += 1

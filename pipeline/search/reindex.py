@@ -35,11 +35,15 @@ def index_document(record: CaseRecord, catalog: Catalog, blobs) -> IndexDocument
 def reindex(home: ArchiveHome, *, actor: Actor) -> int:
     """Rebuild the whole index from the store, in the engine the settings name (`[index] engine`: this is how
     an archive switches engines); returns how many cases it holds."""
+    from pipeline.search.follow import write_position
+
     blobs = home.blobs()
     engine = configured_engine(home)
     with file_lock(home.index_lock), home.catalog() as catalog:
+        head = ledger.head(catalog)            # read first: a change after it is replayed by the follower
         records = catalog.all_cases(status="current")
         count = rebuild(home.index_dir, (index_document(r, catalog, blobs) for r in records), engine=engine)
+        write_position(home, head.seq if head else 0)
         with catalog.transaction() as tx:
             for r in records:
                 catalog.mark_indexed(tx, r.case_id, r.version)

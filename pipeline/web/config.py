@@ -78,16 +78,10 @@ def read_secret_key(home: ArchiveHome) -> str:
 
 
 def database_settings(home: ArchiveHome) -> dict:
-    """Django's tables live in the archive's own database: today the catalog's SQLite file (WAL, waits for the
-    write lock instead of failing, the same pragmas as the catalog). The one place to change when the catalog
-    moves to another database."""
-    return {"default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": str(home.catalog_path),
-        "OPTIONS": {"timeout": 60, "transaction_mode": "IMMEDIATE",
-                    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=60000"},
-        "CONN_MAX_AGE": 0,
-    }}
+    """Django's tables live in the archive's own database: the catalog's SQLite file, or its PostgreSQL database
+    for a province. `[catalog]` is read in one place (archive_store.database) for the archive and Django alike,
+    so the two never point at different databases or read the password differently."""
+    return {"default": home.catalog_location.django_database()}
 
 
 def django_settings(home: ArchiveHome, *, testing: bool = False) -> dict:
@@ -234,6 +228,10 @@ def configure(home: ArchiveHome, *, testing: bool = False) -> None:
     _configured_home = home.path.resolve()
 
 
+# the catalog migrate's advisory lock key (archive_store.migrate): "yuetan"
+DJANGO_MIGRATE_LOCK = 0x79756574616E
+
+
 def migrate(*, verbosity: int = 0) -> None:
     """Bring the catalog's own schema, then Django's tables, up to date in the archive's database (idempotent):
     account changes write their ledger entry in the same transaction, so the ledger must exist first."""
@@ -243,4 +241,17 @@ def migrate(*, verbosity: int = 0) -> None:
     from pipeline.api import open_archive
 
     open_archive(Path(settings.YUETAN_HOME)).catalog().close()
-    call_command("migrate", interactive=False, verbosity=verbosity)
+    from django.db import connection
+
+    if connection.vendor != "postgresql":        # SQLite: the write lock serialises it already
+        call_command("migrate", interactive=False, verbosity=verbosity)
+        return
+    # a province: several nodes may start at once; one at a time changes Django's tables (the catalog's own
+    # migrate takes the same lock)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [DJANGO_MIGRATE_LOCK])
+    try:
+        call_command("migrate", interactive=False, verbosity=verbosity)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [DJANGO_MIGRATE_LOCK])

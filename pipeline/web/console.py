@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -43,12 +44,16 @@ def console_actor() -> str:
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="监听端口")
 @click.option("--workers", type=click.IntRange(1, 32), default=None,
               help="工作进程数（默认按 yuetan.toml 的 [web] workers，初始为 2）")
+@click.option("--follow/--no-follow", "follow", default=None,
+              help="同时运行索引跟随（yuetan follow）：目录在 PostgreSQL 上（多节点）时默认开启，SQLite 时默认关闭")
 @click.pass_context
-def serve(ctx: click.Context, home: Path | None, host: str, port: int, workers: int | None):
+def serve(ctx: click.Context, home: Path | None, host: str, port: int, workers: int | None, follow: bool | None):
     """运行约谈档案网页服务（gunicorn；静态文件由 whitenoise 提供）。
 
     首次运行时在档案库数据库中建立账户等数据表。账户用 yuetan user add 创建。
     对外服务时请置于 TLS 反向代理之后，并在 yuetan.toml 的 [web] 中设 behind_tls = true、allowed_hosts。
+    多节点（目录在 PostgreSQL 上）时，本节点的检索索引由一同启动的 yuetan follow 进程跟上其他节点的入库与销毁，
+    服务停止时它也停止（也可用 --no-follow 关闭，改由 systemd 的 yuetan-follow.service 运行）。
 
     \b
     示例：yuetan serve --home /srv/yuetan --host 127.0.0.1 --port 8000
@@ -56,7 +61,26 @@ def serve(ctx: click.Context, home: Path | None, host: str, port: int, workers: 
     from pipeline.web.server import run
 
     archive = _open(ctx, home)
-    run(archive, host=host, port=port, workers=workers)
+    if follow is None:
+        follow = not archive.catalog_location.is_sqlite
+    follower = _start_follower(archive) if follow else None
+    try:
+        run(archive, host=host, port=port, workers=workers)
+    finally:
+        if follower is not None:
+            follower.terminate()
+            try:
+                follower.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                follower.kill()
+                follower.wait()
+
+
+def _start_follower(archive) -> subprocess.Popen:
+    """`yuetan follow` for this node as a child process: gunicorn forks its workers from this process, and a
+    thread here (with its pooled database connections) must not be copied into them."""
+    return subprocess.Popen([sys.executable, "-c", "from pipeline.cli import main; main()",
+                             "--home", str(archive.path), "follow"], stdin=subprocess.DEVNULL)
 
 
 @click.group()

@@ -50,12 +50,11 @@ def test_user_commands_add_list_token_disable(tmp_path):
     missing = run(home, "user", "disable", "无此人")
     assert missing.returncode == 2 and "没有名为“无此人”的账户" in missing.stderr
     # the accounts live in the archive's own database; the catalog opens (and migrates) beside them
-    import sqlite3
+    import sqlalchemy as sa
 
     from pipeline.api import open_archive
-    open_archive(home).catalog().close()
-    with sqlite3.connect(home / "catalog.sqlite") as db:
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    with open_archive(home).catalog().reading() as db:
+        tables = set(sa.inspect(db).get_table_names())
     assert {"auth_user", "accounts_apitoken", "accounts_accessevent", "cases", "ledger"} <= tables
 
 

@@ -33,8 +33,7 @@ def upload(path: Path) -> SimpleUploadedFile:
 
 
 def catalog_count(home) -> int:
-    with home.catalog() as catalog:
-        return catalog.conn.execute("SELECT COUNT(*) FROM cases").fetchone()[0]
+    return len(home.catalog().all_cases())
 
 
 def uploads_left(home) -> list[Path]:
