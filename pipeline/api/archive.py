@@ -187,5 +187,18 @@ def ledger_list(home: ArchiveHome, case_id: str | None = None, *, actor: Actor) 
         return LedgerList(entries=[ledger_entry(e) for e in chain.entries(catalog.conn, case_id)])
 
 
+def archival_codes(home: ArchiveHome, case_ids: Iterable[str], *, actor: Actor) -> dict[str, str]:
+    """The 档号 of each case that has one (purged cases keep theirs: the register never forgets), for a face that
+    names cases it got from elsewhere (the ledger, the access log, a tombstone)."""
+    from archive_store.arrangement import code_of_case
+
+    wanted = sorted({c for c in case_ids if c})
+    if not wanted:
+        return {}
+    with home.catalog() as catalog:
+        codes = {case_id: code_of_case(catalog, case_id) for case_id in wanted}
+    return {case_id: code for case_id, code in codes.items() if code}
+
+
 def ledger_entry(entry: chain.LedgerEntry) -> LedgerEntry:
     return LedgerEntry(**asdict(entry))

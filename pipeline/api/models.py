@@ -435,6 +435,7 @@ class RetentionRow(ApiModel):
     held: bool
     hold_reasons: list[str]
     status: str
+    archival_code: str | None = None
 
 
 class RetentionResult(ApiModel):
@@ -459,6 +460,7 @@ class HoldResult(ApiModel):
 class PlanCase(ApiModel):
     seq: int
     notice_number: str
+    archival_code: str | None = None
     case_id: str
     version: int
     title: str
@@ -602,6 +604,28 @@ class HandoverResult(ApiModel):
     tagmanifest_sha256: str
     zip_sha256: str
     ledger_seq: int
+    handover_id: str | None = None          # set when the archive keeps the handover (prepared on the web)
+
+    _omit_if_none = frozenset({"handover_id"})
+
+
+class HandoverEntry(ApiModel):
+    """A handover as the ledger records it (`handover_id` for one the archive keeps)."""
+
+    seq: int
+    at: str
+    actor: str
+    role: str | None = None
+    year: int
+    receiver: str
+    archival_codes: list[str]
+    case_ids: list[str]
+    pages: int
+    bytes: int
+    file: str
+    zip_sha256: str
+    files: dict[str, str] = Field(default_factory=dict)
+    handover_id: str | None = None
 
 
 class HandoverVerifyResult(ApiModel):
@@ -648,6 +672,7 @@ class Interview(ApiModel):
     rectification: dict[str, Any]
     outcome: str
     outcome_label: str
+    archival_code: str | None = None
 
     @property
     def grounds_text(self) -> str:

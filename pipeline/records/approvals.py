@@ -76,6 +76,7 @@ class ExportState:
     state: str                          # awaiting, approved, rejected, expired
     approver: str | None = None
     decisions: list[Decision] = field(default_factory=list)
+    case_ids: list[str] = field(default_factory=list)    # the cases in the bag, from the export's ledger entry
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -256,11 +257,14 @@ def export_state(home: ArchiveHome, export_id: str, *, today: date | None = None
     _check_id(export_id)
     with home.catalog() as catalog:
         row = catalog.conn.execute("SELECT export_id, cases, filters, created_by, created_at, grantee, until, "
-                                   "zip_sha256 FROM kept_exports WHERE export_id = ?", (export_id,)).fetchone()
+                                   "zip_sha256, ledger_seq FROM kept_exports WHERE export_id = ?",
+                                   (export_id,)).fetchone()
         if row is None:
             raise InvalidArgument(f"档案库中没有导出 {export_id}")
         decisions = _decisions(catalog.conn, "export", export_id)
-    export_id, cases, filters, created_by, created_at, grantee, until, zip_sha = row
+        written = catalog.conn.execute("SELECT details FROM ledger WHERE seq = ?", (row[8],)).fetchone()
+    export_id, cases, filters, created_by, created_at, grantee, until, zip_sha, _ = row
+    case_ids = list(json.loads(written[0]).get("case_ids", [])) if written else []
     review = decisions[-1] if decisions else None
     state = "awaiting" if review is None else review.status
     if state == "approved" and date.fromisoformat(until) < (today or clock.today()):
@@ -268,7 +272,7 @@ def export_state(home: ArchiveHome, export_id: str, *, today: date | None = None
     return ExportState(export_id=export_id, cases=cases, filters=json.loads(filters), created_by=created_by,
                        created_at=created_at, grantee=grantee, until=until, zip_sha256=zip_sha, state=state,
                        approver=review.reviewer if review and review.status == "approved" else None,
-                       decisions=decisions)
+                       decisions=decisions, case_ids=case_ids)
 
 
 def exports(home: ArchiveHome, *, grantee: str | None = None) -> list[ExportState]:

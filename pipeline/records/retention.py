@@ -90,6 +90,7 @@ class RetentionEntry:
     held: bool
     hold_reasons: list[str]
     status: RetentionStatus
+    archival_code: str | None = None       # 档号 (none for a case stored before 档号 were given)
 
 
 def retention_schedule(home: ArchiveHome, *, as_of: date | None = None) -> list[RetentionEntry]:
@@ -117,7 +118,7 @@ def _entry(record, holds, years: int, as_of: date) -> RetentionEntry:
                           title=record.title or "", target_name=record.target_name or "",
                           organizer=record.organizer or "", closed_on=closed_on, expires_on=expires_on,
                           purgeable_from=purgeable_from, held=bool(holds), hold_reasons=[h.reason for h in holds],
-                          status=status)
+                          status=status, archival_code=getattr(record, "archival_code", None))
 
 
 # --- legal holds -----------------------------------------------------------------------------------------
@@ -196,7 +197,8 @@ def build_plan(entries: list[RetentionEntry], records: dict, *, plan_id: str, as
     for seq, entry in enumerate((e for e in entries if e.status is RetentionStatus.expired), start=1):
         record = records[entry.case_id]
         cases.append({
-            "seq": seq, "notice_number": entry.notice_number, "case_id": entry.case_id, "version": entry.version,
+            "seq": seq, "notice_number": entry.notice_number, "archival_code": entry.archival_code,
+            "case_id": entry.case_id, "version": entry.version,
             "title": entry.title, "target_name": entry.target_name, "credit_code": record.credit_code,
             "organizer": entry.organizer, "interview_on": _iso(_as_date(record.interview_on)),
             "closed_on": _iso(entry.closed_on), "retention": f"{years}年", "expires_on": _iso(entry.expires_on),

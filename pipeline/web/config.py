@@ -15,7 +15,7 @@ from pipeline.api import ArchiveHome, ConfigurationError
 
 WEB_DIR = Path(__file__).resolve().parent
 UPLOAD_DIR = "web/uploads"                  # uploads are streamed here before the intake checks them
-APPS = ["accounts", "cases", "intake", "keeping", "reports", "audit"]
+APPS = ["accounts", "cases", "intake", "keeping", "arrangement", "reports", "audit"]
 
 
 @dataclass(frozen=True)
