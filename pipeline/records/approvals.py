@@ -216,8 +216,11 @@ def execute_reviewed_plan(home: ArchiveHome, plan_id: str, *, actor: Actor, toda
         need = {"drafted": "尚未批准", "rejected": "已被驳回", "approved": f"监销人确认不足 {WITNESSES_NEEDED} 人",
                 "executed": "已经执行"}[state.state]
         raise ArchiveConflict(f"销毁清册 {plan_id} {need}，不能执行")
-    return execute_plan(home, plan_folder(home, plan_id) / PLAN_FILE, approved_by=state.approver, actor=actor,
-                        today=today)
+    kept = plan_folder(home, plan_id) / PLAN_FILE
+    if not kept.is_file():
+        raise InvalidArgument(f"销毁计划 {plan_id} 的清册写在档案库之外（purge plan -o），档案库中没有它的 plan.json："
+                              f"请用 yuetan purge execute 该文件夹/plan.json --approved-by {state.approver} 执行")
+    return execute_plan(home, kept, approved_by=state.approver, actor=actor, today=today)
 
 
 STATE_LABELS = {"drafted": "待审批", "rejected": "已驳回", "approved": "已批准，待监销", "witnessed": "已监销，待执行",
