@@ -78,14 +78,21 @@ def bag_name(home: ArchiveHome, year: int) -> str:
 
 
 def hand_over(home: ArchiveHome, year: int, out_dir: Path, *, actor: Actor, receiver: str = "",
-              converter=None, handover_id: str | None = None) -> HandoverResult:
-    """Write the year's handover into `out_dir` (which must not exist or be empty) and ledger it (with
-    `handover_id` when the archive keeps it)."""
-    from pipeline.pdf.pdfa import pdfa_converter
-
+              converter=None) -> HandoverResult:
+    """Write the year's handover into `out_dir` (which must not exist or be empty, and never inside the archive)
+    and ledger it."""
     out_dir = Path(out_dir)
     home.refuse_output_inside(out_dir)
     receiver = require_plain(receiver, "接收单位（--receiver）")
+    return _hand_over(home, year, out_dir, actor=actor, receiver=receiver, converter=converter)
+
+
+def _hand_over(home: ArchiveHome, year: int, out_dir: Path, *, actor: Actor, receiver: str, converter=None,
+               handover_id: str | None = None) -> HandoverResult:
+    """The handover written into `out_dir`, its receiver already checked: a folder the user named (hand_over,
+    guarded) or the archive's own handovers/<handover_id>/ (keep_handover). Signed by package_bag either way."""
+    from pipeline.pdf.pdfa import pdfa_converter
+
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise InvalidArgument(f"移交输出文件夹 {out_dir} 已存在且不为空：请另选文件夹，已有内容不会被覆盖")
     catalogue = catalogues.year_catalogue(home, year)
@@ -142,8 +149,9 @@ def _write(home: ArchiveHome, catalogue: catalogues.Catalogue, work: Path, out_d
                         "size": dossier.stat().st_size, "sha256": record.dossier_sha256})
     if problems:
         raise InvalidArgument("以下案卷未通过核验，不能移交：" + "；".join(problems))
-    catalogues.write_catalogue(home, catalogue, bag_dir / CATALOGUE_XLSX)
-    catalogues.write_catalogue(home, catalogue, bag_dir / CATALOGUE_PDF, converter=converter)
+    kept = handover_id is not None                  # written in the archive's own handovers/ folder
+    catalogues.write_catalogue(home, catalogue, bag_dir / CATALOGUE_XLSX, in_archive=kept)
+    catalogues.write_catalogue(home, catalogue, bag_dir / CATALOGUE_PDF, converter=converter, in_archive=kept)
     head_text = f"第 {head.seq} 条 {head.entry_hash}" if head else "（台账为空）"
     _write_form(home, catalogue, bag_dir / FORM_PDF, digests=digests, size=size, head_text=head_text,
                 receiver=receiver, converter=converter)
@@ -206,13 +214,15 @@ def keep_handover(home: ArchiveHome, year: int, *, actor: Actor, receiver: str,
                   converter=None) -> HandoverResult:
     """The year's handover written into the archive (handovers/<handover_id>/) for the archivist to download."""
     require(actor, "hand_over")
-    receiver = (receiver or "").strip()
+    receiver = require_plain((receiver or "").strip(), "接收单位")
     if not receiver:
         raise InvalidArgument("请写明接收单位（印在移交清单上，如某市档案馆）")
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
     handover_id = f"YJ-{year}-{stamp}"
-    return hand_over(home, year, home.path / HANDOVERS_DIR / handover_id, actor=actor, receiver=receiver,
-                     converter=converter, handover_id=handover_id)
+    # The archive chooses this folder itself (no path from a user), so the -o guard does not apply; the rest —
+    # verification, the seal's signature through export.package_bag, the ledger — is hand_over's.
+    return _hand_over(home, year, home.path / HANDOVERS_DIR / handover_id, actor=actor, receiver=receiver,
+                      converter=converter, handover_id=handover_id)
 
 
 def handovers(home: ArchiveHome) -> list[KeptHandover]:

@@ -4,7 +4,6 @@ its ledger entry). Thin over pipeline.api: who may do what is the core's table, 
 (by year, or by the handover's id in the ledger), never a path from the request."""
 from __future__ import annotations
 
-import re
 import tempfile
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from pipeline.web.permissions import require
 
 # The handover's copies by the names the URLs use (the core's own names are Chinese file names).
 COPIES = {"form.pdf": "移交清单.pdf", "catalogue.xlsx": "案卷目录.xlsx", "catalogue.pdf": "案卷目录.pdf"}
-PLAIN = re.compile(r"^[^\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]+$")
 
 
 class HandoverForm(forms.Form):
@@ -31,10 +29,12 @@ class HandoverForm(forms.Form):
                                help_text="印在移交清单上，如：江西省档案馆")
 
     def clean_receiver(self):
+        """The core's rule for text that is archived (no control or bidi characters), with its message."""
         receiver = self.cleaned_data["receiver"]
-        if not PLAIN.match(receiver):
-            raise forms.ValidationError("接收单位只能是普通文字（不能含控制字符或方向控制符）")
-        return receiver
+        try:
+            return api.plain_text(receiver, "接收单位")
+        except api.InvalidArgument as exc:
+            raise forms.ValidationError(exc.message) from None
 
 
 def _catalogue_year(request, years: list[dict]) -> int | None:

@@ -127,8 +127,9 @@ def test_a_yearly_handover_prepared_kept_and_downloaded(web_home, built_case, cl
     data = body(package)
     assert hashlib.sha256(data).hexdigest() == details["zip_sha256"]
     (tmp_path / "移交.zip").write_bytes(data)
-    received = api.handover_verify(tmp_path / "移交.zip")                        # as the receiving archive checks it
-    assert received.valid, received.problems
+    # As the receiving archive checks it: signed by this archive's seal (export.package_bag), like a -o handover.
+    received = api.handover_verify(tmp_path / "移交.zip", trust=web_home.seal_pkcs12.with_suffix(".crt"))
+    assert received.valid and received.signer, received.problems
     assert received.cases == len(details["archival_codes"])
 
     approver = client_for("app")
@@ -155,7 +156,10 @@ def test_a_yearly_handover_prepared_kept_and_downloaded(web_home, built_case, cl
 
 
 def test_a_changed_handover_file_is_not_handed_out(web_home, built_case, client_for):
-    """The ledger's hash is checked on the way out: a kept copy changed on disk is refused (422), not served."""
+    """The ledger's hash is checked on the way out: a kept copy changed on disk is refused (422), not served. The
+    core refuses a receiver with control characters whichever face calls it."""
+    with pytest.raises(api.InvalidArgument, match="接收单位含有不允许的字符"):
+        api.keep_handover(web_home, YEAR, actor=api.Actor(name="arc", role=api.Role.archivist), receiver="九江\x1b[2J馆")
     done = api.keep_handover(web_home, YEAR, actor=api.Actor(name="arc", role=api.Role.archivist),
                              receiver="九江市档案馆")
     kept = web_home.path / "handovers" / done.handover_id
@@ -181,4 +185,4 @@ def test_a_year_whose_dossiers_fail_verification_is_not_handed_over(web_home, cl
     assert {e.seq for e in handovers_of(web_home)} == before
     assert not any(p.name.startswith("YJ-2019-") for p in (web_home.path / "handovers").glob("*"))
     bad = client.post("/arrangement/handovers/", {"year": 2019, "receiver": "江西\u202e档案馆"}, follow=True)
-    assert "接收单位只能是普通文字" in bad.content.decode()
+    assert "接收单位含有不允许的字符" in bad.content.decode() and "U+202E" in bad.content.decode()
