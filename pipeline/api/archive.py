@@ -15,6 +15,7 @@ from pipeline.api.models import (
     AuditResult,
     BackupResult,
     CaseRecord,
+    CaseRetention,
     DocumentEntry,
     Finding,
     HoldEntry,
@@ -121,7 +122,13 @@ def show(home: ArchiveHome, reference: str, *, actor: Actor) -> ShowResult:
     info = lookup.show_case(home, reference)
     if info["status"] == "purged":
         return ShowResult(status="purged", tombstone=Tombstone(**info["tombstone"]))
+    from pipeline.records.retention import case_retention
+
+    years = home.settings.retention_years
+    kept = case_retention(info["record"], [h for h in info["holds"] if h.released_at is None], years=years)
     return ShowResult(
+        retention=CaseRetention(years=years, expires_on=kept.expires_on, purgeable_from=kept.purgeable_from,
+                                held=kept.held, status=kept.status.value),
         status=info["status"], record=CaseRecord(**asdict(info["record"])), outcome_label=info["outcome_label"],
         findings=[Finding(**asdict(f)) for f in info["findings"]],
         documents=[DocumentEntry(**asdict(d)) for d in info["documents"]],

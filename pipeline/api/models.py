@@ -342,11 +342,22 @@ class Tombstone(ApiModel):
     status: str = "purged"
 
 
+class CaseRetention(ApiModel):
+    """One case's retention today, as `yuetan retention` reckons it: kept through `expires_on`, destroyable from
+    `purgeable_from` unless held; `status` is the retention list's label (在保管期内, 已到期可销毁, 冻结中)."""
+
+    years: int
+    expires_on: date | None = None
+    purgeable_from: date | None = None
+    held: bool
+    status: str
+
+
 class ShowResult(ApiModel):
     """`yuetan show --json`: a stored case; a purged one has only status and tombstone."""
 
     _omit_if_none = frozenset({"record", "outcome_label", "findings", "documents", "versions", "holds", "ledger",
-                               "tombstone"})
+                               "tombstone", "retention"})
 
     status: str
     record: CaseRecord | None = None
@@ -357,6 +368,7 @@ class ShowResult(ApiModel):
     holds: list[HoldEntry] | None = None
     ledger: list[LedgerEntry] | None = None
     tombstone: Tombstone | None = None
+    retention: CaseRetention | None = None
 
 
 class OpenResult(ApiModel):

@@ -212,6 +212,10 @@ def show(result: m.ShowResult) -> None:
     say(f"    程序核查发现：{'无' if not result.findings else ''}")
     for f in result.findings:
         say(f"      [{f.article}] {f.message}")
+    kept = result.retention
+    if kept is not None and kept.expires_on is not None:
+        say(f"    保管期限：{kept.years} 年，保管至 {kept.expires_on.isoformat()}，{kept.purgeable_from.isoformat()} 起可销毁"
+            f"（{kept.status}）")
     active = [h for h in result.holds if not h.released_at]
     if active:
         say(f"    冻结中：{active[-1].reason}（{active[-1].held_by}，{clock.shown(active[-1].held_at)}）")

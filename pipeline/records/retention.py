@@ -105,6 +105,11 @@ def retention_schedule(home: ArchiveHome, *, as_of: date | None = None) -> list[
     return sorted(entries, key=lambda e: (e.purgeable_from or date.max, e.case_id))
 
 
+def case_retention(record, active_holds, *, years: int, as_of: date | None = None) -> RetentionEntry:
+    """One case's line of the retention list (the case page, `yuetan show`)."""
+    return _entry(record, active_holds, years, as_of or clock.today())
+
+
 def _entry(record, holds, years: int, as_of: date) -> RetentionEntry:
     closed_on = _as_date(record.closed_on)
     expires_on, purgeable_from = retention_dates(closed_on, years) if closed_on else (None, None)
