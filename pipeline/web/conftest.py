@@ -161,8 +161,10 @@ def live_server(web_home, accounts):
         yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Per module: Playwright's sync API runs an event loop in the test thread while it is open, and a test file
+    that later runs asyncio in the same worker (the seal's tests) must not find it still running."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
