@@ -1,6 +1,7 @@
 """Cases put into a real archive home without building dossiers, through ingest's own storage step.
 
-Each stored case is a valid case.json (an example's, with its id, number, target, grounds, dates and outcome
+Each stored case gets its 档号 from the archive's register, as a build gives it. Each stored case is a valid
+case.json (an example's, with its id, number, target, grounds, dates and outcome
 changed), a one-page PDF of its own as the dossier and the example's rectification plan PDF as its upload (the
 same bytes in every case, so its blob is shared). They are staged as a build would stage them and then stored
 by `pipeline.records.ingest.store_build` and indexed by `index_stored`, exactly as ingest does (blobs, catalog,
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pikepdf
 
+from archive_store.arrangement import archival_code_for
 from archive_store.catalog import CaseRecord
 from archive_store.home import ArchiveHome
 from pipeline.case.contract import Case, credit_code_check_digit
@@ -98,7 +100,9 @@ def store_case(home: ArchiveHome, case_id: str, closed_on: date, *, credit: str 
     bundle = CaseBundle(case=Case.model_validate_json(case_json), case_dir=EXAMPLES, case_json=case_json,
                         attachments=[], source=case_id)
     content = content_sha256(bundle)
-    staged = _stage(home, case_id, revision, case_json, number, content, findings)
+    with home.catalog() as catalog:
+        code = archival_code_for(catalog, case_id, year=closed_on.year, settings=home.settings.arrangement).code
+    staged = _stage(home, case_id, revision, case_json, number, content, findings, code)
     with home.catalog() as catalog:
         previous = catalog.current(case_id)
     record = store_build(staged, bundle, content, home=home, actor=person(actor), previous=previous)
@@ -109,7 +113,7 @@ def store_case(home: ArchiveHome, case_id: str, closed_on: date, *, credit: str 
 
 
 def _stage(home: ArchiveHome, case_id: str, revision: int, case_json: bytes, number: str, content: str,
-           findings: list[dict] | None) -> StagedBuild:
+           findings: list[dict] | None, archival_code: str | None = None) -> StagedBuild:
     """The staging folder a build leaves: dossier, manifest, originals, and the documents' PDFs."""
     folder = home.staging_dir / content
     (folder / "originals").mkdir(parents=True)
@@ -132,4 +136,4 @@ def _stage(home: ArchiveHome, case_id: str, revision: int, case_json: bytes, num
         folder=folder, case_id=case_id, notice_number=number, dossier_sha256=hashlib.sha256(dossier).hexdigest(),
         manifest_sha256=manifest_sha256(manifest), page_count=1, archived_on=date.today(), findings=findings,
         files={components[0].sha256: "originals/case.json", components[1].sha256: "originals/整改方案.pdf"},
-        documents=[["attachments[0]", "整改方案", "originals/整改方案.pdf"]])
+        documents=[["attachments[0]", "整改方案", "originals/整改方案.pdf"]], archival_code=archival_code)

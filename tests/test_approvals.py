@@ -3,7 +3,11 @@ approves it, two 监销人 other than the approver confirm before it runs, and a
 it was granted to, after an approver who did not prepare it agreed, until the granted date."""
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +17,7 @@ from pipeline.api.authority import PermissionRefused
 from .stored_cases import new_home, store_case
 
 pytestmark = pytest.mark.catalog     # runs on PostgreSQL too (the per-subject advisory lock, the new tables)
+YUETAN = Path(sys.executable).parent / "yuetan"
 
 
 def person(name: str, role: str) -> api.Actor:
@@ -77,6 +82,66 @@ def test_the_command_line_cannot_name_the_drafter_as_approver(tmp_path):
         api.purge_execute(home, tmp_path / "plan" / "plan.json", approved_by="王档案",
                           actor=person("王档案", "console"))
     assert plan.plan_id and api.show(home, "OLD-1", actor=DRAFTER).status == "current"
+
+
+def yuetan(home, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(YUETAN), "--home", str(home.path), *args], capture_output=True, text=True, timeout=300)
+
+
+def test_the_command_line_walks_a_kept_plan_through_the_same_approvals(tmp_path):
+    """purge plan (kept in the archive), review, witness twice, execute by its id: the core's rules refuse the
+    drafter as approver, the approver as witness and an early execution, each with its exit status; the ledger
+    has every step under the names given, in the console role."""
+    home = new_home(tmp_path / "home")
+    store_case(home, "OLD-1", date(2015, 3, 1))
+    store_case(home, "NEW-1", date(2025, 5, 1))
+    drafted = yuetan(home, "purge", "plan", "--actor", "王档案", "--json")
+    assert drafted.returncode == 0, drafted.stderr
+    plan_id = json.loads(drafted.stdout)["plan_id"]
+    listed = yuetan(home, "purge", "list")
+    assert listed.returncode == 0 and plan_id in listed.stdout and "待审批" in listed.stdout
+
+    refused = yuetan(home, "purge", "review", plan_id, "--approve", "--reason", "同意", "--actor", "王档案")
+    assert refused.returncode == 2 and "不能审批自己编制的清册" in refused.stderr
+    assert yuetan(home, "purge", "review", plan_id, "--reason", "同意", "--actor", "张局长").returncode == 2
+    early = yuetan(home, "purge", "execute", plan_id, "--actor", "王档案")
+    assert early.returncode != 0 and "尚未批准" in early.stderr
+    approved = yuetan(home, "purge", "review", plan_id, "--approve", "--reason", "经鉴定同意销毁", "--actor", "张局长")
+    assert approved.returncode == 0 and "已批准，待监销" in approved.stdout
+    refused = yuetan(home, "purge", "witness", plan_id, "--actor", "张局长")
+    assert refused.returncode == 2 and "不能同时担任监销人" in refused.stderr
+    assert yuetan(home, "purge", "witness", plan_id, "--actor", "刘监销").returncode == 0
+    early = yuetan(home, "purge", "execute", plan_id, "--actor", "王档案")
+    assert early.returncode != 0 and "监销人确认不足 2 人" in early.stderr
+    assert api.show(home, "OLD-1", actor=DRAFTER).status == "current"
+    assert yuetan(home, "purge", "witness", plan_id, "--actor", "陈监销").returncode == 0
+
+    done = yuetan(home, "purge", "execute", plan_id, "--actor", "王档案", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["approved_by"] == "张局长"
+    assert api.show(home, "OLD-1", actor=DRAFTER).status == "purged"
+    assert api.show(home, "NEW-1", actor=DRAFTER).status == "current"
+    states = [json.loads(line) for line in yuetan(home, "purge", "list", "--json").stdout.splitlines()]
+    assert [(s["plan_id"], s["state"], s["witnesses"]) for s in states] == [(plan_id, "executed", ["刘监销", "陈监销"])]
+    auditor = person("审计", "auditor")
+    trail = [(e.action, e.actor, e.role) for e in api.ledger_list(home, actor=auditor).entries
+             if e.action in ("purge_plan", "plan_review", "plan_witness", "purge")]
+    assert trail == [("purge_plan", "王档案", "console"), ("plan_review", "张局长", "console"),
+                     ("plan_witness", "刘监销", "console"), ("plan_witness", "陈监销", "console"),
+                     ("purge", "王档案", "console")]
+
+
+def test_a_plan_written_outside_the_archive_is_executed_from_its_file(tmp_path):
+    """A plan drafted with -o has no copy in the archive: executing it by id says to give its plan.json."""
+    home = new_home(tmp_path / "home")
+    store_case(home, "OLD-1", date(2015, 3, 1))
+    plan = api.purge_plan(home, tmp_path / "plan", actor=person("王档案", "console"))
+    api.approvals.review_plan(home, plan.plan_id, actor=APPROVER, approve=True, reason="同意")
+    for witness in (WITNESS_1, WITNESS_2):
+        api.approvals.witness_plan(home, plan.plan_id, actor=witness)
+    with pytest.raises(api.InvalidArgument, match="写在档案库之外.*--approved-by 张局长"):
+        api.approvals.execute_plan(home, plan.plan_id, actor=DRAFTER)
+    assert api.show(home, "OLD-1", actor=DRAFTER).status == "current"
 
 
 def test_an_export_reaches_only_its_inspector_after_approval_until_the_date(tmp_path):

@@ -484,3 +484,27 @@ def test_ingested_cases_through_retention_export_purge_show_and_audit(tmp_path):
     report = json.loads(audit.stdout)
     assert audit.returncode == 0 and report["ok"] and report["pending"] == [], report
     assert _yuetan(*home, "export", "--verify", str(bag)).returncode == 0     # the export outlives the purge
+
+
+def test_show_gives_the_cases_retention_as_the_retention_list_does(tmp_path):
+    """`yuetan show` (and the case page through api.show): kept through, destroyable from, and the status."""
+    from pipeline import api
+
+    archivist = person("王档案")
+    home = new_home(tmp_path / "home")
+    store_case(home, "OLD-1", date(2017, 6, 30))
+    store_case(home, "NEW-1", date(2025, 3, 31))
+    old = api.show(home, "OLD-1", actor=archivist).retention
+    assert (old.years, old.expires_on, old.purgeable_from, old.held) == (6, date(2023, 12, 31), date(2024, 1, 1), False)
+    assert old.status == "已到期可销毁"
+    assert api.show(home, "NEW-1", actor=archivist).retention.status == "在保管期内"
+    listed = {r.case_id: r for r in api.retention(home, actor=archivist).cases}
+    assert (listed["OLD-1"].expires_on, listed["OLD-1"].purgeable_from) == (old.expires_on, old.purgeable_from)
+    api.hold(home, "OLD-1", reason="行政复议期间保全", actor=archivist)
+    held = api.show(home, "OLD-1", actor=archivist).retention
+    assert held.held and held.status == "冻结中"
+    shown = _yuetan("--home", str(home.path), "show", "OLD-1")
+    assert shown.returncode == 0 and "保管期限：6 年，保管至 2023-12-31，2024-01-01 起可销毁（冻结中）" in shown.stdout
+    answer = json.loads(_yuetan("--home", str(home.path), "show", "OLD-1", "--json").stdout)
+    assert answer["retention"] == {"years": 6, "expires_on": "2023-12-31", "purgeable_from": "2024-01-01",
+                                   "held": True, "status": "冻结中"}

@@ -22,6 +22,7 @@ from archive_store.text import visible
 from pipeline.api import authority, labels, models
 from pipeline.api.accounts import record_account_change, record_role_change
 from pipeline.api.archive import (
+    archival_codes,
     audit,
     backup,
     follow,
@@ -42,12 +43,16 @@ from pipeline.api.cases import build, check, render, schema, verify
 from pipeline.api.dossiers import dossier_outline, dossier_page
 from pipeline.api.keeping import (
     catalogue,
+    catalogue_years,
     credit,
     export,
     export_verify,
     handover,
+    handover_file,
     handover_verify,
+    handovers,
     hold,
+    keep_handover,
     purge_execute,
     purge_plan,
     release,
@@ -64,7 +69,8 @@ __all__ = [
     "init", "open_archive", "ingest", "search", "show", "open_dossier", "reindex", "audit", "ledger_verify",
     "ledger_list", "follow", "start_follower", "migrate", "backup", "restore",
     "retention", "hold", "release", "purge_plan", "purge_execute", "export", "export_verify", "credit",
-    "statistics", "catalogue", "handover", "handover_verify",
+    "statistics", "catalogue", "catalogue_years", "handover", "handover_verify", "keep_handover", "handovers", "handover_file",
+    "archival_codes",
     "approvals", "labels", "authority", "record_account_change", "record_role_change", "dossier_outline", "dossier_page",
 ]
 

@@ -5,6 +5,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
 from archive_store.actors import Actor
 from archive_store.errors import InvalidArgument
 from archive_store.home import ArchiveHome
@@ -53,6 +55,7 @@ class ExportState(ApiModel):
     state: str                # awaiting, approved, rejected, expired
     approver: str | None = None
     decisions: list[Decision]
+    case_ids: list[str] = Field(default_factory=list)
 
 
 def _plan(state) -> PlanState:

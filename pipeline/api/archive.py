@@ -15,6 +15,7 @@ from pipeline.api.models import (
     AuditResult,
     BackupResult,
     CaseRecord,
+    CaseRetention,
     DocumentEntry,
     Finding,
     FollowResult,
@@ -123,7 +124,13 @@ def show(home: ArchiveHome, reference: str, *, actor: Actor) -> ShowResult:
     info = lookup.show_case(home, reference)
     if info["status"] == "purged":
         return ShowResult(status="purged", tombstone=Tombstone(**info["tombstone"]))
+    from pipeline.records.retention import case_retention
+
+    years = home.settings.retention_years
+    kept = case_retention(info["record"], [h for h in info["holds"] if h.released_at is None], years=years)
     return ShowResult(
+        retention=CaseRetention(years=years, expires_on=kept.expires_on, purgeable_from=kept.purgeable_from,
+                                held=kept.held, status=kept.status.value),
         status=info["status"], record=CaseRecord(**asdict(info["record"])), outcome_label=info["outcome_label"],
         findings=[Finding(**asdict(f)) for f in info["findings"]],
         documents=[DocumentEntry(**asdict(d)) for d in info["documents"]],
@@ -229,6 +236,19 @@ def ledger_list(home: ArchiveHome, case_id: str | None = None, *, actor: Actor) 
     """The ledger's entries, oldest first (only those of one case when `case_id` is given)."""
     with home.catalog() as catalog:
         return LedgerList(entries=[ledger_entry(e) for e in chain.entries(catalog, case_id)])
+
+
+def archival_codes(home: ArchiveHome, case_ids: Iterable[str], *, actor: Actor) -> dict[str, str]:
+    """The 档号 of each case that has one (purged cases keep theirs: the register never forgets), for a face that
+    names cases it got from elsewhere (the ledger, the access log, a tombstone)."""
+    from archive_store.arrangement import code_of_case
+
+    wanted = sorted({c for c in case_ids if c})
+    if not wanted:
+        return {}
+    with home.catalog() as catalog:
+        codes = {case_id: code_of_case(catalog, case_id) for case_id in wanted}
+    return {case_id: code for case_id, code in codes.items() if code}
 
 
 def ledger_entry(entry: chain.LedgerEntry) -> LedgerEntry:

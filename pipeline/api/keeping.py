@@ -19,6 +19,7 @@ from pipeline.api.models import (
     ExportFilters,
     ExportResult,
     ExportVerifyResult,
+    HandoverEntry,
     HandoverResult,
     HandoverVerifyResult,
     HoldResult,
@@ -50,7 +51,8 @@ def retention(home: ArchiveHome, *, actor: Actor, as_of: date | None = None) -> 
                                                title=e.title, target=e.target_name, organizer=e.organizer,
                                                closed_on=e.closed_on, expires_on=e.expires_on,
                                                purgeable_from=e.purgeable_from, held=e.held,
-                                               hold_reasons=e.hold_reasons, status=e.status.value)
+                                               hold_reasons=e.hold_reasons, status=e.status.value,
+                                               archival_code=e.archival_code)
                                   for e in entries])
 
 
@@ -161,17 +163,33 @@ def statistics(home: ArchiveHome, *, actor: Actor, dest: Path | None = None) -> 
     return StatisticsResult(cases=stats.cases, findings=stats.findings, **counts)
 
 
-def catalogue(home: ArchiveHome, year: int, dest: Path, *, actor: Actor, converter=None) -> CatalogueResult:
-    """The year's 案卷目录 (every 档号 given for cases closed that year, in order) written as .xlsx or .pdf."""
+def catalogue(home: ArchiveHome, year: int, dest: Path | None = None, *, actor: Actor,
+              converter=None) -> CatalogueResult:
+    """The year's 案卷目录 (every 档号 given for cases closed that year, in order), written as .xlsx or .pdf too
+    when `dest` is given."""
     from pipeline.records import catalogue as catalogue_records
 
+    require(actor, "read_catalogue")
     log.debug("%s（%s）编制 %d 年度案卷目录", actor.name, actor.role, year)
     found = catalogue_records.year_catalogue(home, year)
-    catalogue_records.write_catalogue(home, found, dest, converter=converter)
-    return CatalogueResult(path=str(dest), year=year, title=found.title, fonds_code=found.fonds_code,
-                           fonds_name=found.fonds_name, pages=found.pages,
+    if dest is not None:
+        catalogue_records.write_catalogue(home, found, dest, converter=converter)
+    return CatalogueResult(path="" if dest is None else str(dest), year=year, title=found.title,
+                           fonds_code=found.fonds_code, fonds_name=found.fonds_name, pages=found.pages,
                            rows=[CatalogueEntry(**{k: v for k, v in r.as_dict().items()
                                                    if k in CatalogueEntry.model_fields}) for r in found.rows])
+
+
+def catalogue_years(home: ArchiveHome, *, actor: Actor) -> list[Count]:
+    """The closing years for which 档号 were given, latest first, with how many in each."""
+    from collections import Counter
+
+    from archive_store.arrangement import registered_codes
+
+    require(actor, "read_catalogue")
+    with home.catalog() as catalog:
+        years = Counter(c.year for c in registered_codes(catalog))
+    return [Count(key=str(y), label=f"{y}年度", count=n) for y, n in sorted(years.items(), reverse=True)]
 
 
 def handover(home: ArchiveHome, year: int, out_dir: Path, *, actor: Actor, receiver: str = "",
@@ -179,11 +197,40 @@ def handover(home: ArchiveHome, year: int, out_dir: Path, *, actor: Actor, recei
     """The year's dossiers as one BagIt bag with the catalogue and the 移交清单, into `out_dir`; ledgered."""
     from pipeline.records import handover as handover_records
 
+    require(actor, "hand_over")
     result = handover_records.hand_over(home, year, out_dir, actor=actor, receiver=receiver, converter=converter)
+    return handover_result(result)
+
+
+def handover_result(result) -> HandoverResult:
     return HandoverResult(path=str(result.path), zip_path=str(result.zip_path), year=result.year,
                           archival_codes=result.archival_codes, pages=result.pages, bytes=result.bytes,
                           tagmanifest_sha256=result.tagmanifest_sha256, zip_sha256=result.zip_sha256,
-                          ledger_seq=result.ledger_seq)
+                          ledger_seq=result.ledger_seq, handover_id=result.handover_id)
+
+
+def keep_handover(home: ArchiveHome, year: int, *, actor: Actor, receiver: str, converter=None) -> HandoverResult:
+    """The year's handover kept in the archive (for the web application's archivist to download); ledgered."""
+    from pipeline.records import handover as handover_records
+
+    return handover_result(handover_records.keep_handover(home, year, actor=actor, receiver=receiver,
+                                                          converter=converter))
+
+
+def handovers(home: ArchiveHome, *, actor: Actor) -> list[HandoverEntry]:
+    """Every handover the ledger records, latest first; `handover_id` is set for those the archive keeps."""
+    from pipeline.records import handover as handover_records
+
+    require(actor, "read_catalogue")
+    return [HandoverEntry(**h.as_dict()) for h in handover_records.handovers(home)]
+
+
+def handover_file(home: ArchiveHome, handover_id: str, name: str, *, actor: Actor) -> Path:
+    """A kept handover's file: "package" (the zip; only for who hands over), 移交清单.pdf, 案卷目录.xlsx or
+    案卷目录.pdf; found by the ledger, its hash checked on the way out."""
+    from pipeline.records import handover as handover_records
+
+    return handover_records.handover_file(home, handover_id, name, actor=actor)
 
 
 def handover_verify(path: Path, *, home: ArchiveHome | Path | None = None,

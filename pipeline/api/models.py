@@ -342,11 +342,22 @@ class Tombstone(ApiModel):
     status: str = "purged"
 
 
+class CaseRetention(ApiModel):
+    """One case's retention today, as `yuetan retention` reckons it: kept through `expires_on`, destroyable from
+    `purgeable_from` unless held; `status` is the retention list's label (在保管期内, 已到期可销毁, 冻结中)."""
+
+    years: int
+    expires_on: date | None = None
+    purgeable_from: date | None = None
+    held: bool
+    status: str
+
+
 class ShowResult(ApiModel):
     """`yuetan show --json`: a stored case; a purged one has only status and tombstone."""
 
     _omit_if_none = frozenset({"record", "outcome_label", "findings", "documents", "versions", "holds", "ledger",
-                               "tombstone"})
+                               "tombstone", "retention"})
 
     status: str
     record: CaseRecord | None = None
@@ -357,6 +368,7 @@ class ShowResult(ApiModel):
     holds: list[HoldEntry] | None = None
     ledger: list[LedgerEntry] | None = None
     tombstone: Tombstone | None = None
+    retention: CaseRetention | None = None
 
 
 class OpenResult(ApiModel):
@@ -452,6 +464,7 @@ class RetentionRow(ApiModel):
     held: bool
     hold_reasons: list[str]
     status: str
+    archival_code: str | None = None
 
 
 class RetentionResult(ApiModel):
@@ -476,6 +489,7 @@ class HoldResult(ApiModel):
 class PlanCase(ApiModel):
     seq: int
     notice_number: str
+    archival_code: str | None = None
     case_id: str
     version: int
     title: str
@@ -619,6 +633,28 @@ class HandoverResult(ApiModel):
     tagmanifest_sha256: str
     zip_sha256: str
     ledger_seq: int
+    handover_id: str | None = None          # set when the archive keeps the handover (prepared on the web)
+
+    _omit_if_none = frozenset({"handover_id"})
+
+
+class HandoverEntry(ApiModel):
+    """A handover as the ledger records it (`handover_id` for one the archive keeps)."""
+
+    seq: int
+    at: str
+    actor: str
+    role: str | None = None
+    year: int
+    receiver: str
+    archival_codes: list[str]
+    case_ids: list[str]
+    pages: int
+    bytes: int
+    file: str
+    zip_sha256: str
+    files: dict[str, str] = Field(default_factory=dict)
+    handover_id: str | None = None
 
 
 class HandoverVerifyResult(ApiModel):
@@ -665,6 +701,7 @@ class Interview(ApiModel):
     rectification: dict[str, Any]
     outcome: str
     outcome_label: str
+    archival_code: str | None = None
 
     @property
     def grounds_text(self) -> str:

@@ -448,11 +448,17 @@ _hold_command("release", """解除案件冻结。CASE 为案件编号或文号�
 def purge():
     """销毁到期档案：先编制销毁清册（purge plan），经鉴定、批准后执行（purge execute）。
 
-    旧写法 purge --plan -o 文件夹 与 purge --execute plan.json 仍然可用。
+    两种做法：清册写到 -o 文件夹，纸面签批后 purge execute plan.json --approved-by 批准人；或清册保存在档案库中
+    （purge plan 不带 -o），与网页同一套审批：purge review 批准或驳回，两名批准人以外的监销人 purge witness，
+    再 purge execute 计划编号。旧写法 purge --plan -o 文件夹 与 purge --execute plan.json 仍然可用。
 
     \b
     示例：yuetan purge plan -o 销毁计划2026
           yuetan purge execute 销毁计划2026/plan.json --approved-by 张局长
+          yuetan purge plan --actor 王档案 && yuetan purge list
+          yuetan purge review XH-2032-0001 --approve --reason 经鉴定同意销毁 --actor 张局长
+          yuetan purge witness XH-2032-0001 --actor 刘监销
+          yuetan purge execute XH-2032-0001 --actor 王档案
     """
 
 
@@ -461,38 +467,109 @@ purge.default = "flags"
 
 @purge.command(name="plan")
 @common_options
-@click.option("-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
-              help="销毁清册与 plan.json 的输出文件夹")
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="销毁清册与 plan.json 的输出文件夹（不给则保存在档案库中，待 purge review 审批）")
 @click.option("--as-of", type=DATE, help="按此日期计算到期（YYYY-MM-DD，默认今天）")
 @actor_option("操作人（默认为当前登录名）")
 @json_option()
 @click.pass_context
-def purge_plan(ctx: click.Context, out_dir: Path, as_of, actor: str | None, as_json: bool):
+def purge_plan(ctx: click.Context, out_dir: Path | None, as_of, actor: str | None, as_json: bool):
     """编制销毁清册与销毁计划：写出 销毁清册.xlsx、销毁清册.pdf（PDF/A）和 plan.json，只列到期且未冻结的案件，
-    不删除任何内容。
+    不删除任何内容。不给 -o 时清册保存在档案库中（与网页“保管与销毁”所编的相同），经 purge review 批准、
+    purge witness 两人监销后由 purge execute 计划编号 执行。
 
     \b
     示例：yuetan purge plan -o 销毁计划2032 --as-of 2032-01-01
+          yuetan purge plan --as-of 2032-01-01 --actor 王档案
     """
+    if out_dir is None:
+        state = api.approvals.draft_plan(archive(ctx), actor=console_actor(actor), as_of=as_of)
+        if as_json:
+            out.as_json(state) if state is not None else out.say("null")
+        else:
+            out.plan_state(state, as_of=as_of)
+        return
     plan = api.purge_plan(archive(ctx), out_dir, actor=console_actor(actor), as_of=as_of)
     out.as_json(plan) if as_json else out.purge_plan(plan)
 
 
+@purge.command(name="list")
+@common_options
+@json_option("输出 JSON（每个计划一行）")
+@click.pass_context
+def purge_list(ctx: click.Context, as_json: bool):
+    """列出档案库中的销毁计划及其审批状态（待审批、已批准待监销、已监销待执行、已执行、已驳回）。
+
+    \b
+    示例：yuetan purge list
+    """
+    plans = api.approvals.plans(archive(ctx), actor=console_actor(reading=True))
+    out.json_lines(plans) if as_json else out.plan_list(plans)
+
+
+@purge.command(name="review")
+@common_options
+@click.argument("plan_id")
+@click.option("--approve/--reject", "approve", default=None, help="批准或驳回（必须二选一）")
+@click.option("--reason", required=True, help="审批意见（记入台账）")
+@actor_option("审批人（默认为当前登录名；不能是清册编制人）")
+@json_option()
+@click.pass_context
+def purge_review(ctx: click.Context, plan_id: str, approve: bool | None, reason: str, actor: str | None,
+                 as_json: bool):
+    """审批档案库中的销毁计划：批准或驳回，意见记入台账与审批记录。编制清册的人不能审批它。
+
+    \b
+    示例：yuetan purge review XH-2032-0001 --approve --reason 经鉴定同意销毁 --actor 张局长
+    """
+    if approve is None:
+        raise api.InvalidArgument("请用 --approve（批准）或 --reject（驳回）写明审批结果")
+    state = api.approvals.review_plan(archive(ctx), plan_id, actor=console_actor(actor), approve=approve,
+                                      reason=reason)
+    out.as_json(state) if as_json else out.plan_state(state)
+
+
+@purge.command(name="witness")
+@common_options
+@click.argument("plan_id")
+@click.option("--reason", default="到场监销", show_default=True, help="监销意见（记入台账）")
+@actor_option("监销人（默认为当前登录名；不能是批准人，两人须不同）")
+@json_option()
+@click.pass_context
+def purge_witness(ctx: click.Context, plan_id: str, reason: str, actor: str | None, as_json: bool):
+    """监销人确认到场：已批准的销毁计划须经批准人以外的两名监销人确认后才能执行。
+
+    \b
+    示例：yuetan purge witness XH-2032-0001 --actor 刘监销
+    """
+    state = api.approvals.witness_plan(archive(ctx), plan_id, actor=console_actor(actor), reason=reason)
+    out.as_json(state) if as_json else out.plan_state(state)
+
+
 @purge.command(name="execute")
 @common_options
-@click.argument("plan_path", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--approved-by", required=True, help="批准人")
+@click.argument("plan_path", metavar="PLAN")
+@click.option("--approved-by", default=None, help="批准人（执行 plan.json 文件时必填）")
 @actor_option("操作人（默认为当前登录名）")
 @json_option()
 @click.pass_context
-def purge_execute(ctx: click.Context, plan_path: Path, approved_by: str, actor: str | None, as_json: bool):
-    """执行经批准的销毁计划（plan.json）：只销毁计划中仍已到期、未冻结、未改动的案件；保留销毁记录、计划与
-    台账。中断后重新运行即可补完。
+def purge_execute(ctx: click.Context, plan_path: str, approved_by: str | None, actor: str | None, as_json: bool):
+    """执行经批准的销毁计划：PLAN 为纸面签批的 plan.json（配 --approved-by 批准人），或档案库中已批准、
+    已经两人监销的计划编号（见 purge list）。只销毁计划中仍已到期、未冻结、未改动的案件；保留销毁记录、
+    计划与台账。中断后重新运行即可补完。
 
     \b
     示例：yuetan purge execute 销毁计划2026/plan.json --approved-by 张局长
+          yuetan purge execute XH-2032-0001 --actor 王档案
     """
-    report = api.purge_execute(archive(ctx), plan_path, approved_by=approved_by, actor=console_actor(actor))
+    home = archive(ctx)
+    if approved_by is None:
+        if plan_path.endswith(".json") or Path(plan_path).exists():
+            raise api.InvalidArgument("执行 plan.json 文件需要 --approved-by 批准人；"
+                                      "档案库中经审批的计划请给出计划编号（见 yuetan purge list）")
+        report = api.approvals.execute_plan(home, plan_path, actor=console_actor(actor))
+    else:
+        report = api.purge_execute(home, Path(plan_path), approved_by=approved_by, actor=console_actor(actor))
     out.as_json(report) if as_json else out.purge_execute(report)
 
 
@@ -526,7 +603,7 @@ def purge_flags(ctx: click.Context, make_plan: bool, out_dir: Path | None, as_of
         raise api.InvalidArgument("--as-of 与 -o 只用于 --plan；--execute 按今天的日期核对是否到期")
     if not approved_by:
         raise api.InvalidArgument("--execute 需要 --approved-by 批准人")
-    ctx.invoke(purge_execute, plan_path=plan_path, approved_by=approved_by, actor=actor, as_json=as_json)
+    ctx.invoke(purge_execute, plan_path=str(plan_path), approved_by=approved_by, actor=actor, as_json=as_json)
 
 
 class ExportGroup(ModeGroup):

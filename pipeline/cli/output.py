@@ -212,6 +212,10 @@ def show(result: m.ShowResult) -> None:
     say(f"    程序核查发现：{'无' if not result.findings else ''}")
     for f in result.findings:
         say(f"      [{f.article}] {f.message}")
+    kept = result.retention
+    if kept is not None and kept.expires_on is not None:
+        say(f"    保管期限：{kept.years} 年，保管至 {kept.expires_on.isoformat()}，{kept.purgeable_from.isoformat()} 起可销毁"
+            f"（{kept.status}）")
     active = [h for h in result.holds if not h.released_at]
     if active:
         say(f"    冻结中：{active[-1].reason}（{active[-1].held_by}，{clock.shown(active[-1].held_at)}）")
@@ -328,6 +332,41 @@ def purge_plan(plan: m.PurgePlan) -> None:
         grid.add_row(str(c.seq), c.notice_number, c.case_id, c.target_name, c.closed_on or "", str(c.page_count or ""))
     show_table(grid)
     say(f"    {plan.out_dir}/销毁清册.xlsx、销毁清册.pdf、plan.json（计划摘要 {plan.plan_sha256}）")
+
+
+def plan_state(state, *, as_of=None) -> None:
+    """A destruction plan kept in the archive (pipeline.api.approvals.PlanState): its state and who decided."""
+    from pipeline.api.approvals import STATE_LABELS, WITNESSES_NEEDED
+
+    if state is None:
+        say(f"截至 {as_of or clock.today()} 没有到期且未冻结的案件，未编制销毁计划")
+        return
+    say(f"销毁计划 {state.plan_id}（截至 {state.as_of}，{state.cases} 卷，编制人 {state.created_by}）："
+        f"{STATE_LABELS[state.state]}")
+    for d in state.decisions:
+        what = {"approved": "批准", "rejected": "驳回", "witnessed": "监销确认"}.get(d.status, d.status)
+        say(f"    {what}：{d.reviewer}（{ROLE_LABELS.get(d.reviewer_role, d.reviewer_role)}），{d.reason}，"
+            f"台账第 {d.ledger_seq} 条")
+    if state.state == "drafted":
+        say(f"    下一步：审批人 yuetan purge review {state.plan_id} --approve|--reject --reason 意见")
+    elif state.state == "approved":
+        say(f"    下一步：批准人以外的监销人 yuetan purge witness {state.plan_id}"
+            f"（已确认 {len(state.witnesses)}/{WITNESSES_NEEDED} 人）")
+    elif state.state == "witnessed":
+        say(f"    下一步：yuetan purge execute {state.plan_id}")
+
+
+def plan_list(plans) -> None:
+    from pipeline.api.approvals import STATE_LABELS
+
+    if not plans:
+        say("档案库中没有销毁计划")
+        return
+    grid = table("计划编号", "截至", "卷数", "编制人", "状态", "批准人", "监销人")
+    for p in plans:
+        grid.add_row(p.plan_id, p.as_of, str(p.cases), p.created_by, STATE_LABELS[p.state], p.approver or "",
+                     "、".join(p.witnesses))
+    show_table(grid)
 
 
 def purge_execute(report: m.PurgeResult) -> None:

@@ -21,6 +21,7 @@ from archive_store.errors import ArchiveConflict, InvalidArgument
 from archive_store.home import ArchiveHome
 from archive_store.schema import approvals as APPROVALS
 from archive_store.schema import kept_exports as KEPT_EXPORTS
+from archive_store.schema import ledger as LEDGER
 from archive_store.text import require_plain
 from pipeline.records.authority import PermissionRefused, require
 from pipeline.records.export import ExportFilters, export_bag
@@ -80,6 +81,7 @@ class ExportState:
     state: str                          # awaiting, approved, rejected, expired
     approver: str | None = None
     decisions: list[Decision] = field(default_factory=list)
+    case_ids: list[str] = field(default_factory=list)    # the cases in the bag, from the export's ledger entry
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -231,8 +233,11 @@ def execute_reviewed_plan(home: ArchiveHome, plan_id: str, *, actor: Actor, toda
         need = {"drafted": "尚未批准", "rejected": "已被驳回", "approved": f"监销人确认不足 {WITNESSES_NEEDED} 人",
                 "executed": "已经执行"}[state.state]
         raise ArchiveConflict(f"销毁清册 {plan_id} {need}，不能执行")
-    return execute_plan(home, plan_folder(home, plan_id) / PLAN_FILE, approved_by=state.approver, actor=actor,
-                        today=today)
+    kept = plan_folder(home, plan_id) / PLAN_FILE
+    if not kept.is_file():
+        raise InvalidArgument(f"销毁计划 {plan_id} 的清册写在档案库之外（purge plan -o），档案库中没有它的 plan.json："
+                              f"请用 yuetan purge execute 该文件夹/plan.json --approved-by {state.approver} 执行")
+    return execute_plan(home, kept, approved_by=state.approver, actor=actor, today=today)
 
 
 STATE_LABELS = {"drafted": "待审批", "rejected": "已驳回", "approved": "已批准，待监销", "witnessed": "已监销，待执行",
@@ -273,12 +278,14 @@ def export_state(home: ArchiveHome, export_id: str, *, today: date | None = None
     with home.catalog() as catalog, catalog.reading() as conn:
         row = conn.execute(select(KEPT_EXPORTS.c.export_id, KEPT_EXPORTS.c.cases, KEPT_EXPORTS.c.filters,
                                   KEPT_EXPORTS.c.created_by, KEPT_EXPORTS.c.created_at, KEPT_EXPORTS.c.grantee,
-                                  KEPT_EXPORTS.c.until, KEPT_EXPORTS.c.zip_sha256)
+                                  KEPT_EXPORTS.c.until, KEPT_EXPORTS.c.zip_sha256, KEPT_EXPORTS.c.ledger_seq)
                            .where(KEPT_EXPORTS.c.export_id == export_id)).first()
         if row is None:
             raise InvalidArgument(f"档案库中没有导出 {export_id}")
         decisions = _decisions(conn, "export", export_id)
-    export_id, cases, filters, created_by, created_at, grantee, until, zip_sha = row
+        written = conn.execute(select(LEDGER.c.details).where(LEDGER.c.seq == row[8])).first()
+    export_id, cases, filters, created_by, created_at, grantee, until, zip_sha, _ = row
+    case_ids = list(json.loads(written[0]).get("case_ids", [])) if written else []
     review = decisions[-1] if decisions else None
     state = "awaiting" if review is None else review.status
     if state == "approved" and date.fromisoformat(until) < (today or clock.today()):
@@ -286,7 +293,7 @@ def export_state(home: ArchiveHome, export_id: str, *, today: date | None = None
     return ExportState(export_id=export_id, cases=cases, filters=json.loads(filters), created_by=created_by,
                        created_at=created_at, grantee=grantee, until=until, zip_sha256=zip_sha, state=state,
                        approver=review.reviewer if review and review.status == "approved" else None,
-                       decisions=decisions)
+                       decisions=decisions, case_ids=case_ids)
 
 
 def exports(home: ArchiveHome, *, grantee: str | None = None) -> list[ExportState]:

@@ -38,6 +38,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "receive_export": frozenset({"inspector"}),
     "view_credit": frozenset({"reader", "archivist", "approver"}),
     "view_statistics": frozenset({"reader", "archivist", "approver"}),
+    # The year's 案卷目录 and the handovers made: the archivist keeps them; the approver (the leader in charge of
+    # records, 分管档案工作的负责人) reads them to check and sign the 移交清单 as 审核人. Readers find cases by
+    # searching: the register's full list (reserved and destroyed numbers too) is the archive room's own tool.
+    "read_catalogue": frozenset({"archivist", "approver"}),
+    # Handing a year over (the package holds every dossier of the year) is the archive room's work alone.
+    "hand_over": frozenset({"archivist"}),
     "read_ledger": frozenset({"auditor"}),
     "read_access_log": frozenset({"auditor"}),
     "run_audit": frozenset({"auditor"}),
@@ -51,7 +57,8 @@ PERMISSION_LABELS = {
     "view_retention": "查看保管期限", "hold": "冻结与解除冻结", "draft_plan": "编制销毁清册", "approve_plan": "批准销毁",
     "witness_destruction": "监销", "execute_plan": "执行销毁", "view_exports": "查看导出", "prepare_export": "准备导出",
     "approve_export": "批准导出", "receive_export": "接收导出", "view_credit": "查看信用档案",
-    "view_statistics": "查看统计", "read_ledger": "查阅台账", "read_access_log": "查阅访问日志",
+    "view_statistics": "查看统计", "read_catalogue": "查阅案卷目录与移交记录", "hand_over": "办理年度移交",
+    "read_ledger": "查阅台账", "read_access_log": "查阅访问日志",
     "run_audit": "核查档案库", "manage_accounts": "管理账户", "assign_roles": "分配角色",
     "back_up": "备份目录数据库", "restore_catalog": "从备份恢复目录数据库",
 }

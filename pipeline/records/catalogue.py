@@ -117,16 +117,19 @@ def year_catalogue(home: ArchiveHome, year: int) -> Catalogue:
                      rows=rows)
 
 
-def write_catalogue(home: ArchiveHome, catalogue: Catalogue, dest: Path, *, converter=None) -> Path:
+def write_catalogue(home: ArchiveHome, catalogue: Catalogue, dest: Path, *, converter=None,
+                    in_archive: bool = False) -> Path:
     """.xlsx (openpyxl) or .pdf (templates/案卷目录.docx through LibreOffice, PDF/A), by the extension; written
-    whole or not at all."""
+    whole or not at all. `dest` is a user's (-o), never inside the archive, unless `in_archive`: the archive
+    writing a handover it keeps (handover.keep_handover)."""
     dest = Path(dest)
     suffix = dest.suffix.lower()
     if suffix not in (".xlsx", ".pdf"):
         raise InvalidArgument(f"案卷目录的输出文件 {dest} 的扩展名应为 .xlsx 或 .pdf")
     if dest.is_dir():
         raise InvalidArgument(f"{dest} 是文件夹：请给出 .xlsx 或 .pdf 文件名")
-    dest = home.output_file(dest)           # never among the archive's own files
+    if not in_archive:
+        dest = home.output_file(dest)       # never among the archive's own files
     if suffix == ".xlsx":
         with atomic_path(dest) as tmp:
             write_xlsx(catalogue, tmp)

@@ -20,7 +20,7 @@ from pipeline.case.contract import ground_label as contract_ground_label
 FOLLOWUP_METHOD_LABELS = {"document_review": "书面审查", "onsite_recheck": "现场复查"}
 TABLE_HEADERS = ["统一社会信用代码", "约谈对象", "文号", "案件编号", "约谈日期", "约谈组织方", "约谈事由",
                  "程序核查发现", "整改方案提交日期", "整改报告提交日期", "整改报告审核", "跟踪检查", "处理结果",
-                 "结案日期"]
+                 "结案日期", "档号"]
 
 
 def ground_label(ground: str) -> str:
@@ -62,6 +62,7 @@ class InterviewEntry:
     rectification: dict
     outcome: str
     outcome_label: str
+    archival_code: str | None = None
 
     def as_dict(self) -> dict:
         return {"credit_code": self.credit_code, "target": self.target_name, "target_kind": self.target_kind,
@@ -69,7 +70,7 @@ class InterviewEntry:
                 "organizer": self.organizer, "interview_on": self.interview_on, "closed_on": self.closed_on,
                 "grounds": [{"ground": g, "label": ground_label(g)} for g in self.grounds], "facts": self.facts,
                 "findings": self.findings, "rectification": self.rectification, "outcome": self.outcome,
-                "outcome_label": self.outcome_label}
+                "outcome_label": self.outcome_label, "archival_code": self.archival_code}
 
     @property
     def grounds_text(self) -> str:
@@ -87,7 +88,8 @@ class InterviewEntry:
         review = "、".join(x for x in (r.get("report_reviewed_by"), r.get("report_reviewed_on")) if x)
         return [self.credit_code or "", self.target_name, self.notice_number, self.case_id, self.interview_on,
                 self.organizer, self.grounds_text, self.findings_text, r.get("plan_submitted_on") or "",
-                r.get("report_submitted_on") or "", review, followups, self.outcome_label, self.closed_on]
+                r.get("report_submitted_on") or "", review, followups, self.outcome_label, self.closed_on,
+                self.archival_code or ""]
 
 
 def interview_entry(catalog, store, record) -> InterviewEntry:
@@ -105,7 +107,8 @@ def interview_entry(catalog, store, record) -> InterviewEntry:
         notice_number=record.notice_number or "", case_id=record.case_id, version=record.version,
         organizer=record.organizer or "", interview_on=_iso(record.interview_on), closed_on=_iso(record.closed_on),
         grounds=[str(g) for g in grounds], facts=facts, findings=findings, rectification=rectification,
-        outcome=record.outcome or "", outcome_label=outcome_label(record.outcome))
+        outcome=record.outcome or "", outcome_label=outcome_label(record.outcome),
+        archival_code=getattr(record, "archival_code", None))
 
 
 def credit_file(home: ArchiveHome, credit_code: str) -> list[InterviewEntry]:

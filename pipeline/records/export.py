@@ -38,7 +38,7 @@ from pipeline.pdf.seal import load_trust, sign_detached, verify_detached
 from pipeline.records.credit import InterviewEntry, interview_entry, write_table
 
 SUMMARY_HEADERS = ["文号", "约谈对象", "信用代码", "事由", "程序核查发现", "处理结果", "约谈日期", "结案日期",
-                   "案件编号", "约谈组织方"]
+                   "案件编号", "约谈组织方", "档号"]
 TAG_MANIFEST = "tagmanifest-sha256.txt"
 SIGNATURE_FILE = "tagmanifest-sha256.txt.p7s"
 CHAIN_FILE = "ledger-chain.txt"
@@ -203,7 +203,7 @@ def _write_payload(catalog, store, records, bag_dir: Path, *, head_seq: int, fol
 
 def _summary_row(e: InterviewEntry) -> list:
     return [e.notice_number, e.target_name, e.credit_code or "", e.grounds_text, e.findings_text, e.outcome_label,
-            e.interview_on, e.closed_on, e.case_id, e.organizer]
+            e.interview_on, e.closed_on, e.case_id, e.organizer, e.archival_code or ""]
 
 
 def _entry_dict(entry) -> dict:

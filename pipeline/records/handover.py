@@ -9,19 +9,25 @@ Output folder (created whole, by rename):
       data/ledger.jsonl, data/summary.csv, summary.xlsx      as in an export
   移交清单.pdf, 案卷目录.xlsx, 案卷目录.pdf                  copies to print and sign
 Before packing, every dossier is verified (seal, manifest, PDF/A): the form states what was checked.
+
+A handover prepared in the web application is kept in the archive (handovers/<handover_id>/, `keep_handover`); the
+ledger's entry is its record: the files are found by the handover's id in the ledger and their hashes checked
+against it on the way out, never by a path from a request.
 """
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from archive_store import ledger
 from archive_store.actors import Actor
-from archive_store.durable import fsync_dir
-from archive_store.errors import InvalidArgument
+from archive_store.durable import fsync_dir, sha256_file
+from archive_store.errors import InvalidArgument, VerificationFailed
 from archive_store.home import ArchiveHome
 from archive_store.text import require_plain
 from pipeline.case import safezip
@@ -29,10 +35,15 @@ from pipeline.documents import render
 from pipeline.pdf.verify import verify_dossier
 from pipeline.records import catalogue as catalogues
 from pipeline.records import export
+from pipeline.records.authority import require
 
 FORM_PDF = "移交清单.pdf"
 CATALOGUE_XLSX = "案卷目录.xlsx"
 CATALOGUE_PDF = "案卷目录.pdf"
+COPIES = (FORM_PDF, CATALOGUE_XLSX, CATALOGUE_PDF)      # beside the zip, to print and sign
+HANDOVERS_DIR = "handovers"                             # handovers the archive keeps (prepared on the web)
+PACKAGE = "package"                                     # handover_file's name for the zip
+HANDOVER_ID = re.compile(r"^YJ-\d{4}-\d{20}$")
 
 
 @dataclass
@@ -46,6 +57,7 @@ class HandoverResult:
     tagmanifest_sha256: str
     zip_sha256: str
     ledger_seq: int
+    handover_id: str | None = None
 
 
 @dataclass
@@ -67,12 +79,20 @@ def bag_name(home: ArchiveHome, year: int) -> str:
 
 def hand_over(home: ArchiveHome, year: int, out_dir: Path, *, actor: Actor, receiver: str = "",
               converter=None) -> HandoverResult:
-    """Write the year's handover into `out_dir` (which must not exist or be empty) and ledger it."""
-    from pipeline.pdf.pdfa import pdfa_converter
-
+    """Write the year's handover into `out_dir` (which must not exist or be empty, and never inside the archive)
+    and ledger it."""
     out_dir = Path(out_dir)
     home.refuse_output_inside(out_dir)
     receiver = require_plain(receiver, "接收单位（--receiver）")
+    return _hand_over(home, year, out_dir, actor=actor, receiver=receiver, converter=converter)
+
+
+def _hand_over(home: ArchiveHome, year: int, out_dir: Path, *, actor: Actor, receiver: str, converter=None,
+               handover_id: str | None = None) -> HandoverResult:
+    """The handover written into `out_dir`, its receiver already checked: a folder the user named (hand_over,
+    guarded) or the archive's own handovers/<handover_id>/ (keep_handover). Signed by package_bag either way."""
+    from pipeline.pdf.pdfa import pdfa_converter
+
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise InvalidArgument(f"移交输出文件夹 {out_dir} 已存在且不为空：请另选文件夹，已有内容不会被覆盖")
     catalogue = catalogues.year_catalogue(home, year)
@@ -90,7 +110,8 @@ def hand_over(home: ArchiveHome, year: int, out_dir: Path, *, actor: Actor, rece
             own = pdfa_converter()
             converter = own.__enter__()
         try:
-            result = _write(home, catalogue, work, out_dir, actor=actor, receiver=receiver, converter=converter)
+            result = _write(home, catalogue, work, out_dir, actor=actor, receiver=receiver, converter=converter,
+                            handover_id=handover_id)
         finally:
             if own is not None:
                 own.close()
@@ -104,7 +125,7 @@ def hand_over(home: ArchiveHome, year: int, out_dir: Path, *, actor: Actor, rece
 
 
 def _write(home: ArchiveHome, catalogue: catalogues.Catalogue, work: Path, out_dir: Path, *, actor: Actor,
-           receiver: str, converter) -> HandoverResult:
+           receiver: str, converter, handover_id: str | None = None) -> HandoverResult:
     rows = catalogue.stored
     name = bag_name(home, catalogue.year)
     bag_dir = work / name
@@ -128,13 +149,15 @@ def _write(home: ArchiveHome, catalogue: catalogues.Catalogue, work: Path, out_d
                         "size": dossier.stat().st_size, "sha256": record.dossier_sha256})
     if problems:
         raise InvalidArgument("以下案卷未通过核验，不能移交：" + "；".join(problems))
-    catalogues.write_catalogue(home, catalogue, bag_dir / CATALOGUE_XLSX)
-    catalogues.write_catalogue(home, catalogue, bag_dir / CATALOGUE_PDF, converter=converter)
+    kept = handover_id is not None                  # written in the archive's own handovers/ folder
+    catalogues.write_catalogue(home, catalogue, bag_dir / CATALOGUE_XLSX, in_archive=kept)
+    catalogues.write_catalogue(home, catalogue, bag_dir / CATALOGUE_PDF, converter=converter, in_archive=kept)
     head_text = f"第 {head.seq} 条 {head.entry_hash}" if head else "（台账为空）"
     _write_form(home, catalogue, bag_dir / FORM_PDF, digests=digests, size=size, head_text=head_text,
                 receiver=receiver, converter=converter)
-    for file_name in (FORM_PDF, CATALOGUE_XLSX, CATALOGUE_PDF):
+    for file_name in COPIES:
         shutil.copyfile(bag_dir / file_name, work / "out" / file_name)
+    copies = {file_name: sha256_file(work / "out" / file_name) for file_name in COPIES}
     zip_path = work / "out" / f"{name}.zip"
     tag_sha, zip_sha = export.package_bag(home, bag_dir, {
         "Source-Organization": catalogue.fonds_name or "（未注明）",
@@ -148,14 +171,102 @@ def _write(home: ArchiveHome, catalogue: catalogues.Catalogue, work: Path, out_d
         "Yuetan-Ledger-Head": export.ledger_head_text(head),
     }, zip_path)
     codes = [r.archival_code for r in rows]
+    details = {"year": catalogue.year, "fonds_code": catalogue.fonds_code, "file": zip_path.name,
+               "archival_codes": codes, "case_ids": [r.case_id for r in rows], "pages": catalogue.pages,
+               "bytes": size, "tagmanifest_sha256": tag_sha, "zip_sha256": zip_sha, "receiver": receiver,
+               "files": copies}
+    if handover_id is not None:
+        details["handover_id"] = handover_id
     with home.catalog() as catalog, catalog.transaction() as tx:
-        entry = ledger.append(tx, action="handover", actor=actor, case_id=None, details={
-            "year": catalogue.year, "fonds_code": catalogue.fonds_code, "file": zip_path.name,
-            "archival_codes": codes, "case_ids": [r.case_id for r in rows], "pages": catalogue.pages,
-            "bytes": size, "tagmanifest_sha256": tag_sha, "zip_sha256": zip_sha, "receiver": receiver})
+        entry = ledger.append(tx, action="handover", actor=actor, case_id=None, details=details)
     return HandoverResult(path=out_dir, zip_path=out_dir / zip_path.name, year=catalogue.year,
                           archival_codes=codes, pages=sum(d["pages"] for d in digests), bytes=size,
-                          tagmanifest_sha256=tag_sha, zip_sha256=zip_sha, ledger_seq=entry.seq)
+                          tagmanifest_sha256=tag_sha, zip_sha256=zip_sha, ledger_seq=entry.seq,
+                          handover_id=handover_id)
+
+
+# --- handovers the archive keeps (prepared in the web application) ----------------------------------------
+
+@dataclass(frozen=True)
+class KeptHandover:
+    """A handover as its ledger entry records it; `handover_id` only for one the archive keeps."""
+
+    seq: int
+    at: str
+    actor: str
+    role: str | None
+    year: int
+    receiver: str
+    archival_codes: list[str]
+    case_ids: list[str]
+    pages: int
+    bytes: int
+    file: str
+    zip_sha256: str
+    files: dict[str, str] = field(default_factory=dict)     # the copies beside the zip: name → sha256
+    handover_id: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def keep_handover(home: ArchiveHome, year: int, *, actor: Actor, receiver: str,
+                  converter=None) -> HandoverResult:
+    """The year's handover written into the archive (handovers/<handover_id>/) for the archivist to download."""
+    require(actor, "hand_over")
+    receiver = require_plain((receiver or "").strip(), "接收单位")
+    if not receiver:
+        raise InvalidArgument("请写明接收单位（印在移交清单上，如某市档案馆）")
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
+    handover_id = f"YJ-{year}-{stamp}"
+    # The archive chooses this folder itself (no path from a user), so the -o guard does not apply; the rest —
+    # verification, the seal's signature through export.package_bag, the ledger — is hand_over's.
+    return _hand_over(home, year, home.path / HANDOVERS_DIR / handover_id, actor=actor, receiver=receiver,
+                      converter=converter, handover_id=handover_id)
+
+
+def handovers(home: ArchiveHome) -> list[KeptHandover]:
+    """Every handover the ledger records, latest first (those written by the command line elsewhere too)."""
+    with home.catalog() as catalog:
+        found = [e for e in ledger.entries(catalog) if e.action == "handover"]
+    return [_kept(e) for e in reversed(found)]
+
+
+def _kept(entry) -> KeptHandover:
+    d = entry.details
+    return KeptHandover(seq=entry.seq, at=entry.at, actor=entry.actor, role=entry.role, year=int(d.get("year", 0)),
+                        receiver=d.get("receiver", ""), archival_codes=list(d.get("archival_codes", [])),
+                        case_ids=list(d.get("case_ids", [])), pages=int(d.get("pages", 0)),
+                        bytes=int(d.get("bytes", 0)), file=d.get("file", ""), zip_sha256=d.get("zip_sha256", ""),
+                        files=dict(d.get("files", {})), handover_id=d.get("handover_id"))
+
+
+def kept_handover(home: ArchiveHome, handover_id: str) -> KeptHandover:
+    """A handover the archive keeps, by its id (from the ledger)."""
+    if not HANDOVER_ID.match(handover_id or ""):
+        raise InvalidArgument(f"移交编号“{handover_id}”格式不对（应如 YJ-2025-20260101080000000000）")
+    found = next((h for h in handovers(home) if h.handover_id == handover_id), None)
+    if found is None:
+        raise InvalidArgument(f"档案库中没有移交 {handover_id}")
+    return found
+
+
+def handover_file(home: ArchiveHome, handover_id: str, name: str, *, actor: Actor) -> Path:
+    """One file of a kept handover: `PACKAGE` (the zip: every dossier of the year, for whoever hands over) or one
+    of COPIES (the 移交清单 and the catalogue, for those who read the catalogue). Found by the ledger, its hash
+    checked against the ledger's before it is handed out."""
+    require(actor, "hand_over" if name == PACKAGE else "read_catalogue")
+    if name != PACKAGE and name not in COPIES:
+        raise InvalidArgument(f"移交没有名为“{name}”的文件")
+    kept = kept_handover(home, handover_id)
+    file_name = kept.file if name == PACKAGE else name
+    expected = kept.zip_sha256 if name == PACKAGE else kept.files.get(name)
+    path = home.path / HANDOVERS_DIR / kept.handover_id / file_name
+    if not file_name or "/" in file_name or not path.is_file():
+        raise InvalidArgument(f"移交 {handover_id} 的 {file_name or name} 不在档案库中")
+    if expected is None or sha256_file(path) != expected:
+        raise VerificationFailed(f"移交 {handover_id} 的 {file_name} 与台账记录的摘要不符，未提供下载：请运行 yuetan audit")
+    return path
 
 
 def _write_form(home: ArchiveHome, catalogue: catalogues.Catalogue, dest: Path, *, digests: list[dict], size: int,

@@ -96,6 +96,7 @@ class RetentionEntry:
     held: bool
     hold_reasons: list[str]
     status: RetentionStatus
+    archival_code: str | None = None       # 档号 (none for a case stored before 档号 were given)
 
 
 def retention_schedule(home: ArchiveHome, *, as_of: date | None = None) -> list[RetentionEntry]:
@@ -108,6 +109,11 @@ def retention_schedule(home: ArchiveHome, *, as_of: date | None = None) -> list[
             holds = catalog.active_holds(record.case_id)
             entries.append(_entry(record, holds, years, as_of))
     return sorted(entries, key=lambda e: (e.purgeable_from or date.max, e.case_id))
+
+
+def case_retention(record, active_holds, *, years: int, as_of: date | None = None) -> RetentionEntry:
+    """One case's line of the retention list (the case page, `yuetan show`)."""
+    return _entry(record, active_holds, years, as_of or clock.today())
 
 
 def _entry(record, holds, years: int, as_of: date) -> RetentionEntry:
@@ -123,7 +129,7 @@ def _entry(record, holds, years: int, as_of: date) -> RetentionEntry:
                           title=record.title or "", target_name=record.target_name or "",
                           organizer=record.organizer or "", closed_on=closed_on, expires_on=expires_on,
                           purgeable_from=purgeable_from, held=bool(holds), hold_reasons=[h.reason for h in holds],
-                          status=status)
+                          status=status, archival_code=getattr(record, "archival_code", None))
 
 
 # --- legal holds -----------------------------------------------------------------------------------------
@@ -223,7 +229,8 @@ def build_plan(entries: list[RetentionEntry], records: dict, *, plan_id: str, as
     for seq, entry in enumerate((e for e in entries if e.status is RetentionStatus.expired), start=1):
         record = records[entry.case_id]
         cases.append({
-            "seq": seq, "notice_number": entry.notice_number, "case_id": entry.case_id, "version": entry.version,
+            "seq": seq, "notice_number": entry.notice_number, "archival_code": entry.archival_code,
+            "case_id": entry.case_id, "version": entry.version,
             "title": entry.title, "target_name": entry.target_name, "credit_code": record.credit_code,
             "organizer": entry.organizer, "interview_on": _iso(_as_date(record.interview_on)),
             "closed_on": _iso(entry.closed_on), "retention": f"{years}年", "expires_on": _iso(entry.expires_on),

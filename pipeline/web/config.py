@@ -15,7 +15,7 @@ from pipeline.api import ArchiveHome, ConfigurationError
 
 WEB_DIR = Path(__file__).resolve().parent
 UPLOAD_DIR = "web/uploads"                  # uploads are streamed here before the intake checks them
-APPS = ["accounts", "cases", "intake", "keeping", "reports", "audit"]
+APPS = ["accounts", "cases", "intake", "keeping", "arrangement", "reports", "audit"]
 
 
 @dataclass(frozen=True)
@@ -201,10 +201,14 @@ def django_settings(home: ArchiveHome, *, testing: bool = False) -> dict:
         AXES_RESET_ON_SUCCESS=True,
         AXES_DISABLE_ACCESS_LOG=True,                    # our access log records logins, failures and reads
         AXES_VERBOSE=False,
+        # Warnings to stderr once, in the command line's format (its root handler is not repeated: no propagation).
         LOGGING={"version": 1, "disable_existing_loggers": False,
-                 "handlers": {"console": {"class": "logging.StreamHandler"}},
-                 "loggers": {"django": {"handlers": ["console"], "level": "WARNING"},
-                             "axes": {"handlers": ["console"], "level": "WARNING"}}},
+                 "formatters": {"yuetan": {"format": "%(asctime)s %(name)s %(message)s", "datefmt": "%H:%M:%S"}},
+                 "filters": {"refusals": {"()": "pipeline.web.errors.RefusalWithoutTraceback"}},
+                 "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "yuetan",
+                                          "filters": ["refusals"]}},
+                 "loggers": {"django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+                             "axes": {"handlers": ["console"], "level": "WARNING", "propagate": False}}},
     )
 
 

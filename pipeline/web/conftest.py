@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -111,9 +112,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update"]
 
 
-@pytest.fixture(scope="session")
-def live_server(web_home, accounts):
-    """`yuetan serve` on a free loopback port, for the whole session; stopped (its process group) at the end."""
+@contextmanager
+def serving(home_path: Path, log_path: Path, *, workers: int = 2):
+    """`yuetan serve` (real gunicorn) for `home_path` on a free loopback port: yields (url, process); stopped with
+    SIGTERM to its process group (SIGKILL only if it does not stop within 30 s)."""
     import os
     import signal
     import socket
@@ -125,33 +127,44 @@ def live_server(web_home, accounts):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    log = open(web_home.path / "serve.log", "wb")  # noqa: SIM115 - closed below
-    server = subprocess.Popen([str(Path(sys.executable).with_name("yuetan")), "--home", str(web_home.path), "serve",
-                               "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+    log = open(log_path, "wb")  # noqa: SIM115 - closed below
+    server = subprocess.Popen([str(Path(sys.executable).with_name("yuetan")), "--home", str(home_path), "serve",
+                               "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url + "/login/", timeout=2).read()
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                log.close()
-                raise AssertionError("yuetan serve did not start:\n" + (web_home.path / "serve.log").read_text())
-            time.sleep(0.2)
-    yield url
-    os.killpg(server.pid, signal.SIGTERM)
     try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
-    log.close()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(url + "/login/", timeout=2).read()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError("yuetan serve did not start:\n" + log_path.read_text()) from None
+                time.sleep(0.2)
+        yield url, server
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
+        log.close()
 
 
 @pytest.fixture(scope="session")
+def live_server(web_home, accounts):
+    """`yuetan serve` on a free loopback port, for the whole session."""
+    with serving(web_home.path, web_home.path / "serve.log") as (url, _):
+        yield url
+
+
+@pytest.fixture(scope="module")
 def browser():
+    """Per module: Playwright's sync API runs an event loop in the test thread while it is open, and a test file
+    that later runs asyncio in the same worker (the seal's tests) must not find it still running."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

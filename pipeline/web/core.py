@@ -59,6 +59,10 @@ def ingest(home, path: Path, *, actor, on_stage=None) -> dict:
     return report.results[0].model_dump(mode="json")
 
 
+def archival_codes(home, case_ids, *, actor) -> dict[str, str]:
+    return api.archival_codes(home, case_ids, actor=as_actor(actor))
+
+
 def ledger_list(home, case_id: str | None = None, *, actor) -> list[dict]:
     return api.ledger_list(home, case_id, actor=as_actor(actor)).model_dump(mode="json")["entries"]
 

@@ -6,6 +6,8 @@ import argparse
 import secrets
 from pathlib import Path
 
+BY = "make serve"  # the console actor the demo's account changes are recorded under
+
 DEMO_ACCOUNTS = [  # (account, full name, roles)
     ("xitong", "系统管理员甲", ["sysadmin"]), ("anquan", "安全管理员乙", ["secadmin"]),
     ("shenji", "安全审计员丙", ["auditor"]), ("dangan", "档案员王晓明", ["archivist", "reader"]),
@@ -35,13 +37,31 @@ def main(argv: list[str] | None = None) -> None:
         password = "demo-" + secrets.token_urlsafe(9)
         account = User.objects.filter(username=name).first()
         if account is None:
-            service.add_account(home, name, roles=roles, password=password, full_name=full_name, by="make serve")
+            service.add_account(home, name, roles=roles, password=password, full_name=full_name, by=BY)
         else:
-            account.set_password(password)
-            account.is_active = True
-            account.save()
-            service.change_roles(home, account, roles, by="make serve")
+            renew(home, account, password, roles)
         print(f"  {name:<8} {password:<18} {full_name}（{'、'.join(ROLE_LABELS[r] for r in roles)}）")
+
+
+def renew(home, account, password: str, roles) -> None:
+    """An existing demo account: a new password, enabled, its lock-out lifted, the demo roles; each change in the
+    ledger as the administrator's would be (the old password stops working, its sessions end with it)."""
+    from django.db import transaction
+
+    from pipeline.web.accounts import service
+
+    with transaction.atomic():
+        was_active = account.is_active
+        account.set_password(password)
+        account.is_active = True
+        account.save()
+        service.record_admin_change(home, account, "password_reset", by=BY)
+        if not was_active:
+            service.record_admin_change(home, account, "enabled", by=BY)
+        service.change_roles(home, account, roles, by=BY)
+    from axes.utils import reset
+
+    reset(username=account.username)
 
 
 if __name__ == "__main__":

@@ -84,3 +84,13 @@ class YuetanErrorMiddleware:
                 extra["errors"] = [{"path": p.path, "message": p.message} for p in exception.problems]
             return error_page(request, status_of(exception), exception.message, **extra)
         return None
+
+
+class RefusalWithoutTraceback(logging.Filter):
+    """A 403 is an account lacking a role, not a fault: Django's one-line warning stays, its traceback goes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "status_code", None) == 403:
+            record.exc_info = None
+            record.exc_text = None
+        return True

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("pipeline.web.intake.urls")),
     path("", include("pipeline.web.audit.urls")),
     path("", include("pipeline.web.keeping.urls")),
+    path("", include("pipeline.web.arrangement.urls")),
     path("", include("pipeline.web.reports.urls")),
     path("admin/", admin_site.urls),
 ]

@@ -10,6 +10,7 @@ MENU = [  # (label, url name, permission)
     ("检索", "cases:search", "search"),
     ("入库", "intake:upload", "ingest"),
     ("保管与销毁", "keeping:retention", "view_retention"),
+    ("整理与移交", "arrangement:index", "read_catalogue"),
     ("导出", "keeping:exports", "view_exports"),
     ("我的导出", "keeping:granted", "receive_export"),
     ("信用档案", "reports:credit", "view_credit"),

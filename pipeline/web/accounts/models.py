@@ -65,10 +65,13 @@ class AccessEvent(models.Model):
     DOSSIER_DOWNLOAD = "dossier_download"
     EXPORT_DOWNLOAD = "export_download"
     PLAN_DOWNLOAD = "plan_download"
+    CATALOGUE_DOWNLOAD = "catalogue_download"
+    HANDOVER_DOWNLOAD = "handover_download"
     DENIED = "denied"
     KINDS = {LOGIN: "登录", LOGIN_FAILED: "登录失败", LOGOUT: "退出", LOCKED_OUT: "登录锁定", SEARCH: "检索",
              CASE_VIEW: "查看案件", DOSSIER_DOWNLOAD: "下载案卷", EXPORT_DOWNLOAD: "下载导出包",
-             PLAN_DOWNLOAD: "下载销毁清册", DENIED: "越权访问被拒"}
+             PLAN_DOWNLOAD: "下载销毁清册", CATALOGUE_DOWNLOAD: "下载案卷目录", HANDOVER_DOWNLOAD: "下载移交文件",
+             DENIED: "越权访问被拒"}
 
     at = models.DateTimeField("时间", default=timezone.now, db_index=True)
     account = models.CharField("账户", max_length=150, db_index=True)     # a name, kept if the account goes

@@ -51,7 +51,8 @@ def ledger(request):
               and _on_day(e["at"], f.get("on_from"), f.get("on_to"))]
     page = Paginator(chosen, PAGE_SIZE).get_page(f.get("page") or 1)
     chain = core.ledger_verify(request.home, actor=request.actor)
-    return render(request, "audit/ledger.html", {"form": form, "page": page, "chain": chain,
+    codes = core.archival_codes(request.home, [e["case_id"] for e in page if e["case_id"]], actor=request.actor)
+    return render(request, "audit/ledger.html", {"form": form, "page": page, "chain": chain, "codes": codes,
                                                  "labels": ACTION_LABELS, "query": _without_page(request)})
 
 
@@ -71,6 +72,11 @@ def access(request):
     if f.get("on_to"):
         events = events.filter(at__date__lte=f["on_to"])
     page = Paginator(events, PAGE_SIZE).get_page(f.get("page") or 1)
+    named = {e.pk: (e.details or {}).get("case_id") or e.target for e in page
+             if e.kind in (AccessEvent.CASE_VIEW, AccessEvent.DOSSIER_DOWNLOAD)}
+    codes = core.archival_codes(request.home, named.values(), actor=request.actor)
+    for event in page:
+        event.archival_code = codes.get(named.get(event.pk, ""), "")
     return render(request, "audit/access.html", {"form": form, "page": page, "query": _without_page(request)})
 
 

@@ -71,6 +71,8 @@ def _facets(request, facets: dict, form: SearchForm) -> list[dict]:
         values = facets.get(key) or {}
         if not values:
             continue
+        if key == "region":
+            values = _rolled_up(values)
         rows = []
         for value, count in sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))[:12]:
             if key == "year":
@@ -84,6 +86,21 @@ def _facets(request, facets: dict, form: SearchForm) -> list[dict]:
             rows.append({"label": label, "count": count, "url": url, "on": on})
         out.append({"key": key, "title": title, "rows": rows})
     return out
+
+
+def _region_prefix(code: str) -> str:
+    """What the region filter matches: the code without its trailing pairs of zeros (360400 → 3604, every county
+    of 九江市), as the engine reads it (pipeline.search.query.filter_nodes)."""
+    while len(code) > 2 and code.endswith("00"):
+        code = code[:-2]
+    return code
+
+
+def _rolled_up(counts: dict[str, int]) -> dict[str, int]:
+    """The region facet counts each case under its own region code; its link filters by prefix, which takes in
+    the counties of a city too. Each code's count is made what its link finds: its own and those under it."""
+    return {code: sum(n for other, n in counts.items() if other.startswith(_region_prefix(code)))
+            for code in counts}
 
 
 @require("search")
@@ -109,7 +126,10 @@ def _show(request, reference: str) -> dict:
 def case(request, reference: str):
     info = _show(request, reference)
     if info["status"] == "purged":
-        return render(request, "cases/tombstone.html", {"info": info, "stone": info["tombstone"]})
+        stone = info["tombstone"]
+        codes = core.archival_codes(request.home, [stone["case_id"]], actor=request.actor)
+        return render(request, "cases/tombstone.html", {"info": info, "stone": stone,
+                                                        "archival_code": codes.get(stone["case_id"])})
     by_article: dict[str, list] = {}
     for finding in info["findings"]:
         by_article.setdefault(finding["article"], []).append(finding)

@@ -98,6 +98,14 @@ def draft(request):
 draft.methods = ("post",)
 
 
+def _name_codes(request, cases: list[dict]) -> None:
+    """Each case's 档号, looked up for rows written before the core put it there (an older plan.json)."""
+    missing = [c["case_id"] for c in cases if not c.get("archival_code")]
+    codes = api.archival_codes(request.home, missing, actor=as_actor(request.actor)) if missing else {}
+    for case in cases:
+        case["archival_code"] = case.get("archival_code") or codes.get(case["case_id"], "")
+
+
 def _plan(request, plan_id: str) -> dict:
     try:
         return _dump(api.approvals.plan_state(request.home, plan_id, actor=as_actor(request.actor)))
@@ -108,6 +116,7 @@ def _plan(request, plan_id: str) -> dict:
 @require("view_retention")
 def plan(request, plan_id: str):
     state = _plan(request, plan_id)
+    _name_codes(request, state["plan"].get("cases", []))
     me = request.user.username
     context = {"p": state, "label": api.approvals.STATE_LABELS[state["state"]], "files": PLAN_FILES,
                "needed": api.approvals.WITNESSES_NEEDED,
@@ -195,6 +204,9 @@ def exports(request):
 
 def _exports_page(request, form, status: int = 200):
     listed = [_dump(e) for e in api.approvals.exports(request.home, actor=as_actor(request.actor))]
+    codes = api.archival_codes(request.home, [c for e in listed for c in e["case_ids"]], actor=as_actor(request.actor))
+    for export in listed:
+        export["cases_named"] = [{"case_id": c, "archival_code": codes.get(c, "")} for c in export["case_ids"]]
     return render(request, "keeping/exports.html", {"form": form, "exports": listed,
                                                     "labels": api.approvals.STATE_LABELS}, status=status)
 

@@ -45,7 +45,8 @@ def sample_url(route: str, samples: dict[str, str]) -> str:
 @pytest.fixture(scope="module")
 def samples(stored_cases) -> dict[str, str]:
     return {"reference": stored_cases["recent"], "case_id": stored_cases["recent"], "page": "1", "job_id": "1",
-            "plan_id": "NONE-1", "export_id": "NONE-1", "name": "plan.json", "credit_code": "91360100MA35000012", "path": "nothing"}
+            "plan_id": "NONE-1", "export_id": "NONE-1", "name": "plan.json", "credit_code": "91360100MA35000012", "path": "nothing",
+            "year": "1999", "handover_id": "YJ-1999-00000000000000000000"}
 
 
 def test_every_view_declares_its_permission():

@@ -3,6 +3,7 @@ what a person does with mouse and keyboard, each person in their own browser con
 walk saves screenshots (test-output/screenshots/; the README shows a few)."""
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from datetime import date, timedelta
@@ -43,6 +44,7 @@ def test_upload_ingest_search_and_read(person, tmp_path):
     expect(archivist.locator("#progress")).to_have_attribute("data-state", "finished", timeout=INGEST_SECONDS * 1000)
     expect(archivist.locator("tr.item")).to_have_attribute("data-status", "ingested")
     assert "已入库" in archivist.locator("tr.item").inner_text()
+    expect(archivist.locator("tr.item")).to_contain_text("档号")
     screenshot(archivist, "03-入库完成")
 
     reader = person("rea")
@@ -55,11 +57,15 @@ def test_upload_ingest_search_and_read(person, tmp_path):
     hit = reader.locator(".hit", has_text="赣州宏达机动车检测有限公司")
     expect(hit).to_be_visible()
     expect(hit.locator("mark").first).to_be_visible()
+    kinds = reader.locator("aside.facets ul").first                  # facet counts beside the hits, as links
+    expect(kinds.locator("li.on")).to_contain_text("检验检测机构")
+    expect(hit.locator(".meta .code")).to_be_visible()                # the hit named by its 档号
     screenshot(reader, "04-检索结果")
 
     hit.locator("h3 a").click()
     reader.wait_for_url("**/cases/GZ-RZ-2025-004/")
     expect(reader.locator("h1")).to_contain_text("赣市监检约〔2025〕12号")
+    expect(reader.locator("dd.archival-code")).to_contain_text("2025")
     reader.click("button:has-text('核验')")
     expect(reader.locator(".verify-report")).to_have_attribute("data-ok", "1", timeout=60_000)
     screenshot(reader, "05-案件页与核验")
@@ -155,6 +161,36 @@ def test_hold_destroy_with_approval_and_witnesses_export_and_audit(person, web_h
     expect(auditor.locator("table tbody")).to_contain_text("下载导出包")
     for page in (archivist, approver, inspector, auditor):
         assert not page.errors, page.errors
+
+
+def test_the_case_named_by_its_code_and_the_years_catalogue_downloaded(person, web_home):
+    from openpyxl import load_workbook
+
+    from tests.stored_cases import store_case
+
+    code = store_case(web_home, "WALK-2023-011", date(2023, 8, 31), organizer="萍乡市市场监督管理局",
+                      region_code="360300").archival_code
+    archivist = person("arc")
+    archivist.goto("/cases/WALK-2023-011/")
+    expect(archivist.locator("dd.archival-code")).to_have_text(code)
+    screenshot(archivist, "12-案件页的档号")
+    archivist.click("header nav >> text=整理与移交")
+    archivist.locator(".years a", has_text="2023年度").click()
+    archivist.wait_for_url("**/arrangement/?year=2023")
+    row = archivist.locator("table.catalogue tr[data-case='WALK-2023-011']")
+    expect(row.locator("td.code")).to_have_text(code)
+    expect(archivist.locator("form.handover button")).to_be_visible()
+    screenshot(archivist, "13-年度案卷目录")
+    with archivist.expect_download() as download:
+        archivist.click("text=下载目录（XLSX）")
+    name = download.value.suggested_filename          # 案卷目录 or 归档文件目录, as [arrangement] unit says
+    assert name.startswith("2023年度约谈档案") and name.endswith("目录.xlsx"), name
+    sheet = load_workbook(io.BytesIO(download.value.path().read_bytes())).active
+    assert code in [row[1] for row in sheet.iter_rows(values_only=True)]
+    approver = person("app")
+    approver.click("header nav >> text=整理与移交")
+    assert approver.locator("form.handover").count() == 0              # the approver reads, never hands over
+    assert not archivist.errors and not approver.errors, (archivist.errors, approver.errors)
 
 
 def test_statistics_are_drawn(person):

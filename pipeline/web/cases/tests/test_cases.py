@@ -66,6 +66,8 @@ def test_case_page_shows_the_record_findings_versions_and_ledger(stored_cases, c
     for text in ("第十三条", "约谈通知书送达不足3个工作日", "served_on", "第六条第（二）项", "江西省市场监督管理局",
                  "第 1 版", "台账记录", "查看案卷", "核验"):
         assert text in html, text
+    # Its retention (closed 2025-03-31, six years), as the retention list reckons it.
+    assert "6 年，保管至 2031-12-31，2032-01-01 起可销毁" in html
     assert AccessEvent.objects.filter(account="rea", kind=AccessEvent.CASE_VIEW,
                                       target=stored_cases["recent"]).exists()
     approver = client_for("app").get(f"/cases/{stored_cases['recent']}/").content.decode()

@@ -129,6 +129,7 @@ def test_ingest_through_the_api_with_a_token(web_home, accounts, tmp_path):
     row = response.json()
     case_id = json.loads((EXAMPLES / "bureau-video" / "case.json").read_text(encoding="utf-8"))["case_id"]
     assert row["status"] == "ingested" and row["case_id"] == case_id and len(row["dossier_sha256"]) == 64
+    assert row["archival_code"] and "2025" in row["archival_code"]
     entry = api.ledger_list(web_home, case_id, actor=api.Actor(name="pytest", role="auditor")).entries[-1]
     assert entry.action == "ingest" and entry.actor == "arc2" and entry.role == "archivist"
     again = client.post("/api/ingest", {"bundle": upload(good)}, HTTP_AUTHORIZATION=f"Token {token}")

@@ -38,13 +38,14 @@ def test_a_destruction_plan_walked_by_different_people(web_home, stored_cases, c
     from tests.stored_cases import store_case
 
     # a due case of this test's own: the session's archive is shared, and a walk may have destroyed the others
-    store_case(web_home, "KEEP-2016-001", date(2016, 5, 31))
+    code = store_case(web_home, "KEEP-2016-001", date(2016, 5, 31)).archival_code
     drafted = client_for("both").post("/keeping/plans/")
     assert drafted.status_code == 302 and "/keeping/plans/" in drafted["Location"]
     plan_url = drafted["Location"]
     plan_id = plan_url.rstrip("/").split("/")[-1]
     page = client_for("both").get(plan_url).content.decode()
     assert "KEEP-2016-001" in page and "批准销毁" not in page          # the drafter gets no approve button
+    assert f'<td class="code">{code}</td>' in page                      # the case named by its 档号
     refused = client_for("both").post(plan_url + "review", {"decision": "approve", "reason": "同意"})
     assert refused.status_code == 403 and "不能审批自己编制的清册" in refused.content.decode()
     assert client_for("app").post(plan_url + "review", {"decision": "approve", "reason": "经鉴定同意"}).status_code == 302
@@ -57,7 +58,7 @@ def test_a_destruction_plan_walked_by_different_people(web_home, stored_cases, c
     state = api.approvals.plan_state(web_home, plan_id, actor=api.Actor(name="t", role="auditor"))
     assert state.state == "executed" and state.approver == "app" and state.witnesses == ["arc2", "app2"]
     tombstone = client_for("rea").get("/cases/KEEP-2016-001/").content.decode()
-    assert "已销毁" in tombstone
+    assert "已销毁" in tombstone and f'<span class="code archival-code">{code}</span>' in tombstone
     listing = client_for("app").get(f"/keeping/plans/{plan_id}/files/销毁清册.xlsx")
     assert listing.status_code == 200 and b"".join(listing.streaming_content)[:2] == b"PK"
     assert client_for("app").get(f"/keeping/plans/{plan_id}/files/..%2F..%2Fyuetan.toml").status_code == 404
