@@ -92,8 +92,12 @@ def build_dossier(source: Path, dest: Path, *, home: ArchiveHome, converter, fil
         with times.timed("intake"):
             bundle = stack.enter_context(open_case(source))
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="yuetan-build-")))
-        return build_from_bundle(bundle, dest, work=work, home=home, converter=converter,
-                                 filed_by=filed_by, archived_on=archived_on, times=times)
+        built = build_from_bundle(bundle, dest, work=work, home=home, converter=converter,
+                                  filed_by=filed_by, archived_on=archived_on, times=times)
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("各阶段耗时（秒；阶段可重叠，合计可超过全程）：\n%s",
+                  "\n".join(clock.stage_table([(built.case_id, times.finish())])))
+    return built
 
 
 def warm_up() -> None:

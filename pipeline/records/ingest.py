@@ -154,10 +154,19 @@ def ingest_cases(sources: list[Path], *, home: ArchiveHome, actor: Actor, jobs: 
 
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest") as pool:
-            return list(pool.map(one, sources))
+            results = list(pool.map(one, sources))
     finally:
         for c in converters:
             c.close()
+    log_stage_table(results)
+    return results
+
+
+def log_stage_table(results: list[IngestResult]) -> None:
+    """The stage table (seconds per stage and case, and the median) at `-v`: where each case's time went."""
+    rows = [(r.case_id or Path(r.source).name, r.stages) for r in results if r.stages]
+    if rows and log.isEnabledFor(logging.DEBUG):
+        log.debug("各阶段耗时（秒；阶段可重叠，合计可超过全程）：\n%s", "\n".join(clock.stage_table(rows)))
 
 
 def ingest_case(source: Path, *, home: ArchiveHome, actor: Actor, converter, supersede: bool = False,

@@ -4,15 +4,23 @@ the cache. Real archive homes (copies of the example archive), LibreOffice, OCRm
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
+
+import pikepdf
+import pytest
 
 from archive_store.catalog import Catalog
+from archive_store.clock import STAGES, stage_table
 from archive_store.durable import sha256_file
+from archive_store.errors import ConversionFailed
+from pipeline.dossier import build_dossier
 from pipeline.pdf.upload_cache import upload_cache
 from pipeline.records.ingest import ingest_case
 from pipeline.records.retention import execute_plan, plan_destruction, purge_leftovers
 
 from . import odd_uploads as odd
-from .conftest import load_example, person
+from .conftest import EXAMPLES, load_example, person
+from .stored_cases import new_home
 
 ONSITE = "institution-onsite"
 CASE_ID = load_example(ONSITE)["case_id"]
@@ -45,13 +53,14 @@ def test_a_reingested_upload_is_served_from_the_cache_and_a_changed_one_is_not(a
     result = new_version(home, corrected, converter, cache)
     assert (cache.hits, cache.misses) == (3, 0)
     assert result.version == 2 and upload_pdfs(home, CASE_ID, 2) == first
+    assert set(result.stages) >= set(STAGES) - {"normalise"} | {"wall"}, "the stage table explains every second"
 
     # the scan is retaken (other bytes): it alone is normalised, by OCR, and the other two still come from the cache
     retaken = make_case(ONSITE, lambda c: c["organizer"]["contact"].update(phone="0791-86358122"))
     odd.scan_image(text="整改复查记录 重新拍摄").save(retaken / SCAN, quality=90, dpi=(150, 150))
     cache = upload_cache(home)
-    new_version(home, retaken, converter, cache)
-    assert (cache.hits, cache.misses) == (2, 1)
+    result = new_version(home, retaken, converter, cache)
+    assert (cache.hits, cache.misses) == (2, 1) and result.stages["normalise"] > 0
     third = upload_pdfs(home, CASE_ID, 3)
     assert third["整改方案.pdf"] == first["整改方案.pdf"] and third["整改报告.pdf"] == first["整改报告.pdf"]
     assert third[SCAN] != first[SCAN]
@@ -89,3 +98,45 @@ def test_purge_leftovers_names_a_cache_entry_an_interrupted_purge_left(archive_c
     assert cache.holds(sha)
     problems = purge_leftovers(home)
     assert len(problems) == 1 and sha in problems[0] and "规范化缓存" in problems[0]
+
+
+# --- check once, where it counts ---------------------------------------------------------------------------------
+
+class PlainNotice:
+    """Error injection only: the converter hands back the notice as a plain PDF with a font it does not embed (real
+    LibreOffice never does), which the converter no longer checks for a document of the dossier."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def convert_to_pdfa(self, src, dest, *, timeout=None, checked=True):
+        if "通知书" not in Path(src).stem:
+            return self.inner.convert_to_pdfa(src, dest, timeout=timeout, checked=checked)
+        pdf = pikepdf.new()
+        pdf.add_blank_page(page_size=(595, 842))
+        page = pdf.pages[0]
+        font = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                                                    BaseFont=pikepdf.Name.Helvetica))
+        page.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+        page.Contents = pdf.make_stream(b"BT /F1 24 Tf 72 720 Td (Notice) Tj ET")
+        pdf.save(dest)
+        return dest
+
+
+def test_a_document_the_converter_no_longer_checks_is_checked_in_the_dossier(converter, tmp_path):
+    home = new_home(tmp_path / "home")
+    dest = tmp_path / "out" / "dossier.pdf"
+    with pytest.raises(ConversionFailed) as exc:
+        build_dossier(EXAMPLES / "bureau-video", dest, home=home, converter=PlainNotice(converter), filed_by="测试")
+    assert "PDF/A-3b" in exc.value.message and "未封存入库" in exc.value.message
+    assert "Helvetica" in exc.value.message or "嵌入" in exc.value.message or "embed" in exc.value.message
+    assert not dest.exists()
+
+
+def test_the_stage_table_has_a_row_per_case_and_the_median():
+    lines = stage_table([("A", {"intake": 0.1, "convert": 1.0, "wall": 2.0}),
+                         ("B", {"intake": 0.3, "normalise": 2.5, "wall": 3.0})])
+    assert lines[0].split() == ["接收核验", "转换", "规范化/OCR", "全程"]
+    assert lines[1].split() == ["A", "0.10", "1.00", "0.00", "2.00"]
+    assert lines[3].split() == ["中位数", "0.20", "0.50", "1.25", "2.50"]
+    assert len({len(line.encode("gbk")) for line in lines}) == 1, "columns line up (CJK counts two)"
