@@ -80,6 +80,7 @@ class BuiltDossier:
     documents: list[tuple[str, str, Path]] = field(default_factory=list)  # (key, title, pdf) in dossier order
     uploads: list[NormalisedUpload] = field(default_factory=list)   # in archival order: rungs and their seconds
     archival_code: str = ""                                              # 档号
+    normalised: list[dict] = field(default_factory=list)   # cache entries of the uploads normalised now (not hits)
 
 
 def build_dossier(source: Path, dest: Path, *, home: ArchiveHome, converter, filed_by: str,
@@ -192,7 +193,9 @@ def build_from_bundle(bundle: CaseBundle, dest: Path, *, work: Path, home: Archi
                         manifest=manifest,
                         manifest_sha256=digest, dossier_sha256=hashlib.sha256(dest.read_bytes()).hexdigest(),
                         page_count=page_total, findings=findings, removed_content=removed, case=case,
-                        component_files=component_files, documents=documents, uploads=uploads)
+                        component_files=component_files, documents=documents, uploads=uploads,
+                        normalised=[UploadCache.entry_of(sha256_file(a.path), a.attachment.file, u)
+                                    for a, u in zip(attachments, uploads) if not u.cached])
 
 
 def official_documents(case: Case, number: str, work: Path, converter, fonts, times: clock.StageTimes,
@@ -269,7 +272,7 @@ def normalise_uploads(attachments: list[AttachmentFile], work: Path, *, converte
                       cache: UploadCache | None = None) -> PendingUploads:
     """Start normalising every upload: each in a job of its own (`normalise_upload`), at most one per core at a
     time; a DOCX is first converted here, by this thread's LibreOffice. Uploads normalised before come from
-    `cache`; what is normalised now is put there."""
+    `cache`; what is normalised now goes there once the case is stored (`BuiltDossier.normalised`)."""
     futures: list[Future] = []
     for a in attachments:
         dest = work / f"upload-{a.index}.pdf"
@@ -286,17 +289,15 @@ def normalise_uploads(attachments: list[AttachmentFile], work: Path, *, converte
                 folder = work / f"upload-{a.index}-docx"
                 folder.mkdir()
                 converted = convert_docx_upload(a.path, folder, converter)
-        futures.append(job_waiters().submit(_normalise_in_job, a, dest, converted, times, cache, original_sha))
+        futures.append(job_waiters().submit(_normalise_in_job, a, dest, converted, times))
     return PendingUploads(futures)
 
 
-def _normalise_in_job(a: AttachmentFile, dest: Path, converted: Path | None, times: clock.StageTimes,
-                      cache: UploadCache | None, original_sha: str) -> NormalisedUpload:
+def _normalise_in_job(a: AttachmentFile, dest: Path, converted: Path | None,
+                      times: clock.StageTimes) -> NormalisedUpload:
     with clock.timed(log, "规范化上传材料 %s", a.attachment.file), times.timed("normalise"):
         upload = process.run_job(normalise_upload, a.path, dest, converted=converted,
                                  what=f"规范化上传材料“{a.attachment.file}”", timeout=UPLOAD_TIMEOUT)
-    if cache is not None:
-        cache.put(original_sha, a.attachment.file, upload)
     return upload
 
 

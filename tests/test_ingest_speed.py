@@ -15,7 +15,7 @@ from archive_store.durable import sha256_file
 from archive_store.errors import ConversionFailed
 from pipeline.dossier import build_dossier
 from pipeline.pdf.upload_cache import upload_cache
-from pipeline.records.ingest import ingest_case
+from pipeline.records.ingest import ingest_case, ingest_cases
 from pipeline.records.retention import execute_plan, plan_destruction, purge_leftovers
 
 from . import odd_uploads as odd
@@ -65,6 +65,18 @@ def test_a_reingested_upload_is_served_from_the_cache_and_a_changed_one_is_not(a
     assert third["整改方案.pdf"] == first["整改方案.pdf"] and third["整改报告.pdf"] == first["整改报告.pdf"]
     assert third[SCAN] != first[SCAN]
     assert cache.holds(sha256_file(retaken / SCAN)), "what was normalised now is kept for the next time"
+
+
+def test_a_refused_case_leaves_nothing_in_the_cache(make_case, tmp_path):
+    home = new_home(tmp_path / "home")
+    folder = make_case(ONSITE)
+    report = folder / "整改报告.pdf"
+    report.write_bytes(report.read_bytes()[: report.stat().st_size // 2])     # the two others normalise fine
+    [result] = ingest_cases([folder], home=home, actor=person("档案员甲"))
+    assert result.status == "refused" and "整改报告.pdf" in result.message
+    cache = home.path / "cache" / "normalised"
+    assert not cache.exists() or [p for p in cache.rglob("*") if p.is_file()] == []
+    assert not any(upload_cache(home).holds(sha256_file(folder / name)) for name in ("整改方案.pdf", SCAN))
 
 
 def test_purge_removes_the_cache_entries_of_destroyed_uploads(archive_copy, tmp_path):

@@ -17,6 +17,7 @@ import os
 import select
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -173,7 +174,8 @@ def run_job(target: Callable, *args, what: str, timeout: float, timed_out: Calla
     with LibreOffice's UNO threads) from the fork server, since forking a threaded process is not safe."""
     ctx = multiprocessing.get_context("fork" if _in_job else "forkserver")
     receive, send = ctx.Pipe(duplex=False)
-    job = ctx.Process(target=_job_main, args=(send, target, args, kwargs), name=f"yuetan-job {what}")
+    job = ctx.Process(target=_job_main, args=(send, tempfile.gettempdir(), target, args, kwargs),
+                      name=f"yuetan-job {what}")
     started = time.monotonic()
     job.start()
     send.close()
@@ -200,11 +202,13 @@ def run_job(target: Callable, *args, what: str, timeout: float, timed_out: Calla
     return value
 
 
-def _job_main(send, target: Callable, args: tuple, kwargs: dict) -> None:
-    """In the job: its own session, then the work; the answer (value or exception) goes back over `send`."""
+def _job_main(send, temp: str, target: Callable, args: tuple, kwargs: dict) -> None:
+    """In the job: its own session and the caller's temporary folder (the command's scratch folder, not the one the
+    fork server started with), then the work; the answer (value or exception) goes back over `send`."""
     global _in_job
     _in_job = True
     os.setsid()
+    os.environ["TMPDIR"] = tempfile.tempdir = temp
     try:
         answer = ("ok", target(*args, **kwargs))
     except BaseException as exc:  # noqa: BLE001 - everything goes back to the caller, which raises it

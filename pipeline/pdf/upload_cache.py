@@ -5,9 +5,9 @@ normaliser's version (`normaliser_version`: the ladder's own version and the ver
 whose output it keeps), and holds what `normalise_upload` returned: the PDF/A-2b file and how it was made (rung,
 attempts, removed content). Reusing an entry gives the same bytes and the same manifest entry as normalising again.
 
-Layout: <home>/cache/normalised/<sha256 of the original>/<key>/entry.json and upload.pdf. Once the case is stored,
-the PDF is in the blob store too and the copy here is dropped (`release`): a later hit is served from the blob store,
-by the PDF's own sha256, checked on the way out. Purging a case removes the entries of its uploads (`forget`), so a
+Layout: <home>/cache/normalised/<sha256 of the original>/<key>/entry.json. An entry is put only once its case is
+stored (ingest, after the catalog transaction), so a refused or failed case leaves nothing here; a hit is served
+from the blob store, by the PDF's own sha256. Purging a case removes the entries of its uploads (`forget`), so a
 destroyed upload leaves nothing here. An entry that cannot be read or whose PDF is gone is a miss, never an error.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-from archive_store.durable import fsync_dir, sha256_file
+from archive_store.durable import fsync_dir, fsync_file, sha256_file
 from pipeline.pdf.ladder import RungAttempt
 from pipeline.pdf.normalise import LADDER_VERSION, NormalisedUpload
 
@@ -95,41 +95,43 @@ class UploadCache:
         if self.blobs is not None and self.blobs.has(pdf_sha):
             try:
                 self.blobs.export_to(pdf_sha, dest)
-                return True
             except Exception:  # noqa: BLE001 - a damaged blob is audit's to report; here it is a miss
+                dest.unlink(missing_ok=True)
                 return False
+            if sha256_file(dest) == pdf_sha:
+                return True
+            dest.unlink()
         return False
 
-    def put(self, original_sha256: str, name: str, upload: NormalisedUpload) -> None:
-        """Keep `upload` (its PDF is copied); an entry that is there already stays."""
-        folder = self._folder(original_sha256, name)
+    @staticmethod
+    def entry_of(original_sha256: str, name: str, upload: NormalisedUpload) -> dict:
+        """What `put` keeps of an upload just normalised (made while its PDF is at hand, kept after storing)."""
+        return {"original_sha256": original_sha256, "name": name, "media_type": upload.media_type,
+                "removed": list(upload.removed), "repaired": list(upload.repaired), "ocr_pages": upload.ocr_pages,
+                "page_count": upload.page_count, "rung": upload.rung, "attempts": [asdict(a) for a in upload.attempts],
+                "pdf_sha256": sha256_file(upload.pdf), "normaliser": normaliser_version()}
+
+    def put(self, entry: dict) -> bool:
+        """Keep `entry` (`entry_of`) once the case is stored: its PDF is then in the blob store, which serves it, and
+        the purge of the case removes the entry. An entry that is there already stays. False when not kept."""
+        original_sha, pdf_sha = str(entry.get("original_sha256", "")), str(entry.get("pdf_sha256", ""))
+        if not (_SHA.match(original_sha) and _SHA.match(pdf_sha)) or self.blobs is None or not self.blobs.has(pdf_sha):
+            return False
+        folder = self._folder(original_sha, entry["name"])
         if (folder / ENTRY).is_file():
-            return
-        entry = {"name": name, "media_type": upload.media_type, "removed": list(upload.removed),
-                 "repaired": list(upload.repaired), "ocr_pages": upload.ocr_pages, "page_count": upload.page_count,
-                 "rung": upload.rung, "attempts": [asdict(a) for a in upload.attempts],
-                 "pdf_sha256": sha256_file(upload.pdf), "normaliser": normaliser_version()}
+            return True
         partial = folder.with_name(f".{folder.name}.{uuid.uuid4().hex}.partial")
         try:
             partial.mkdir(parents=True)
-            shutil.copyfile(upload.pdf, partial / PDF)
             (partial / ENTRY).write_text(json.dumps(entry, ensure_ascii=False, indent=1), encoding="utf-8")
+            fsync_file(partial / ENTRY)
             os.rename(partial, folder)
             fsync_dir(folder.parent)
+            return True
         except OSError:
-            pass            # another ingest put it first, or the disk is full: the cache is only a cache
+            return False    # another ingest put it first, or the disk is full: the cache is only a cache
         finally:
             shutil.rmtree(partial, ignore_errors=True)
-
-    def release(self, original_sha256: str, name: str) -> None:
-        """The case is stored: once its PDF is in the blob store, the copy here goes (the entry stays)."""
-        folder = self._folder(original_sha256, name)
-        try:
-            pdf_sha = json.loads((folder / ENTRY).read_text(encoding="utf-8"))["pdf_sha256"]
-        except (OSError, ValueError, KeyError, TypeError):
-            return
-        if self.blobs is not None and _SHA.match(str(pdf_sha)) and self.blobs.has(pdf_sha):
-            (folder / PDF).unlink(missing_ok=True)
 
     def holds(self, original_sha256: str) -> bool:
         """Whether anything is kept for this original (`purge_leftovers` asks)."""

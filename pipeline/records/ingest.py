@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 BUILT_FILE = "built.json"
 DOSSIER_NAME = "dossier.pdf"
 TEXTS_FILE = "texts.json"
+NORMALISED_FILE = "normalised.json"      # the build's new normalisation-cache entries, put once the case is stored
 
 
 class Status:
@@ -254,10 +255,10 @@ def _ingest_locked(bundle: CaseBundle, label: str, *, home: ArchiveHome, actor: 
     stage("store")
     with clock.timed(log, "入库 %s：存储与登记", case.case_id), times.timed("store"):
         stored = store_build(staged, bundle, content, home=home, actor=actor, previous=current)
-        if uploads_cache is not None:
-            release_cached_uploads(uploads_cache, bundle)
     if stored.dossier_sha256 != staged.dossier_sha256:     # stored meanwhile by an ingest that took no lock
         return _already_stored(stored, label, home)
+    if uploads_cache is not None:
+        cache_normalised(uploads_cache, staged)
     crash_point("after_catalog")
     stage("index")
     with clock.timed(log, "入库 %s：编入索引", case.case_id), times.timed("index"):
@@ -302,10 +303,16 @@ def _staging_dir(home: ArchiveHome, content: str) -> Path:
     return home.path / "staging" / content
 
 
-def release_cached_uploads(cache, bundle: CaseBundle) -> None:
-    """The case is stored, so its normalised uploads are in the blob store: the cache's own copies go."""
-    for a in bundle.attachments:
-        cache.release(sha256_file(a.path), a.attachment.file)
+def cache_normalised(cache, staged: StagedBuild) -> None:
+    """The case is stored, its normalised uploads with it: the cache now knows them (see pipeline.pdf.upload_cache).
+    Only a stored case's uploads are kept, so a refused or failed case leaves nothing there."""
+    try:
+        entries = json.loads((staged.folder / NORMALISED_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return                  # a build staged before the cache existed
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict):
+            cache.put(entry)
 
 
 def _staged_build(bundle: CaseBundle, content: str, *, home: ArchiveHome, actor: Actor, converter,
@@ -383,6 +390,7 @@ def _write_staged(built: BuiltDossier, folder: Path) -> None:
               "page_count": built.page_count, "archived_on": clock.today().isoformat(),
               "findings": [f.as_dict() for f in built.findings], "files": files,
               "documents": [[key, title, str(Path(pdf).relative_to(folder))] for key, title, pdf in built.documents]}
+    (folder / NORMALISED_FILE).write_text(json.dumps(built.normalised, ensure_ascii=False), encoding="utf-8")
     for path in folder.rglob("*"):
         if path.is_file():
             fsync_file(path)
