@@ -40,6 +40,7 @@ from pipeline.pdf.assemble import (
     numbered_ranges,
 )
 from pipeline.pdf.assemble import page_count as page_count_of
+from pipeline.pdf.ladder import PDF_RUNGS
 from pipeline.pdf.manifest import (
     MANIFEST_NAME,
     Component,
@@ -47,8 +48,11 @@ from pipeline.pdf.manifest import (
     canonical_json,
     manifest_sha256,
 )
-from pipeline.pdf.ladder import PDF_RUNGS
-from pipeline.pdf.normalise import NormalisedUpload, convert_docx_upload, normalise_upload
+from pipeline.pdf.normalise import (
+    NormalisedUpload,
+    convert_docx_upload,
+    normalise_upload,
+)
 from pipeline.pdf.pdfa import check_pdfa
 from pipeline.pdf.seal import seal_pdf
 from pipeline.pdf.stamp import stamp_first_page

@@ -87,7 +87,7 @@ SHAPES = ("institution-onsite", "bureau-video", "refused-to-sign")
 def make_example_shaped_cases(n: int, dest: Path, *, seed: int = 7) -> list[Path]:
     """`n` cases shaped like the three bundled examples in turn (two text PDFs and a scanned page; a DOCX and a
     text PDF; a text PDF and a screenshot), each with its own id, target and notice number (the bureau case takes
-    the next one from the register) and uploads of its own: the same pages, but no two files alike, so nothing is
+    the next one from the register, in 2024) and uploads of its own: the same pages, but no two files alike, so nothing is
     served from the normalisation cache and every scan is read by OCR again."""
     rng = random.Random(seed)
     dest.mkdir(parents=True, exist_ok=True)
@@ -104,6 +104,10 @@ def make_example_shaped_cases(n: int, dest: Path, *, seed: int = 7) -> list[Path
             case["target"]["credit_code"] = credit_code(rng)
         if case["notice"].get("number"):
             case["notice"]["number"] = f"赣市监检约〔2025〕{2000 + i}号"
+        else:
+            # the register's next number, in 2024: in 2025 it could be the own number of a case still being
+            # normalised under -j 2 (the register is asked only once the uploads are archivable)
+            _shift_dates(case, timedelta(days=-365))
         folder = dest / case["case_id"]
         folder.mkdir()
         for attachment in case["attachments"]:
