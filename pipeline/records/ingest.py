@@ -134,7 +134,10 @@ def ingest_cases(sources: list[Path], *, home: ArchiveHome, actor: Actor, jobs: 
     idle = queue.SimpleQueue()
     converters = [pdfa_converter() for _ in range(workers)]
     for c in converters:
-        c.start()                   # LibreOffice starts now and is connected to in the background
+        try:
+            c.start()               # LibreOffice starts now and is connected to in the background
+        except YuetanError:
+            pass                    # not installed or broken: each case that needs it says so in its own row
         idle.put(c)
     warm_up()
     lock = threading.Lock()
