@@ -161,7 +161,22 @@ def warm_up(preload: Iterable[str] = ()) -> None:
     if not _in_job:
         from multiprocessing import forkserver
 
+        _tolerant_temp_dir_removal()
         forkserver.ensure_running()
+
+
+def _tolerant_temp_dir_removal() -> None:
+    """multiprocessing keeps the fork server's socket in a folder (pymp-*) inside the temporary folder of the moment,
+    for a command its scratch folder, which is removed when the command ends, before Python's exit handlers run;
+    multiprocessing's own removal of the folder at exit would then print a traceback. Let it find the folder gone."""
+    import functools
+    import shutil
+    from multiprocessing import util
+
+    folder = util.get_temp_dir()
+    for finalizer in list(getattr(util, "_finalizer_registry", {}).values()):
+        if getattr(finalizer, "_callback", None) is getattr(util, "_remove_temp_dir", None):
+            finalizer._args = (functools.partial(shutil.rmtree, ignore_errors=True), folder)
 
 
 def run_job(target: Callable, *args, what: str, timeout: float, timed_out: Callable[[], YuetanError] | None = None,
