@@ -29,6 +29,10 @@ class YuetanError(Exception):
         self.message = message
         self.reported = reported      # the face has shown the details already; only the exit status is left
 
+    def __reduce__(self):
+        """Pickled with its own fields, so an error raised in a worker process arrives whole."""
+        return (_rebuild, (type(self), self.__dict__))
+
 
 @dataclass(frozen=True)
 class CaseProblem:
@@ -52,6 +56,13 @@ class InvalidCase(YuetanError):
         head = f"案件 {source} 不符合数据契约，共 {len(self.problems)} 处问题" if source else \
             f"案件不符合数据契约，共 {len(self.problems)} 处问题"
         super().__init__(head + "：\n" + "\n".join(f"  - {p}" for p in self.problems), reported=reported)
+
+
+def _rebuild(cls: type, fields: dict) -> YuetanError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, fields.get("message", ""))
+    error.__dict__.update(fields)
+    return error
 
 
 class InvalidArgument(YuetanError):

@@ -79,3 +79,67 @@ def _shift_dates(value, shift: timedelta):
             return value
         return (day + shift).isoformat() + value[10:]
     return value
+
+
+SHAPES = ("institution-onsite", "bureau-video", "refused-to-sign")
+
+
+def make_example_shaped_cases(n: int, dest: Path, *, seed: int = 7) -> list[Path]:
+    """`n` cases shaped like the three bundled examples in turn (two text PDFs and a scanned page; a DOCX and a
+    text PDF; a text PDF and a screenshot), each with its own id, target and notice number (the bureau case takes
+    the next one from the register, in 2024) and uploads of its own: the same pages, but no two files alike, so nothing is
+    served from the normalisation cache and every scan is read by OCR again."""
+    rng = random.Random(seed)
+    dest.mkdir(parents=True, exist_ok=True)
+    folders = []
+    for i in range(1, n + 1):
+        shape = SHAPES[(i - 1) % len(SHAPES)]
+        case = json.loads((EXAMPLES / shape / "case.json").read_text(encoding="utf-8"))
+        city = rng.choice(_CITIES)
+        case["case_id"] = f"SHP-2025-{i:05d}"
+        if case["target"]["kind"] == "bureau":
+            case["target"]["name"] = f"{city}市市场监督管理局{i}"
+        else:
+            case["target"]["name"] = f"江西{city}{rng.choice('华信达诚正源')}{rng.choice(_TRADES)}有限公司{i}"
+            case["target"]["credit_code"] = credit_code(rng)
+        if case["notice"].get("number"):
+            case["notice"]["number"] = f"赣市监检约〔2025〕{2000 + i}号"
+        else:
+            # the register's next number, in 2024: in 2025 it could be the own number of a case still being
+            # normalised under -j 2 (the register is asked only once the uploads are archivable)
+            _shift_dates(case, timedelta(days=-365))
+        folder = dest / case["case_id"]
+        folder.mkdir()
+        for attachment in case["attachments"]:
+            _unique_copy(EXAMPLES / shape / attachment["file"], folder / attachment["file"], f"{case['case_id']}")
+        (folder / "case.json").write_text(json.dumps(case, ensure_ascii=False, indent=1), encoding="utf-8")
+        folders.append(folder)
+    return folders
+
+
+def _unique_copy(src: Path, dest: Path, mark: str) -> None:
+    """`src` with `mark` worked in (document metadata, or a few pixels in a corner of a picture)."""
+    suffix = src.suffix.lower()
+    if suffix == ".pdf":
+        import pikepdf
+
+        with pikepdf.open(src) as pdf:
+            pdf.docinfo["/Subject"] = mark
+            pdf.save(dest)
+    elif suffix == ".docx":
+        from docx import Document
+
+        document = Document(src)
+        document.core_properties.subject = mark
+        document.save(dest)
+    elif suffix in (".jpg", ".jpeg", ".png"):
+        from PIL import Image, ImageDraw
+
+        with Image.open(src) as image:
+            image.load()
+            info = {"dpi": image.info["dpi"]} if "dpi" in image.info else {}
+            drawn = image.copy()
+        ImageDraw.Draw(drawn).text((4, 4), mark, fill=0 if drawn.mode in ("L", "1") else (0, 0, 0))
+        drawn.save(dest, quality=92, **info) if suffix != ".png" else drawn.save(dest, **info)
+    else:
+        shutil.copyfile(src, dest)

@@ -232,7 +232,14 @@ def test_the_check_tells_violated_from_cannot_confirm(tmp_path):
 
 
 def test_every_rung_has_its_own_time_out(tmp_path):
+    # Type 3 text (refused by the first rungs) and a scanned page, so that every rung has OCR to do: a rung that
+    # only checks a text layer ends in far less than 0.3 s and would not show its time-out
     src = odd.type3_pdf(tmp_path / "图纸.pdf")
+    scan = tmp_path / "scan.pdf"
+    odd.scan_image().save(scan, resolution=150)
+    with pikepdf.open(src, allow_overwriting_input=True) as pdf, pikepdf.open(scan) as scanned:
+        pdf.pages.extend(scanned.pages)
+        pdf.save(src)
     with pytest.raises(ConversionFailed) as exc:
         normalise_upload(src, tmp_path / "out" / "out.pdf", timeout=0.3)
     message = exc.value.message

@@ -273,7 +273,7 @@ class NotPdfaConverter:
     def __init__(self, result: Path):
         self.result = result
 
-    def convert_to_pdfa(self, src: Path, dest: Path, *, timeout=60):
+    def convert_to_pdfa(self, src: Path, dest: Path, *, timeout=60, checked=True):
         dest.write_bytes(self.result.read_bytes())
 
 
@@ -359,7 +359,8 @@ def test_ocrmypdf_command_line():
     assert cmd[:3] == [sys.executable, "-m", "ocrmypdf"]
     joined = " ".join(cmd)
     assert "--language chi_sim+eng" in joined and "--skip-text" in joined and "--jobs 1" in joined
-    assert "--image-dpi 150" in joined and "--output-type" not in joined
+    assert "--image-dpi 150" in joined
+    assert "--output-type pdf" in joined and "--optimize 0" in joined, "PDF/A and its check are normalisation's"
 
 
 def test_count_ocr_pages_from_sidecar():

@@ -40,7 +40,7 @@ from archive_store.errors import (
     InvalidArgument,
     YuetanError,
 )
-from pipeline.external.process import brief, file_tail, kill_group, tail
+from pipeline.external.process import brief, file_tail, kill_group, tail, wait_exit
 
 __all__ = ["LibreOfficeConverter", "PDF_EXPORT_OPTIONS", "IMPORT_FILTERS"]
 
@@ -166,8 +166,11 @@ class LibreOfficeConverter:
 
     # --- conversion -------------------------------------------------------------------------------
 
-    def convert_to_pdfa(self, src: Path, dest: Path, *, timeout: float | None = None) -> Path:
-        """Convert the Word document `src` to PDF/A-2b at `dest` (written whole or not at all)."""
+    def convert_to_pdfa(self, src: Path, dest: Path, *, timeout: float | None = None, checked: bool = True) -> Path:
+        """Convert the Word document `src` to PDF/A-2b at `dest` (written whole or not at all).
+
+        `checked=False` leaves out the converter's `check_output` for an intermediate file that is checked where it
+        ends up (a document of the dossier, checked in the dossier): the output is still opened and rewritten."""
         src, dest = Path(src), Path(dest)
         limit = self.default_timeout if timeout is None else float(timeout)
         name = src.name
@@ -187,7 +190,7 @@ class LibreOfficeConverter:
                 shutil.copyfile(src, source)
                 exported = work / "export.pdf"
                 self._export_with_retry(source, exported, import_filter, limit, name)
-                return _finish(exported, dest, name, self.check_output)
+                return _finish(exported, dest, name, self.check_output if checked else None)
             finally:
                 shutil.rmtree(work, ignore_errors=True)
 
@@ -214,7 +217,8 @@ class LibreOfficeConverter:
         profile = self.profile_dir
         profile.mkdir(parents=True, exist_ok=True)
         try:
-            return _Office.launch(profile, self._given_port, self._root / "soffice.log")
+            return _Office.launch(profile, self._given_port, self._root / "soffice.log",
+                                  graceful=self._given_profile is not None)
         except BaseException:
             self.close()
             raise
@@ -225,27 +229,33 @@ class LibreOfficeConverter:
 class _Office:
     """One soffice.bin process with its UNO connection (made on first use) and guard process."""
 
-    def __init__(self, executable: Path, profile: Path, port: int, fixed_port: bool, log: Path):
+    def __init__(self, executable: Path, profile: Path, port: int, fixed_port: bool, log: Path, graceful: bool):
         self.executable = executable
         self.profile_url = profile.as_uri()
         self.port = port
         self.fixed_port = fixed_port
         self.log = log
+        self.graceful = graceful      # a profile that is kept: let LibreOffice quit and write it; else just kill
         self.proc: subprocess.Popen | None = None
         self.guard: subprocess.Popen | None = None
         self.desktop = None
         self.timed_out = False
         self._finalizer = None
+        self._ready = threading.Event()     # set when the background connection is made, or has failed
+        self._connect_error: BaseException | None = None
 
     @property
     def pid(self) -> int | None:
         return self.proc.pid if self.proc is not None else None
 
     @classmethod
-    def launch(cls, profile: Path, port: int | None, log: Path) -> _Office:
+    def launch(cls, profile: Path, port: int | None, log: Path, *, graceful: bool = True) -> _Office:
+        """Start soffice.bin and connect to it in the background: LibreOffice takes a second or more to start, which
+        then passes while the caller does other work; the first conversion waits only for what is left of it."""
         _uno_modules()
-        office = cls(_soffice_bin(), profile, port or _free_port(), port is not None, log)
+        office = cls(_soffice_bin(), profile, port or _free_port(), port is not None, log, graceful)
         office._spawn()
+        office._connect_in_background()
         return office
 
     def _spawn(self) -> None:
@@ -265,8 +275,36 @@ class _Office:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def _connect_in_background(self) -> None:
+        self._ready.clear()
+        self._connect_error = None
+
+        def connecting() -> None:
+            try:
+                self._connect()
+            except BaseException as exc:  # noqa: BLE001 - handed to the conversion that waits for it
+                self._connect_error = exc
+            finally:
+                self._ready.set()
+
+        threading.Thread(target=connecting, name="yuetan-uno-connect", daemon=True).start()
+
     def connect(self) -> None:
-        """Wait until LibreOffice accepts UNO, restarting it once when a new profile asks to."""
+        """Wait for the background connection (an event); connect again after a lost bridge."""
+        if self._ready.is_set() and self.desktop is None and self._connect_error is None:
+            self._connect_in_background()
+        if not self._ready.wait(START_TIMEOUT + STOP_TIMEOUT):
+            raise ExternalProgramError(f"LibreOffice 在 {START_TIMEOUT:g} 秒内未能启动（端口 {self.port}）："
+                                       "请检查机器负载后重试")
+        if self.timed_out:
+            raise _Hung()
+        if self._connect_error is not None:
+            raise self._connect_error
+
+    def _connect(self) -> None:
+        """Connect once LibreOffice accepts UNO, restarting it once when a new profile asks to. LibreOffice gives no
+        sign that it listens, so the attempts are repeated; this runs in the background, and no conversion waits
+        on it idle unless it asks before LibreOffice is up."""
         deadline = time.monotonic() + START_TIMEOUT
         relaunched = False
         resolver = _uno_resolver()
@@ -292,7 +330,7 @@ class _Office:
                     raise ExternalProgramError(
                         f"LibreOffice 在 {START_TIMEOUT:g} 秒内未能启动（端口 {self.port}）：{_log_tail(self.log)}"
                         "请检查机器负载后重试") from None
-                time.sleep(0.05)
+                time.sleep(0.02)
         desktop = context.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", context)
         if not self._is_ours(context):
             self.stop()
@@ -367,10 +405,10 @@ class _Office:
         """Ask LibreOffice to quit; kill its process group if it does not within STOP_TIMEOUT."""
         if self.proc is None:
             return
-        if self.alive() and self.desktop is not None:
+        if self.graceful and self.alive() and self.desktop is not None:
             try:
                 self.desktop.terminate()
-                self.proc.wait(STOP_TIMEOUT)
+                wait_exit(self.proc, STOP_TIMEOUT)
             except Exception:  # noqa: BLE001 - the connection closes as LibreOffice exits; or it hangs
                 pass
         self.desktop = None
@@ -391,9 +429,7 @@ class _Office:
             guard.stdin.close()
         except OSError:
             pass
-        try:
-            guard.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
+        if not wait_exit(guard, STOP_TIMEOUT):
             guard.kill()
             guard.wait()
 

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from archive_store.errors import ConversionFailed, ExternalProgramError
-from pipeline.external.process import Program, run, tail
+from pipeline.external.process import Program, run_job, tail
 
 LANGUAGES = "chi_sim+eng"
 OCRMYPDF = Program("OCRmyPDF", ("tesseract-ocr", "tesseract-ocr-chi-sim", "tesseract-ocr-eng", "ghostscript"))
@@ -27,8 +27,14 @@ _SKIPPED_PAGES = re.compile(r"^\[OCR skipped on page\(s\) (\d+)(?:-(\d+))?\]$")
 
 def ocrmypdf_command(src: Path, dest: Path, *, sidecar: Path | None = None,
                      image_dpi: int | None = None) -> list[str]:
-    """The command line, kept separate so it can be logged and tested without running it."""
-    cmd = [sys.executable, "-m", "ocrmypdf", "--language", LANGUAGES, "--skip-text", "--jobs", "1"]
+    """The command line as `python -m ocrmypdf` would take it (a job runs the same arguments without starting
+    Python), kept separate so it can be logged and tested without running it."""
+    return [sys.executable, "-m", "ocrmypdf", *ocrmypdf_arguments(src, dest, sidecar=sidecar, image_dpi=image_dpi)]
+
+
+def ocrmypdf_arguments(src: Path, dest: Path, *, sidecar: Path | None = None,
+                       image_dpi: int | None = None) -> list[str]:
+    cmd = ["--language", LANGUAGES, "--skip-text", "--jobs", "1", "--output-type", "pdf", "--optimize", "0"]
     if image_dpi is not None:
         cmd += ["--image-dpi", str(image_dpi)]
     if sidecar is not None:
@@ -38,22 +44,46 @@ def ocrmypdf_command(src: Path, dest: Path, *, sidecar: Path | None = None,
 
 def run_ocrmypdf(src: Path, dest: Path, *, label: str | None = None, image_dpi: int | None = None,
                  timeout: float = DEFAULT_TIMEOUT) -> int:
-    """OCR the pages of `src` that have no text and write PDF/A to `dest`; return how many pages
-    were OCRed. `label` is the upload's name for messages (`src` may be a temporary copy)."""
+    """OCR the pages of `src` that have no text and write the PDF to `dest` (not PDF/A yet: normalisation makes it
+    that); return how many pages were OCRed. `label` is the upload's name for messages (`src` may be a temporary
+    copy)."""
     label = label or Path(src).name
     with tempfile.TemporaryDirectory(prefix="yuetan-ocr-") as work:
         sidecar = Path(work) / "sidecar.txt"
-        cmd = ocrmypdf_command(src, dest, sidecar=sidecar, image_dpi=image_dpi)
-        env = {**os.environ, "TMPDIR": work, "PYTHONIOENCODING": "utf-8"}
-        done = run(OCRMYPDF, cmd, what=f"识别“{label}”的文字", timeout=timeout, env=env, discard_stdout=True,
-                   timed_out=lambda: ConversionFailed(
-                       f"“{label}”的文字识别（OCRmyPDF）超过 {timeout:g} 秒仍未完成，已中止：文件可能页数过多或"
-                       "图像过大，请拆分或压缩后重新上传"))
-        _translate(done.returncode, done.stderr, label)
+        log_file = Path(work) / "ocrmypdf.log"
+        args = ocrmypdf_arguments(src, dest, sidecar=sidecar, image_dpi=image_dpi)
+        returncode = run_job(_ocrmypdf_main, args, work, log_file, what=f"识别“{label}”的文字", timeout=timeout,
+                             timed_out=lambda: ConversionFailed(
+                                 f"“{label}”的文字识别（OCRmyPDF）超过 {timeout:g} 秒仍未完成，已中止：文件可能页数过多或"
+                                 "图像过大，请拆分或压缩后重新上传"))
+        stderr = log_file.read_text(encoding="utf-8", errors="replace") if log_file.is_file() else ""
+        _translate(returncode, stderr, label)
         if not Path(dest).is_file():
-            raise ConversionFailed(f"“{label}”的文字识别（OCRmyPDF）未生成输出文件：{_tail(done.stderr)}")
+            raise ConversionFailed(f"“{label}”的文字识别（OCRmyPDF）未生成输出文件：{_tail(stderr)}")
         text = sidecar.read_text(encoding="utf-8", errors="replace") if sidecar.is_file() else ""
         return count_ocr_pages(text)
+
+
+def _ocrmypdf_main(args: list[str], work: str, log_file: Path) -> int:
+    """In the forked job: OCRmyPDF's command line with its temporary files in `work` and its log in `log_file`."""
+    os.environ.update(TMPDIR=str(work), PYTHONIOENCODING="utf-8")
+    tempfile.tempdir = None                      # the fork server may have cached another folder
+    fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(fd, 2)
+    os.close(fd)
+    sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)
+    try:
+        from ocrmypdf.__main__ import run as ocrmypdf_run
+    except ImportError:
+        print("No module named ocrmypdf", file=sys.stderr)
+        return 2
+    try:
+        return int(ocrmypdf_run(args))
+    finally:
+        sys.stderr.flush()
+
+
+PRELOAD = ("ocrmypdf.__main__",)   # for `process.warm_up`: what every OCR job needs loaded
 
 
 def count_ocr_pages(sidecar_text: str) -> int:

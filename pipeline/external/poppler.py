@@ -30,6 +30,21 @@ def pdf_text(path: Path, *, first_page: int | None = None, last_page: int | None
     return done.stdout if done.returncode == 0 else ""
 
 
+def pages_without_text(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> list[int] | None:
+    """The pages (1-based) on which pdftotext finds no text, the ones OCR has to read; None when pdftotext
+    cannot read the file (then every page is left to the OCR)."""
+    name = Path(path).name
+    done = run(PDFTOTEXT, [PDFTOTEXT.name, "-enc", "UTF-8", Path(path).absolute(), "-"], what=f"读取“{name}”的文字",
+               timeout=timeout, timed_out=lambda: ExternalProgramError(
+                   f"pdftotext 读取“{name}”超过 {timeout:g} 秒仍未结束，已中止：请检查该文件"))
+    if done.returncode != 0:
+        return None
+    pages = done.stdout.split("\f")
+    if pages and not pages[-1].strip():
+        pages.pop()           # pdftotext ends every page with a form feed
+    return [number for number, text in enumerate(pages, 1) if not text.strip()]
+
+
 # --- pdftoppm: pages as pictures, for the rasterising rung of normalisation ---------------------------------
 
 PDFTOPPM = Program("pdftoppm", ("poppler-utils",))

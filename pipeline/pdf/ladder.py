@@ -4,8 +4,9 @@ Each rung turns one upload into a candidate PDF in its own folder; `normalise` t
 checks the candidate, and keeps the first one that passes the full PDF/A-2b check. A rung that has
 nothing to do for this file raises `RungSkipped`; one that fails raises ConversionFailed.
 
-PDF rungs (the input is the sanitised copy: repaired by qpdf, active content stripped):
-  ocrmypdf      (a) OCRmyPDF OCRs pages without text and writes PDF/A-2b; nothing else is changed.
+PDF rungs (the input is the sanitised copy: repaired by qpdf, active content stripped). Every PDF rung OCRs only
+the pages without a text layer, and only runs OCRmyPDF when there is such a page (`ocr_pages_without_text`):
+  ocrmypdf      (a) OCRmyPDF OCRs pages without text; nothing else is changed (PDF/A-2b is written by normalise).
   colour_fixes  (b) images and colours made checkable first: CMYK/YCCK JPEG to sRGB through its ICC
                     profile, JPEG 2000 re-encoded as JPEG, 16-bit images to 8 bits, one-colourant
                     Black DeviceN/Separation images to DeviceGray, a CMYK default colour space where
@@ -36,10 +37,10 @@ from PIL import Image, ImageCms
 from archive_store.errors import ConversionFailed
 from pipeline.external.ghostscript import ghostscript_pdfa
 from pipeline.external.ocrmypdf import run_ocrmypdf
-from pipeline.external.poppler import render_page
+from pipeline.external.poppler import pages_without_text, render_page
 
 RUNG_LABELS = {
-    "ocrmypdf": "第一级（常规转换：qpdf 修复、移除活动内容、OCRmyPDF 转为 PDF/A-2b）",
+    "ocrmypdf": "第一级（常规转换：qpdf 修复、移除活动内容、无文字页经 OCRmyPDF 识别、转为 PDF/A-2b）",
     "colour_fixes": "第二级（先修正颜色与图像：CMYK 转 sRGB、JPEG 2000 重新编码、16 位图像转 8 位、补色彩配置）",
     "ghostscript": "第三级（Ghostscript 重写为 PDF/A-2b，再对无文字页 OCR）",
     "rasterised": "第四级（逐页栅格化为图像并 OCR：外观由渲染器绘制，文字层来自 OCR）",
@@ -117,11 +118,18 @@ Rung = Callable[[RungInput], Candidate]
 
 # --- PDF rungs ---------------------------------------------------------------------------------------------
 
-def pdf_ocrmypdf(inp: RungInput) -> Candidate:
-    """(a) Today's path: OCRmyPDF on the sanitised copy."""
+def ocr_pages_without_text(pdf: Path, inp: RungInput) -> tuple[Path, int]:
+    """(`pdf` with its pages that have no text OCRed, how many pages were OCRed). A PDF whose every page has a
+    text layer is returned as it is: OCRmyPDF would only copy it (`--skip-text`), at the price of a process."""
+    if pages_without_text(pdf, timeout=inp.remaining()) == []:
+        return pdf, 0
     out = inp.work / "ocr.pdf"
-    pages = run_ocrmypdf(inp.source, out, label=inp.label, timeout=inp.remaining())
-    return Candidate(out, pages)
+    return out, run_ocrmypdf(pdf, out, label=inp.label, timeout=inp.remaining())
+
+
+def pdf_ocrmypdf(inp: RungInput) -> Candidate:
+    """(a) Today's path: the sanitised copy, its pages without text OCRed."""
+    return Candidate(*ocr_pages_without_text(inp.source, inp))
 
 
 def pdf_colour_fixes(inp: RungInput) -> Candidate:
@@ -132,9 +140,7 @@ def pdf_colour_fixes(inp: RungInput) -> Candidate:
         if not changes:
             raise RungSkipped("文件中没有需要修正的颜色或图像")
         pdf.save(fixed)
-    out = inp.work / "ocr.pdf"
-    pages = run_ocrmypdf(fixed, out, label=inp.label, timeout=inp.remaining())
-    return Candidate(out, pages, changes)
+    return Candidate(*ocr_pages_without_text(fixed, inp), changes)
 
 
 def pdf_ghostscript(inp: RungInput) -> Candidate:
@@ -152,9 +158,7 @@ def pdf_ghostscript(inp: RungInput) -> Candidate:
                 raise ConversionFailed("Ghostscript 的输出没有 PDF/A 输出意图（OutputIntent）")
     except pikepdf.PdfError as exc:
         raise ConversionFailed(f"Ghostscript 的输出无法读取（{exc}）") from None
-    out = inp.work / "ocr.pdf"
-    pages = run_ocrmypdf(rewritten, out, label=inp.label, timeout=inp.remaining())
-    return Candidate(out, pages, ["已由 Ghostscript 重写（颜色转换为 sRGB）"])
+    return Candidate(*ocr_pages_without_text(rewritten, inp), ["已由 Ghostscript 重写（颜色转换为 sRGB）"])
 
 
 def pdf_rasterised(inp: RungInput) -> Candidate:

@@ -60,6 +60,9 @@ from pipeline.pdf.pdfa import (
 
 __all__ = ["NormalisedUpload", "normalise_upload", "sniff_media_type", "strip_active_content"]
 
+# The ladder's own version, part of the normalisation cache's key: raise it whenever a change here or in
+# pipeline/pdf/ladder.py can change the PDF an upload becomes or how its normalisation is described.
+LADDER_VERSION = "2"
 LANGUAGE = "zh-CN"
 DEFAULT_IMAGE_DPI = 150       # screenshots carry no DPI; 150 gives an A4-ish page for 1280 px
 MIN_PLAUSIBLE_DPI = 30        # below this a claimed DPI is a placeholder (0, 1, 2 ...)
@@ -85,6 +88,7 @@ class NormalisedUpload:
     page_count: int = 0
     rung: str = ""                                      # the rung whose output was kept (ladder.RUNG_LABELS)
     attempts: list[RungAttempt] = field(default_factory=list)   # every rung tried, in order, with seconds
+    cached: bool = False                                # served from the normalisation cache (upload_cache)
 
     @property
     def rung_label(self) -> str:
@@ -131,12 +135,14 @@ class _Rejected(Exception):
         self.outcome, self.reasons = outcome, reasons
 
 
-def normalise_upload(src: Path, dest: Path, *, converter=None, timeout: float = DEFAULT_TIMEOUT) -> NormalisedUpload:
+def normalise_upload(src: Path, dest: Path, *, converter=None, timeout: float = DEFAULT_TIMEOUT,
+                     converted: Path | None = None) -> NormalisedUpload:
     """Turn the upload `src` into a PDF/A-2b at `dest`; refuse (InvalidCase) what cannot be read at all.
 
-    `converter` is an open `LibreOfficeConverter`, needed for DOCX only. `timeout` bounds each rung of
-    the ladder (and the LibreOffice conversion) in seconds. ConversionFailed when no rung's output
-    passes the check, naming the file and each rung's reason.
+    `converter` is an open `LibreOfficeConverter`, needed for DOCX only, unless the DOCX was `converted` already
+    (`convert_docx_upload`, in the process that holds the converter; the rest may then run in a job). `timeout`
+    bounds each rung of the ladder (and the LibreOffice conversion) in seconds. ConversionFailed when no rung's
+    output passes the check, naming the file and each rung's reason.
     """
     src, dest = Path(src), Path(dest)
     if dest.absolute() == src.absolute():
@@ -145,7 +151,10 @@ def normalise_upload(src: Path, dest: Path, *, converter=None, timeout: float = 
     with tempfile.TemporaryDirectory(prefix="yuetan-normalise-") as tmp:
         work = Path(tmp)
         if media_type == DOCX:
-            return _from_docx(src, dest, work, converter, timeout)
+            started = time.monotonic()
+            if converted is None:
+                converted = convert_docx_upload(src, work, converter, timeout)
+            return _from_converted_docx(src, converted, dest, started)
         if media_type == PDF:
             start = work / "sanitised.pdf"
             removed, repaired = _sanitised_copy(src, start)
@@ -495,19 +504,22 @@ def _note(bad: list[str], where: str, removed: list[str]) -> None:
 
 # --- DOCX --------------------------------------------------------------------------------------------------
 
-def _from_docx(src: Path, dest: Path, work: Path, converter, timeout: float) -> NormalisedUpload:
-    """LibreOffice converts a private copy, so lock or temporary files never land beside the original."""
+def convert_docx_upload(src: Path, work: Path, converter, timeout: float = DEFAULT_TIMEOUT) -> Path:
+    """A DOCX upload converted by LibreOffice into `work` (not checked yet: `normalise_upload` does that).
+    LibreOffice converts a private copy, so lock or temporary files never land beside the original."""
+    src = Path(src)
+    if _accepted_media_type(src) != DOCX:
+        raise InvalidArgument(f"“{src.name}”不是 Word 文档（.docx）")
     if converter is None:
         raise ConversionFailed(
             f"“{src.name}”是 Word 文档，需要 LibreOffice 转换器才能转为 PDF/A：请在 "
             "with LibreOfficeConverter() as converter: 中调用，并传入 converter=converter")
-    started = time.monotonic()
     copy = work / "upload" / src.name
-    copy.parent.mkdir()
+    copy.parent.mkdir(parents=True)
     shutil.copyfile(src, copy)
     out = work / "converted.pdf"
     try:
-        converter.convert_to_pdfa(copy, out, timeout=timeout)
+        converter.convert_to_pdfa(copy, out, timeout=timeout, checked=False)   # `_finish` checks it
     except YuetanError:
         raise
     except Exception as exc:  # noqa: BLE001 - any converter failure is this file's conversion failing
@@ -517,8 +529,12 @@ def _from_docx(src: Path, dest: Path, work: Path, converter, timeout: float) -> 
                                "请在 Word 中检查文件能否正常打开，另存后重新上传") from exc
     if not out.is_file() or out.stat().st_size == 0:
         raise ConversionFailed(f"“{src.name}”转换为 PDF/A 后没有得到输出文件：请检查文件能否在 Word 中正常打开")
+    return out
+
+
+def _from_converted_docx(src: Path, out: Path, dest: Path, started: float) -> NormalisedUpload:
     try:
-        finished = _finish(out, dest, src.name)
+        finished = _finish(out, dest, src.name, repair=False)   # LibreOffice's own PDF/A is checked, not repaired
     except _Rejected as rejected:
         raise ConversionFailed(f"“{src.name}”转换后的文件不符合 PDF/A-2b：" + "；".join(rejected.reasons)
                                + "。请检查原文件（如字体、加密、表单），必要时重新导出后上传") from None
@@ -554,9 +570,11 @@ def _dpi(image: Image.Image) -> int:
 
 # --- output ------------------------------------------------------------------------------------------------
 
-def _finish(converted: Path, dest: Path, name: str) -> _Finished:
+def _finish(converted: Path, dest: Path, name: str, *, repair: bool = True) -> _Finished:
     """Strip (what LibreOffice exported: hyperlinks, form fields; a no-op after OCRmyPDF), set
     /Lang, write PDF/A-2b under a temporary name beside `dest`, check it in full, then rename.
+    The check is pikepdf's validator on the bytes written (once, in the save) and the rest of `assess_pdfa`.
+    `repair` lets pikepdf declare PDF/A-2b (a rung's plain PDF); without it the file must conform as it is.
     _Rejected when the check finds a violation or something it cannot confirm."""
     try:
         with atomic_path(dest) as part:
@@ -566,8 +584,8 @@ def _finish(converted: Path, dest: Path, name: str) -> _Finished:
                 _drop_doc_checksum(pdf)
                 if "/Lang" not in pdf.Root:
                     pdf.Root.Lang = String(LANGUAGE)
-                _save_pdfa(pdf, part)
-            verdict = assess_pdfa(part, expect_part=2)
+                removed += _save_pdfa(pdf, part, repair=repair)
+            verdict = assess_pdfa(part, expect_part=2, validator=False)
             if verdict.violations:
                 raise _Rejected("violated", verdict.violations[:5])
             if verdict.unconfirmed:
@@ -577,15 +595,22 @@ def _finish(converted: Path, dest: Path, name: str) -> _Finished:
         raise ConversionFailed(f"“{name}”转换后的 PDF 无法读取（{brief(exc)}）") from None
 
 
-def _save_pdfa(pdf: pikepdf.Pdf, path: Path) -> None:
-    """pikepdf's PDF/A save validates the bytes it writes; repair=False changes nothing else."""
+def _save_pdfa(pdf: pikepdf.Pdf, path: Path, *, repair: bool = True) -> list[str]:
+    """pikepdf's PDF/A save: declares PDF/A-2b (XMP, an sRGB output intent, the repairs it makes, as OCRmyPDF's
+    own PDF/A conversion did), writes and validates the bytes written. Returns what it removed (Chinese)."""
     try:
-        pdfa_writer.save(pdf, path, "2b", repair=False)
+        report = pdfa_writer.save(pdf, path, "2b", output_intent="sRGB", repair=repair)
     except pdfa_writer.PdfaError as exc:
         findings = exc.report.findings
         violations = [f"PDF/A-2b 不符合（{f.rule}）：{f.message}" for f in findings if f.kind == "violation"]
         unsure = [f"无法确认是否符合 PDF/A-2b（{f.rule}）：{f.message}" for f in findings if f.kind != "violation"]
         raise _Rejected("violated" if violations else "unconfirmed", _unique(violations or unsure)[:5]) from None
+    prepared = report.prepared
+    if prepared is None or not prepared.annotations_removed:
+        return []
+    kinds = "、".join(f"{kind} {count} 个" for kind, count in sorted(prepared.annotations_removed.items()))
+    pages = "、".join(map(str, sorted(prepared.annotations_removed_pages)))
+    return [f"已移除隐藏或不可见的注释（{kinds}，第 {pages} 页）：PDF/A 不允许"]
 
 
 # --- helpers -----------------------------------------------------------------------------------------------

@@ -92,8 +92,11 @@ def check_pdfa(path: Path, *, expect_part: int | None = None) -> list[str]:
     return assess_pdfa(path, expect_part=expect_part).problems
 
 
-def assess_pdfa(path: Path, *, expect_part: int | None = None) -> PdfaAssessment:
-    """`check_pdfa` with violations and unconfirmed constructs apart; no construct makes it raise."""
+def assess_pdfa(path: Path, *, expect_part: int | None = None, validator: bool = True) -> PdfaAssessment:
+    """`check_pdfa` with violations and unconfirmed constructs apart; no construct makes it raise.
+
+    `validator=False` leaves pikepdf's validator out, for a file whose very bytes it has just approved
+    (`pikepdf.pdfa.save` validates what it writes): the rest of the check still runs."""
     path = Path(path)
     if not path.is_file():
         raise InvalidArgument(f"“{path}”不存在或不是文件：请确认要检查的 PDF 路径")
@@ -111,7 +114,7 @@ def assess_pdfa(path: Path, *, expect_part: int | None = None) -> PdfaAssessment
                              "本系统的条款检查", unconfirmed)
         encrypted = pdf.is_encrypted
         extensions = _xmp_extensions(pdf)
-    if not encrypted:  # the validator would only repeat it
+    if validator and not encrypted:  # encrypted: the validator would only repeat it
         violated, unsure = _guarded(lambda: _validator_problems(path, part or 2, extensions),
                                     "pikepdf 的 PDF/A 校验器", unconfirmed) or ([], [])
         problems += violated

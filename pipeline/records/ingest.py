@@ -8,10 +8,12 @@ the index behind, which the case's `indexed_at` shows and the rerun (or `reindex
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
+import queue
 import shutil
 import threading
 from collections.abc import Callable, Iterable
@@ -48,6 +50,7 @@ from pipeline.dossier import BuiltDossier, build_from_bundle
 from pipeline.external.poppler import pdf_text
 from pipeline.pdf.manifest import canonical_json
 from pipeline.records.retention import lock_until
+from pipeline.pdf.upload_cache import upload_cache
 from pipeline.search.index import configured_engine, index_case
 from pipeline.search.reindex import index_document
 
@@ -55,6 +58,7 @@ log = logging.getLogger(__name__)
 BUILT_FILE = "built.json"
 DOSSIER_NAME = "dossier.pdf"
 TEXTS_FILE = "texts.json"
+NORMALISED_FILE = "normalised.json"      # the build's new normalisation-cache entries, put once the case is stored
 
 
 class Status:
@@ -87,6 +91,7 @@ class IngestResult:
     problems: list[dict] = field(default_factory=list)
     archival_code: str | None = None
     exit_code: int = 0              # of the error that failed it: the same status the other commands give
+    stages: dict[str, float] = field(default_factory=dict)     # seconds per stage (clock.STAGES) and "wall"
 
     @property
     def failed(self) -> bool:
@@ -117,52 +122,87 @@ def content_sha256(bundle: CaseBundle) -> str:
 def ingest_cases(sources: list[Path], *, home: ArchiveHome, actor: Actor, jobs: int = 1, supersede: bool = False,
                  on_result: Callable[[IngestResult], None] | None = None,
                  on_stage: Callable[[str, str], None] | None = None) -> list[IngestResult]:
-    """Ingest every case; one bad case is reported and the rest go on. Results in the order of `sources`."""
+    """Ingest every case; one bad case is reported and the rest go on. Results in the order of `sources`.
+
+    `jobs` cases are built at a time, each worker thread with its own LibreOffice; the uploads and the dossiers'
+    checks run in jobs (processes forked from a warm server, one per core at a time), so the OCR of one case
+    overlaps the conversions of another. The LibreOffice processes and the fork server start at once, while the
+    first cases are opened. Uploads normalised before (a re-ingest, a new version) come from the archive's
+    normalisation cache."""
+    from pipeline.dossier import warm_up
     from pipeline.pdf.pdfa import pdfa_converter
 
-    local = threading.local()
-    converters: list = []
+    workers = max(1, min(jobs, len(sources)))
+    idle = queue.SimpleQueue()
+    converters = [pdfa_converter() for _ in range(workers)]
+    for c in converters:
+        try:
+            c.start()               # LibreOffice starts now and is connected to in the background
+        except YuetanError:
+            pass                    # not installed or broken: each case that needs it says so in its own row
+        idle.put(c)
+    warm_up()
     lock = threading.Lock()
-
-    def converter():
-        if not hasattr(local, "converter"):
-            local.converter = pdfa_converter()
-            local.converter.__enter__()
-            with lock:
-                converters.append(local.converter)
-        return local.converter
+    cache = upload_cache(home)
 
     def one(source: Path) -> IngestResult:
         stage = (lambda name: on_stage(str(source), name)) if on_stage else None
-        result = ingest_case(source, home=home, actor=actor, converter=converter, supersede=supersede,
-                             on_stage=stage)
+        converter = idle.get()
+        try:
+            result = ingest_case(source, home=home, actor=actor, converter=lambda: converter, supersede=supersede,
+                                 on_stage=stage, uploads_cache=cache)
+        finally:
+            idle.put(converter)
         if on_result is not None:
             with lock:
                 on_result(result)
         return result
 
     try:
-        with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="ingest") as pool:
-            return list(pool.map(one, sources))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest") as pool:
+            results = list(pool.map(one, sources))
     finally:
         for c in converters:
             c.close()
+    log_stage_table(results)
+    return results
+
+
+def log_stage_table(results: list[IngestResult]) -> None:
+    """The stage table (seconds per stage and case, and the median) at `-v`: where each case's time went."""
+    rows = [(r.case_id or Path(r.source).name, r.stages) for r in results if r.stages]
+    if rows and log.isEnabledFor(logging.DEBUG):
+        log.debug("各阶段耗时（秒；阶段可重叠，合计可超过全程）：\n%s", "\n".join(clock.stage_table(rows)))
 
 
 def ingest_case(source: Path, *, home: ArchiveHome, actor: Actor, converter, supersede: bool = False,
-                on_stage: Callable[[str], None] | None = None) -> IngestResult:
+                on_stage: Callable[[str], None] | None = None, uploads_cache=None) -> IngestResult:
     """One case, whole or not at all; every failure becomes a result, never an exception.
 
     `converter` is a callable returning the LibreOffice converter, so one starts only when a build is needed;
     `on_stage(name)` hears each stage as it starts (check, normalise, render, convert, assemble, seal, store, index).
+    The result carries the seconds of each stage (`stages`, see clock.STAGES).
     """
+    times = clock.StageTimes()
+    result = _ingest_case(source, home=home, actor=actor, converter=converter, supersede=supersede,
+                          on_stage=on_stage, uploads_cache=uploads_cache, times=times)
+    result.stages = times.finish()
+    log.debug("案件 %s 各阶段耗时（秒）：%s", result.case_id or source,
+              "，".join(f"{clock.STAGE_LABELS.get(k, k)} {v:.2f}" for k, v in result.stages.items()))
+    return result
+
+
+def _ingest_case(source: Path, *, home: ArchiveHome, actor: Actor, converter, supersede: bool,
+                 on_stage: Callable[[str], None] | None, uploads_cache, times: clock.StageTimes) -> IngestResult:
     stage = on_stage or (lambda name: None)
     label = str(source)
     try:
         stage("check")
-        with open_case(source) as bundle:
+        with contextlib.ExitStack() as stack:
+            with times.timed("intake"):
+                bundle = stack.enter_context(open_case(source))
             return _ingest_bundle(bundle, label, home=home, actor=actor, converter=converter, supersede=supersede,
-                                  stage=stage)
+                                  stage=stage, times=times, uploads_cache=uploads_cache)
     except InvalidCase as exc:
         return IngestResult(label, Status.refused, message=exc.message, problems=[asdict(p) for p in exc.problems],
                             exit_code=int(exc.exit_code))
@@ -188,18 +228,21 @@ def case_lock(home: ArchiveHome, case_id: str) -> Path:
 
 
 def _ingest_bundle(bundle: CaseBundle, label: str, *, home: ArchiveHome, actor: Actor, converter,
-                   supersede: bool, stage: Callable[[str], None]) -> IngestResult:
+                   supersede: bool, stage: Callable[[str], None], times: clock.StageTimes,
+                   uploads_cache=None) -> IngestResult:
     with file_lock(case_lock(home, bundle.case.case_id)):
         return _ingest_locked(bundle, label, home=home, actor=actor, converter=converter, supersede=supersede,
-                              stage=stage)
+                              stage=stage, times=times, uploads_cache=uploads_cache)
 
 
 def _ingest_locked(bundle: CaseBundle, label: str, *, home: ArchiveHome, actor: Actor, converter,
-                   supersede: bool, stage: Callable[[str], None]) -> IngestResult:
+                   supersede: bool, stage: Callable[[str], None], times: clock.StageTimes,
+                   uploads_cache=None) -> IngestResult:
     case = bundle.case
-    content = content_sha256(bundle)
-    with home.catalog() as catalog:
-        current = catalog.current(case.case_id)
+    with times.timed("intake"):
+        content = content_sha256(bundle)
+        with home.catalog() as catalog:
+            current = catalog.current(case.case_id)
     if current is not None and current.content_sha256 == content:
         return _already_stored(current, label, home)
     if current is not None and not supersede:
@@ -208,19 +251,22 @@ def _ingest_locked(bundle: CaseBundle, label: str, *, home: ArchiveHome, actor: 
             "请加 --supersede 重新入库（旧版本保留并与新版本关联）")
     try:
         with clock.timed(log, "入库 %s：生成案卷", case.case_id):
-            staged = _staged_build(bundle, content, home=home, actor=actor, converter=converter, stage=stage)
+            staged = _staged_build(bundle, content, home=home, actor=actor, converter=converter, stage=stage,
+                                   times=times, uploads_cache=uploads_cache)
     except Exception as exc:
         _note_unused_number(bundle, home, exc)
         raise
     crash_point("after_build")
     stage("store")
-    with clock.timed(log, "入库 %s：存储与登记", case.case_id):
+    with clock.timed(log, "入库 %s：存储与登记", case.case_id), times.timed("store"):
         stored = store_build(staged, bundle, content, home=home, actor=actor, previous=current)
     if stored.dossier_sha256 != staged.dossier_sha256:     # stored meanwhile by an ingest that took no lock
         return _already_stored(stored, label, home)
+    if uploads_cache is not None:
+        cache_normalised(uploads_cache, staged)
     crash_point("after_catalog")
     stage("index")
-    with clock.timed(log, "入库 %s：编入索引", case.case_id):
+    with clock.timed(log, "入库 %s：编入索引", case.case_id), times.timed("index"):
         index_stored(stored, home)
     crash_point("after_index")
     shutil.rmtree(_staging_dir(home, content), ignore_errors=True)
@@ -262,8 +308,21 @@ def _staging_dir(home: ArchiveHome, content: str) -> Path:
     return home.path / "staging" / content
 
 
+def cache_normalised(cache, staged: StagedBuild) -> None:
+    """The case is stored, its normalised uploads with it: the cache now knows them (see pipeline.pdf.upload_cache).
+    Only a stored case's uploads are kept, so a refused or failed case leaves nothing there."""
+    try:
+        entries = json.loads((staged.folder / NORMALISED_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return                  # a build staged before the cache existed
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict):
+            cache.put(entry)
+
+
 def _staged_build(bundle: CaseBundle, content: str, *, home: ArchiveHome, actor: Actor, converter,
-                  stage: Callable[[str], None] | None = None) -> StagedBuild:
+                  stage: Callable[[str], None] | None = None, times: clock.StageTimes | None = None,
+                  uploads_cache=None) -> StagedBuild:
     """Reuse a complete build an interrupted run left; else build in a private folder and rename it in."""
     final = _staging_dir(home, content)
     if (final / BUILT_FILE).is_file():
@@ -276,7 +335,8 @@ def _staged_build(bundle: CaseBundle, content: str, *, home: ArchiveHome, actor:
     try:
         (work / "work").mkdir()
         built = build_from_bundle(bundle, work / DOSSIER_NAME, work=work / "work", home=home,
-                                  converter=converter(), filed_by=actor.name, on_stage=stage)
+                                  converter=converter(), filed_by=actor.name, on_stage=stage, times=times,
+                                  uploads_cache=uploads_cache)
         _write_staged(built, work)
         shutil.rmtree(final, ignore_errors=True)
         os.replace(work, final)
@@ -335,6 +395,7 @@ def _write_staged(built: BuiltDossier, folder: Path) -> None:
               "page_count": built.page_count, "archived_on": clock.today().isoformat(),
               "findings": [f.as_dict() for f in built.findings], "files": files,
               "documents": [[key, title, str(Path(pdf).relative_to(folder))] for key, title, pdf in built.documents]}
+    (folder / NORMALISED_FILE).write_text(json.dumps(built.normalised, ensure_ascii=False), encoding="utf-8")
     for path in folder.rglob("*"):
         if path.is_file():
             fsync_file(path)

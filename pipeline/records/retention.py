@@ -39,6 +39,7 @@ from archive_store.home import ArchiveHome
 from archive_store.text import require_plain
 from pipeline.documents.render import chinese_date
 from pipeline.pdf.manifest import canonical_json
+from pipeline.pdf.upload_cache import upload_cache
 from pipeline.records.authority import PermissionRefused
 
 PLAN_FORMAT = "yuetan-destruction-plan/1"
@@ -655,16 +656,19 @@ def _finish_purged(home: ArchiveHome, catalog: Catalog, case_id: str, outcome: P
     either commits first (and the blob is kept) or finds it gone inside its own transaction and puts it back.
     """
     store = home.blobs()
+    cache = upload_cache(home)
     with catalog.transaction() as tx:
         catalog.lock_blob_deletions(tx)
         needed = catalog.referenced_shas(tx)
         for sha in purged_blobs(catalog, case_id):
             if sha in needed:
                 outcome.kept_shared_blobs += 1
-            elif store.has(sha):
+                continue
+            if store.has(sha):
                 store.delete(sha)
                 outcome.deleted_blobs += 1
                 crash_point("purge_after_first_blob")
+            cache.forget(sha)     # what the upload was normalised into (and its name) goes with it
     crash_point("purge_after_blobs")
     outcome.index_removed = _remove_from_index(home, case_id)
 
@@ -709,6 +713,7 @@ def purge_leftovers(home: ArchiveHome) -> list[str]:
     """What an interrupted purge left (Chinese, one line each): blobs only purged cases need, index entries."""
     problems = []
     store = home.blobs()
+    cache = upload_cache(home)
     with home.catalog(check_head=False) as catalog:     # part of audit, which reports a mismatched catalog
         needed = catalog.referenced_shas()
         purged_ids = sorted({t.case_id for t in catalog.tombstones()} - {r.case_id for r in catalog.all_cases()
@@ -717,6 +722,9 @@ def purge_leftovers(home: ArchiveHome) -> list[str]:
             for sha in purged_blobs(catalog, case_id):
                 if sha not in needed and store.has(sha):
                     problems.append(f"已销毁案件 {case_id} 的文件 {sha} 仍在档案库中（销毁未完成，"
+                                    "请重新运行 yuetan purge --execute 同一计划）")
+                if sha not in needed and cache.holds(sha):
+                    problems.append(f"已销毁案件 {case_id} 的上传材料 {sha} 仍在规范化缓存中（销毁未完成，"
                                     "请重新运行 yuetan purge --execute 同一计划）")
     index_dir = home.index_dir
     if purged_ids and index_dir.exists():

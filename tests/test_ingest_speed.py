@@ -1,0 +1,154 @@
+"""Issue 16: a normalised upload is reused (by the sha256 of the original and the normaliser's version) when a case
+is ingested again or superseded, a changed upload is normalised afresh, and a purge leaves nothing of its uploads in
+the cache. Real archive homes (copies of the example archive), LibreOffice, OCRmyPDF."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pikepdf
+import pytest
+
+from archive_store.catalog import Catalog
+from archive_store.clock import STAGES, stage_table
+from archive_store.durable import sha256_file
+from archive_store.errors import ConversionFailed
+from pipeline.dossier import build_dossier
+from pipeline.pdf.upload_cache import upload_cache
+from pipeline.records.ingest import ingest_case, ingest_cases
+from pipeline.records.retention import execute_plan, plan_destruction, purge_leftovers
+
+from . import odd_uploads as odd
+from .conftest import EXAMPLES, load_example, person
+from .stored_cases import new_home
+
+ONSITE = "institution-onsite"
+CASE_ID = load_example(ONSITE)["case_id"]
+SCAN = "现场复查记录.jpg"
+
+
+def upload_pdfs(home, case_id: str, version: int) -> dict[str, str]:
+    """{original file name: sha256 of the PDF/A it was normalised into} of one stored version."""
+    with Catalog(home.catalog_path) as catalog:
+        rows = catalog.documents(case_id, version)
+    originals = {r.document: r.name for r in rows if r.role == "upload_original"}
+    return {originals[r.document]: r.sha256 for r in rows if r.role == "upload_pdf"}
+
+
+def new_version(home, folder, converter, cache):
+    result = ingest_case(folder, home=home, actor=person("档案员甲"), converter=lambda: converter, supersede=True,
+                         uploads_cache=cache)
+    assert not result.failed and result.version is not None, result.message
+    return result
+
+
+def test_a_reingested_upload_is_served_from_the_cache_and_a_changed_one_is_not(archive_copy, converter, make_case):
+    home = archive_copy
+    first = upload_pdfs(home, CASE_ID, 1)
+    assert set(first) == {"整改方案.pdf", "整改报告.pdf", SCAN}
+
+    # a corrected case.json, the same uploads: nothing is normalised again, the stored PDFs are the same bytes
+    corrected = make_case(ONSITE, lambda c: c["organizer"]["contact"].update(phone="0791-86358121"))
+    cache = upload_cache(home)
+    result = new_version(home, corrected, converter, cache)
+    assert (cache.hits, cache.misses) == (3, 0)
+    assert result.version == 2 and upload_pdfs(home, CASE_ID, 2) == first
+    assert set(result.stages) >= set(STAGES) - {"normalise"} | {"wall"}, "the stage table explains every second"
+
+    # the scan is retaken (other bytes): it alone is normalised, by OCR, and the other two still come from the cache
+    retaken = make_case(ONSITE, lambda c: c["organizer"]["contact"].update(phone="0791-86358122"))
+    odd.scan_image(text="整改复查记录 重新拍摄").save(retaken / SCAN, quality=90, dpi=(150, 150))
+    cache = upload_cache(home)
+    result = new_version(home, retaken, converter, cache)
+    assert (cache.hits, cache.misses) == (2, 1) and result.stages["normalise"] > 0
+    third = upload_pdfs(home, CASE_ID, 3)
+    assert third["整改方案.pdf"] == first["整改方案.pdf"] and third["整改报告.pdf"] == first["整改报告.pdf"]
+    assert third[SCAN] != first[SCAN]
+    assert cache.holds(sha256_file(retaken / SCAN)), "what was normalised now is kept for the next time"
+
+
+def test_a_refused_case_leaves_nothing_in_the_cache(make_case, tmp_path):
+    home = new_home(tmp_path / "home")
+    folder = make_case(ONSITE)
+    report = folder / "整改报告.pdf"
+    report.write_bytes(report.read_bytes()[: report.stat().st_size // 2])     # the two others normalise fine
+    [result] = ingest_cases([folder], home=home, actor=person("档案员甲"))
+    assert result.status == "refused" and "整改报告.pdf" in result.message
+    cache = home.path / "cache" / "normalised"
+    assert not cache.exists() or [p for p in cache.rglob("*") if p.is_file()] == []
+    assert not any(upload_cache(home).holds(sha256_file(folder / name)) for name in ("整改方案.pdf", SCAN))
+
+
+def test_purge_removes_the_cache_entries_of_destroyed_uploads(archive_copy, tmp_path):
+    home = archive_copy
+    cache = upload_cache(home)
+    with Catalog(home.catalog_path) as catalog:
+        originals = {r.sha256 for c in catalog.all_cases() for r in catalog.documents(c.case_id, c.version)
+                     if r.role == "upload_original"}
+    assert originals and all(cache.holds(sha) for sha in originals), "ingesting the examples filled the cache"
+    far = date(2100, 1, 1)
+    plan = plan_destruction(home, tmp_path / "plan", actor=person("档案员甲"), as_of=far)
+    assert len(plan["cases"]) == 3
+    execute_plan(home, tmp_path / "plan" / "plan.json", approved_by="王局长", actor=person("档案员甲"), today=far)
+    assert not any(cache.holds(sha) for sha in originals)
+    left = [p for p in (home.path / "cache" / "normalised").rglob("*") if p.is_file()]
+    assert left == [], "no name or PDF of a destroyed upload stays in the cache"
+    assert purge_leftovers(home) == []
+
+
+def test_purge_leftovers_names_a_cache_entry_an_interrupted_purge_left(archive_copy, tmp_path):
+    home = archive_copy
+    cache = upload_cache(home)
+    far = date(2100, 1, 1)
+    plan_destruction(home, tmp_path / "plan", actor=person("档案员甲"), as_of=far)
+    kept = {p.parent.parent.name: p.read_bytes() for p in (home.path / "cache" / "normalised").rglob("entry.json")}
+    execute_plan(home, tmp_path / "plan" / "plan.json", approved_by="王局长", actor=person("档案员甲"), today=far)
+    sha, entry = next(iter(kept.items()))
+    put_back = home.path / "cache" / "normalised" / sha / "k" / "entry.json"   # as if the purge stopped before it
+    put_back.parent.mkdir(parents=True)
+    put_back.write_bytes(entry)
+    assert cache.holds(sha)
+    problems = purge_leftovers(home)
+    assert len(problems) == 1 and sha in problems[0] and "规范化缓存" in problems[0]
+
+
+# --- check once, where it counts ---------------------------------------------------------------------------------
+
+class PlainNotice:
+    """Error injection only: the converter hands back the notice as a plain PDF with a font it does not embed (real
+    LibreOffice never does), which the converter no longer checks for a document of the dossier."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def convert_to_pdfa(self, src, dest, *, timeout=None, checked=True):
+        if "通知书" not in Path(src).stem:
+            return self.inner.convert_to_pdfa(src, dest, timeout=timeout, checked=checked)
+        pdf = pikepdf.new()
+        pdf.add_blank_page(page_size=(595, 842))
+        page = pdf.pages[0]
+        font = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                                                    BaseFont=pikepdf.Name.Helvetica))
+        page.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+        page.Contents = pdf.make_stream(b"BT /F1 24 Tf 72 720 Td (Notice) Tj ET")
+        pdf.save(dest)
+        return dest
+
+
+def test_a_document_the_converter_no_longer_checks_is_checked_in_the_dossier(converter, tmp_path):
+    home = new_home(tmp_path / "home")
+    dest = tmp_path / "out" / "dossier.pdf"
+    with pytest.raises(ConversionFailed) as exc:
+        build_dossier(EXAMPLES / "bureau-video", dest, home=home, converter=PlainNotice(converter), filed_by="测试")
+    assert "PDF/A-3b" in exc.value.message and "未封存入库" in exc.value.message
+    assert "Helvetica" in exc.value.message or "嵌入" in exc.value.message or "embed" in exc.value.message
+    assert not dest.exists()
+
+
+def test_the_stage_table_has_a_row_per_case_and_the_median():
+    lines = stage_table([("A", {"intake": 0.1, "convert": 1.0, "wall": 2.0}),
+                         ("B", {"intake": 0.3, "normalise": 2.5, "wall": 3.0})])
+    assert lines[0].split() == ["接收核验", "转换", "规范化/OCR", "全程"]
+    assert lines[1].split() == ["A", "0.10", "1.00", "0.00", "2.00"]
+    assert lines[3].split() == ["中位数", "0.20", "0.50", "1.25", "2.50"]
+    assert len({len(line.encode("gbk")) for line in lines}) == 1, "columns line up (CJK counts two)"
