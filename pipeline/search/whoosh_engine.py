@@ -168,6 +168,7 @@ class WhooshIndex(SearchIndex):
         self._columns: dict | None = None
         self._cache: OrderedDict[tuple[str, str], frozenset[int]] = OrderedDict()
         self._cached_ids = 0
+        self._df: dict[tuple[str, str], int] = {}        # document frequencies, for this searcher
         self._lock = threading.Lock()
 
     @classmethod
@@ -294,6 +295,7 @@ class WhooshIndex(SearchIndex):
         self._searcher, self._columns = None, None
         self._cache.clear()
         self._cached_ids = 0
+        self._df.clear()
 
     def refresh(self) -> None:
         if self._searcher is not None and not self._searcher.up_to_date():
@@ -395,13 +397,18 @@ class _Evaluator:
         self.cols = cols
         self.owner = owner
         self._terms: dict[tuple[str, str], frozenset[int] | set[int]] = {}
+        self._df: dict[tuple[str, str], int] = {}
 
     def df(self, field: str, text: str) -> int:
         """How many documents hold the term (from the term info: nothing decoded)."""
         key = (field, text)
         if key in self._terms:
             return len(self._terms[key])
-        return sum(sub.reader().doc_frequency(field, text) for sub, _ in self.leaves)
+        dfs = self.owner._df if self.owner is not None else self._df
+        n = dfs.get(key)
+        if n is None:   # a hash lookup per segment: asked again and again while ordering the clauses
+            n = dfs[key] = sum(sub.reader().doc_frequency(field, text) for sub, _ in self.leaves)
+        return n
 
     def term(self, field: str, text: str) -> set[int]:
         """Every live document holding the term, decoded block by block (Whoosh's all_ids steps id by id)."""
@@ -500,12 +507,14 @@ class _Evaluator:
             return {d for d in pool if lo <= day[d] <= hi}
         if isinstance(node, Phrase):
             pool = cand
+            if exclude:
+                # the 2-gram field asked only about the cases the word fields did not answer: few, so their
+                # grams are looked up by skipping instead of decoding the common grams' postings whole
+                pool = (pool if pool is not None else self.cols["live"]) - exclude
             for t in sorted(set(node.terms), key=lambda t: self.df(node.field, t)):
                 pool = self.term(node.field, t) if pool is None else self.term_in(node.field, t, pool)
                 if not pool:
                     return set()
-            if exclude:
-                pool = pool - exclude
             return self.phrase(node, pool)
         if isinstance(node, And):
             result = cand
