@@ -14,10 +14,11 @@ import functools
 import logging
 import os
 import re
-import tempfile
 import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
+
+from archive_store.scratch import shared_tempdir
 
 # Terms of the Measures and of inspection practice, kept whole by the segmenter.
 DOMAIN_WORDS: tuple[str, ...] = (
@@ -85,7 +86,7 @@ def segmenter():
         with _lock:
             if _tokenizer is None:
                 tk = _import_jieba().Tokenizer()
-                tk.tmp_dir = tempfile.gettempdir()
+                tk.tmp_dir = shared_tempdir()
                 tk.cache_file = os.path.join(tk.tmp_dir, f"yuetan-jieba-{os.getuid()}.cache")
                 tk.initialize()
                 for word in DOMAIN_WORDS:
@@ -109,7 +110,7 @@ _query_tokenizer = None
 def _freq_file() -> str:
     import hashlib
     key = hashlib.sha256(("\n".join(DOMAIN_WORDS) + f"|{_FREQ_SCHEMA}").encode("utf-8")).hexdigest()[:12]
-    return os.path.join(tempfile.gettempdir(), f"yuetan-jieba-{os.getuid()}-{key}.sqlite")
+    return os.path.join(shared_tempdir(), f"yuetan-jieba-{os.getuid()}-{key}.sqlite")
 
 
 class _SqliteFreq:

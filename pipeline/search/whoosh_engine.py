@@ -243,7 +243,7 @@ class WhooshIndex(SearchIndex):
         from pipeline.search.analysis import segmenter
         whoosh_index.create_in(str(folder), schema()).close()
         segmenter()                         # the dictionary loaded once, before forking
-        segments, n = [], 0
+        segments: list = []
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             pending: list = []
             batch: list = []
