@@ -498,6 +498,25 @@ class _Evaluator:
         return out
 
     def eval(self, node: Node, cand: set[int] | None, exclude: set[int] | None = None) -> set[int]:
+        """The documents among `cand` (None: all) matching `node`. A compound node's whole answer is kept (in
+        the warm searcher, beside the decoded postings): a plan asks for the same node twice (what matches is
+        also what scores: a quoted phrase's positions were read twice over), and a repeated search again."""
+        if isinstance(node, Term) or exclude is not None:
+            return self._eval(node, cand, exclude)
+        memo = self.owner._cache if self.owner is not None else self._terms
+        key = ("node", node)
+        found = memo.get(key)
+        if found is None:
+            if cand is not None:
+                return self._eval(node, cand)
+            found = frozenset(self._eval(node, None))
+            if self.owner is not None:
+                self.owner.remember(key, found)
+            else:
+                memo[key] = found
+        return found if cand is None else found & cand
+
+    def _eval(self, node: Node, cand: set[int] | None, exclude: set[int] | None = None) -> set[int]:
         if isinstance(node, Term):
             return self.term_in(node.field, node.text, cand) if cand is not None else self.term(node.field, node.text)
         if isinstance(node, DayRange):
