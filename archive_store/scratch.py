@@ -53,6 +53,12 @@ def session() -> Iterator[Path]:
         shutil.rmtree(own, ignore_errors=True)
 
 
+def shared_tempdir() -> str:
+    """The machine's temporary folder, also inside a session: for caches meant to outlive one command (jieba's
+    dictionary, made once per machine); the session's own folder is removed when its command ends."""
+    return str(_active.parent) if _active is not None else tempfile.gettempdir()
+
+
 def sweep(base: Path) -> int:
     """Remove the scratch folders of yuetan processes that no longer run; returns how many."""
     removed = 0

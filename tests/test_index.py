@@ -474,3 +474,19 @@ def test_whoosh_rebuild_in_several_segments_answers_the_same(tmp_path, monkeypat
     index.remove_case(many, INSTITUTION)
     assert set(index.indexed_case_ids(many)) == {BUREAU, REFUSED}
     assert index.search(many, "张建国").total == 0
+
+
+def test_dictionary_cache_outlives_a_command(tmp_path, monkeypatch):
+    """jieba's dictionary files are made once per machine: a command's own scratch folder (removed when it ends)
+    must not hold them, else every `yuetan search` loads the whole dictionary again (seconds, not milliseconds)."""
+    import tempfile
+
+    from archive_store import scratch
+    from pipeline.search import analysis
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with scratch.session() as own:
+        assert Path(analysis._freq_file()).parent == tmp_path
+        assert not Path(analysis._freq_file()).is_relative_to(own)
+        assert scratch.shared_tempdir() == str(tmp_path)
+    assert scratch.shared_tempdir() == str(tmp_path)

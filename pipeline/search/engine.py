@@ -59,6 +59,12 @@ class SearchIndex(ABC):
         finally:
             index.close()
 
+    @classmethod
+    def build_documents(cls, folder: Path, docs: Iterable, jobs: int, tokenise) -> int:
+        """Fill a new index with the `IndexDocument`s, using `jobs` processes: by default the terms are made
+        by `tokenise(docs, jobs)` in worker processes and written here; an engine may spread the writing too."""
+        return cls.build(folder, tokenise(docs, jobs))
+
     @abstractmethod
     def add(self, docs: Iterable[IndexedFields], *, replace: bool = True, bulk: bool = False) -> int:
         """Index the cases (replacing any version of them the index held) and commit; returns how many."""

@@ -333,7 +333,7 @@ def rebuild(index_dir: Path, docs: Iterable[IndexDocument], *, engine: str | Non
         shutil.rmtree(new)          # a failed rebuild's leftover; never the live index
     new.mkdir(parents=True)
     try:
-        n = cls.build(new, _tokenised(docs, jobs))
+        n = cls.build_documents(new, docs, jobs, _tokenised)
         _write_marker(new, engine)
         _fsync_tree(new)
     except BaseException:

@@ -17,8 +17,12 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh.analysis import Token, Tokenizer
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.formats import Frequency, Positions
 from whoosh.index import LockError
+from whoosh.system import pack_uint
+from whoosh.writing import SegmentWriter
 
 from archive_store.errors import ArchiveConflict
 from pipeline.search.analysis import GAP
@@ -64,6 +68,63 @@ class PreTokenized(Tokenizer):
             yield t
 
 
+class PrePositions(Positions):
+    """Positions of "pos:term pos:term …" read straight from the string: the same postings as `Positions` with
+    the `PreTokenized` analyzer, without a Token object per term (a third of the time of writing a case)."""
+
+    def word_values(self, value, analyzer, **kwargs):
+        fb = self.field_boost
+        poses: dict[str, list[int]] = {}
+        for item in value.split(" "):
+            if item:
+                pos, _, text = item.partition(":")
+                found = poses.get(text)
+                if found is None:
+                    poses[text] = [int(pos)]
+                else:
+                    found.append(int(pos))
+        encode = self.encode
+        for w, poslist in poses.items():
+            yield (w, len(poslist), len(poslist) * fb, encode(poslist))
+
+
+class PreFrequency(Frequency):
+    """Space-separated keywords counted straight from the string (what KEYWORD's analyzer makes of them)."""
+
+    def word_values(self, value, analyzer, **kwargs):
+        fb = self.field_boost
+        freqs: dict[str, int] = {}
+        for w in value.split():
+            freqs[w] = freqs.get(w, 0) + 1
+        return ((w, f, f * fb, pack_uint(f)) for w, f in freqs.items())
+
+
+class _Lengths:
+    """The per-document reader Whoosh asks for every posting's field length while writing a segment: it looks
+    for the length column on disk (a stat) at every posting of a field that has none (every keyword field);
+    here once per field."""
+
+    def __init__(self, reader):
+        self._reader = reader
+        self._has: dict[str, bool] = {}
+
+    def doc_field_length(self, docnum, fieldname, default=0):
+        has = self._has.get(fieldname)
+        if has is None:
+            has = self._has[fieldname] = self._reader._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN) is not None
+        return self._reader.doc_field_length(docnum, fieldname, default) if has else default
+
+    def __getattr__(self, name):
+        return getattr(self._reader, name)
+
+
+class FastWriter(SegmentWriter):
+    """Whoosh's segment writer with the field lengths looked up without a stat per posting."""
+
+    def per_document_reader(self):
+        return _Lengths(super().per_document_reader())
+
+
 def encode(tokens) -> str:
     return " ".join(f"{p}:{t}" for t, p in tokens)
 
@@ -76,6 +137,9 @@ def schema() -> Schema:
     pre = PreTokenized()
     fields = {name: TEXT(analyzer=pre, phrase=True) for name in (*WORD_FIELDS, *NGRAM_FIELDS)}
     fields.update({name: KEYWORD(lowercase=False, commas=False) for name in KEYWORD_FIELDS})
+    for f in fields.values():
+        f.format = (PrePositions if isinstance(f.format, Positions) else PreFrequency)(field_boost=1.0)
+        f.scorable = False          # no length columns: plans score by fixed points, never by BM25
     fields.update(
         case_id=ID(unique=True), case_id_col=ID(sortable=True), day=NUMERIC(int, bits=32, sortable=True),
         target_kind=ID(sortable=True), region=ID(sortable=True), year=ID(sortable=True), outcome=ID(sortable=True),
@@ -104,6 +168,7 @@ class WhooshIndex(SearchIndex):
         self._columns: dict | None = None
         self._cache: OrderedDict[tuple[str, str], frozenset[int]] = OrderedDict()
         self._cached_ids = 0
+        self._df: dict[tuple[str, str], int] = {}        # document frequencies, for this searcher
         self._lock = threading.Lock()
 
     @classmethod
@@ -124,7 +189,7 @@ class WhooshIndex(SearchIndex):
         if bulk:
             return self._bulk(docs)
         try:
-            writer = self.ix.writer(timeout=WRITE_TIMEOUT_S, delay=0.2, compound=False)
+            writer = FastWriter(self.ix, timeout=WRITE_TIMEOUT_S, delay=0.2, compound=False)
         except LockError as exc:
             raise ArchiveConflict(f"全文索引 {self.folder} 正被另一进程写入，等待 {WRITE_TIMEOUT_S:.0f} 秒仍未释放，"
                                   "请稍后重试") from exc
@@ -149,7 +214,7 @@ class WhooshIndex(SearchIndex):
         try:
             for f in docs:
                 if writer is None:
-                    writer = self.ix.writer(limitmb=BULK_LIMIT_MB, compound=False)
+                    writer = FastWriter(self.ix, limitmb=BULK_LIMIT_MB, compound=False)
                 writer.add_document(**_document(f))
                 n += 1
                 if n % BULK_SEGMENT == 0:
@@ -164,9 +229,53 @@ class WhooshIndex(SearchIndex):
         self._drop_searcher()
         return n
 
+    @classmethod
+    def build_documents(cls, folder: Path, docs: Iterable, jobs: int, tokenise) -> int:
+        """A new index written by `jobs` processes, each tokenising and writing whole segments of its own
+        (Whoosh's own multi-process writer tokenises in the parent and pickles every field through a temporary
+        file; here a worker gets the documents and does both, so both cores do the costly part). The parent
+        reads the documents (they may come from a catalog bound to its thread) and writes the table of
+        segments once at the end, under the index's lock."""
+        if jobs <= 1:
+            return super().build_documents(folder, docs, jobs, tokenise)
+        import multiprocessing
+
+        from pipeline.search.analysis import segmenter
+        whoosh_index.create_in(str(folder), schema()).close()
+        segmenter()                         # the dictionary loaded once, before forking
+        segments: list = []
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            pending: list = []
+            batch: list = []
+
+            def submit(batch):
+                pending.append(pool.apply_async(_write_segment, (str(folder), batch)))
+                while len(pending) > jobs:            # at most one batch waiting per worker
+                    segments.append(pending.pop(0).get())
+
+            for d in docs:
+                batch.append(d)
+                if len(batch) == BULK_SEGMENT:
+                    submit(batch)
+                    batch = []
+            if batch:
+                submit(batch)
+            segments.extend(p.get() for p in pending)
+        ix = whoosh_index.open_dir(str(folder))
+        try:
+            writer = ix.writer()
+            try:
+                writer._commit_toc(list(writer.segments) + [seg for seg, _ in segments])
+                writer._close_segment()
+            finally:
+                writer._finish()
+        finally:
+            ix.close()
+        return sum(count for _, count in segments)
+
     def remove(self, case_id: str) -> int:
         try:
-            writer = self.ix.writer(timeout=WRITE_TIMEOUT_S, delay=0.2, compound=False)
+            writer = FastWriter(self.ix, timeout=WRITE_TIMEOUT_S, delay=0.2, compound=False)
         except LockError as exc:
             raise ArchiveConflict(f"全文索引 {self.folder} 正被另一进程写入，请稍后重试") from exc
         try:
@@ -186,6 +295,7 @@ class WhooshIndex(SearchIndex):
         self._searcher, self._columns = None, None
         self._cache.clear()
         self._cached_ids = 0
+        self._df.clear()
 
     def refresh(self) -> None:
         if self._searcher is not None and not self._searcher.up_to_date():
@@ -261,6 +371,23 @@ class WhooshIndex(SearchIndex):
             return RawResults(len(matched), hits, counts)
 
 
+def _write_segment(folder: str, docs: list) -> tuple:
+    """In a worker: one segment of `docs` (tokenised here), written but not yet listed in the index."""
+    from pipeline.search.document import indexed_fields
+    ix = whoosh_index.open_dir(folder)
+    writer = FastWriter(ix, _lk=False, limitmb=BULK_LIMIT_MB, compound=False)
+    try:
+        for d in docs:
+            writer.add_document(**_document(indexed_fields(d)))
+        segment = writer._finalize_segment()
+    except BaseException:
+        writer.cancel()
+        raise
+    finally:
+        ix.close()
+    return segment, len(docs)
+
+
 class _Evaluator:
     """Set algebra over one searcher's postings (document numbers across its segments)."""
 
@@ -270,13 +397,18 @@ class _Evaluator:
         self.cols = cols
         self.owner = owner
         self._terms: dict[tuple[str, str], frozenset[int] | set[int]] = {}
+        self._df: dict[tuple[str, str], int] = {}
 
     def df(self, field: str, text: str) -> int:
         """How many documents hold the term (from the term info: nothing decoded)."""
         key = (field, text)
         if key in self._terms:
             return len(self._terms[key])
-        return sum(sub.reader().doc_frequency(field, text) for sub, _ in self.leaves)
+        dfs = self.owner._df if self.owner is not None else self._df
+        n = dfs.get(key)
+        if n is None:   # a hash lookup per segment: asked again and again while ordering the clauses
+            n = dfs[key] = sum(sub.reader().doc_frequency(field, text) for sub, _ in self.leaves)
+        return n
 
     def term(self, field: str, text: str) -> set[int]:
         """Every live document holding the term, decoded block by block (Whoosh's all_ids steps id by id)."""
@@ -366,6 +498,25 @@ class _Evaluator:
         return out
 
     def eval(self, node: Node, cand: set[int] | None, exclude: set[int] | None = None) -> set[int]:
+        """The documents among `cand` (None: all) matching `node`. A compound node's whole answer is kept (in
+        the warm searcher, beside the decoded postings): a plan asks for the same node twice (what matches is
+        also what scores: a quoted phrase's positions were read twice over), and a repeated search again."""
+        if isinstance(node, Term) or exclude is not None:
+            return self._eval(node, cand, exclude)
+        memo = self.owner._cache if self.owner is not None else self._terms
+        key = ("node", node)
+        found = memo.get(key)
+        if found is None:
+            if cand is not None:
+                return self._eval(node, cand)
+            found = frozenset(self._eval(node, None))
+            if self.owner is not None:
+                self.owner.remember(key, found)
+            else:
+                memo[key] = found
+        return found if cand is None else found & cand
+
+    def _eval(self, node: Node, cand: set[int] | None, exclude: set[int] | None = None) -> set[int]:
         if isinstance(node, Term):
             return self.term_in(node.field, node.text, cand) if cand is not None else self.term(node.field, node.text)
         if isinstance(node, DayRange):
@@ -375,12 +526,14 @@ class _Evaluator:
             return {d for d in pool if lo <= day[d] <= hi}
         if isinstance(node, Phrase):
             pool = cand
+            if exclude:
+                # the 2-gram field asked only about the cases the word fields did not answer: few, so their
+                # grams are looked up by skipping instead of decoding the common grams' postings whole
+                pool = (pool if pool is not None else self.cols["live"]) - exclude
             for t in sorted(set(node.terms), key=lambda t: self.df(node.field, t)):
                 pool = self.term(node.field, t) if pool is None else self.term_in(node.field, t, pool)
                 if not pool:
                     return set()
-            if exclude:
-                pool = pool - exclude
             return self.phrase(node, pool)
         if isinstance(node, And):
             result = cand
