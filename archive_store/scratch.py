@@ -67,14 +67,18 @@ def sweep(base: Path) -> int:
         if match is None or not entry.is_dir() or entry.is_symlink():
             continue
         pid = int(match[1])
-        if pid == os.getpid() or _alive(pid) or entry.stat().st_uid != os.getuid():
+        if pid == os.getpid() or process_alive(pid) or entry.stat().st_uid != os.getuid():
             continue
         shutil.rmtree(entry, ignore_errors=True)
         removed += 1
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process of this machine still runs (one of another user counts as running): scratch and
+    partial folders are named by the pid that owns them, and only a dead owner's may be removed."""
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

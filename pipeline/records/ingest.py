@@ -45,6 +45,7 @@ from archive_store.errors import (
 )
 from archive_store.home import ArchiveHome
 from archive_store.numbers import clear_note
+from archive_store.scratch import process_alive
 from pipeline.case.intake import CaseBundle, open_case
 from pipeline.dossier import BuiltDossier, build_from_bundle
 from pipeline.external.poppler import pdf_text
@@ -364,18 +365,8 @@ def _remove_abandoned_builds(staging: Path, content: str) -> None:
     """Partial builds of this case whose process is gone (killed mid-build) are only clutter."""
     for partial in staging.glob(f".{content}.*.partial"):
         pid = int(partial.name.split(".")[2])
-        if pid != os.getpid() and not _process_alive(pid):
+        if pid != os.getpid() and not process_alive(pid):
             shutil.rmtree(partial, ignore_errors=True)
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _write_staged(built: BuiltDossier, folder: Path) -> None:

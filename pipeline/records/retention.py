@@ -39,7 +39,6 @@ from archive_store.home import ArchiveHome
 from archive_store.text import require_plain
 from pipeline.documents.render import chinese_date
 from pipeline.pdf.manifest import canonical_json
-from pipeline.pdf.upload_cache import upload_cache
 from pipeline.records.authority import PermissionRefused
 
 PLAN_FORMAT = "yuetan-destruction-plan/1"
@@ -656,6 +655,8 @@ def _finish_purged(home: ArchiveHome, catalog: Catalog, case_id: str, outcome: P
     either commits first (and the blob is kept) or finds it gone inside its own transaction and puts it back.
     """
     store = home.blobs()
+    from pipeline.pdf.upload_cache import upload_cache     # pikepdf's PDF/A stack, loaded only by what needs it
+
     cache = upload_cache(home)
     with catalog.transaction() as tx:
         catalog.lock_blob_deletions(tx)
@@ -713,6 +714,8 @@ def purge_leftovers(home: ArchiveHome) -> list[str]:
     """What an interrupted purge left (Chinese, one line each): blobs only purged cases need, index entries."""
     problems = []
     store = home.blobs()
+    from pipeline.pdf.upload_cache import upload_cache     # pikepdf's PDF/A stack, loaded only by what needs it
+
     cache = upload_cache(home)
     with home.catalog(check_head=False) as catalog:     # part of audit, which reports a mismatched catalog
         needed = catalog.referenced_shas()
