@@ -166,7 +166,7 @@ class FilesystemBlobStore:
         except BlobMissing:
             return False
         with f:
-            return _sha256_stream(f) == sha
+            return sha256_stream(f) == sha
 
     def iter_shas(self) -> Iterator[str]:
         """Every blob name under the fan-out folders, in order; temp files are not blobs."""
@@ -252,7 +252,8 @@ def export_checked(store: "BlobStore", sha: str, dest_path: Path) -> Path:
     return dest_path
 
 
-def _sha256_stream(f: BinaryIO) -> str:
+def sha256_stream(f: BinaryIO) -> str:
+    """The sha256 of what is left to read, chunk by chunk: blobs are dossiers of any size, on disk or in a bucket."""
     digest = hashlib.sha256()
     for chunk in iter(lambda: f.read(CHUNK), b""):
         digest.update(chunk)

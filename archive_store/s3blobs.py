@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import BinaryIO
 
-from .blobs import CHUNK, BlobMissing, check_sha, export_checked
+from .blobs import CHUNK, BlobMissing, check_sha, export_checked, sha256_stream
 from .durable import sha256_file
 from .errors import ArchiveConflict, ConfigurationError, InvalidArgument
 
@@ -189,10 +189,7 @@ class S3BlobStore:
         except BlobMissing:
             return False
         with f:
-            digest = hashlib.sha256()
-            for chunk in iter(lambda: f.read(CHUNK), b""):
-                digest.update(chunk)
-        return digest.hexdigest() == sha
+            return sha256_stream(f) == sha
 
     def iter_shas(self) -> Iterator[str]:
         paginator = self.client.get_paginator("list_objects_v2")
