@@ -47,11 +47,15 @@ def test_a_killed_run_leaves_no_temporary_folder_behind(tmp_path):
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     env = {**os.environ, "TMPDIR": str(scratch)}
-    run = subprocess.Popen([str(YUETAN), "--home", str(home.path), "ingest", str(EXAMPLES / "institution-onsite")],
-                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tmp_path / "ingest.log"
+    with log.open("wb") as out:
+        run = subprocess.Popen([str(YUETAN), "--home", str(home.path), "ingest", str(EXAMPLES / "institution-onsite")],
+                               env=env, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not list(scratch.glob(f"yuetan-{run.pid}-*/yuetan-libreoffice-*")):
-        time.sleep(0.1)
+    while run.poll() is None and time.monotonic() < deadline and not any(
+            any(own.iterdir()) for own in scratch.glob(f"yuetan-{run.pid}-*")):
+        time.sleep(0.02)
+    assert run.poll() is None, f"the run ended before it could be killed: {log.read_text(errors='replace')}"
     os.kill(run.pid, signal.SIGKILL)
     run.wait(30)
     left = list(scratch.glob(f"yuetan-{run.pid}-*"))
