@@ -55,7 +55,7 @@ from pipeline.pdf.normalise import (
 )
 from pipeline.pdf.pdfa import check_pdfa
 from pipeline.pdf.seal import seal_pdf
-from pipeline.pdf.stamp import stamp_first_page
+from pipeline.pdf.stamp import probe_first_page, stamp_first_page
 from pipeline.pdf.upload_cache import UploadCache
 
 log = logging.getLogger(__name__)
@@ -326,19 +326,25 @@ def stamp_documents(parts: list[DossierPart], code: RegisteredCode, work: Path, 
     """Each document's first page with its 归档章 (all stamps drawn in one LibreOffice conversion); notes for the
     备考表 where no blank place was found at the top of the page."""
     times = times or clock.StageTimes()
-    stamps = [render.ArchiveStamp(
-        fonds=settings.fonds_code, year=f"{code.year}", number=settings.format_number(code.seq),
-        organization=settings.organization_code if settings.stamp_organization else "",
-        retention=settings.retention_code, pages=str(page_count_of(p.pdf)) if settings.stamp_pages else "")
-        for p in parts]
-    with times.timed("render"):
-        stamps_docx = render.render_stamps(stamps, work, fonts=fonts)
-    stamp_pdf = convert(converter, stamps_docx, times)
+    # Each first page is drawn (pdftoppm, to find its blank top) while LibreOffice draws the stamps.
+    with ThreadPoolExecutor(max_workers=max(1, min(4, len(parts))), thread_name_prefix="yuetan-probe") as probes:
+        drawn = [probes.submit(probe_first_page, p.pdf) for p in parts]
+        stamps = [render.ArchiveStamp(
+            fonds=settings.fonds_code, year=f"{code.year}", number=settings.format_number(code.seq),
+            organization=settings.organization_code if settings.stamp_organization else "",
+            retention=settings.retention_code, pages=str(page_count_of(p.pdf)) if settings.stamp_pages else "")
+            for p in parts]
+        with times.timed("render"):
+            stamps_docx = render.render_stamps(stamps, work, fonts=fonts)
+        stamp_pdf = convert(converter, stamps_docx, times)
+        with times.timed("assemble"):
+            first_pages = [probe.result() for probe in drawn]
     stamped, notes = [], []
     for i, part in enumerate(parts):
         dest = work / f"stamped-{i}.pdf"
         with times.timed("assemble"):
-            placement = stamp_first_page(part.pdf, stamp_pdf, i, dest, position=settings.stamp_position)
+            placement = stamp_first_page(part.pdf, stamp_pdf, i, dest, position=settings.stamp_position,
+                                         probe=first_pages[i])
         if not placement.on_blank:
             notes.append(f"{part.title}首页上端没有空白处，归档章盖在其{POSITION_LABELS[placement.position]}，"
                          "压及原有内容（原件见嵌入文件）")

@@ -3,6 +3,8 @@ is ingested again or superseded, a changed upload is normalised afresh, and a pu
 the cache. Real archive homes (copies of the example archive), LibreOffice, OCRmyPDF."""
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -152,3 +154,39 @@ def test_the_stage_table_has_a_row_per_case_and_the_median():
     assert lines[1].split() == ["A", "0.10", "1.00", "0.00", "2.00"]
     assert lines[3].split() == ["中位数", "0.20", "0.50", "1.25", "2.50"]
     assert len({len(line.encode("gbk")) for line in lines}) == 1, "columns line up (CJK counts two)"
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")   # pikepdf's PageCopyWarning: the parts need no form
+def test_the_index_text_read_from_the_whole_dossier_is_each_documents_own_text(example_archive, tmp_path):
+    """The store stage reads the dossier once (one pdftotext) and splits it by the documents' page counts; each
+    document's text is what pdftotext gives for that document alone, and a mismatch falls back to reading each."""
+    from pipeline.external.poppler import pdf_text
+    from pipeline.records.ingest import StagedBuild, _document_texts
+
+    with Catalog(example_archive.catalog_path) as catalog:
+        record = catalog.current(CASE_ID)
+    folder = tmp_path / "staged"
+    folder.mkdir()
+    example_archive.blobs().export_to(record.dossier_sha256, folder / "dossier.pdf")
+    stored = json.loads(example_archive.blobs().read_bytes(record.text_sha256))
+    documents = []
+    with pikepdf.open(folder / "dossier.pdf") as dossier:      # the documents again, cut at the bookmarks
+        with dossier.open_outline() as outline:
+            starts = [pikepdf.Page(item.destination[0]).index for item in outline.root]
+        for n, (start, end) in enumerate(zip(starts, [*starts[1:], len(dossier.pages)])):
+            with pikepdf.new() as part:
+                part.pages.extend(dossier.pages[start:end])
+                part.save(folder / f"part-{n}.pdf")
+            documents.append([stored["documents"][n]["key"], stored["documents"][n]["title"], f"part-{n}.pdf"])
+    assert len(documents) == len(stored["documents"]) >= 6
+    staged = StagedBuild(folder=folder, case_id=CASE_ID, notice_number=record.notice_number,
+                         dossier_sha256=record.dossier_sha256, manifest_sha256=record.manifest_sha256,
+                         page_count=record.page_count, archived_on=date.today(), findings=[], files={},
+                         documents=documents)
+    alone = [pdf_text(folder / rel) for _, _, rel in documents]
+    assert [d["text"] for d in _document_texts(staged)["documents"]] == alone
+    assert [d["text"] for d in stored["documents"]] == alone, "what ingest stored is the same text"
+    assert "约谈" in alone[2] and alone[2].count("\f") == len(pikepdf.open(folder / "part-2.pdf").pages)
+
+    short = replace(staged, documents=documents[1:])            # pages do not add up: each document on its own
+    assert [d["text"] for d in _document_texts(short)["documents"]] == alone[1:]

@@ -194,6 +194,14 @@ class LibreOfficeConverter:
             finally:
                 shutil.rmtree(work, ignore_errors=True)
 
+    def export_only(self, src: Path, dest: Path) -> None:
+        """LibreOffice's own export of the Word document `src` to PDF/A-2b at `dest`, with nothing of ours around
+        it (no copy, no retry, no rewrite): the converter's floor, which bench/ingest.py measures."""
+        with self._lock:
+            self.start()
+            self._office.export(Path(src).absolute(), Path(dest).absolute(), IMPORT_FILTERS[Path(src).suffix.lower()],
+                                self.default_timeout)
+
     def _export_with_retry(self, source: Path, exported: Path, import_filter: str, limit: float,
                            name: str) -> None:
         for attempt in (1, 2):

@@ -30,9 +30,10 @@ def pdf_text(path: Path, *, first_page: int | None = None, last_page: int | None
     return done.stdout if done.returncode == 0 else ""
 
 
-def pages_without_text(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> list[int] | None:
-    """The pages (1-based) on which pdftotext finds no text, the ones OCR has to read; None when pdftotext
-    cannot read the file (then every page is left to the OCR)."""
+def page_texts(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> list[str] | None:
+    """The text of every page of `path` (one pdftotext run; each page's text ends with the form feed pdftotext
+    puts after it, so ''.join of any run of pages is what `pdf_text` gives for them); None when pdftotext cannot
+    read the file."""
     name = Path(path).name
     done = run(PDFTOTEXT, [PDFTOTEXT.name, "-enc", "UTF-8", Path(path).absolute(), "-"], what=f"读取“{name}”的文字",
                timeout=timeout, timed_out=lambda: ExternalProgramError(
@@ -42,6 +43,15 @@ def pages_without_text(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> list[
     pages = done.stdout.split("\f")
     if pages and not pages[-1].strip():
         pages.pop()           # pdftotext ends every page with a form feed
+    return [page + "\f" for page in pages]
+
+
+def pages_without_text(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> list[int] | None:
+    """The pages (1-based) on which pdftotext finds no text, the ones OCR has to read; None when pdftotext
+    cannot read the file (then every page is left to the OCR)."""
+    pages = page_texts(path, timeout=timeout)
+    if pages is None:
+        return None
     return [number for number, text in enumerate(pages, 1) if not text.strip()]
 
 

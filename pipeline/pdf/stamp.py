@@ -37,10 +37,17 @@ class StampPlacement:
     on_blank: bool
 
 
+def probe_first_page(document: Path) -> tuple[int, int, bytes]:
+    """`document`'s first page drawn small in grey (pdftoppm), where `stamp_first_page` looks for a blank place;
+    it needs nothing of the stamp, so a build draws it while LibreOffice draws the stamps."""
+    return page_gray(document, 1, dpi=PROBE_DPI)
+
+
 def stamp_first_page(document: Path, stamp_pdf: Path, stamp_index: int, dest: Path, *,
-                     position: str = "top-right") -> StampPlacement:
-    """Copy `document` to `dest` with page `stamp_index` of `stamp_pdf` drawn on its first page."""
-    width, height, gray = page_gray(document, 1, dpi=PROBE_DPI)
+                     position: str = "top-right", probe: tuple[int, int, bytes] | None = None) -> StampPlacement:
+    """Copy `document` to `dest` with page `stamp_index` of `stamp_pdf` drawn on its first page (`probe`: its
+    `probe_first_page`, if drawn already)."""
+    width, height, gray = probe or probe_first_page(document)
     with pikepdf.open(document) as doc, pikepdf.open(stamp_pdf) as stamps:
         page = doc.pages[0]
         stamp = stamps.pages[stamp_index]

@@ -48,7 +48,8 @@ from archive_store.numbers import clear_note
 from archive_store.scratch import process_alive
 from pipeline.case.intake import CaseBundle, open_case
 from pipeline.dossier import BuiltDossier, build_from_bundle
-from pipeline.external.poppler import pdf_text
+from pipeline.external.poppler import page_texts, pdf_text
+from pipeline.pdf.assemble import page_count
 from pipeline.pdf.manifest import canonical_json
 from pipeline.records.retention import lock_until
 from pipeline.pdf.upload_cache import upload_cache
@@ -454,7 +455,7 @@ def store_build(staged: StagedBuild, bundle: CaseBundle, content: str, *, home: 
             if not blobs.has(sha):         # a purge may have removed a shared blob since we put it
                 _put_checked(blobs, path, sha, keep)
         if not blobs.has(text_sha):
-            blobs.put_bytes(canonical_json(texts), retain_until=keep)
+            _put_checked(blobs, texts, text_sha, keep)
         version = catalog.record_case(tx, record, documents, findings)
         if catalog.is_held(case.case_id):   # a new version of a held case is held too, in the store as well
             for sha in {text_sha, manifest_json_sha, *to_put}:
@@ -477,9 +478,22 @@ def _put_checked(blobs, path: Path, sha: str, keep: datetime | None = None) -> N
 
 
 def _document_texts(staged: StagedBuild) -> dict:
-    """Every document's text as a reader sees it (OCR layer included): what the index is built from."""
-    return {"documents": [{"key": key, "title": title, "text": pdf_text(staged.folder / rel)}
-                          for key, title, rel in staged.documents]}
+    """Every document's text as a reader sees it (OCR layer included): what the index is built from.
+
+    Read by one pdftotext over the sealed dossier, whose pages are the documents' pages in order (its page
+    labels, bookmarks, embedded files and invisible signature add no page text), split by each document's page
+    count: a pdftotext per document cost ~0.1 s each, most of the store stage. When the counts do not add up to
+    the dossier's pages, each document is read on its own as before."""
+    documents = [(key, title, staged.folder / rel) for key, title, rel in staged.documents]
+    pages = page_texts(staged.dossier)
+    counts = [page_count(pdf) for _, _, pdf in documents]
+    if pages is None or len(pages) != sum(counts):
+        return {"documents": [{"key": key, "title": title, "text": pdf_text(pdf)} for key, title, pdf in documents]}
+    texts, first = [], 0
+    for (key, title, _), count in zip(documents, counts):
+        texts.append({"key": key, "title": title, "text": "".join(pages[first:first + count])})
+        first += count
+    return {"documents": texts}
 
 
 def _document_title(component: dict, case) -> str:
