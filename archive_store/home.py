@@ -26,8 +26,6 @@ from pydantic import (
     model_validator,
 )
 
-from archive_store.numbers import NoticeNumberRegistry
-
 from .durable import write_atomically
 from .errors import ConfigurationError, InvalidArgument
 from .text import problem as text_problem
@@ -36,6 +34,7 @@ if TYPE_CHECKING:
     from archive_store.blobs import BlobStore
     from archive_store.catalog import Catalog
     from archive_store.database import CatalogLocation
+    from archive_store.numbers import NoticeNumberRegistry
 
 HOME_ENV = "YUETAN_HOME"
 DEFAULT_HOME = "yuetan-archive"
@@ -299,6 +298,7 @@ class ArchiveHome:
         return catalog_location(self.settings.raw, self.path)
 
     def numbers(self, *, check_head: bool = True) -> NoticeNumberRegistry:
+        from archive_store.numbers import NoticeNumberRegistry
         return NoticeNumberRegistry(self.catalog_location, check_head=check_head)
 
     def catalog(self, *, check_head: bool = True) -> "Catalog":

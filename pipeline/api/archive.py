@@ -109,9 +109,9 @@ def search(home: ArchiveHome, query: str = "", *, actor: Actor, kind: str | None
     hits = [SearchHit(**h) for h in data["hits"]]
     if hits:
         with home.catalog() as catalog:
-            for hit in hits:
-                record = catalog.current(hit.case_id)
-                hit.archival_code = record.archival_code if record else None
+            codes = catalog.current_archival_codes([hit.case_id for hit in hits])
+        for hit in hits:
+            hit.archival_code = codes.get(hit.case_id)
     return SearchResult(total=data["total"], hits=hits, facets=data.get("facets"))
 
 

@@ -21,7 +21,6 @@ from archive_store.errors import (
     VerificationFailed,
     YuetanError,
 )
-from pipeline.case.contract import OUTCOME_LABELS
 
 # ISO 8601 exactly as datetime.isoformat() writes it ("+00:00", "+08:00"; pydantic alone would write "Z").
 IsoDateTime = Annotated[datetime, PlainSerializer(lambda v: v.isoformat(), return_type=str, when_used="json")]
@@ -34,7 +33,7 @@ class ApiModel(BaseModel):
     """Base of every answer: keys named in `_omit_if_none` are left out of the dump when they are None
     (the `--json` objects have always left them out rather than written null)."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)   # a model builds its schema when first used
     _omit_if_none: ClassVar[frozenset[str]] = frozenset()
 
     @model_serializer(mode="wrap")
@@ -231,6 +230,10 @@ class SearchHit(ApiModel):
 
     @property
     def outcome_label(self) -> str:
+        from pipeline.case.contract import (
+            OUTCOME_LABELS,  # the contract's models: only when a label is asked
+        )
+
         return next((label for key, label in OUTCOME_LABELS.items() if key.value == self.outcome), self.outcome)
 
 
