@@ -16,8 +16,10 @@ _NAMES = {
     "archive_store.home": ["ArchiveHome", "resolve_home"],
     "pipeline.api.accounts": ["record_account_change", "record_role_change"],
     "pipeline.api.archive": ["archival_codes", "audit", "backup", "follow", "ingest", "init", "ledger_list",
-                             "ledger_verify", "migrate", "open_archive", "open_dossier", "reindex", "restore",
-                             "search", "show", "start_follower"],
+                             "ledger_verify", "migrate", "open_dossier", "reindex", "restore",
+                             "show", "start_follower"],
+    "pipeline.api.home": ["open_archive"],
+    "pipeline.api.searching": ["search"],
     "pipeline.api.cases": ["build", "check", "render", "schema", "verify"],
     "pipeline.api.dossiers": ["dossier_outline", "dossier_page"],
     "pipeline.api.keeping": ["catalogue", "catalogue_years", "credit", "export", "export_verify", "handover",
@@ -60,16 +62,15 @@ if TYPE_CHECKING:
         ledger_list,
         ledger_verify,
         migrate,
-        open_archive,
         open_dossier,
         reindex,
         restore,
-        search,
         show,
         start_follower,
     )
     from pipeline.api.cases import build, check, render, schema, verify
     from pipeline.api.dossiers import dossier_outline, dossier_page
+    from pipeline.api.home import open_archive
     from pipeline.api.keeping import (
         catalogue,
         catalogue_years,
@@ -89,6 +90,7 @@ if TYPE_CHECKING:
         statistics,
     )
     from pipeline.api.models import ExportFilters
+    from pipeline.api.searching import search
 
 __all__ = [
     "Actor", "Role", "ROLE_LABELS", "clock", "ArchiveHome", "ExportFilters", "models", "resolve_home", "plain_text", "visible",

@@ -206,6 +206,7 @@ class WhooshIndex(SearchIndex):
             raise
         writer.commit()
         self._drop_searcher()
+        keep_column_files(self.folder)
         return n
 
     def _bulk(self, docs: Iterable[IndexedFields]) -> int:
@@ -230,6 +231,7 @@ class WhooshIndex(SearchIndex):
         if writer is not None:
             writer.commit(merge=False)
         self._drop_searcher()
+        keep_column_files(self.folder)
         return n
 
     @classmethod
@@ -274,6 +276,7 @@ class WhooshIndex(SearchIndex):
                 writer._finish()
         finally:
             ix.close()
+        keep_column_files(folder)
         return sum(count for _, count in segments)
 
     def remove(self, case_id: str) -> int:
@@ -288,6 +291,7 @@ class WhooshIndex(SearchIndex):
             raise
         writer.commit()
         self._drop_searcher()
+        keep_column_files(self.folder)
         return n
 
     # --- reading --------------------------------------------------------------------------------------------
@@ -318,37 +322,13 @@ class WhooshIndex(SearchIndex):
             live: set[int] = set()
             for sub, offset in s.leaf_searchers():
                 r = sub.reader()
-                for name, values in self._segment_columns(r).items():
+                for name, values in segment_columns(self.folder, r).items():
                     cols[name].extend(values)
                 live.update(offset + d for d in r.all_doc_ids())
             cols["live"] = live
             cols["all_live"] = len(live) == s.doc_count_all()
             self._columns = cols
         return self._columns
-
-    def _segment_columns(self, reader) -> dict[str, list]:
-        """One segment's column values in document order. A segment never changes once written (deletions are
-        kept apart), so its values are decoded from Whoosh's columns once, value by value in Python (a fifth of a
-        second for 10,000 cases, at every `yuetan search`), and kept beside it in one JSON file that every later
-        process loads at once. The file is named like the segment's own, so Whoosh deletes it with the segment."""
-        segment = reader.segment()
-        path = self.folder / segment.make_filename(COLUMN_FILE)
-        try:
-            kept = json.loads(path.read_bytes())
-            if kept["documents"] == segment.doc_count_all() and set(kept["columns"]) == set(COLUMNS):
-                return kept["columns"]
-        except (OSError, ValueError, KeyError, TypeError):
-            pass                                    # none yet (or unreadable): decode and write it
-        cols = {name: list(reader.column_reader(name)) for name in COLUMNS}
-        temp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        try:
-            temp.write_text(json.dumps({"documents": segment.doc_count_all(), "columns": cols}, ensure_ascii=False),
-                            encoding="utf-8")
-            os.replace(temp, path)                  # derived data: a lost file is only decoded again
-        except OSError:
-            with contextlib.suppress(OSError):      # a read-only index is searched all the same
-                temp.unlink(missing_ok=True)
-        return cols
 
     def remember(self, key: tuple[str, str], ids: frozenset[int]) -> None:
         """Keep a decoded posting list for the next searches (common terms: 检测, 报告), least recent out."""
@@ -396,6 +376,44 @@ class WhooshIndex(SearchIndex):
                         c.update(values[d] for d in matched)
                     counts[name] = dict(c.most_common())
             return RawResults(len(matched), hits, counts)
+
+
+def segment_columns(folder: Path, reader, *, keep: bool = False) -> dict[str, list]:
+    """One segment's column values in document order. A segment never changes once written (deletions are kept
+    apart), so its values are decoded from Whoosh's columns once, when the segment is committed (`keep`: value
+    by value in Python, a fifth of a second for 10,000 cases that every `yuetan search` paid), and kept beside it
+    in one JSON file that a search loads at once. The file is named like the segment's own, so Whoosh deletes it
+    with the segment. A search never writes: without a file (an index from before) it decodes the columns."""
+    segment = reader.segment()
+    path = Path(folder) / segment.make_filename(COLUMN_FILE)
+    try:
+        kept = json.loads(path.read_bytes())
+        if kept["documents"] == segment.doc_count_all() and set(kept["columns"]) == set(COLUMNS):
+            return kept["columns"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass                                    # none (or not this segment's): decode
+    cols = {name: list(reader.column_reader(name)) for name in COLUMNS}
+    if keep:
+        temp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        try:
+            temp.write_text(json.dumps({"documents": segment.doc_count_all(), "columns": cols}, ensure_ascii=False),
+                            encoding="utf-8")
+            os.replace(temp, path)              # derived data: a lost file is only decoded again
+        except OSError:
+            with contextlib.suppress(OSError):
+                temp.unlink(missing_ok=True)
+    return cols
+
+
+def keep_column_files(folder: Path) -> None:
+    """After a commit: the column file of each segment that has none yet."""
+    ix = whoosh_index.open_dir(str(folder))
+    try:
+        with ix.reader() as reader:
+            for sub, _ in reader.leaf_readers():
+                segment_columns(folder, sub, keep=True)
+    finally:
+        ix.close()
 
 
 def _write_segment(folder: str, docs: list) -> tuple:
