@@ -534,3 +534,27 @@ def test_whoosh_column_files_are_written_with_their_segment_and_leave_with_it(tm
     assert fresh()["facets"]["kind"] == {"institution": 1, "bureau": 1}
     live = {s.segment_id() for s in index.open_index(folder).ix._segments()}
     assert {name.split(".")[0] for name in column_files()} == live
+
+
+def test_jiebas_hmm_loads_only_when_a_cut_needs_it():
+    """A search command does not load jieba's HMM tables (a tenth of a second) unless its query has a run of
+    characters the dictionary does not know; the words are the same either way."""
+    code = """
+import json, sys
+from pipeline.search import analysis
+tk = analysis.query_segmenter()
+states = [type(sys.modules["jieba.finalseg"]).__name__]
+known = list(tk.cut("数据失实"))
+states.append(type(sys.modules["jieba.finalseg"]).__name__)
+unknown = list(tk.cut("瑞昌市博远环境检测有限公司张建国表示"))
+states.append(type(sys.modules["jieba.finalseg"]).__name__)
+print(json.dumps({"states": states, "known": known, "unknown": unknown}, ensure_ascii=False))
+"""
+    import json
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    answer = json.loads(run.stdout)
+    assert answer["states"] == ["_HmmOnFirstUse", "_HmmOnFirstUse", "module"]
+    tk = __import__("pipeline.search.analysis", fromlist=["segmenter"]).segmenter()
+    assert answer["known"] == list(tk.cut("数据失实"))
+    assert answer["unknown"] == list(tk.cut("瑞昌市博远环境检测有限公司张建国表示"))
+    assert "张建国" in answer["unknown"]                 # a name only the HMM puts together
