@@ -26,8 +26,6 @@ from pydantic import (
     model_validator,
 )
 
-from archive_store.numbers import NoticeNumberRegistry
-
 from .durable import write_atomically
 from .errors import ConfigurationError, InvalidArgument
 from .text import problem as text_problem
@@ -36,6 +34,7 @@ if TYPE_CHECKING:
     from archive_store.blobs import BlobStore
     from archive_store.catalog import Catalog
     from archive_store.database import CatalogLocation
+    from archive_store.numbers import NoticeNumberRegistry
 
 HOME_ENV = "YUETAN_HOME"
 DEFAULT_HOME = "yuetan-archive"
@@ -299,12 +298,34 @@ class ArchiveHome:
         return catalog_location(self.settings.raw, self.path)
 
     def numbers(self, *, check_head: bool = True) -> NoticeNumberRegistry:
+        from archive_store.numbers import NoticeNumberRegistry
         return NoticeNumberRegistry(self.catalog_location, check_head=check_head)
 
     def catalog(self, *, check_head: bool = True) -> "Catalog":
         """`check_head=False` only for audit and ledger verify, which report a catalog the mirror disagrees with."""
         from archive_store.catalog import Catalog
         return Catalog(self.catalog_location, check_head=check_head)
+
+    def catalog_is_sound(self) -> bool:
+        """A SQLite catalog seen to be at the head of its schema and the mirror's ledger head, read with sqlite3
+        alone (archive_store.catalog_probe); False means "open the full catalog and let it say", never damage."""
+        location = self.catalog_location
+        if not location.is_sqlite:
+            return False
+        from archive_store import catalog_probe
+        return catalog_probe.sound(location.path)
+
+    def current_archival_codes(self, case_ids: list[str]) -> dict[str, str | None]:
+        """The 档号 of the current version of each case named (Catalog.current_archival_codes); from a SQLite
+        catalog read with sqlite3 alone, so a search needs no SQLAlchemy."""
+        location = self.catalog_location
+        if location.is_sqlite:
+            from archive_store import catalog_probe
+            codes = catalog_probe.current_archival_codes(location.path, case_ids)
+            if codes is not None:
+                return codes
+        with self.catalog() as catalog:
+            return catalog.current_archival_codes(case_ids)
 
     def blobs(self) -> "BlobStore":
         """The home's blobs/ folder, or the S3 bucket `[store]` names."""
@@ -442,7 +463,7 @@ def open_home(path: Path, *, check_head: bool = True, open_catalog: bool = True)
     if not settings_file.is_file():
         raise ConfigurationError(f"档案库 {path} 尚未初始化：请先运行 yuetan --home {path} init")
     home = ArchiveHome(path=path, settings=load_settings(settings_file))
-    if open_catalog:
+    if open_catalog and not (check_head and home.catalog_is_sound()):
         home.catalog(check_head=check_head).close()
     return home
 

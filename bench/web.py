@@ -58,9 +58,14 @@ def synthetic_documents(n: int, seed: int):
 
 
 def build_archive(home_dir: Path, n: int, seed: int) -> tuple[api.ArchiveHome, list]:
+    return store_archive(home_dir, list(synthetic_documents(n, seed)))
+
+
+def store_archive(home_dir: Path, docs: list) -> tuple[api.ArchiveHome, list]:
+    """A new archive home whose catalog (case rows, documents, findings, ingest ledger entries) and index hold
+    `docs` (index documents), without dossiers."""
     api.init(home_dir, actor=Actor(name="bench", role=Role.console))
     home = api.open_archive(home_dir)
-    docs = list(synthetic_documents(n, seed))
     actor = Actor(name="bench", role=Role.archivist)
     with home.catalog() as catalog, catalog.transaction() as tx:
         for d in docs:

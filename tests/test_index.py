@@ -490,3 +490,71 @@ def test_dictionary_cache_outlives_a_command(tmp_path, monkeypatch):
         assert not Path(analysis._freq_file()).is_relative_to(own)
         assert scratch.shared_tempdir() == str(tmp_path)
     assert scratch.shared_tempdir() == str(tmp_path)
+
+
+def test_whoosh_column_files_are_written_with_their_segment_and_leave_with_it(tmp_path, monkeypatch):
+    """Each Whoosh segment's columns (date, case id, facet values) are decoded when it is committed and kept
+    beside it; a new searcher (a new command) loads that file and answers the same, writing nothing; a segment
+    merged away takes its file along; without a file, or with one that is not its segment's, the columns are
+    decoded again and the answer is the same."""
+    from pipeline.search import whoosh_engine
+    monkeypatch.setattr(whoosh_engine, "BULK_SEGMENT", 1)
+    folder = tmp_path / "index"
+    index.rebuild(folder, _documents(), engine="whoosh", jobs=1)
+
+    def fresh(q: str = "", **filters) -> dict:
+        index._open.pop(os.path.realpath(folder), None)         # a new process: no warm searcher
+        return index.search(folder, q, **filters).as_dict()
+
+    def column_files() -> dict[str, int]:
+        return {p.name: p.stat().st_mtime_ns for p in folder.glob(f"*{whoosh_engine.COLUMN_FILE}")}
+
+    written = column_files()
+    assert len(written) == 3
+    first = fresh()
+    assert first["total"] == 3 and first["facets"]["kind"] == {"institution": 2, "bureau": 1}
+    assert fresh("整改", kind="institution") == index.search(folder, "整改", kind="institution").as_dict()
+    assert column_files() == written                             # loaded, never written by a search
+
+    a_file = folder / sorted(written)[0]
+    a_file.write_text('{"documents": 99, "columns": {}}', encoding="utf-8")       # not this segment's
+    assert fresh() == first
+    for name in written:
+        (folder / name).unlink()
+    assert fresh() == first and column_files() == {}
+
+    newer = replace(_documents()[0], version=2, manifest_sha256="f" * 64, content="补充材料：留样记录齐全")
+    index.index_case(folder, newer)                              # a new segment; Whoosh merges the small ones
+    live = {s.segment_id() for s in index.open_index(folder).ix._segments()}
+    assert {name.split(".")[0] for name in column_files()} == live
+    assert [h["case_id"] for h in fresh("留样记录齐全")["hits"]] == [INSTITUTION]
+    after = fresh()
+    assert after["total"] == 3 and after["facets"] == first["facets"]
+    index.remove_case(folder, INSTITUTION)
+    assert fresh()["facets"]["kind"] == {"institution": 1, "bureau": 1}
+    live = {s.segment_id() for s in index.open_index(folder).ix._segments()}
+    assert {name.split(".")[0] for name in column_files()} == live
+
+
+def test_jiebas_hmm_loads_only_when_a_cut_needs_it():
+    """A search command does not load jieba's HMM tables (a tenth of a second) unless its query has a run of
+    characters the dictionary does not know; the words are the same either way."""
+    code = """
+import json, sys
+from pipeline.search import analysis
+tk = analysis.query_segmenter()
+states = [type(sys.modules["jieba.finalseg"]).__name__]
+known = list(tk.cut("数据失实"))
+states.append(type(sys.modules["jieba.finalseg"]).__name__)
+unknown = list(tk.cut("瑞昌市博远环境检测有限公司张建国表示"))
+states.append(type(sys.modules["jieba.finalseg"]).__name__)
+print(json.dumps({"states": states, "known": known, "unknown": unknown}, ensure_ascii=False))
+"""
+    import json
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    answer = json.loads(run.stdout)
+    assert answer["states"] == ["_HmmOnFirstUse", "_HmmOnFirstUse", "module"]
+    tk = __import__("pipeline.search.analysis", fromlist=["segmenter"]).segmenter()
+    assert answer["known"] == list(tk.cut("数据失实"))
+    assert answer["unknown"] == list(tk.cut("瑞昌市博远环境检测有限公司张建国表示"))
+    assert "张建国" in answer["unknown"]                 # a name only the HMM puts together

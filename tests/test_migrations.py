@@ -290,3 +290,26 @@ def test_an_older_yuetan_refuses_the_migrated_catalog_and_a_newer_catalog_is_ref
     with pytest.raises(ConfigurationError) as newer:
         migrate.upgrade(engine)
     assert "请升级 yuetan" in newer.value.message
+
+
+def test_the_open_time_check_reads_the_same_head_as_alembic(tmp_path):
+    """Opening a catalog compares its revision with the head read from the revision files without Alembic; that
+    head must be Alembic's, and a catalog one step behind or ahead must still be upgraded or refused."""
+    assert migrate._head_from_scripts() == migrate.head_revision()
+    path = tmp_path / "catalog.sqlite"
+    engine = sqlite_engine(path)
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        assert migrate._sqlite_is_current(conn)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0005'")
+    with engine.connect() as conn:
+        assert not migrate._sqlite_is_current(conn)
+    migrate.ensure_current(engine, str(path))                # brought up to the head again
+    with engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == migrate.head_revision()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    with pytest.raises(ConfigurationError) as newer:
+        migrate.ensure_current(engine, str(path))
+    assert "比本程序新" in newer.value.message

@@ -9,8 +9,8 @@ from pathlib import Path
 from archive_store import ledger as chain
 from archive_store.actors import Actor
 from archive_store.backup import backup_catalog, restore_catalog
-from archive_store.errors import InvalidArgument
 from archive_store.home import DEFAULT_SEAL_PKCS12, ArchiveHome, open_home
+from pipeline.api.home import open_archive  # noqa: F401  (where the operations were)
 from pipeline.api.models import (
     AuditResult,
     BackupResult,
@@ -31,8 +31,6 @@ from pipeline.api.models import (
     Problem,
     ReindexResult,
     RestoreResult,
-    SearchHit,
-    SearchResult,
     ShowResult,
     Tombstone,
     VersionEntry,
@@ -42,12 +40,6 @@ from pipeline.api.models import (
 from pipeline.records.authority import require
 
 log = logging.getLogger(__name__)
-
-
-def open_archive(path: Path, *, check_head: bool = True) -> ArchiveHome:
-    """The archive home at `path`; refused (ConfigurationError) if it was never set up, and (ArchiveDamaged) if
-    its catalog is lost or replaced. `check_head=False` only for audit and ledger verify, which report the latter."""
-    return open_home(path, check_head=check_head)
 
 
 def init(path: Path, *, actor: Actor, organizer: str | None = None) -> InitResult:
@@ -91,28 +83,6 @@ def ingest_row(result) -> IngestRow:
                      manifest_sha256=result.manifest_sha256, findings=[Finding(**f) for f in result.findings],
                      message=result.message, problems=[Problem(**p) for p in result.problems],
                      exit_code=result.exit_code)
-
-
-def search(home: ArchiveHome, query: str = "", *, actor: Actor, kind: str | None = None, ground: str | None = None,
-           organizer: str | None = None, region: str | None = None, outcome: str | None = None,
-           date_from=None, date_to=None, limit: int = 20, offset: int = 0) -> SearchResult:
-    """Ranked cases for `query` within the filters (the same filters as export): the page [offset, offset + limit),
-    the exact total, and the facet counts of every match. A lost index is said, not an empty answer."""
-    from pipeline.records import lookup
-
-    log.debug("%s（%s）检索 %r", actor.name, actor.role, query)
-    if offset < 0:
-        raise InvalidArgument(f"起始位置 {offset} 无效：应不小于 0")
-    found = lookup.search_archive(home, query or "", kind=kind, ground=ground, organizer=organizer, region=region,
-                                  outcome=outcome, date_from=date_from, date_to=date_to, limit=limit, offset=offset)
-    data = found.as_dict()
-    hits = [SearchHit(**h) for h in data["hits"]]
-    if hits:
-        with home.catalog() as catalog:
-            for hit in hits:
-                record = catalog.current(hit.case_id)
-                hit.archival_code = record.archival_code if record else None
-    return SearchResult(total=data["total"], hits=hits, facets=data.get("facets"))
 
 
 def show(home: ArchiveHome, reference: str, *, actor: Actor) -> ShowResult:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_serializer
+from pydantic import Field, PlainSerializer
 
 from archive_store.actors import Actor, Role
 from archive_store.errors import (
@@ -21,38 +21,14 @@ from archive_store.errors import (
     VerificationFailed,
     YuetanError,
 )
-from pipeline.case.contract import OUTCOME_LABELS
+from pipeline.api.base import ApiModel
+from pipeline.api.searching import SearchHit, SearchResult  # noqa: F401  (answers of api.search)
 
 # ISO 8601 exactly as datetime.isoformat() writes it ("+00:00", "+08:00"; pydantic alone would write "Z").
 IsoDateTime = Annotated[datetime, PlainSerializer(lambda v: v.isoformat(), return_type=str, when_used="json")]
 
 SEVERITY_LABELS = {"violation": "违反程序", "warning": "需关注", "info": "记录"}
 CASE_STATUS_LABELS = {"current": "现行", "superseded": "已被新版本取代", "purged": "已销毁"}
-
-
-class ApiModel(BaseModel):
-    """Base of every answer: keys named in `_omit_if_none` are left out of the dump when they are None
-    (the `--json` objects have always left them out rather than written null)."""
-
-    model_config = ConfigDict(populate_by_name=True)
-    _omit_if_none: ClassVar[frozenset[str]] = frozenset()
-
-    @model_serializer(mode="wrap")
-    def _serialize(self, handler):
-        data = handler(self)
-        for key in self._omit_if_none:
-            if data.get(key, 0) is None:
-                del data[key]
-        return self._shape(data)
-
-    def _shape(self, data: dict) -> Any:
-        """A model whose dump differs with its content reshapes it here."""
-        return data
-
-    def failure(self) -> YuetanError | None:
-        """For an answer that reports a failed check or failed cases: the error that sets the exit status
-        (marked as already reported: the answer itself says what failed)."""
-        return None
 
 
 # --- the case: check, schema, render, build, verify -----------------------------------------------------------
@@ -213,36 +189,6 @@ class IngestReport(ApiModel):
             error = YuetanError(message, reported=True)
             error.exit_code = ExitCode(code)
         return error
-
-
-class SearchHit(ApiModel):
-    model_config = ConfigDict(extra="allow")
-
-    case_id: str
-    notice_number: str
-    target: str
-    interview_on: date
-    outcome: str
-    score: float
-    snippets: list[str]
-    target_kind: str = ""
-    grounds: list[str] = Field(default_factory=list)
-    archival_code: str | None = None
-
-    @property
-    def outcome_label(self) -> str:
-        return next((label for key, label in OUTCOME_LABELS.items() if key.value == self.outcome), self.outcome)
-
-
-class SearchResult(ApiModel):
-    """`yuetan search --json`. `facets` (counts by kind, ground item, region, year, outcome for the same query and
-    filters: facet name → value → count) is left out when the search did not compute it."""
-
-    _omit_if_none = frozenset({"facets"})
-
-    total: int
-    hits: list[SearchHit]
-    facets: dict[str, dict[str, int]] | None = None
 
 
 class CaseRecord(ApiModel):

@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from archive_store import text as safe_text
+from pipeline.case.outcomes import OUTCOME_LABELS, Outcome  # noqa: F401  (part of the contract)
 
 DEFAULT_NOTICE_PREFIX = "赣市监检约"
 
@@ -105,17 +106,6 @@ class FollowupMethod(StrEnum):
     onsite_recheck = "onsite_recheck"
 
 
-class Outcome(StrEnum):
-    completed = "completed"
-    ordered_to_correct = "ordered_to_correct"
-    administrative_penalty = "administrative_penalty"
-    certificate_revoked = "certificate_revoked"
-    case_filed = "case_filed"
-    circulated_criticism = "circulated_criticism"
-    three_letters_one_notice = "three_letters_one_notice"
-    escalated = "escalated"
-
-
 class AttachmentRole(StrEnum):
     rectification_plan = "rectification_plan"
     rectification_report = "rectification_report"
@@ -159,17 +149,6 @@ ROLE_LABELS: dict[AttendeeRole, str] = {
     AttendeeRole.deputy_leader: "分管领导",
     AttendeeRole.section_head: "相关科（股）室主要负责人",
     AttendeeRole.case_handler: "具体业务经办人",
-}
-
-OUTCOME_LABELS: dict[Outcome, str] = {
-    Outcome.completed: "整改完成",
-    Outcome.ordered_to_correct: "责令限期改正",
-    Outcome.administrative_penalty: "行政处罚",
-    Outcome.certificate_revoked: "撤销资质认定证书",
-    Outcome.case_filed: "立案调查",
-    Outcome.circulated_criticism: "通报批评",
-    Outcome.three_letters_one_notice: "下发“三书一函”",
-    Outcome.escalated: "提级办理或督办",
 }
 
 FINDING_SOURCE_LABELS: dict[FindingSource, str] = {

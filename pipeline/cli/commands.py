@@ -15,6 +15,7 @@ from pipeline.cli.options import (
     DATE,
     HOME_HELP,
     DefaultCommand,
+    MainGroup,
     ModeGroup,
     YuetanGroup,
     actor_option,
@@ -33,7 +34,7 @@ click_zh.install()
 configure_logging()
 
 
-@click.group(cls=YuetanGroup, context_settings=CONTEXT)
+@click.group(cls=MainGroup, context_settings=CONTEXT)
 @click.option("--home", type=click.Path(path_type=Path), help=HOME_HELP)
 @verbose_option
 @click.version_option(package_name="yuetan", message="yuetan %(version)s")
@@ -767,8 +768,3 @@ def handover(ctx: click.Context, year: int | None, out_dir: Path | None, receive
         raise api.InvalidArgument("--trust 只与 --verify 一起使用")
     result = api.handover(archive(ctx), year, out_dir, actor=console_actor(actor), receiver=receiver)
     out.as_json(result) if as_json else out.handover(result)
-# The web face's commands (`serve`, `user`) plug in by entry point, so the command line never imports it.
-from importlib.metadata import entry_points
-
-for _plugin in entry_points(group="yuetan.commands"):
-    main.add_command(_plugin.load(), _plugin.name)

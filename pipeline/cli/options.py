@@ -50,6 +50,31 @@ class YuetanGroup(click.Group):
             ctx.exit(int(explained.exit_code))
 
 
+class MainGroup(YuetanGroup):
+    """The `yuetan` group. The web face's commands (`serve`, `user`) plug in by entry point (the command line never
+    imports the web face); they are looked up only when a command is not one of ours or the list is shown, so
+    `yuetan search` does not scan the installed packages' metadata at start."""
+
+    plugin_group = "yuetan.commands"
+
+    def _plugins(self) -> dict:
+        if getattr(self, "_entry_points", None) is None:
+            from importlib.metadata import entry_points
+
+            self._entry_points = {ep.name: ep for ep in entry_points(group=self.plugin_group)}
+        return self._entry_points
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self._plugins()))
+
+    def get_command(self, ctx: click.Context, name: str):
+        command = super().get_command(ctx, name)
+        if command is None and name in self._plugins():
+            command = self._plugins()[name].load()
+            self.add_command(command, name)
+        return command
+
+
 class ModeGroup(YuetanGroup):
     """A group whose first word may be left out: then `default` runs (e.g. `yuetan export --kind bureau -o x.zip`
     is `yuetan export create ...`), so the flag forms of before (`purge --plan`, `export --verify`) keep working."""

@@ -4,15 +4,16 @@ from __future__ import annotations
 import io
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
 from pipeline import api
-from pipeline.api import ROLE_LABELS, clock
-from pipeline.api import models as m
+
+if TYPE_CHECKING:          # rich and the answer models are loaded by the commands that print them
+    from rich.table import Table
+
+    from pipeline.api import models as m
 
 say = click.echo
 PIPE_WIDTH = 200       # a table written to a file or pipe is not cut to 80 columns
@@ -20,6 +21,9 @@ PIPE_WIDTH = 200       # a table written to a file or pipe is not cut to 80 colu
 
 def table(*columns: str) -> Table:
     """A plain table: a header line, no frame; long cells fold rather than being cut off."""
+    from rich import box
+    from rich.table import Table
+
     grid = Table(*columns, box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False, show_edge=False)
     for column in grid.columns:
         column.overflow = "fold"
@@ -27,6 +31,8 @@ def table(*columns: str) -> Table:
 
 
 def show_table(grid: Table, title: str | None = None) -> None:
+    from rich.console import Console
+
     if title:
         say(title)
     terminal = sys.stdout.isatty()
@@ -189,7 +195,7 @@ def tombstone(stone: m.Tombstone) -> None:
         if isinstance(value, list):
             value = "、".join(map(str, value))
         elif key in ("archived_at", "purged_at"):
-            value = clock.shown(value)
+            value = api.clock.shown(value)
         say(f"    {label}：{'' if value is None else value}")
 
 
@@ -205,7 +211,7 @@ def show(result: m.ShowResult) -> None:
                          ("约谈对象", r.target_name + (f"（{r.credit_code}）" if r.credit_code else "")),
                          ("约谈组织方", r.organizer), ("约谈事由", "、".join(r.grounds) or "集体约谈"),
                          ("约谈日期", r.interview_on.isoformat()), ("结案日期", r.closed_on.isoformat()),
-                         ("处理结果", result.outcome_label), ("归档时间", clock.shown(r.archived_at)),
+                         ("处理结果", result.outcome_label), ("归档时间", api.clock.shown(r.archived_at)),
                          ("卷内页数", r.page_count), ("清单摘要", r.manifest_sha256),
                          ("案卷摘要", r.dossier_sha256)]:
         say(f"    {label}：{value}")
@@ -218,9 +224,9 @@ def show(result: m.ShowResult) -> None:
             f"（{kept.status}）")
     active = [h for h in result.holds if not h.released_at]
     if active:
-        say(f"    冻结中：{active[-1].reason}（{active[-1].held_by}，{clock.shown(active[-1].held_at)}）")
+        say(f"    冻结中：{active[-1].reason}（{active[-1].held_by}，{api.clock.shown(active[-1].held_at)}）")
     if len(result.versions) > 1:
-        say("    版本：" + "；".join(f"第 {v.version} 版 {v.status} {clock.shown(v.archived_at)}"
+        say("    版本：" + "；".join(f"第 {v.version} 版 {v.status} {api.clock.shown(v.archived_at)}"
                                   for v in result.versions))
     say(f"    台账记录 {len(result.ledger)} 条；文件 {len(result.documents)} 个")
 
@@ -283,7 +289,7 @@ LEDGER_ACTIONS = {"ingest": "入库", "supersede": "新版本入库", "export": 
 
 
 def role_label(role: str | None) -> str:
-    return ROLE_LABELS.get(role, role) if role else "（未记录）"     # entries from before roles were recorded
+    return api.ROLE_LABELS.get(role, role) if role else "（未记录）"     # entries from before roles were recorded
 
 
 def ledger_list(result: m.LedgerList) -> None:
@@ -292,7 +298,7 @@ def ledger_list(result: m.LedgerList) -> None:
         return
     grid = table("序号", "时间", "操作人", "角色", "操作", "案件编号", "本条哈希（前 16 位）")
     for e in result.entries:
-        grid.add_row(str(e.seq), clock.shown(e.at), e.actor, role_label(e.role), LEDGER_ACTIONS.get(e.action, e.action),
+        grid.add_row(str(e.seq), api.clock.shown(e.at), e.actor, role_label(e.role), LEDGER_ACTIONS.get(e.action, e.action),
                      e.case_id or "", e.entry_hash[:16])
     show_table(grid)
 
@@ -339,13 +345,13 @@ def plan_state(state, *, as_of=None) -> None:
     from pipeline.api.approvals import STATE_LABELS, WITNESSES_NEEDED
 
     if state is None:
-        say(f"截至 {as_of or clock.today()} 没有到期且未冻结的案件，未编制销毁计划")
+        say(f"截至 {as_of or api.clock.today()} 没有到期且未冻结的案件，未编制销毁计划")
         return
     say(f"销毁计划 {state.plan_id}（截至 {state.as_of}，{state.cases} 卷，编制人 {state.created_by}）："
         f"{STATE_LABELS[state.state]}")
     for d in state.decisions:
         what = {"approved": "批准", "rejected": "驳回", "witnessed": "监销确认"}.get(d.status, d.status)
-        say(f"    {what}：{d.reviewer}（{ROLE_LABELS.get(d.reviewer_role, d.reviewer_role)}），{d.reason}，"
+        say(f"    {what}：{d.reviewer}（{api.ROLE_LABELS.get(d.reviewer_role, d.reviewer_role)}），{d.reason}，"
             f"台账第 {d.ledger_seq} 条")
     if state.state == "drafted":
         say(f"    下一步：审批人 yuetan purge review {state.plan_id} --approve|--reject --reason 意见")

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from archive_store import ledger
-from archive_store.catalog import CaseRecord, Catalog
 from archive_store.errors import IndexDamaged, InvalidArgument
-from archive_store.home import ArchiveHome
-from pipeline.case.contract import OUTCOME_LABELS, Outcome
-from pipeline.records.retention import tombstone_summary
+
+if TYPE_CHECKING:
+    from archive_store.catalog import CaseRecord, Catalog
+    from archive_store.home import ArchiveHome
+
+# The ledger, the case contract and retention (which loads the document stack) are imported by the functions that
+# use them: `yuetan search` comes through this module and needs none of them (nor SQLAlchemy).
 
 
 def find_case(catalog: Catalog, reference: str) -> CaseRecord | None:
@@ -25,6 +28,10 @@ def find_case(catalog: Catalog, reference: str) -> CaseRecord | None:
 def show_case(home: ArchiveHome, reference: str) -> dict:
     """The catalog record with findings, documents, versions, holds and ledger entries (catalog and ledger
     objects); `{"status": "purged", "tombstone": {...}}` if the case was purged."""
+    from archive_store import ledger
+    from pipeline.case.outcomes import OUTCOME_LABELS, Outcome
+    from pipeline.records.retention import tombstone_summary
+
     with home.catalog() as catalog:
         record = find_case(catalog, reference)
         if record is None:
@@ -46,6 +53,8 @@ def show_case(home: ArchiveHome, reference: str) -> dict:
 
 def open_dossier(home: ArchiveHome, reference: str, dest: Path) -> CaseRecord:
     """Write the case's sealed dossier to `dest`, checking its hash on the way out."""
+    from pipeline.records.retention import tombstone_summary
+
     with home.catalog() as catalog:
         record = find_case(catalog, reference)
     if record is None:
