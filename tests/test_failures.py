@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import EXAMPLES
-from .stored_cases import new_home, store_case
+from .stored_cases import store_case
 from .test_cli import YUETAN, yuetan
 
 INVALID, CONFIGURATION, DAMAGED = 2, 5, 7
@@ -29,7 +29,7 @@ def assert_clean_failure(result, status: int, *words: str) -> None:
 
 
 @pytest.fixture
-def home(tmp_path):
+def home(new_home, tmp_path):
     home = new_home(tmp_path / "home")
     store_case(home, "GZ-1", date(2025, 3, 1))
     return home

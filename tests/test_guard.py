@@ -10,12 +10,12 @@ import pytest
 from archive_store.durable import sha256_file
 
 from .conftest import EXAMPLES
-from .stored_cases import credit_code, new_home, store_case
+from .stored_cases import credit_code, store_case
 from .test_cli import yuetan
 
 
 @pytest.fixture
-def stored(tmp_path):
+def stored(new_home, tmp_path):
     """A home with two stored cases (no dossier build), and the sha256 of every file under it."""
     home = new_home(tmp_path / "home")
     store_case(home, "GZ-1", date(2025, 3, 1), credit=credit_code(1))

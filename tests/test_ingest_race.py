@@ -8,11 +8,10 @@ from archive_store import ledger
 from archive_store.catalog import Catalog
 
 from .conftest import EXAMPLES
-from .stored_cases import new_home
 from .test_cli import YUETAN, yuetan
 
 
-def test_two_ingests_of_one_case_at_once_store_it_once_and_both_report_what_is_stored(tmp_path):
+def test_two_ingests_of_one_case_at_once_store_it_once_and_both_report_what_is_stored(new_home, tmp_path):
     home = new_home(tmp_path / "home")
     args = [str(YUETAN), "--home", str(home.path), "ingest", "--json", str(EXAMPLES / "bureau-video")]
     runs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]

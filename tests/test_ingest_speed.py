@@ -20,7 +20,6 @@ from pipeline.records.retention import execute_plan, plan_destruction, purge_lef
 
 from . import odd_uploads as odd
 from .conftest import EXAMPLES, load_example, person
-from .stored_cases import new_home
 
 ONSITE = "institution-onsite"
 CASE_ID = load_example(ONSITE)["case_id"]
@@ -67,7 +66,7 @@ def test_a_reingested_upload_is_served_from_the_cache_and_a_changed_one_is_not(a
     assert cache.holds(sha256_file(retaken / SCAN)), "what was normalised now is kept for the next time"
 
 
-def test_a_refused_case_leaves_nothing_in_the_cache(make_case, tmp_path):
+def test_a_refused_case_leaves_nothing_in_the_cache(new_home, make_case, tmp_path):
     home = new_home(tmp_path / "home")
     folder = make_case(ONSITE)
     report = folder / "整改报告.pdf"
@@ -135,7 +134,7 @@ class PlainNotice:
         return dest
 
 
-def test_a_document_the_converter_no_longer_checks_is_checked_in_the_dossier(converter, tmp_path):
+def test_a_document_the_converter_no_longer_checks_is_checked_in_the_dossier(new_home, converter, tmp_path):
     home = new_home(tmp_path / "home")
     dest = tmp_path / "out" / "dossier.pdf"
     with pytest.raises(ConversionFailed) as exc:

@@ -13,14 +13,14 @@ from archive_store.blobs import FilesystemBlobStore
 from archive_store.catalog import Catalog
 from archive_store.numbers import NoticeNumberRegistry
 
-from .stored_cases import credit_code, new_home, store_case
+from .stored_cases import credit_code, store_case
 from .test_cli import yuetan
 
 DAMAGED = 7
 
 
 @pytest.fixture
-def home(tmp_path):
+def home(new_home, tmp_path):
     home = new_home(tmp_path / "home")
     store_case(home, "GZ-1", date(2025, 3, 1), credit=credit_code(1), notice_number="赣市监检约〔2025〕1号")
     return home
@@ -98,7 +98,7 @@ def _known(home) -> set[str]:
         return catalog.referenced_shas()
 
 
-def test_restore_refuses_a_sound_catalog_a_foreign_backup_and_a_broken_chain(home, tmp_path):
+def test_restore_refuses_a_sound_catalog_a_foreign_backup_and_a_broken_chain(new_home, home, tmp_path):
     backup = tmp_path / "backup.sqlite"
     assert run(home, "backup", "-o", str(backup)).returncode == 0
     again = run(home, "backup", "-o", str(backup))
@@ -129,7 +129,7 @@ def test_restore_refuses_a_sound_catalog_a_foreign_backup_and_a_broken_chain(hom
     assert run(home, "show", "GZ-1").returncode == 0
 
 
-def test_a_catalog_of_another_archive_or_a_lost_mirror_is_refused(home, tmp_path):
+def test_a_catalog_of_another_archive_or_a_lost_mirror_is_refused(new_home, home, tmp_path):
     other = new_home(tmp_path / "other")
     (home.path / mirror.HEAD_FILE).rename(tmp_path / "mirror.json")
     missing = run(home, "search", "整改")
@@ -150,7 +150,7 @@ def test_audit_names_every_blob_the_catalog_does_not_know(home):
     assert result.returncode == 1 and planted in result.stdout and "不为目录所知" in result.stdout
 
 
-def test_a_new_archive_and_an_archive_made_before_mirrors_start_cleanly(tmp_path):
+def test_a_new_archive_and_an_archive_made_before_mirrors_start_cleanly(new_home, tmp_path):
     home = new_home(tmp_path / "new")
     assert mirror.read_mark(home.path).seq == 0
     assert run(home, "ledger", "verify").returncode == 0

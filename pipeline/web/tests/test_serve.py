@@ -57,8 +57,8 @@ class Browser:
             return error.code, error.url, error.read().decode("utf-8")
 
 
-def test_make_serve_on_a_fresh_archive_logs_in_with_a_printed_demo_password(tmp_path):
-    home_path = tmp_path / "archive"
+def test_make_serve_on_a_fresh_archive_logs_in_with_a_printed_demo_password(prepare_home, tmp_path):
+    home_path = prepare_home(tmp_path / "archive")
     made = subprocess.run([str(YUETAN), "--home", str(home_path), "init", "--organizer", "江西省市场监督管理局"],
                           capture_output=True, text=True, timeout=120)
     assert made.returncode == 0, made.stderr
@@ -96,3 +96,4 @@ def test_make_serve_on_a_fresh_archive_logs_in_with_a_printed_demo_password(tmp_
     # Each warning once: Django's and axes' loggers do not repeat what the command's own handler writes.
     failures = [line for line in log.splitlines() if "login failure" in line]
     assert len(failures) == 1, log
+
