@@ -15,6 +15,7 @@ def pytest_addoption(parser):
                           "(also $YUETAN_TEST_CATALOG); the tests that do are marked `catalog` automatically")
 
 
+@pytest.hookimpl(tryfirst=True)       # before the web tests' conftest makes its home in its pytest_configure
 def pytest_configure(config):
     from tests import backend
 

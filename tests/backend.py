@@ -91,3 +91,10 @@ def prepare_home(path: Path) -> Path:
         (path / SETTINGS_FILE).write_text(DEFAULT_SETTINGS + catalog_settings_for(new_pg_catalog(running)),
                                           encoding="utf-8")
     return path
+
+
+def sqlite_only(why: str):
+    """Marks a test about SQLite itself (its file, `backup`/`restore` of it): skipped on PostgreSQL, saying why."""
+    import pytest
+
+    return pytest.mark.skipif(on_postgresql(), reason=f"only concerns a SQLite catalog: {why}")

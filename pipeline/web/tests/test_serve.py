@@ -1,6 +1,7 @@
 """`make serve` as a person meets it, on a fresh archive: `yuetan init`, the demo accounts (pipeline.web.demo), then
 `yuetan serve` (real gunicorn, a free port); the printed passwords log in over plain HTTP with the CSRF cookie, the
-search and 整理与移交 pages answer, a wrong password does not, and SIGTERM stops the server cleanly."""
+search and 整理与移交 pages answer, a wrong password does not, and SIGTERM stops the server cleanly; a SIGKILLed server's
+index follower goes with it."""
 from __future__ import annotations
 
 import contextlib
