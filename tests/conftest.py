@@ -86,13 +86,15 @@ def example_archive(tmp_path_factory, prepare_home):
     """An archive home holding the three examples, ingested once per test run (the slow part), by whichever
     xdist worker asks first; the others wait for it and read the same home.
 
-    Tests that change the archive copy it first (`archive_copy`)."""
+    Tests that change the archive copy it first (`archive_copy`). On PostgreSQL each worker makes its own: each
+    has its own cluster (tests/backend.py), which ends with the worker."""
     from archive_store.durable import file_lock
     from archive_store.home import open_home
     from pipeline.records.ingest import ingest_cases
     from pipeline.records.setup import init_home
 
-    folder = shared_across_workers(tmp_path_factory, "example-archive")
+    folder = (tmp_path_factory.getbasetemp() / "example-archive" if backend.on_postgresql()
+              else shared_across_workers(tmp_path_factory, "example-archive"))
     with file_lock(folder.with_name("example-archive.lock")):
         if (folder / "done").is_file():
             return open_home(folder / "home")

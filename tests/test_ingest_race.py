@@ -5,7 +5,6 @@ import json
 import subprocess
 
 from archive_store import ledger
-from archive_store.catalog import Catalog
 
 from .conftest import EXAMPLES
 from .test_cli import YUETAN, yuetan
@@ -19,7 +18,7 @@ def test_two_ingests_of_one_case_at_once_store_it_once_and_both_report_what_is_s
     assert [run.returncode for run in runs] == [0, 0], outputs
     results = [json.loads(out) for out, _ in outputs]
     assert sorted(r["status"] for r in results) == ["ingested", "unchanged"]
-    with Catalog(home.catalog_path) as catalog:
+    with home.catalog() as catalog:
         record = catalog.current(results[0]["case_id"])
         assert [e.action for e in ledger.entries(catalog)] == ["ingest"]
     assert {r["dossier_sha256"] for r in results} == {record.dossier_sha256}

@@ -9,7 +9,6 @@ from pathlib import Path
 import pikepdf
 import pytest
 
-from archive_store.catalog import Catalog
 from archive_store.clock import STAGES, stage_table
 from archive_store.durable import sha256_file
 from archive_store.errors import ConversionFailed
@@ -28,7 +27,7 @@ SCAN = "现场复查记录.jpg"
 
 def upload_pdfs(home, case_id: str, version: int) -> dict[str, str]:
     """{original file name: sha256 of the PDF/A it was normalised into} of one stored version."""
-    with Catalog(home.catalog_path) as catalog:
+    with home.catalog() as catalog:
         rows = catalog.documents(case_id, version)
     originals = {r.document: r.name for r in rows if r.role == "upload_original"}
     return {originals[r.document]: r.sha256 for r in rows if r.role == "upload_pdf"}
@@ -81,7 +80,7 @@ def test_a_refused_case_leaves_nothing_in_the_cache(new_home, make_case, tmp_pat
 def test_purge_removes_the_cache_entries_of_destroyed_uploads(archive_copy, tmp_path):
     home = archive_copy
     cache = upload_cache(home)
-    with Catalog(home.catalog_path) as catalog:
+    with home.catalog() as catalog:
         originals = {r.sha256 for c in catalog.all_cases() for r in catalog.documents(c.case_id, c.version)
                      if r.role == "upload_original"}
     assert originals and all(cache.holds(sha) for sha in originals), "ingesting the examples filled the cache"

@@ -9,7 +9,6 @@ from datetime import date
 import pytest
 
 from archive_store import ledger
-from archive_store.catalog import Catalog
 from archive_store.text import visible
 
 from .stored_cases import store_case
@@ -55,7 +54,7 @@ def test_command_line_free_text_is_refused_and_the_ledger_is_untouched(new_home,
     store_case(home, "GZ-1", date(2025, 3, 1))
 
     def head():
-        with Catalog(home.catalog_path) as catalog:
+        with home.catalog() as catalog:
             return ledger.head(catalog).seq
     before = head()
     for args in (["hold", "GZ-1", "--reason", "复议中\n已解除全部冻结"], ["hold", "GZ-1", "--reason", "复议\u202e中"],
