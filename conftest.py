@@ -24,7 +24,9 @@ def pytest_configure(config):
                                        "--catalog (marked by tests/conftest.py from the fixtures a test uses)")
 
 
-def pytest_unconfigure(config):
+def pytest_sessionfinish(session):
+    """The cluster is stopped and its folder removed here, while the run (or xdist worker) is still in its
+    session: from pytest_unconfigure a worker was sometimes gone before the folder was removed."""
     from tests import backend
 
     backend.shutdown()
