@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from archive_store.actors import Actor, Role
+from tests import backend
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -85,13 +86,15 @@ def example_archive(tmp_path_factory, prepare_home):
     """An archive home holding the three examples, ingested once per test run (the slow part), by whichever
     xdist worker asks first; the others wait for it and read the same home.
 
-    Tests that change the archive copy it first (`archive_copy`)."""
+    Tests that change the archive copy it first (`archive_copy`). On PostgreSQL each worker makes its own: each
+    has its own cluster (tests/backend.py), which ends with the worker."""
     from archive_store.durable import file_lock
     from archive_store.home import open_home
     from pipeline.records.ingest import ingest_cases
     from pipeline.records.setup import init_home
 
-    folder = shared_across_workers(tmp_path_factory, "example-archive")
+    folder = (tmp_path_factory.getbasetemp() / "example-archive" if backend.on_postgresql()
+              else shared_across_workers(tmp_path_factory, "example-archive"))
     with file_lock(folder.with_name("example-archive.lock")):
         if (folder / "done").is_file():
             return open_home(folder / "home")
@@ -137,28 +140,18 @@ def example_dossiers(example_archive, tmp_path_factory) -> dict[str, Path]:
 
 
 # --- servers: PostgreSQL 15 and moto's S3, started once per session when a test asks -------------------------
-
-def pytest_addoption(parser):
-    parser.addoption("--catalog", choices=["sqlite", "postgresql"],
-                     default=os.environ.get("YUETAN_TEST_CATALOG", "sqlite"),
-                     help="catalog backend for the tests marked `catalog` (also $YUETAN_TEST_CATALOG)")
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "catalog: runs against the catalog backend chosen by --catalog")
-
+# (--catalog and the `catalog` marker are defined in the root conftest.py; the cluster lives in tests/backend.py)
 
 @pytest.fixture(scope="session")
 def postgres():
-    """A throw-away PostgreSQL 15 cluster in a temp folder, run as `postgres`; stopped and removed at the end."""
-    from tests.services import postgres_available, start_postgres
+    """A throw-away PostgreSQL 15 cluster in a temp folder, run as `postgres`; stopped and removed at the end of
+    the run (the same cluster the homes of a --catalog postgresql run use)."""
+    from tests.services import postgres_available
 
     why = postgres_available()
     if why:                 # only when the programs are missing (make test installs them): skipped, said why
         pytest.skip(why)
-    cluster = start_postgres()
-    yield cluster
-    cluster.stop()
+    return backend.cluster()
 
 
 @pytest.fixture
@@ -191,36 +184,15 @@ def s3_bucket(moto_s3, monkeypatch):
 
 # --- the catalog backend: SQLite by default, PostgreSQL with --catalog postgresql ----------------------------
 
-PG_PASSWORD_ENV = "YUETAN_CATALOG_PASSWORD"
-
-
-@pytest.fixture(scope="session")
-def catalog_backend(request) -> str:
-    return request.config.getoption("--catalog")
+PG_PASSWORD_ENV = backend.PG_PASSWORD_ENV
+new_pg_catalog = backend.new_pg_catalog
+catalog_settings_for = backend.catalog_settings_for
 
 
 @pytest.fixture(scope="session")
 def pg_template(postgres):
-    """The session's cluster with a migrated database to copy per test (CREATE DATABASE … TEMPLATE is much
-    faster than migrating)."""
-    from archive_store import migrate
-    from archive_store.database import CatalogLocation, make_engine
-
-    cluster = postgres
-    cluster.create_database("yuetan_template")
-    engine = make_engine(CatalogLocation("postgresql", host="127.0.0.1", port=cluster.port, database="yuetan_template",
-                                         user=cluster.user, password=cluster.password))
-    migrate.upgrade(engine)
-    engine.dispose()
-    return cluster
-
-
-def new_pg_catalog(cluster, template: str = "yuetan_template"):
-    from archive_store.database import CatalogLocation
-
-    name = cluster.create_database(f"t_{uuid.uuid4().hex[:16]}", template=template)
-    return CatalogLocation("postgresql", host="127.0.0.1", port=cluster.port, database=name, user=cluster.user,
-                           password=cluster.password)
+    """The session's cluster with a migrated database to copy per test."""
+    return backend.template_cluster()
 
 
 _CLEAN_DATABASES: list = []
@@ -251,53 +223,21 @@ def catalog_target(catalog_backend, request, tmp_path):
         _CLEAN_DATABASES.append(location)
 
 
-def catalog_settings_for(location) -> str:
-    """The [catalog] section a home's yuetan.toml needs for this location ('' for the SQLite default)."""
-    if location is None or location.is_sqlite:
-        return ""
-    return (f'\n[catalog]\nurl = "postgresql://{location.user}@{location.host}:{location.port}/{location.database}"\n'
-            f'password_env = "{PG_PASSWORD_ENV}"\n')
-
-
-@pytest.fixture(scope="session")
-def prepare_home(catalog_backend, request):
-    """Write a new home's yuetan.toml before `init`, pointing its catalog at a fresh database of the backend
-    under test; returns the home path. On SQLite it does nothing (init writes the default settings)."""
-    from archive_store.home import DEFAULT_SETTINGS, SETTINGS_FILE
-
-    pg_template = request.getfixturevalue("pg_template") if catalog_backend == "postgresql" else None
-
-    def prepare(path: Path) -> Path:
-        path = Path(path)
-        if pg_template is not None:
-            os.environ[PG_PASSWORD_ENV] = pg_template.password
-            path.mkdir(parents=True, exist_ok=True)
-            (path / SETTINGS_FILE).write_text(DEFAULT_SETTINGS + catalog_settings_for(new_pg_catalog(pg_template)),
-                                              encoding="utf-8")
-        return path
-
-    return prepare
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _homes_on_the_backend(catalog_backend, request):
-    """On PostgreSQL, homes made by tests.stored_cases.new_home get their own database too."""
-    if catalog_backend != "postgresql":
-        yield
-        return
-    from tests import stored_cases
-
-    stored_cases.PREPARE_HOME = request.getfixturevalue("prepare_home")
-    yield
-    stored_cases.PREPARE_HOME = None
-
-
 SLOW_FIXTURES = {"example_archive", "archive_copy", "example_dossiers", "converter"}
+# A test that makes or uses an archive home gets one of these (the home fixtures, new_home, prepare_home before a
+# `yuetan init`, or a catalog of its own); the web tests all use the session's home, whose database is Django's.
+CATALOG_FIXTURES = {"catalog_target", "prepare_home", "new_home", "example_archive", "archive_copy",
+                    "example_dossiers"}
+WEB_TESTS = ROOT / "pipeline" / "web"
 
 
 def pytest_collection_modifyitems(config, items):
     """Tests that need LibreOffice or the ingested examples are `slow`: `pytest -m "not slow"` leaves them out
-    for a quick look while developing (make test runs everything)."""
+    for a quick look while developing (make test runs everything). Tests that make or use an archive home are
+    `catalog`, from the fixtures they use: `--catalog postgresql -m catalog` runs just them on PostgreSQL."""
     for item in items:
-        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if SLOW_FIXTURES & fixtures:
             item.add_marker(pytest.mark.slow)
+        if CATALOG_FIXTURES & fixtures or WEB_TESTS in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.catalog)

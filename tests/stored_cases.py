@@ -39,18 +39,17 @@ from pipeline.records.ingest import (
 )
 from pipeline.records.setup import init_home
 
+from . import backend
 from .conftest import EXAMPLES, person
 from .synthetic import _shift_dates
 
 SHARED_UPLOAD = EXAMPLES / "institution-onsite" / "整改方案.pdf"
 
 
-# Set by conftest when the suite runs on PostgreSQL: writes the new home's [catalog] before init.
-PREPARE_HOME = None
-
-
 def new_home(path: Path) -> ArchiveHome:
-    home, _ = init_home(PREPARE_HOME(path) if PREPARE_HOME else path)
+    """A new home on the backend the suite runs on (tests/backend.py). Tests take the `new_home` fixture, which
+    marks them `catalog`; this function is for code outside a test (the web tests' session home)."""
+    home, _ = init_home(backend.prepare_home(path))
     return home
 
 

@@ -14,7 +14,7 @@ import pytest
 from pipeline import api
 from pipeline.api.authority import PermissionRefused
 
-from .stored_cases import new_home, store_case
+from .stored_cases import store_case
 
 pytestmark = pytest.mark.catalog     # runs on PostgreSQL too (the per-subject advisory lock, the new tables)
 YUETAN = Path(sys.executable).parent / "yuetan"
@@ -28,7 +28,7 @@ DRAFTER, APPROVER = person("王档案", "archivist"), person("张局长", "appro
 WITNESS_1, WITNESS_2 = person("刘监销", "archivist"), person("陈监销", "approver")
 
 
-def test_a_destruction_plan_is_approved_by_another_and_witnessed_by_two(tmp_path):
+def test_a_destruction_plan_is_approved_by_another_and_witnessed_by_two(new_home, tmp_path):
     home = new_home(tmp_path / "home")
     store_case(home, "OLD-1", date(2015, 3, 1))
     store_case(home, "OLD-2", date(2016, 5, 1))
@@ -74,7 +74,7 @@ def test_a_destruction_plan_is_approved_by_another_and_witnessed_by_two(tmp_path
     assert api.ledger_verify(home, actor=auditor).ok
 
 
-def test_the_command_line_cannot_name_the_drafter_as_approver(tmp_path):
+def test_the_command_line_cannot_name_the_drafter_as_approver(new_home, tmp_path):
     home = new_home(tmp_path / "home")
     store_case(home, "OLD-1", date(2015, 3, 1))
     plan = api.purge_plan(home, tmp_path / "plan", actor=person("王档案", "console"))
@@ -88,7 +88,7 @@ def yuetan(home, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(YUETAN), "--home", str(home.path), *args], capture_output=True, text=True, timeout=300)
 
 
-def test_the_command_line_walks_a_kept_plan_through_the_same_approvals(tmp_path):
+def test_the_command_line_walks_a_kept_plan_through_the_same_approvals(new_home, tmp_path):
     """purge plan (kept in the archive), review, witness twice, execute by its id: the core's rules refuse the
     drafter as approver, the approver as witness and an early execution, each with its exit status; the ledger
     has every step under the names given, in the console role."""
@@ -131,7 +131,7 @@ def test_the_command_line_walks_a_kept_plan_through_the_same_approvals(tmp_path)
                      ("purge", "王档案", "console")]
 
 
-def test_a_plan_written_outside_the_archive_is_executed_from_its_file(tmp_path):
+def test_a_plan_written_outside_the_archive_is_executed_from_its_file(new_home, tmp_path):
     """A plan drafted with -o has no copy in the archive: executing it by id says to give its plan.json."""
     home = new_home(tmp_path / "home")
     store_case(home, "OLD-1", date(2015, 3, 1))
@@ -144,7 +144,7 @@ def test_a_plan_written_outside_the_archive_is_executed_from_its_file(tmp_path):
     assert api.show(home, "OLD-1", actor=DRAFTER).status == "current"
 
 
-def test_an_export_reaches_only_its_inspector_after_approval_until_the_date(tmp_path):
+def test_an_export_reaches_only_its_inspector_after_approval_until_the_date(new_home, tmp_path):
     home = new_home(tmp_path / "home")
     store_case(home, "EXP-CASE-1", date(2025, 3, 1))
     inspector, other = person("检查组", "inspector"), person("另一检查组", "inspector")

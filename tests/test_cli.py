@@ -59,15 +59,17 @@ def test_check_missing_path():
     assert result.returncode == 2 and "路径不存在" in result.stdout
 
 
-def test_init_home_resolution(tmp_path):
-    explicit = tmp_path / "explicit"
+def test_init_home_resolution(prepare_home, catalog_backend, tmp_path):
+    explicit = prepare_home(tmp_path / "explicit")
     assert yuetan("--home", str(explicit), "init").returncode == 0
-    assert (explicit / "yuetan.toml").is_file() and (explicit / "catalog.sqlite").is_file()
+    assert (explicit / "yuetan.toml").is_file()
+    assert (explicit / "catalog.sqlite").is_file() == (catalog_backend == "sqlite")
     again = yuetan("init", "--home", str(explicit))
     assert again.returncode == 0 and "已存在" in again.stdout
-    from_env = tmp_path / "from-env"
+    from_env = prepare_home(tmp_path / "from-env")
     assert yuetan("init", env={"YUETAN_HOME": str(from_env)}).returncode == 0
     assert (from_env / "yuetan.toml").is_file()
+    prepare_home(tmp_path / "yuetan-archive")
     env = {k: v for k, v in os.environ.items() if k != "YUETAN_HOME"}
     result = subprocess.run([str(YUETAN), "init"], cwd=tmp_path, capture_output=True, text=True, env=env)
     assert result.returncode == 0 and (tmp_path / "yuetan-archive" / "yuetan.toml").is_file()

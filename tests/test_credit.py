@@ -20,14 +20,14 @@ from pipeline.records.credit import (
     ground_label,
 )
 
-from .stored_cases import credit_code, new_home, store_case
+from .stored_cases import credit_code, store_case
 
 YUETAN = Path(sys.executable).parent / "yuetan"
 ALPHA, BETA = credit_code(11), credit_code(12)
 
 
 @pytest.fixture
-def archive(tmp_path):
+def archive(new_home, tmp_path):
     home = new_home(tmp_path / "home")
     store_case(home, "A-2", date(2025, 10, 1), credit=ALPHA, interview_on=date(2025, 8, 1), grounds=[(6, 5)],
                outcome="administrative_penalty", findings=[])

@@ -168,8 +168,8 @@ def test_swapped_embedded_file_fails_verify(example_dossiers, tmp_path):
     assert failed & {"seal", "seal_intact", "seal_covers_whole_file"}
 
 
-def test_build_and_verify_commands(tmp_path):
-    home = tmp_path / "home"
+def test_build_and_verify_commands(prepare_home, tmp_path):
+    home = prepare_home(tmp_path / "home")
     subprocess.run([str(YUETAN), "--home", str(home), "init"], check=True, capture_output=True)
     dest = tmp_path / "out" / "九江.pdf"
     built = subprocess.run([str(YUETAN), "--home", str(home), "build", str(EXAMPLES / "bureau-video"), "-o",
@@ -190,9 +190,9 @@ def test_build_and_verify_commands(tmp_path):
     assert untrusted.returncode == 1 and "不是所信任的印章证书" in untrusted.stdout
 
 
-def test_build_refuses_invalid_case_and_writes_nothing(make_case, tmp_path):
+def test_build_refuses_invalid_case_and_writes_nothing(prepare_home, make_case, tmp_path):
     folder = make_case(change=lambda c: c["target"].update(credit_code="91360100MA35K2Q740"))
-    home = tmp_path / "home"
+    home = prepare_home(tmp_path / "home")
     subprocess.run([str(YUETAN), "--home", str(home), "init"], check=True, capture_output=True)
     dest = tmp_path / "out" / "dossier.pdf"
     result = subprocess.run([str(YUETAN), "--home", str(home), "build", str(folder), "-o", str(dest)],
@@ -202,14 +202,15 @@ def test_build_refuses_invalid_case_and_writes_nothing(make_case, tmp_path):
     assert not dest.exists() and not dest.parent.exists()
 
 
-def test_active_content_removed_from_an_upload_is_recorded_in_manifest_and_remarks(make_case, tmp_path):
+def test_active_content_removed_from_an_upload_is_recorded_in_manifest_and_remarks(prepare_home, make_case,
+                                                                                  tmp_path):
     folder = make_case("refused-to-sign")
     upload = folder / "整改方案-宏达.pdf"
     with pikepdf.open(upload, allow_overwriting_input=True) as pdf:
         pdf.Root.OpenAction = pdf.make_indirect(pikepdf.Dictionary(
             Type=pikepdf.Name.Action, S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert('x')")))
         pdf.save(upload)
-    home = tmp_path / "home"
+    home = prepare_home(tmp_path / "home")
     subprocess.run([str(YUETAN), "--home", str(home), "init"], check=True, capture_output=True)
     dest = tmp_path / "dossier.pdf"
     built = subprocess.run([str(YUETAN), "--home", str(home), "build", str(folder), "-o", str(dest)],

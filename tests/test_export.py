@@ -30,7 +30,7 @@ from pipeline.records.export import (
 )
 
 from .conftest import person
-from .stored_cases import credit_code, new_home, store_case
+from .stored_cases import credit_code, store_case
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +118,7 @@ def test_verify_refuses_unsafe_member_names_and_non_bags(tmp_path, private_tempd
 # --- exports from a real archive home --------------------------------------------------------------------
 
 @pytest.fixture
-def archive(tmp_path):
+def archive(new_home, tmp_path):
     home = new_home(tmp_path / "home")
     store_case(home, "GZ-1", date(2025, 9, 1), credit=credit_code(1), organizer="赣州市市场监督管理局",
                region_code="360700", grounds=[(6, 2), (6, 3)], interview_on=date(2025, 7, 15))

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from .backend import sqlite_only
 from .conftest import EXAMPLES
-from .stored_cases import new_home, store_case
+from .stored_cases import store_case
 from .test_cli import YUETAN, yuetan
 
 INVALID, CONFIGURATION, DAMAGED = 2, 5, 7
@@ -29,7 +30,7 @@ def assert_clean_failure(result, status: int, *words: str) -> None:
 
 
 @pytest.fixture
-def home(tmp_path):
+def home(new_home, tmp_path):
     home = new_home(tmp_path / "home")
     store_case(home, "GZ-1", date(2025, 3, 1))
     return home
@@ -55,6 +56,8 @@ def test_a_zip_member_with_a_bad_crc_is_refused_naming_it(tmp_path):
     assert_clean_failure(yuetan("check", str(archive)), INVALID, "case.json", "已损坏")
 
 
+@sqlite_only("SQLite writes beside its file even to read (WAL); with the catalog on a server a read-only home "
+             "reads fine")
 def test_read_commands_on_a_read_only_home_say_so(home):
     """Run as an unprivileged user (root ignores permissions) on a home it may read but not write."""
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
@@ -94,6 +97,8 @@ run audit
 """
 
 
+@sqlite_only("the full tmpfs holds the copied home with its SQLite catalog file, and the script runs yuetan "
+             "backup, which refuses a PostgreSQL catalog")
 def test_a_full_disk_is_said_plainly_and_leaves_the_archive_whole(example_archive, make_case, tmp_path):
     """A small tmpfs in a private mount namespace, filled to the brim, holds a copy of the archive."""
     if os.geteuid() != 0 or shutil.which("unshare") is None:

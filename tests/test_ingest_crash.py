@@ -44,10 +44,10 @@ def assert_sound(home, case_ids: list[str]) -> None:
     assert set(ingests) <= set(case_ids)
 
 
-def test_ingest_killed_at_random_points(tmp_path):
+def test_ingest_killed_at_random_points(prepare_home, tmp_path):
     folders = make_case_folders(10, tmp_path / "cases", seed=11)
     case_ids = [f.name for f in folders]
-    home, _ = init_home(tmp_path / "home")
+    home, _ = init_home(prepare_home(tmp_path / "home"))
     rng = random.Random(1125)
     how_killed = []
     for run in range(RUNS):

@@ -5,14 +5,12 @@ import json
 import subprocess
 
 from archive_store import ledger
-from archive_store.catalog import Catalog
 
 from .conftest import EXAMPLES
-from .stored_cases import new_home
 from .test_cli import YUETAN, yuetan
 
 
-def test_two_ingests_of_one_case_at_once_store_it_once_and_both_report_what_is_stored(tmp_path):
+def test_two_ingests_of_one_case_at_once_store_it_once_and_both_report_what_is_stored(new_home, tmp_path):
     home = new_home(tmp_path / "home")
     args = [str(YUETAN), "--home", str(home.path), "ingest", "--json", str(EXAMPLES / "bureau-video")]
     runs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
@@ -20,7 +18,7 @@ def test_two_ingests_of_one_case_at_once_store_it_once_and_both_report_what_is_s
     assert [run.returncode for run in runs] == [0, 0], outputs
     results = [json.loads(out) for out, _ in outputs]
     assert sorted(r["status"] for r in results) == ["ingested", "unchanged"]
-    with Catalog(home.catalog_path) as catalog:
+    with home.catalog() as catalog:
         record = catalog.current(results[0]["case_id"])
         assert [e.action for e in ledger.entries(catalog)] == ["ingest"]
     assert {r["dossier_sha256"] for r in results} == {record.dossier_sha256}

@@ -11,7 +11,6 @@ from pathlib import Path
 import pikepdf
 import pytest
 
-from archive_store.catalog import Catalog
 from archive_store.clock import STAGES, stage_table
 from archive_store.durable import sha256_file
 from archive_store.errors import ConversionFailed
@@ -22,7 +21,6 @@ from pipeline.records.retention import execute_plan, plan_destruction, purge_lef
 
 from . import odd_uploads as odd
 from .conftest import EXAMPLES, load_example, person
-from .stored_cases import new_home
 
 ONSITE = "institution-onsite"
 CASE_ID = load_example(ONSITE)["case_id"]
@@ -31,7 +29,7 @@ SCAN = "现场复查记录.jpg"
 
 def upload_pdfs(home, case_id: str, version: int) -> dict[str, str]:
     """{original file name: sha256 of the PDF/A it was normalised into} of one stored version."""
-    with Catalog(home.catalog_path) as catalog:
+    with home.catalog() as catalog:
         rows = catalog.documents(case_id, version)
     originals = {r.document: r.name for r in rows if r.role == "upload_original"}
     return {originals[r.document]: r.sha256 for r in rows if r.role == "upload_pdf"}
@@ -69,7 +67,7 @@ def test_a_reingested_upload_is_served_from_the_cache_and_a_changed_one_is_not(a
     assert cache.holds(sha256_file(retaken / SCAN)), "what was normalised now is kept for the next time"
 
 
-def test_a_refused_case_leaves_nothing_in_the_cache(make_case, tmp_path):
+def test_a_refused_case_leaves_nothing_in_the_cache(new_home, make_case, tmp_path):
     home = new_home(tmp_path / "home")
     folder = make_case(ONSITE)
     report = folder / "整改报告.pdf"
@@ -84,7 +82,7 @@ def test_a_refused_case_leaves_nothing_in_the_cache(make_case, tmp_path):
 def test_purge_removes_the_cache_entries_of_destroyed_uploads(archive_copy, tmp_path):
     home = archive_copy
     cache = upload_cache(home)
-    with Catalog(home.catalog_path) as catalog:
+    with home.catalog() as catalog:
         originals = {r.sha256 for c in catalog.all_cases() for r in catalog.documents(c.case_id, c.version)
                      if r.role == "upload_original"}
     assert originals and all(cache.holds(sha) for sha in originals), "ingesting the examples filled the cache"
@@ -137,7 +135,7 @@ class PlainNotice:
         return dest
 
 
-def test_a_document_the_converter_no_longer_checks_is_checked_in_the_dossier(converter, tmp_path):
+def test_a_document_the_converter_no_longer_checks_is_checked_in_the_dossier(new_home, converter, tmp_path):
     home = new_home(tmp_path / "home")
     dest = tmp_path / "out" / "dossier.pdf"
     with pytest.raises(ConversionFailed) as exc:

@@ -65,10 +65,10 @@ def office():
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory):
+def home(prepare_home, tmp_path_factory):
     from pipeline.records.setup import init_home
 
-    made, _ = init_home(tmp_path_factory.mktemp("ladder-home") / "home")
+    made, _ = init_home(prepare_home(tmp_path_factory.mktemp("ladder-home") / "home"))
     return made
 
 

@@ -9,10 +9,9 @@ from datetime import date
 import pytest
 
 from archive_store import ledger
-from archive_store.catalog import Catalog
 from archive_store.text import visible
 
-from .stored_cases import new_home, store_case
+from .stored_cases import store_case
 from .test_cli import YUETAN, yuetan
 
 
@@ -50,12 +49,12 @@ def test_a_lone_surrogate_escape_is_refused_with_its_key_path(make_case):
     assert [e["path"] for e in json.loads(result.stdout)["errors"]] == ["target.name"]
 
 
-def test_command_line_free_text_is_refused_and_the_ledger_is_untouched(tmp_path):
+def test_command_line_free_text_is_refused_and_the_ledger_is_untouched(new_home, tmp_path):
     home = new_home(tmp_path / "home")
     store_case(home, "GZ-1", date(2025, 3, 1))
 
     def head():
-        with Catalog(home.catalog_path) as catalog:
+        with home.catalog() as catalog:
             return ledger.head(catalog).seq
     before = head()
     for args in (["hold", "GZ-1", "--reason", "复议中\n已解除全部冻结"], ["hold", "GZ-1", "--reason", "复议\u202e中"],
@@ -91,7 +90,7 @@ def test_visible_escapes_what_it_must_and_nothing_else():
     assert visible("a\rb\u202ec\x00d\udc80") == "a\\rb\\u202ec\\u0000d\\udc80"
 
 
-def test_approval_reasons_and_grantees_from_any_face_are_plain_text(tmp_path):
+def test_approval_reasons_and_grantees_from_any_face_are_plain_text(new_home, tmp_path):
     """The web face's free text (review reasons, the inspector account) meets the same rule in the core."""
     from pipeline import api
 
@@ -111,7 +110,7 @@ def test_approval_reasons_and_grantees_from_any_face_are_plain_text(tmp_path):
                                      until=date(2099, 1, 1))
 
 
-def test_export_filters_that_would_reach_bag_info_and_the_ledger_are_plain_text(tmp_path):
+def test_export_filters_that_would_reach_bag_info_and_the_ledger_are_plain_text(new_home, tmp_path):
     home = new_home(tmp_path / "home")
     store_case(home, "GZ-1", date(2025, 3, 1))
     for args in (["--organizer", "赣州\u202e市"], ["检验\u001b[2J报告"]):

@@ -540,8 +540,8 @@ def test_fonts_of_the_settings_reach_the_pdf(converter, tmp_path):
 # --- `yuetan render` ------------------------------------------------------------------------------
 
 @pytest.fixture
-def home(tmp_path):
-    made, _ = init_home(tmp_path / "home")
+def home(prepare_home, tmp_path):
+    made, _ = init_home(prepare_home(tmp_path / "home"))
     return made
 
 

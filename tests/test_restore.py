@@ -13,14 +13,19 @@ from archive_store.blobs import FilesystemBlobStore
 from archive_store.catalog import Catalog
 from archive_store.numbers import NoticeNumberRegistry
 
-from .stored_cases import credit_code, new_home, store_case
+from .backend import sqlite_only
+from .stored_cases import credit_code, store_case
 from .test_cli import yuetan
 
 DAMAGED = 7
+# Most of this file is about the SQLite catalog file itself: lost, replaced by a copy, backed up and restored by
+# yuetan; on PostgreSQL the database server keeps the catalog and pg_dump/pg_restore back it up.
+SQLITE_FILE = sqlite_only("the catalog file lost, replaced, backed up or restored; a PostgreSQL catalog is "
+                          "backed up and restored with pg_dump/pg_restore, and yuetan backup/restore refuse it")
 
 
 @pytest.fixture
-def home(tmp_path):
+def home(new_home, tmp_path):
     home = new_home(tmp_path / "home")
     store_case(home, "GZ-1", date(2025, 3, 1), credit=credit_code(1), notice_number="赣市监检约〔2025〕1号")
     return home
@@ -35,6 +40,7 @@ def _drop_catalog(home) -> None:
         home.path.joinpath("catalog.sqlite" + suffix).unlink(missing_ok=True)
 
 
+@SQLITE_FILE
 @pytest.mark.parametrize("how", ["emptied", "removed", "garbage"])
 def test_a_lost_catalog_is_refused_by_every_command_and_not_recreated(home, tmp_path, how):
     if how == "emptied":
@@ -53,8 +59,7 @@ def test_a_lost_catalog_is_refused_by_every_command_and_not_recreated(home, tmp_
         assert "Traceback" not in result.stderr
     after = home.catalog_path.read_bytes() if home.catalog_path.exists() else None
     assert after == before
-
-
+@SQLITE_FILE
 def test_a_catalog_replaced_by_an_older_copy_is_refused_then_restored_on_purpose(home, tmp_path):
     backup = tmp_path / "backup" / "catalog.sqlite"
     assert run(home, "backup", "-o", str(backup)).returncode == 0
@@ -96,9 +101,8 @@ def test_a_catalog_replaced_by_an_older_copy_is_refused_then_restored_on_purpose
 def _known(home) -> set[str]:
     with Catalog(home.catalog_path, check_head=False) as catalog:
         return catalog.referenced_shas()
-
-
-def test_restore_refuses_a_sound_catalog_a_foreign_backup_and_a_broken_chain(home, tmp_path):
+@SQLITE_FILE
+def test_restore_refuses_a_sound_catalog_a_foreign_backup_and_a_broken_chain(new_home, home, tmp_path):
     backup = tmp_path / "backup.sqlite"
     assert run(home, "backup", "-o", str(backup)).returncode == 0
     again = run(home, "backup", "-o", str(backup))
@@ -127,9 +131,8 @@ def test_restore_refuses_a_sound_catalog_a_foreign_backup_and_a_broken_chain(hom
         assert home.catalog_path.read_bytes() == b""           # nothing was moved or replaced
     assert run(home, "restore", str(backup)).returncode == 0
     assert run(home, "show", "GZ-1").returncode == 0
-
-
-def test_a_catalog_of_another_archive_or_a_lost_mirror_is_refused(home, tmp_path):
+@SQLITE_FILE
+def test_a_catalog_of_another_archive_or_a_lost_mirror_is_refused(new_home, home, tmp_path):
     other = new_home(tmp_path / "other")
     (home.path / mirror.HEAD_FILE).rename(tmp_path / "mirror.json")
     missing = run(home, "search", "整改")
@@ -148,9 +151,8 @@ def test_audit_names_every_blob_the_catalog_does_not_know(home):
     planted = FilesystemBlobStore(home.path / "blobs").put_bytes(b"%PDF-1.7 planted into the store")
     result = run(home, "audit")
     assert result.returncode == 1 and planted in result.stdout and "不为目录所知" in result.stdout
-
-
-def test_a_new_archive_and_an_archive_made_before_mirrors_start_cleanly(tmp_path):
+@SQLITE_FILE
+def test_a_new_archive_and_an_archive_made_before_mirrors_start_cleanly(new_home, tmp_path):
     home = new_home(tmp_path / "new")
     assert mirror.read_mark(home.path).seq == 0
     assert run(home, "ledger", "verify").returncode == 0
@@ -163,8 +165,7 @@ def test_a_new_archive_and_an_archive_made_before_mirrors_start_cleanly(tmp_path
     conn.close()
     assert run(home, "audit").returncode == 0
     assert mirror.read_mark(home.path).seq == 1
-
-
+@SQLITE_FILE
 def test_backup_and_restore_obey_the_roles_in_the_core(home, tmp_path):
     """Backing up is the system administrator's; restoring only happens at the archive's own machine."""
     from pipeline import api
@@ -182,8 +183,7 @@ def test_backup_and_restore_obey_the_roles_in_the_core(home, tmp_path):
     assert not home.catalog_path.exists()
     assert run(home, "restore", str(copy)).returncode == 0
     assert run(home, "audit").returncode == 0
-
-
+@SQLITE_FILE
 def test_ledger_entries_committed_on_the_web_face_s_own_connection_reach_the_mirror(home, tmp_path):
     """The web face writes account changes on its own connection, in its own transaction: the next opening of
     the catalog carries the mirror forward, so a catalog later replaced by a copy without them is refused."""

@@ -44,7 +44,7 @@ from pipeline.records.retention import (
 from pipeline.search import index
 
 from .conftest import person
-from .stored_cases import credit_code, new_home, store_case
+from .stored_cases import credit_code, store_case
 from .synthetic import make_case_folders
 
 pytestmark = pytest.mark.catalog     # runs on PostgreSQL too (make test: --catalog postgresql -m catalog)
@@ -161,7 +161,7 @@ CLOSED = {"C2018": date(2018, 6, 15), "C2019A": date(2019, 5, 10), "C2019B": dat
 
 
 @pytest.fixture
-def archive(tmp_path):
+def archive(new_home, tmp_path):
     home = new_home(tmp_path / "home")
     for n, (case_id, closed_on) in enumerate(CLOSED.items(), start=1):
         store_case(home, case_id, closed_on, credit=credit_code(n))
@@ -454,9 +454,9 @@ def test_retention_hold_release_and_plan_commands(archive, tmp_path):
         assert actions == ["hold", "hold", "release", "purge_plan"] and ledger.verify_chain(catalog) == []
 
 
-def test_ingested_cases_through_retention_export_purge_show_and_audit(tmp_path):
+def test_ingested_cases_through_retention_export_purge_show_and_audit(prepare_home, tmp_path):
     """The whole life of two real dossiers (ingest builds and seals them) through the commands archivists run."""
-    home = ["--home", str(tmp_path / "home")]
+    home = ["--home", str(prepare_home(tmp_path / "home"))]
     assert _yuetan(*home, "init").returncode == 0
     old, recent = make_case_folders(2, tmp_path / "cases", closed_years=[2019, 2024])
     ingested = _yuetan(*home, "ingest", "--json", "--actor", "档案员", str(tmp_path / "cases"))
@@ -486,7 +486,7 @@ def test_ingested_cases_through_retention_export_purge_show_and_audit(tmp_path):
     assert _yuetan(*home, "export", "--verify", str(bag)).returncode == 0     # the export outlives the purge
 
 
-def test_show_gives_the_cases_retention_as_the_retention_list_does(tmp_path):
+def test_show_gives_the_cases_retention_as_the_retention_list_does(new_home, tmp_path):
     """`yuetan show` (and the case page through api.show): kept through, destroyable from, and the status."""
     from pipeline import api
 

@@ -12,7 +12,6 @@ import zipfile
 import pytest
 
 from .conftest import EXAMPLES
-from .stored_cases import new_home
 from .test_cli import YUETAN, yuetan
 
 
@@ -41,7 +40,7 @@ def test_a_zip_with_two_case_json_or_duplicate_names_is_refused(tmp_path):
     assert result.returncode == 2 and "既是文件又是文件夹" in result.stdout
 
 
-def test_a_killed_run_leaves_no_temporary_folder_behind(tmp_path):
+def test_a_killed_run_leaves_no_temporary_folder_behind(new_home, tmp_path):
     """kill -9 cannot clean up; the next yuetan removes the scratch folder of a process that is gone."""
     home = new_home(tmp_path / "home")
     scratch = tmp_path / "tmp"
@@ -64,7 +63,7 @@ def test_a_killed_run_leaves_no_temporary_folder_behind(tmp_path):
     assert not any(p.exists() for p in left) and list(scratch.iterdir()) == []
 
 
-def test_an_unusable_temporary_folder_is_named_not_blamed_on_the_document(tmp_path):
+def test_an_unusable_temporary_folder_is_named_not_blamed_on_the_document(new_home, tmp_path):
     result = yuetan("--home", str(new_home(tmp_path / "home").path), "render", str(EXAMPLES / "bureau-video"),
                     "-o", str(tmp_path / "out"), env={"TMPDIR": str(tmp_path / "no-such-folder")})
     assert result.returncode == 5 and "TMPDIR" in result.stderr and "Traceback" not in result.stderr
@@ -82,7 +81,7 @@ def test_an_unusable_temporary_folder_is_named_not_blamed_on_the_document(tmp_pa
         assert "status=5" in ro.stdout and "TMPDIR" in ro.stderr, ro.stdout + ro.stderr
 
 
-def test_a_missing_external_program_gives_the_same_status_from_ingest_as_from_render(tmp_path):
+def test_a_missing_external_program_gives_the_same_status_from_ingest_as_from_render(new_home, tmp_path):
     home = new_home(tmp_path / "home")
     env = {"PATH": str(tmp_path / "no-programs")}
     render = yuetan("--home", str(home.path), "render", str(EXAMPLES / "bureau-video"), "-o", str(tmp_path / "r"),
@@ -92,7 +91,7 @@ def test_a_missing_external_program_gives_the_same_status_from_ingest_as_from_re
     assert ingest.returncode == 6 and "soffice" in ingest.stdout, ingest.stdout + ingest.stderr
 
 
-def test_a_notice_number_is_taken_only_by_an_accepted_case_and_an_unused_one_is_explained(make_case, tmp_path):
+def test_a_notice_number_is_taken_only_by_an_accepted_case_and_an_unused_one_is_explained(new_home, make_case, tmp_path):
     home = new_home(tmp_path / "home")
     run = lambda *args, env=None: yuetan("--home", str(home.path), *args, env=env)  # noqa: E731
     damaged = make_case("bureau-video", change=lambda d: d.update(case_id="JJ-BAD-1"))

@@ -17,12 +17,20 @@ if TYPE_CHECKING:
 def find_case(catalog: Catalog, reference: str) -> CaseRecord | None:
     """The current version of the case named by notice number, 档号 or case_id (else its latest version)."""
     reference = reference.strip()
+    if not _may_name_a_case(reference):
+        return None
     record = (catalog.current(reference) or catalog.by_notice_number(reference)
               or catalog.by_archival_code(reference))
     if record is None:
         versions = [v for v in catalog.versions(reference) if v.status != "purged"]
         record = versions[-1] if versions else None
     return record
+
+
+def _may_name_a_case(reference: str) -> bool:
+    """No stored identifier holds a NUL (the contract refuses control characters), and PostgreSQL refuses one in
+    a query parameter with an error: such a reference simply names no case."""
+    return "\x00" not in reference
 
 
 def show_case(home: ArchiveHome, reference: str) -> dict:
@@ -35,7 +43,7 @@ def show_case(home: ArchiveHome, reference: str) -> dict:
     with home.catalog() as catalog:
         record = find_case(catalog, reference)
         if record is None:
-            stone = tombstone_summary(home, reference)
+            stone = tombstone_summary(home, reference) if _may_name_a_case(reference) else None
             if stone is not None:
                 return {"status": "purged", "tombstone": stone}
             raise InvalidArgument(f"档案库中没有文号、档号或案件编号为“{reference}”的案件：请用 yuetan search 查找")
@@ -58,7 +66,7 @@ def open_dossier(home: ArchiveHome, reference: str, dest: Path) -> CaseRecord:
     with home.catalog() as catalog:
         record = find_case(catalog, reference)
     if record is None:
-        if tombstone_summary(home, reference) is not None:
+        if _may_name_a_case(reference) and tombstone_summary(home, reference) is not None:
             raise InvalidArgument(f"案件“{reference}”已按销毁清册销毁，案卷不再保存：用 yuetan show 查看销毁记录")
         raise InvalidArgument(f"档案库中没有文号、档号或案件编号为“{reference}”的案件：请用 yuetan search 查找")
     dest = home.output_file(dest)

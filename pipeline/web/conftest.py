@@ -30,7 +30,10 @@ def pytest_configure(config):
     # plain synchronous ones, which Django would otherwise refuse beside a running loop.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from pipeline.web import config as web_config
+    from tests import backend
 
+    if backend.on_postgresql() and getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        return          # pytest-xdist's controller runs no test: no cluster for it
     _session_root = Path(tempfile.mkdtemp(prefix="yuetan-web-tests-"))
     home, _ = init_home(_session_root / "home")
     web_config.configure(home, testing=True)
@@ -43,9 +46,12 @@ def pytest_unconfigure(config):
 
 
 def init_home(path: Path):
-    """A new archive as `yuetan init` makes it: (home, created)."""
+    """A new archive as `yuetan init` makes it, on the backend the suite runs on: (home, created)."""
     from pipeline import api
+    from tests import backend
 
+    if not (Path(path) / "yuetan.toml").exists():
+        backend.prepare_home(path)
     api.init(path, actor=api.Actor(name="pytest", role=api.Role.console))
     return api.open_archive(path), True
 
@@ -113,7 +119,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 
 @contextmanager
-def serving(home_path: Path, log_path: Path, *, workers: int = 2):
+def serving(home_path: Path, log_path: Path, *, workers: int = 2, extra: tuple[str, ...] = ()):
     """`yuetan serve` (real gunicorn) for `home_path` on a free loopback port: yields (url, process); stopped with
     SIGTERM to its process group (SIGKILL only if it does not stop within 30 s)."""
     import os
@@ -129,7 +135,7 @@ def serving(home_path: Path, log_path: Path, *, workers: int = 2):
         port = s.getsockname()[1]
     log = open(log_path, "wb")  # noqa: SIM115 - closed below
     server = subprocess.Popen([str(Path(sys.executable).with_name("yuetan")), "--home", str(home_path), "serve",
-                               "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+                               "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), *extra],
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:

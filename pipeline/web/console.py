@@ -2,8 +2,11 @@
 the `yuetan.commands` entry points (the command line itself does not import the web face)."""
 from __future__ import annotations
 
+import ctypes
 import getpass
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -78,9 +81,25 @@ def serve(ctx: click.Context, home: Path | None, host: str, port: int, workers: 
 
 def _start_follower(archive) -> subprocess.Popen:
     """`yuetan follow` for this node as a child process: gunicorn forks its workers from this process, and a
-    thread here (with its pooled database connections) must not be copied into them."""
+    thread here (with its pooled database connections) must not be copied into them. The kernel ends it when
+    this process ends, however it ends (a SIGKILLed server runs no `finally`)."""
+    server = os.getpid()
     return subprocess.Popen([sys.executable, "-c", "from pipeline.cli import main; main()",
-                             "--home", str(archive.path), "follow"], stdin=subprocess.DEVNULL)
+                             "--home", str(archive.path), "follow"], stdin=subprocess.DEVNULL,
+                            preexec_fn=lambda: _die_with(server))
+
+
+PR_SET_PDEATHSIG = 1       # <linux/prctl.h>
+
+
+def _die_with(server: int) -> None:
+    """In the follower, between fork and exec: SIGTERM when the server's thread that forked it exits (Linux's
+    PR_SET_PDEATHSIG, kept across exec); a server already gone before that is caught by the parent check."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != server:
+        os._exit(0)
 
 
 @click.group()

@@ -1,8 +1,10 @@
 """`make serve` as a person meets it, on a fresh archive: `yuetan init`, the demo accounts (pipeline.web.demo), then
 `yuetan serve` (real gunicorn, a free port); the printed passwords log in over plain HTTP with the CSRF cookie, the
-search and 整理与移交 pages answer, a wrong password does not, and SIGTERM stops the server cleanly."""
+search and 整理与移交 pages answer, a wrong password does not, and SIGTERM stops the server cleanly; a SIGKILLed server's
+index follower goes with it."""
 from __future__ import annotations
 
+import contextlib
 import html
 import http.cookiejar
 import os
@@ -57,8 +59,8 @@ class Browser:
             return error.code, error.url, error.read().decode("utf-8")
 
 
-def test_make_serve_on_a_fresh_archive_logs_in_with_a_printed_demo_password(tmp_path):
-    home_path = tmp_path / "archive"
+def test_make_serve_on_a_fresh_archive_logs_in_with_a_printed_demo_password(prepare_home, tmp_path):
+    home_path = prepare_home(tmp_path / "archive")
     made = subprocess.run([str(YUETAN), "--home", str(home_path), "init", "--organizer", "江西省市场监督管理局"],
                           capture_output=True, text=True, timeout=120)
     assert made.returncode == 0, made.stderr
@@ -96,3 +98,58 @@ def test_make_serve_on_a_fresh_archive_logs_in_with_a_printed_demo_password(tmp_
     # Each warning once: Django's and axes' loggers do not repeat what the command's own handler writes.
     failures = [line for line in log.splitlines() if "login failure" in line]
     assert len(failures) == 1, log
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The live child processes of `pid`: {pid: command line}."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+        if int(fields.get("PPid", "0")) == pid and not fields.get("State", "").startswith("Z"):
+            found[int(entry.name)] = cmdline
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie nobody has reaped yet is dead: it runs nothing and holds no lock)."""
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "State:\tZ" not in state
+
+
+def test_a_killed_server_takes_its_index_follower_with_it(new_home, tmp_path):
+    """SIGKILL gives `yuetan serve` no chance to stop its follower: the kernel does (PR_SET_PDEATHSIG), so no
+    orphan keeps writing the node's index and holding its follow lock after the server is gone."""
+    import time
+
+    home = new_home(tmp_path / "archive")
+    with serving(home.path, tmp_path / "serve.log", workers=1, extra=("--follow",)) as (_, server):
+        deadline = time.monotonic() + 30
+        while not (followers := [p for p, cmd in _children(server.pid).items() if cmd.rstrip().endswith(" follow")]):
+            assert time.monotonic() < deadline, f"no follower among {_children(server.pid)}"
+            time.sleep(0.2)
+        follower = followers[0]
+        while "检索索引已追到" not in (tmp_path / "serve.log").read_text(encoding="utf-8"):    # its first catch-up
+            assert time.monotonic() < deadline and _alive(follower), (tmp_path / "serve.log").read_text()
+            time.sleep(0.2)
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait()
+        try:
+            deadline = time.monotonic() + 5
+            while _alive(follower) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert not _alive(follower), "the follower outlived its SIGKILLed server"
+        finally:                # gunicorn's worker leaves on its own when its arbiter is gone; this makes sure
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(follower, signal.SIGKILL)

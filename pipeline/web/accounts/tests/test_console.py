@@ -16,8 +16,8 @@ def run(home: Path, *args: str, stdin: str | None = None) -> subprocess.Complete
                           timeout=120)
 
 
-def test_user_commands_add_list_token_disable(tmp_path):
-    home = tmp_path / "home"
+def test_user_commands_add_list_token_disable(prepare_home, tmp_path):
+    home = prepare_home(tmp_path / "home")
     assert run(home, "init").returncode == 0
     secret = tmp_path / "pw.txt"
     secret.write_text(PASSWORD + "\n", encoding="utf-8")
@@ -58,9 +58,9 @@ def test_user_commands_add_list_token_disable(tmp_path):
     assert {"auth_user", "accounts_apitoken", "accounts_accessevent", "cases", "ledger"} <= tables
 
 
-def test_an_account_name_with_control_or_bidi_characters_is_refused(tmp_path):
+def test_an_account_name_with_control_or_bidi_characters_is_refused(prepare_home, tmp_path):
     """Account names and full names reach the ledger: the core refuses what it refuses in --actor (issue 17)."""
-    home = tmp_path / "home"
+    home = prepare_home(tmp_path / "home")
     assert run(home, "init").returncode == 0
     for args in (["王\u202e明"], ["王\u001b[2J明"], ["王晓明", "--full-name", "王\u2028晓明"]):
         refused = run(home, "user", "add", *args, "--role", "reader", stdin=PASSWORD + "\n")
