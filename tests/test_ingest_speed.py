@@ -73,7 +73,7 @@ def test_a_refused_case_leaves_nothing_in_the_cache(new_home, make_case, tmp_pat
     report = folder / "整改报告.pdf"
     report.write_bytes(report.read_bytes()[: report.stat().st_size // 2])     # the two others normalise fine
     [result] = ingest_cases([folder], home=home, actor=person("档案员甲"))
-    assert result.status == "refused" and "整改报告.pdf" in result.message
+    assert result.status == "refused" and "整改报告.pdf" in result.message, (result.status, result.message)
     cache = home.path / "cache" / "normalised"
     assert not cache.exists() or [p for p in cache.rglob("*") if p.is_file()] == []
     assert not any(upload_cache(home).holds(sha256_file(folder / name)) for name in ("整改方案.pdf", SCAN))
