@@ -5,7 +5,9 @@ half of what it may take in all.
 The probe only ever answers "all is as expected" (or a read of the expected tables). Anything else (no mirror,
 an older schema, a mirror behind the ledger, a file it cannot open, PostgreSQL) is left to the full catalog,
 `archive_store.catalog.Catalog`, which says what is wrong, upgrades or adopts, exactly as before. So the probe
-never gives a message of its own, and never writes.
+never gives a message of its own, and only reads. Its connection is nonetheless opened read-write, like the full
+catalog's: closing the last connection then folds the write-ahead log back and removes it and the -shm file, as
+SQLite does; a read-only connection would leave them behind in the home.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from .migrate import SQLITE_USER_VERSION, _head_from_scripts
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0)
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=5.0)
 
 
 def sound(path: Path) -> bool:

@@ -2,8 +2,8 @@
 
 Each stored case gets its 档号 from the archive's register, as a build gives it. Each stored case is a valid
 case.json (an example's, with its id, number, target, grounds, dates and outcome
-changed), a one-page PDF of its own as the dossier and the example's rectification plan PDF as its upload (the
-same bytes in every case, so its blob is shared). They are staged as a build would stage them and then stored
+changed), a dossier of its own (the upload's pages under its own title) and the example's rectification plan PDF
+as its upload (the same bytes in every case, so its blob is shared). They are staged as a build would stage them and then stored
 by `pipeline.records.ingest.store_build` and indexed by `index_stored`, exactly as ingest does (blobs, catalog,
 findings, ledger entry, the text blob that reindex reads); only the dossier is not a real one.
 """
@@ -58,12 +58,13 @@ def credit_code(seed: int) -> str:
     return first17 + credit_code_check_digit(first17)
 
 
-def one_page_pdf(text: str) -> bytes:
-    pdf = pikepdf.new()
-    pdf.add_blank_page(page_size=(595, 842))
-    pdf.docinfo["/Title"] = text
-    out = io.BytesIO()
-    pdf.save(out, deterministic_id=True)
+def dossier_of(document: Path, title: str) -> bytes:
+    """A stand-in dossier: the pages of its one document (as in a real dossier, whose pages are its documents'
+    pages in order, which ingest's store step relies on to read each document's text), under its own title."""
+    with pikepdf.open(document) as pdf:
+        pdf.docinfo["/Title"] = title
+        out = io.BytesIO()
+        pdf.save(out, deterministic_id=True)
     return out.getvalue()
 
 
@@ -116,7 +117,7 @@ def _stage(home: ArchiveHome, case_id: str, revision: int, case_json: bytes, num
     """The staging folder a build leaves: dossier, manifest, originals, and the documents' PDFs."""
     folder = home.staging_dir / content
     (folder / "originals").mkdir(parents=True)
-    dossier = one_page_pdf(f"案卷 {case_id} 第 {revision} 版")
+    dossier = dossier_of(SHARED_UPLOAD, f"案卷 {case_id} 第 {revision} 版")
     (folder / DOSSIER_NAME).write_bytes(dossier)
     (folder / "originals" / "case.json").write_bytes(case_json)
     shutil.copyfile(SHARED_UPLOAD, folder / "originals" / "整改方案.pdf")

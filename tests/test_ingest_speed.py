@@ -161,7 +161,7 @@ def test_the_index_text_read_from_the_whole_dossier_is_each_documents_own_text(e
     from pipeline.external.poppler import pdf_text
     from pipeline.records.ingest import StagedBuild, _document_texts
 
-    with Catalog(example_archive.catalog_path) as catalog:
+    with example_archive.catalog() as catalog:
         record = catalog.current(CASE_ID)
     folder = tmp_path / "staged"
     folder.mkdir()
