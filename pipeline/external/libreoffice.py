@@ -320,8 +320,11 @@ class _Office:
         while True:
             try:
                 context = resolver.resolve(url)
+                desktop = context.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", context)
+                ours = self._is_ours(context)
                 break
-            except Exception:  # noqa: BLE001 - NoConnectException until LibreOffice listens
+            except Exception:  # noqa: BLE001 - NoConnectException until LibreOffice listens; a LibreOffice that
+                # listens but is still starting may refuse the first services (RuntimeException)
                 status = self.proc.poll()
                 if self.timed_out:
                     raise _Hung() from None
@@ -339,8 +342,7 @@ class _Office:
                         f"LibreOffice 在 {START_TIMEOUT:g} 秒内未能启动（端口 {self.port}）：{_log_tail(self.log)}"
                         "请检查机器负载后重试") from None
                 time.sleep(0.02)
-        desktop = context.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", context)
-        if not self._is_ours(context):
+        if not ours:
             self.stop()
             if self.fixed_port:
                 raise ExternalProgramError(f"端口 {self.port} 已被另一个 LibreOffice 占用：请换一个端口，"
@@ -366,7 +368,12 @@ class _Office:
         document = None
         try:
             if self.desktop is None:
-                self.connect()
+                try:
+                    self.connect()
+                except (_Hung, _Crashed, YuetanError):
+                    raise
+                except Exception as exc:  # noqa: BLE001 - LibreOffice's fault, not the document's: restart it
+                    raise _Crashed(f"无法连接 LibreOffice（{brief(exc)}）") from None
             load = (PropertyValue(Name="Hidden", Value=True), PropertyValue(Name="ReadOnly", Value=True),
                     PropertyValue(Name="FilterName", Value=import_filter),
                     PropertyValue(Name="MacroExecutionMode", Value=_NEVER_EXECUTE_MACROS),
