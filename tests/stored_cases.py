@@ -1,10 +1,10 @@
 """Cases put into a real archive home without building dossiers, through ingest's own storage step.
 
 Each stored case gets its 档号 from the archive's register, as a build gives it. Each stored case is a valid
-case.json (an example's, with its id, number, target, grounds, dates and outcome
-changed), a dossier of its own (the upload's pages under its own title) and the example's rectification plan PDF
-as its upload (the same bytes in every case, so its blob is shared). They are staged as a build would stage them and then stored
-by `pipeline.records.ingest.store_build` and indexed by `index_stored`, exactly as ingest does (blobs, catalog,
+case.json (an example's, with its id, number, target, grounds, dates and outcome changed), a dossier of its own
+(the upload's pages under its own title) and the example's rectification plan PDF as its upload (the same bytes in
+every case, so its blob is shared). They are staged as a build would stage them and then stored by
+`pipeline.records.ingest.store_build` and indexed by `index_stored`, exactly as ingest does (blobs, catalog,
 findings, ledger entry, the text blob that reindex reads); only the dossier is not a real one.
 """
 from __future__ import annotations
