@@ -4,11 +4,12 @@ Every test that touches an index runs on both engines (the `engine` fixture): sa
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -213,6 +214,37 @@ def test_index_cases_batches(tmp_path, engine):
     assert index.index_cases(folder, _documents(), engine=engine) == 3
     assert index.index_cases(folder, _documents()[:1]) == 1
     assert len(index.indexed_case_ids(folder)) == 3
+
+
+def test_ties_are_ranked_by_the_latest_interview_then_the_case_id_across_pages(tmp_path, engine):
+    """Many cases scoring alike (a word every one contains): each page is the next ones by date, then case id,
+    past the engine's first fetch window; cases that score more still come first."""
+    base = _documents()[0]
+    docs = [replace(base, case_id=f"TIE-{n:03d}", interview_on=date(2021, 1, 1) + timedelta(days=n * 37 % 211),
+                    manifest_sha256=f"{n:064x}") for n in range(300)]
+    docs.append(replace(base, case_id="TIE-MORE", interview_on=date(2020, 1, 1), manifest_sha256="f" * 64,
+                        target="南昌能力核查技术有限公司"))
+    folder = tmp_path / "index"
+    index.rebuild(folder, docs, engine=engine)
+    expected = [d.case_id for d in sorted(docs[:-1], key=lambda d: (-d.interview_on.toordinal(), d.case_id))]
+    first = index.search(folder, "能力核查", limit=10)
+    assert first.total == 301 and ids(first)[0] == "TIE-MORE"
+    assert ids(first)[1:] == expected[:9]
+    assert ids(index.search(folder, "能力核查", limit=10, offset=150)) == expected[149:159]
+    assert ids(index.search(folder, "能力核查", limit=5, offset=296)) == expected[295:300]
+    assert ids(index.search(folder, "", limit=10, offset=100)) == [
+        d.case_id for d in sorted(docs, key=lambda d: (-d.interview_on.toordinal(), d.case_id))][100:110]
+
+
+def test_an_index_of_an_earlier_engine_format_asks_for_reindex(tmp_path, engine):
+    folder = tmp_path / "index"
+    index.rebuild(folder, _documents()[:1], engine=engine)
+    marker = folder / index.MARKER
+    info = json.loads(marker.read_text(encoding="utf-8"))
+    info["engine_format"] = index.ENGINE_FORMATS[engine] - 1
+    marker.write_text(json.dumps(info), encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="由其他版本建立.*yuetan reindex"):
+        index.search(folder, "能力核查")
 
 
 def test_rebuild_swaps_and_a_failed_rebuild_keeps_the_old_index(tmp_path, engine):
