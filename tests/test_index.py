@@ -414,6 +414,36 @@ def test_part_of_a_name_and_a_single_character(tmp_path, engine):
     assert set(ids(index.search(folder, "远"))) == {"BOYUAN", "MENTION", "ELSE"}
 
 
+def test_tantivy_reads_2_gram_positions_only_where_the_words_did_not_match(tmp_path, monkeypatch):
+    """The shortcut (the phrase checked only on the cases the word fields left out, named by key) answers what
+    the plain phrase query answers, with the same ranks, scores and facets."""
+    from pipeline.search import tantivy_engine
+    folder = tmp_path / "index"
+    _corpus(folder, "tantivy", {
+        "BOYUAN": {"target": "瑞昌市博远环境检测有限公司", "interview_on": date(2024, 1, 1)},
+        "MENTION": {"content": "博远公司的检测报告由本机构复核", "interview_on": date(2025, 5, 1)},
+        "WORDS": {"content": "检测报告与原始记录不一致，整改到位", "interview_on": date(2025, 6, 1)},
+        "SPLIT": {"content": "原始记录的整改到位情况另行报告", "interview_on": date(2025, 4, 1)},
+        "ELSE": {"target": "江西远博环境科技有限公司"},
+        "CUT": {"content": "本机构检测报告书编号有误", "interview_on": date(2023, 1, 1)},
+    })
+    queries = ["博远检测", "博远环境", "整改到位", "原始记录", "检测报告", "远博"]
+
+    def answers():
+        found = []
+        for q in queries:
+            r = index.search(folder, q)
+            found.append((ids(r), [h.score for h in r.hits], r.total, r.facets))
+        return found
+
+    shortcut = answers()
+    assert shortcut[0][0] == ["BOYUAN", "MENTION"] and shortcut[1][0] == ["BOYUAN"]
+    assert shortcut[4][0] == ["WORDS", "MENTION", "CUT"]     # 检测/报告书: found by its 2-grams alone
+    monkeypatch.setattr(tantivy_engine, "PHRASE_CHECK_LIMIT", 0)      # every phrase read as a phrase query
+    monkeypatch.setattr(tantivy_engine, "FACETS_ASIDE", False)
+    assert answers() == shortcut
+
+
 def test_every_identifier_finds_its_case_exactly(built):
     for key in ["91360100MA35K2Q74M", "231412340567", "赣市监检约〔2025〕3号", "赣市监检约(2025)3号",
                 "赣市监检约【2025】03号", "赣市监检约[2025]3", "〔2025〕3号", "JX-RZ-2025-017", "jx-rz-2025-017",

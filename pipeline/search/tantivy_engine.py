@@ -35,6 +35,7 @@ from pipeline.search.engine import FACETS, RawHit, RawResults, SearchIndex, rank
 from pipeline.search.query import And, DayRange, Node, Or, Phrase, Plan, Term
 
 WINDOW = 64
+FACETS_ASIDE = True
 # The tie-break: the interview's day counted from DAY_ORIGIN, in DAY_BITS bits (to 2079; days outside are clamped,
 # which only leaves more ties to settle by fetching), each bit worth its value in DAY_EPSILON units, so a day adds
 # less than one point. Scores are f32: sums stay exact while points < 2 ** (24 - DAY_BITS).
@@ -226,8 +227,8 @@ class TantivyIndex(SearchIndex):
         segmenter may have cut otherwise) is read only where those words did not match, as the Whoosh engine does:
         reading positions is the one costly part of a query, and the word fields answer almost every case."""
         Q, Occur = tantivy.Query, tantivy.Occur
-        if memo is not None and node in memo:
-            return memo[node]
+        if memo is not None and id(node) in memo:
+            return memo[id(node)]
         if isinstance(node, Term):
             option = "basic" if node.field in KEYWORD_FIELDS else "freq"
             q = Q.term_query(self.schema, node.field, node.text, index_option=option)
@@ -247,7 +248,7 @@ class TantivyIndex(SearchIndex):
         else:
             raise TypeError(node)
         if memo is not None:
-            memo[node] = q
+            memo[id(node)] = q          # by identity: a plan scores with the very nodes it matches with
         return q
 
     def _union(self, node: Or, searcher, memo) -> tantivy.Query:
@@ -295,7 +296,7 @@ class TantivyIndex(SearchIndex):
             order = None
         else:
             query, order = match, "day"
-        counting = self._counting().submit(self._facets, s, match) if facets else None
+        counting = self._counting().submit(self._facets, s, match) if facets and FACETS_ASIDE else None
         window = want + WINDOW
         while True:
             result = s.search(query, limit=window, count=True, order_by_field=order)
@@ -317,7 +318,8 @@ class TantivyIndex(SearchIndex):
         docs.sort(key=lambda t: t[0])
         page = [RawHit(json.loads(bytes(doc["hit"][0]).decode("utf-8")), sc, bytes(doc["snippet_source"][0]))
                 for _, sc, doc in docs[offset:want]]
-        return RawResults(total, page, counting.result() if counting is not None else {})
+        counts = counting.result() if counting is not None else self._facets(s, match) if facets else {}
+        return RawResults(total, page, counts)
 
     def _day_clauses(self) -> list:
         Q, Occur = tantivy.Query, tantivy.Occur
