@@ -4,8 +4,9 @@ Tantivy's own n-gram tokenizer puts every gram at position 0, so the 2-grams (an
 it as pre-tokenised text with their real positions. A plan becomes one boolean query: the match tree scoring
 nothing, each scoring clause a constant score, so Tantivy's top-k collector ranks by the same points as the
 Whoosh engine. Ties are settled by the latest interview, then the case id, like there: the interview day is
-indexed as the bits of its ordinal (`day_bits`), and every ranked query adds one tiny constant-score clause per
-bit, so the score Tantivy ranks by is points + day * DAY_EPSILON and its top-k is already in date order. Without
+indexed as two terms (`day_parts`: its ordinal's high and low part), and every ranked query adds one tiny
+constant-score clause per part value the index holds, so the score Tantivy ranks by is points + day * DAY_EPSILON
+and its top-k is already in date order (two postings a case: the ordinal's 15 bits as terms cost twice as much). Without
 that, a common word whose matches all score alike had its whole match set fetched and sorted in Python to find
 the newest (447 ms at 100,000 cases). Only cases of the same points and day are settled here, by case id.
 """
@@ -37,10 +38,12 @@ from pipeline.search.query import And, DayRange, Node, Or, Phrase, Plan, Term
 WINDOW = 64
 FACETS_ASIDE = True
 # The tie-break: the interview's day counted from DAY_ORIGIN, in DAY_BITS bits (to 2079; days outside are clamped,
-# which only leaves more ties to settle by fetching), each bit worth its value in DAY_EPSILON units, so a day adds
-# less than one point. Scores are f32: sums stay exact while points < 2 ** (24 - DAY_BITS).
+# which only leaves more ties to settle by fetching), worth that many DAY_EPSILON units, so a day adds less than
+# one point; indexed as its high part (h) and low part (l, DAY_LOW_BITS bits). Scores are f32: sums stay exact
+# while points < 2 ** (24 - DAY_BITS).
 DAY_ORIGIN = date(1990, 1, 1).toordinal()
 DAY_BITS = 15
+DAY_LOW_BITS = 7
 DAY_EPSILON = 2.0 ** -DAY_BITS
 EXACT_BELOW = 2.0 ** (24 - DAY_BITS)
 WRITER_HEAP = 64_000_000
@@ -51,7 +54,7 @@ BULK_HEAP = 256_000_000
 # split by Tantivy's whitespace tokenizer, which numbers positions in order as the list gives them.
 SPACED = "spaced"
 SPACED_KEYWORDS = ("chars", "pairs", "ids", "people", "regions", "ground_articles", "finding_codes")
-DAY_FIELD = "day_bits"
+DAY_FIELD = "day_parts"
 ANY_WORD_FIELD = "any_word"     # every word of the word fields, without positions: "this word anywhere" is one term
 KEY_FIELD = "doc_key"          # the case id's hash as an integer, fast: a handful of cases named in one query
 PHRASE_CHECK_LIMIT = 5_000     # cases whose 2-gram positions are read one by one; past it, the phrase query as is
@@ -65,7 +68,21 @@ def day_ordinal(day: int) -> int:
 
 def day_terms(day: int) -> str:
     n = day_ordinal(day)
-    return " ".join(f"b{i}" for i in range(DAY_BITS) if n >> i & 1)
+    return f"h{n >> DAY_LOW_BITS} l{n & (2 ** DAY_LOW_BITS - 1)}"
+
+
+def _implied(plan: Plan) -> tuple[int, list]:
+    """(points every match earns, the other scoring clauses): a clause that is the match itself, or one of its
+    conjuncts, holds for every match, so its points are added afterwards instead of it being evaluated again
+    (a quoted phrase would read its positions twice)."""
+    given = plan.match.children if isinstance(plan.match, And) else (plan.match,)
+    constant, rest = 0, []
+    for node, points in plan.scores:
+        if any(node is g or node == g for g in given):
+            constant += points
+        else:
+            rest.append((node, points))
+    return constant, rest
 
 
 def doc_key(case_id: str) -> int:
@@ -288,11 +305,13 @@ class TantivyIndex(SearchIndex):
         memo: dict = {}
         match = self.compile(plan.match, s, memo) if plan.match is not None else Q.all_query()
         want = offset + limit
+        constant = 0
         if plan.ranked:
+            constant, scoring = _implied(plan)
             query = Q.boolean_query([(Occur.Must, Q.const_score_query(match, 0.0)),
                                      *((Occur.Should, Q.const_score_query(self.compile(n, s, memo), float(p)))
-                                       for n, p in plan.scores),
-                                     *self._day_clauses()])
+                                       for n, p in scoring),
+                                     *self._day_clauses(s)])
             order = None
         else:
             query, order = match, "day"
@@ -303,8 +322,8 @@ class TantivyIndex(SearchIndex):
             hits, total = result.hits, result.count
             addrs = [a for _, a in hits]
             days = s.fast_field_values("day", addrs) if addrs else []
-            cands = sorted(self._ranked(plan, hits, days), key=lambda t: (-t[0], -t[1]))
-            if len(hits) >= total or len(hits) <= want or self._settled(plan, hits, cands[want - 1]):
+            cands = sorted(self._ranked(plan, hits, days, constant), key=lambda t: (-t[0], -t[1]))
+            if len(hits) >= total or len(hits) <= want or self._settled(plan, hits, cands[want - 1], constant):
                 break
             window = min(total, window * 4)
         if len(cands) > want:
@@ -321,28 +340,34 @@ class TantivyIndex(SearchIndex):
         counts = counting.result() if counting is not None else self._facets(s, match) if facets else {}
         return RawResults(total, page, counts)
 
-    def _day_clauses(self) -> list:
+    def _day_clauses(self, s) -> list:
+        """One clause per day part the index holds, worth its share of the day's DAY_EPSILON units."""
         Q, Occur = tantivy.Query, tantivy.Occur
-        return [(Occur.Should, Q.const_score_query(Q.term_query(self.schema, DAY_FIELD, f"b{i}"),
-                                                   DAY_EPSILON * 2 ** i)) for i in range(DAY_BITS)]
+        clauses = []
+        for term, _ in s.terms_with_prefix(DAY_FIELD, ""):
+            units = int(term[1:]) << DAY_LOW_BITS if term[0] == "h" else int(term[1:])
+            if units:
+                clauses.append((Occur.Should, Q.const_score_query(Q.term_query(self.schema, DAY_FIELD, term),
+                                                                  DAY_EPSILON * units)))
+        return clauses
 
     @staticmethod
-    def _ranked(plan: Plan, hits, days) -> list[tuple[float, int, object]]:
+    def _ranked(plan: Plan, hits, days, constant: int = 0) -> list[tuple[float, int, object]]:
         """(points, day, address) of each hit: the points are the score less the day's share (exactly, since the
-        f32 error is far below half a point); unranked plans are in date order and score nothing."""
+        f32 error is far below half a point), plus what every match earns; unranked plans score nothing."""
         if not plan.ranked:
             return [(0.0, d, a) for (_, a), d in zip(hits, days)]
-        return [(float(round(k - day_ordinal(d) * DAY_EPSILON)), d, a) for (k, a), d in zip(hits, days)]
+        return [(float(round(k - day_ordinal(d) * DAY_EPSILON) + constant), d, a) for (k, a), d in zip(hits, days)]
 
     @staticmethod
-    def _settled(plan: Plan, hits, edge: tuple[float, int, object]) -> bool:
+    def _settled(plan: Plan, hits, edge: tuple[float, int, object], constant: int = 0) -> bool:
         """Whether no case left out can rank with the page's last: in date order, the last fetched day is
         earlier; ranked, the last fetched score is below the edge's exact score by more than f32 rounding."""
         last = hits[-1][0]
         if not plan.ranked:
             return last < edge[1]
-        exact = edge[0] + day_ordinal(edge[1]) * DAY_EPSILON
-        slack = 0.0 if hits[0][0] < EXACT_BELOW else (len(plan.scores) + DAY_BITS) * _f32_ulp(hits[0][0])
+        exact = edge[0] - constant + day_ordinal(edge[1]) * DAY_EPSILON
+        slack = 0.0 if hits[0][0] < EXACT_BELOW else (len(plan.scores) + 2) * _f32_ulp(hits[0][0])
         return last < exact - slack
 
     def _facets(self, s, match) -> dict[str, dict[str, int]]:
