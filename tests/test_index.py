@@ -4,11 +4,12 @@ Every test that touches an index runs on both engines (the `engine` fixture): sa
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -215,6 +216,37 @@ def test_index_cases_batches(tmp_path, engine):
     assert len(index.indexed_case_ids(folder)) == 3
 
 
+def test_ties_are_ranked_by_the_latest_interview_then_the_case_id_across_pages(tmp_path, engine):
+    """Many cases scoring alike (a word every one contains): each page is the next ones by date, then case id,
+    past the engine's first fetch window; cases that score more still come first."""
+    base = _documents()[0]
+    docs = [replace(base, case_id=f"TIE-{n:03d}", interview_on=date(2021, 1, 1) + timedelta(days=n * 37 % 211),
+                    manifest_sha256=f"{n:064x}") for n in range(300)]
+    docs.append(replace(base, case_id="TIE-MORE", interview_on=date(2020, 1, 1), manifest_sha256="f" * 64,
+                        target="南昌能力核查技术有限公司"))
+    folder = tmp_path / "index"
+    index.rebuild(folder, docs, engine=engine)
+    expected = [d.case_id for d in sorted(docs[:-1], key=lambda d: (-d.interview_on.toordinal(), d.case_id))]
+    first = index.search(folder, "能力核查", limit=10)
+    assert first.total == 301 and ids(first)[0] == "TIE-MORE"
+    assert ids(first)[1:] == expected[:9]
+    assert ids(index.search(folder, "能力核查", limit=10, offset=150)) == expected[149:159]
+    assert ids(index.search(folder, "能力核查", limit=5, offset=296)) == expected[295:300]
+    assert ids(index.search(folder, "", limit=10, offset=100)) == [
+        d.case_id for d in sorted(docs, key=lambda d: (-d.interview_on.toordinal(), d.case_id))][100:110]
+
+
+def test_an_index_of_an_earlier_engine_format_asks_for_reindex(tmp_path, engine):
+    folder = tmp_path / "index"
+    index.rebuild(folder, _documents()[:1], engine=engine)
+    marker = folder / index.MARKER
+    info = json.loads(marker.read_text(encoding="utf-8"))
+    info["engine_format"] = index.ENGINE_FORMATS[engine] - 1
+    marker.write_text(json.dumps(info), encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="由其他版本建立.*yuetan reindex"):
+        index.search(folder, "能力核查")
+
+
 def test_rebuild_swaps_and_a_failed_rebuild_keeps_the_old_index(tmp_path, engine):
     folder = tmp_path / "index"
     docs = _documents()
@@ -380,6 +412,36 @@ def test_part_of_a_name_and_a_single_character(tmp_path, engine):
     assert ids(index.search(folder, "博远环境")) == ["BOYUAN"]
     assert ids(index.search(folder, "钱")) == ["QIAN"]                          # the surname alone
     assert set(ids(index.search(folder, "远"))) == {"BOYUAN", "MENTION", "ELSE"}
+
+
+def test_tantivy_reads_2_gram_positions_only_where_the_words_did_not_match(tmp_path, monkeypatch):
+    """The shortcut (the phrase checked only on the cases the word fields left out, named by key) answers what
+    the plain phrase query answers, with the same ranks, scores and facets."""
+    from pipeline.search import tantivy_engine
+    folder = tmp_path / "index"
+    _corpus(folder, "tantivy", {
+        "BOYUAN": {"target": "瑞昌市博远环境检测有限公司", "interview_on": date(2024, 1, 1)},
+        "MENTION": {"content": "博远公司的检测报告由本机构复核", "interview_on": date(2025, 5, 1)},
+        "WORDS": {"content": "检测报告与原始记录不一致，整改到位", "interview_on": date(2025, 6, 1)},
+        "SPLIT": {"content": "原始记录的整改到位情况另行报告", "interview_on": date(2025, 4, 1)},
+        "ELSE": {"target": "江西远博环境科技有限公司"},
+        "CUT": {"content": "本机构检测报告书编号有误", "interview_on": date(2023, 1, 1)},
+    })
+    queries = ["博远检测", "博远环境", "整改到位", "原始记录", "检测报告", "远博"]
+
+    def answers():
+        found = []
+        for q in queries:
+            r = index.search(folder, q)
+            found.append((ids(r), [h.score for h in r.hits], r.total, r.facets))
+        return found
+
+    shortcut = answers()
+    assert shortcut[0][0] == ["BOYUAN", "MENTION"] and shortcut[1][0] == ["BOYUAN"]
+    assert shortcut[4][0] == ["WORDS", "MENTION", "CUT"]     # 检测/报告书: found by its 2-grams alone
+    monkeypatch.setattr(tantivy_engine, "PHRASE_CHECK_LIMIT", 0)      # every phrase read as a phrase query
+    monkeypatch.setattr(tantivy_engine, "FACETS_ASIDE", False)
+    assert answers() == shortcut
 
 
 def test_every_identifier_finds_its_case_exactly(built):

@@ -39,6 +39,9 @@ MAX_SNIPPETS = 3
 OPEN, CLOSE = "【", "】"
 MARKER = "yuetan-index.json"
 ENGINES = ("whoosh", "tantivy")
+# Each engine's own layout, bumped when only that engine's files change (INDEX_FORMAT: the terms, for both).
+# Tantivy 2: the interview day's bits as terms, so its top-k ranks ties by date (pipeline.search.tantivy_engine).
+ENGINE_FORMATS = {"whoosh": 1, "tantivy": 2}
 DEFAULT_ENGINE = "whoosh"
 
 
@@ -120,15 +123,17 @@ def _marker(index_dir: Path) -> dict | None:
                            "请运行 yuetan reindex 重建索引") from None
     if not isinstance(info, dict) or info.get("engine") not in ENGINES:
         raise IndexDamaged(f"全文索引 {index_dir} 的说明文件 {MARKER} 内容无效，请运行 yuetan reindex 重建索引")
-    if info.get("format") != INDEX_FORMAT:
-        raise ConfigurationError(f"全文索引 {index_dir} 由其他版本建立（格式 {info.get('format')}，"
-                                 f"本版本为 {INDEX_FORMAT}），请运行 yuetan reindex 重建索引")
+    found, wanted = (info.get("format"), info.get("engine_format", 1)), (INDEX_FORMAT, ENGINE_FORMATS[info["engine"]])
+    if found != wanted:
+        raise ConfigurationError(f"全文索引 {index_dir} 由其他版本建立（格式 {'.'.join(map(str, found))}，"
+                                 f"本版本为 {'.'.join(map(str, wanted))}），请运行 yuetan reindex 重建索引")
     return info
 
 
 def _write_marker(folder: Path, engine: str) -> None:
     tmp = folder / f".{MARKER}.tmp"
-    tmp.write_text(json.dumps({"engine": engine, "format": INDEX_FORMAT}), encoding="utf-8")
+    tmp.write_text(json.dumps({"engine": engine, "format": INDEX_FORMAT,
+                                "engine_format": ENGINE_FORMATS[engine]}), encoding="utf-8")
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
     os.replace(tmp, folder / MARKER)

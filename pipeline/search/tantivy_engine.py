@@ -3,15 +3,28 @@
 Tantivy's own n-gram tokenizer puts every gram at position 0, so the 2-grams (and the jieba words) are handed to
 it as pre-tokenised text with their real positions. A plan becomes one boolean query: the match tree scoring
 nothing, each scoring clause a constant score, so Tantivy's top-k collector ranks by the same points as the
-Whoosh engine; ties at the page's edge are settled by date and case id like there.
+Whoosh engine. What keeps it fast at 100,000 cases (each measured there; a common word matches every case):
+- ties go to the latest interview inside Tantivy's top-k: the day is indexed as two terms (`day_parts`, the high
+  and low part of its ordinal) and a ranked query adds a tiny constant-score clause per part value, so the score
+  is points + day * DAY_EPSILON (before: a tie group was fetched whole and sorted in Python, 447 ms);
+- a word asked for in any word field is one term of `any_word`, not a union of five;
+- a 2-gram phrase standing in for a word the segmenter may have cut otherwise is read only on the cases the word
+  fields did not match (named by `doc_key`), as the Whoosh engine does: positions are the costly part;
+- scoring clauses no case can satisfy are dropped, and one that the match implies is counted, not evaluated;
+- the facets are counted on the other core while the page is ranked (Tantivy releases the GIL).
+Only cases of the same points and day are settled in Python, by case id.
 """
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
+import math
 import os
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import tantivy
@@ -27,6 +40,16 @@ from pipeline.search.engine import FACETS, RawHit, RawResults, SearchIndex, rank
 from pipeline.search.query import And, DayRange, Node, Or, Phrase, Plan, Term
 
 WINDOW = 64
+FACETS_ASIDE = True
+# The tie-break: the interview's day counted from DAY_ORIGIN, in DAY_BITS bits (to 2079; days outside are clamped,
+# which only leaves more ties to settle by fetching), worth that many DAY_EPSILON units, so a day adds less than
+# one point; indexed as its high part (h) and low part (l, DAY_LOW_BITS bits). Scores are f32: sums stay exact
+# while points < 2 ** (24 - DAY_BITS).
+DAY_ORIGIN = date(1990, 1, 1).toordinal()
+DAY_BITS = 15
+DAY_LOW_BITS = 7
+DAY_EPSILON = 2.0 ** -DAY_BITS
+EXACT_BELOW = 2.0 ** (24 - DAY_BITS)
 WRITER_HEAP = 64_000_000
 BULK_HEAP = 256_000_000
 
@@ -35,6 +58,52 @@ BULK_HEAP = 256_000_000
 # split by Tantivy's whitespace tokenizer, which numbers positions in order as the list gives them.
 SPACED = "spaced"
 SPACED_KEYWORDS = ("chars", "pairs", "ids", "people", "regions", "ground_articles", "finding_codes")
+DAY_FIELD = "day_parts"
+ANY_WORD_FIELD = "any_word"     # every word of the word fields, without positions: "this word anywhere" is one term
+KEY_FIELD = "doc_key"          # the case id's hash as an integer, fast: a handful of cases named in one query
+PHRASE_CHECK_LIMIT = 5_000     # cases whose 2-gram positions are read one by one; past it, the phrase query as is
+
+
+def day_ordinal(day: int) -> int:
+    """yyyymmdd → days since DAY_ORIGIN, clamped to what DAY_BITS can hold."""
+    n = date(day // 10000, day // 100 % 100, day % 100).toordinal() - DAY_ORIGIN
+    return min(max(n, 0), 2 ** DAY_BITS - 1)
+
+
+def day_terms(day: int) -> str:
+    n = day_ordinal(day)
+    return f"h{n >> DAY_LOW_BITS} l{n & (2 ** DAY_LOW_BITS - 1)}"
+
+
+def _implied(plan: Plan) -> tuple[int, list]:
+    """(points every match earns, the other scoring clauses): a clause that is the match itself, or one of its
+    conjuncts, holds for every match, so its points are added afterwards instead of it being evaluated again
+    (a quoted phrase would read its positions twice)."""
+    given = plan.match.children if isinstance(plan.match, And) else (plan.match,)
+    constant, rest = 0, []
+    for node, points in plan.scores:
+        if any(node is g or node == g for g in given):
+            constant += points
+        else:
+            rest.append((node, points))
+    return constant, rest
+
+
+def doc_key(case_id: str) -> int:
+    return int.from_bytes(hashlib.sha256(case_id.encode("utf-8")).digest()[:8], "big") >> 1
+
+
+def _anywhere(node: Or) -> str | None:
+    """The word, when the node asks for one word in any word field (what most of a plan is made of)."""
+    words = {c.text for c in node.children if isinstance(c, Term) and c.field in WORD_FIELDS}
+    fields = {c.field for c in node.children if isinstance(c, Term)}
+    if len(words) == 1 and len(node.children) == len(WORD_FIELDS) and fields == set(WORD_FIELDS):
+        return next(iter(words))
+    return None
+
+
+def _f32_ulp(x: float) -> float:
+    return 2.0 ** (math.frexp(abs(x))[1] - 24) if x else 0.0
 
 
 def _analyzers(index: tantivy.Index) -> tantivy.Index:
@@ -52,6 +121,9 @@ def schema() -> tantivy.Schema:
         b.add_text_field(name, tokenizer_name=SPACED if name in SPACED_KEYWORDS else "raw", index_option="basic",
                          fast=name in FACET_FIELDS, stored=name == "case_id")
     b.add_integer_field("day", indexed=True, fast=True)
+    b.add_text_field(DAY_FIELD, tokenizer_name=SPACED, index_option="basic")
+    b.add_integer_field(KEY_FIELD, indexed=True, fast=True)
+    b.add_text_field(ANY_WORD_FIELD, tokenizer_name="raw", index_option="basic")
     b.add_text_field("manifest_sha256", stored=True, tokenizer_name="raw", index_option="basic")
     b.add_bytes_field("hit", stored=True)
     b.add_bytes_field("snippet_source", stored=True)
@@ -69,6 +141,19 @@ class TantivyIndex(SearchIndex):
         super().__init__(folder)
         self.index = index
         self.schema = index.schema
+        self._facet_thread: tuple[int, ThreadPoolExecutor] | None = None
+
+    def _counting(self) -> ThreadPoolExecutor:
+        """The facets are counted beside the ranking, on the other core: Tantivy releases the GIL while it works.
+        A process forked after a search (a web worker) has no thread behind the pool it inherited: it makes its own."""
+        if self._facet_thread is None or self._facet_thread[0] != os.getpid():
+            self._facet_thread = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="yuetan-facets"))
+        return self._facet_thread[1]
+
+    def close(self) -> None:
+        if self._facet_thread is not None and self._facet_thread[0] == os.getpid():
+            self._facet_thread[1].shutdown(wait=True)
+        self._facet_thread = None
 
     @classmethod
     def create(cls, folder: Path) -> "TantivyIndex":
@@ -105,6 +190,9 @@ class TantivyIndex(SearchIndex):
         for name, tokens in f.words.items():
             if tokens:
                 d.add_pre_tokenized_text(name, _pre(tokens))
+        anywhere = dict.fromkeys(t for name in WORD_FIELDS for t, _ in f.words.get(name, ()))
+        if anywhere:
+            d.add_pre_tokenized_text(ANY_WORD_FIELD, _pre((t, n) for n, t in enumerate(anywhere)))
         for name, grams in f.ngrams.items():
             d.add_text(name, " ".join(grams))
         for name, terms in f.keywords.items():
@@ -114,6 +202,8 @@ class TantivyIndex(SearchIndex):
                 for t in terms:
                     d.add_text(name, t)
         d.add_integer("day", f.day)
+        d.add_text(DAY_FIELD, day_terms(f.day))
+        d.add_integer(KEY_FIELD, doc_key(f.case_id))
         d.add_text("manifest_sha256", f.manifest_sha256)
         d.add_bytes("hit", f.hit.encode("utf-8"))
         d.add_bytes("snippet_source", f.snippet_source)
@@ -153,48 +243,95 @@ class TantivyIndex(SearchIndex):
             out[doc["case_id"][0]] = doc["manifest_sha256"][0]
         return out
 
-    def compile(self, node: Node) -> tantivy.Query:
+    def compile(self, node: Node, searcher=None, memo: dict | None = None) -> tantivy.Query:
+        """The node as a Tantivy query. Given the `searcher`, a 2-gram phrase beside word terms (a word the
+        segmenter may have cut otherwise) is read only where those words did not match, as the Whoosh engine does:
+        reading positions is the one costly part of a query, and the word fields answer almost every case."""
         Q, Occur = tantivy.Query, tantivy.Occur
+        if memo is not None and id(node) in memo:
+            return memo[id(node)]
         if isinstance(node, Term):
             option = "basic" if node.field in KEYWORD_FIELDS else "freq"
-            return Q.term_query(self.schema, node.field, node.text, index_option=option)
-        if isinstance(node, Phrase):
+            q = Q.term_query(self.schema, node.field, node.text, index_option=option)
+        elif isinstance(node, Phrase):
             if len(node.terms) == 1:
-                return Q.term_query(self.schema, node.field, node.terms[0], index_option="freq")
-            return Q.phrase_query(self.schema, node.field, list(node.terms))
-        if isinstance(node, DayRange):
-            return Q.range_query(self.schema, "day", tantivy.FieldType.Integer, node.lo, node.hi)
-        if isinstance(node, And):
-            return Q.boolean_query([(Occur.Must, self.compile(c)) for c in node.children])
-        if isinstance(node, Or):
-            return Q.boolean_query([(Occur.Should, self.compile(c)) for c in node.children])
-        raise TypeError(node)
+                q = Q.term_query(self.schema, node.field, node.terms[0], index_option="freq")
+            else:
+                q = Q.phrase_query(self.schema, node.field, list(node.terms))
+        elif isinstance(node, DayRange):
+            q = Q.range_query(self.schema, "day", tantivy.FieldType.Integer, node.lo, node.hi)
+        elif isinstance(node, And):
+            q = Q.boolean_query([(Occur.Must, self.compile(c, searcher, memo)) for c in node.children])
+        elif isinstance(node, Or) and (word := _anywhere(node)) is not None:
+            q = Q.term_query(self.schema, ANY_WORD_FIELD, word, index_option="basic")
+        elif isinstance(node, Or):
+            q = self._union(node, searcher, memo)
+        else:
+            raise TypeError(node)
+        if memo is not None:
+            memo[id(node)] = q          # by identity: a plan scores with the very nodes it matches with
+        return q
+
+    def _union(self, node: Or, searcher, memo) -> tantivy.Query:
+        Q, Occur = tantivy.Query, tantivy.Occur
+        phrases = [c for c in node.children if isinstance(c, Phrase) and len(c.terms) > 1]
+        cheap = [self.compile(c, searcher, memo) for c in node.children if c not in phrases]
+        if searcher is None or not phrases or not cheap:
+            return Q.boolean_query([(Occur.Should, q) for q in
+                                    cheap + [self.compile(c, searcher, memo) for c in phrases]])
+        found = Q.boolean_query([(Occur.Should, q) for q in cheap])
+        parts = list(cheap)
+        for phrase in phrases:
+            parts.append(self._phrase_beside(phrase, found, searcher))
+        return Q.boolean_query([(Occur.Should, q) for q in parts])
+
+    def _phrase_beside(self, phrase: Phrase, found: tantivy.Query, s) -> tantivy.Query:
+        """The phrase where `found` did not match: its cases named by key, or the phrase query when they are many."""
+        Q, Occur = tantivy.Query, tantivy.Occur
+        grams = [(Occur.Must, Q.term_query(self.schema, phrase.field, t)) for t in dict.fromkeys(phrase.terms)]
+        maybe = s.search(Q.boolean_query([*grams, (Occur.MustNot, found)]), limit=PHRASE_CHECK_LIMIT + 1,
+                         count=False).hits
+        if len(maybe) > PHRASE_CHECK_LIMIT:
+            return self.compile(phrase)
+        if not maybe:
+            return Q.empty_query()
+        keys = s.fast_field_values(KEY_FIELD, [a for _, a in maybe])
+        among = Q.term_set_query(self.schema, KEY_FIELD, keys)
+        held = s.search(Q.boolean_query([(Occur.Must, among), (Occur.Must, self.compile(phrase))]),
+                        limit=len(keys), count=False).hits
+        if not held:
+            return Q.empty_query()
+        return Q.term_set_query(self.schema, KEY_FIELD, s.fast_field_values(KEY_FIELD, [a for _, a in held]))
 
     def search(self, plan: Plan, *, limit: int, offset: int = 0, facets: bool = True) -> RawResults:
         Q, Occur = tantivy.Query, tantivy.Occur
         s = self.index.searcher()
-        match = self.compile(plan.match) if plan.match is not None else Q.all_query()
+        memo: dict = {}
+        match = self.compile(plan.match, s, memo) if plan.match is not None else Q.all_query()
         want = offset + limit
+        constant = 0
         if plan.ranked:
+            constant, scoring = _implied(plan)
+            held: dict = {}
+            scoring = [(n, p) for n, p in scoring if self._possible(n, s, held)]
             query = Q.boolean_query([(Occur.Must, Q.const_score_query(match, 0.0)),
-                                     *((Occur.Should, Q.const_score_query(self.compile(n), float(p)))
-                                       for n, p in plan.scores)])
+                                     *((Occur.Should, Q.const_score_query(self.compile(n, s, memo), float(p)))
+                                       for n, p in scoring),
+                                     *self._day_clauses(s)])
             order = None
         else:
             query, order = match, "day"
-        # fetch past the page until the last fetched key is worse than the page's last: ties are all in hand
+        counting = self._counting().submit(self._facets, s, match) if facets and FACETS_ASIDE else None
         window = want + WINDOW
         while True:
             result = s.search(query, limit=window, count=True, order_by_field=order)
             hits, total = result.hits, result.count
-            keys = [h[0] for h in hits]
-            if len(hits) >= total or len(hits) <= want or keys[-1] != keys[want - 1]:
+            addrs = [a for _, a in hits]
+            days = s.fast_field_values("day", addrs) if addrs else []
+            cands = sorted(self._ranked(plan, hits, days, constant), key=lambda t: (-t[0], -t[1]))
+            if len(hits) >= total or len(hits) <= want or self._settled(plan, hits, cands[want - 1], constant):
                 break
             window = min(total, window * 4)
-        addrs = [a for _, a in hits]
-        days = s.fast_field_values("day", addrs) if addrs else []
-        cands = sorted(((float(k) if plan.ranked else 0.0, d, a) for k, d, a in zip(keys, days, addrs)),
-                       key=lambda t: (-t[0], -t[1]))
         if len(cands) > want:
             # everything ranked above the page's last (points, date) is in; its ties are settled by case id
             edge = (-cands[want - 1][0], -cands[want - 1][1])
@@ -206,8 +343,54 @@ class TantivyIndex(SearchIndex):
         docs.sort(key=lambda t: t[0])
         page = [RawHit(json.loads(bytes(doc["hit"][0]).decode("utf-8")), sc, bytes(doc["snippet_source"][0]))
                 for _, sc, doc in docs[offset:want]]
-        counts = self._facets(s, match) if facets else {}
+        counts = counting.result() if counting is not None else self._facets(s, match) if facets else {}
         return RawResults(total, page, counts)
+
+    def _possible(self, node: Node, s, held: dict) -> bool:
+        """Whether any case can satisfy the node, from the term dictionary alone: a scoring clause that cannot still
+        costs a tenth of a millisecond at 100,000 cases, and a synonym-rich plan has a score of them."""
+        if isinstance(node, Term):
+            key = (node.field, node.text)
+            if key not in held:
+                held[key] = s.doc_freq(node.field, node.text) > 0
+            return held[key]
+        if isinstance(node, Phrase):
+            return all(self._possible(Term(node.field, t), s, held) for t in node.terms)
+        if isinstance(node, And):
+            return all(self._possible(c, s, held) for c in node.children)
+        if isinstance(node, Or):
+            return any(self._possible(c, s, held) for c in node.children)
+        return True
+
+    def _day_clauses(self, s) -> list:
+        """One clause per day part the index holds, worth its share of the day's DAY_EPSILON units."""
+        Q, Occur = tantivy.Query, tantivy.Occur
+        clauses = []
+        for term, _ in s.terms_with_prefix(DAY_FIELD, ""):
+            units = int(term[1:]) << DAY_LOW_BITS if term[0] == "h" else int(term[1:])
+            if units:
+                clauses.append((Occur.Should, Q.const_score_query(Q.term_query(self.schema, DAY_FIELD, term),
+                                                                  DAY_EPSILON * units)))
+        return clauses
+
+    @staticmethod
+    def _ranked(plan: Plan, hits, days, constant: int = 0) -> list[tuple[float, int, object]]:
+        """(points, day, address) of each hit: the points are the score less the day's share (exactly, since the
+        f32 error is far below half a point), plus what every match earns; unranked plans score nothing."""
+        if not plan.ranked:
+            return [(0.0, d, a) for (_, a), d in zip(hits, days)]
+        return [(float(round(k - day_ordinal(d) * DAY_EPSILON) + constant), d, a) for (k, a), d in zip(hits, days)]
+
+    @staticmethod
+    def _settled(plan: Plan, hits, edge: tuple[float, int, object], constant: int = 0) -> bool:
+        """Whether no case left out can rank with the page's last: in date order, the last fetched day is
+        earlier; ranked, the last fetched score is below the edge's exact score by more than f32 rounding."""
+        last = hits[-1][0]
+        if not plan.ranked:
+            return last < edge[1]
+        exact = edge[0] - constant + day_ordinal(edge[1]) * DAY_EPSILON
+        slack = 0.0 if hits[0][0] < EXACT_BELOW else (len(plan.scores) + 2) * _f32_ulp(hits[0][0])
+        return last < exact - slack
 
     def _facets(self, s, match) -> dict[str, dict[str, int]]:
         agg = {name: {"terms": {"field": column, "size": 10_000}} for name, column in FACETS.items()}
