@@ -11,8 +11,13 @@ from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 
+import threading
+from collections import OrderedDict
+
+from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docxtpl import DocxTemplate
+from jinja2 import Environment
 
 from archive_store import clock
 from archive_store.durable import atomic_path
@@ -310,11 +315,40 @@ def page_range(first: int, last: int) -> str:
 
 # --- the template machinery --------------------------------------------------------------------------
 
+class _CompiledTemplates(Environment):
+    """Jinja with each template part compiled once per process: docxtpl compiles the part's whole XML at every
+    render (a fifth of the time of a render), though a template's XML is the same every time."""
+
+    def __init__(self, size: int = 64):
+        super().__init__(autoescape=True)
+        self._compiled: OrderedDict = OrderedDict()
+        self._guard = threading.Lock()
+        self._size = size
+
+    def from_string(self, source, globals=None, template_class=None):
+        if globals is not None or template_class is not None:
+            return super().from_string(source, globals, template_class)
+        with self._guard:
+            compiled = self._compiled.get(source)
+            if compiled is not None:
+                self._compiled.move_to_end(source)
+                return compiled
+        compiled = super().from_string(source)
+        with self._guard:
+            self._compiled[source] = compiled
+            while len(self._compiled) > self._size:
+                self._compiled.popitem(last=False)
+        return compiled
+
+
+_JINJA = _CompiledTemplates()
+
+
 def _render(name: str, context: dict, work: Path, fonts: DocumentFonts) -> Path:
     """Render templates/<name>.docx into work/<name>.docx (temp name, fsync, rename)."""
     template = TEMPLATES / f"{name}.docx"
     tpl = DocxTemplate(template)
-    tpl.render(context, autoescape=True)
+    tpl.render(context, jinja_env=_JINJA, autoescape=True)
     apply_fonts(tpl.docx, fonts)
     dest = Path(work) / f"{name}.docx"
     with atomic_path(dest) as tmp:
@@ -330,13 +364,32 @@ def font_role(style_id: str | None, fonts: DocumentFonts) -> str:
     return fonts.body
 
 
+_W_RPR, _W_RFONTS, _W_RSTYLE = qn("w:rPr"), qn("w:rFonts"), qn("w:rStyle")
+_THEME_ATTRS = tuple(qn(f"w:{a}") for a in ("asciiTheme", "hAnsiTheme", "eastAsiaTheme", "cstheme"))
+_NAME_ATTRS = tuple(qn(f"w:{a}") for a in ("ascii", "hAnsi", "eastAsia", "cs"))
+
+
 def set_run_fonts(rpr, name: str) -> None:
-    """w:ascii, w:hAnsi, w:eastAsia and w:cs to `name`; theme fonts (which win over names) removed."""
-    fonts = rpr.get_or_add_rFonts()
-    for attr in ("asciiTheme", "hAnsiTheme", "eastAsiaTheme", "cstheme"):
-        fonts.attrib.pop(qn(f"w:{attr}"), None)
-    for attr in ("ascii", "hAnsi", "eastAsia", "cs"):
-        fonts.set(qn(f"w:{attr}"), name)
+    """w:ascii, w:hAnsi, w:eastAsia and w:cs to `name`; theme fonts (which win over names) removed.
+    rFonts goes where the schema puts it, first in w:rPr after any w:rStyle (python-docx's get_or_add_rFonts
+    finds that place by looking for each of forty possible successors: half the time of a render)."""
+    fonts = rpr.find(_W_RFONTS)
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.insert(1 if len(rpr) and rpr[0].tag == _W_RSTYLE else 0, fonts)
+    for attr in _THEME_ATTRS:
+        fonts.attrib.pop(attr, None)
+    for attr in _NAME_ATTRS:
+        fonts.set(attr, name)
+
+
+def _run_properties(r):
+    """The run's w:rPr, made as its first child when it has none (as the schema orders a run)."""
+    rpr = r.find(_W_RPR)
+    if rpr is None:
+        rpr = OxmlElement("w:rPr")
+        r.insert(0, rpr)
+    return rpr
 
 
 def apply_fonts(document, fonts: DocumentFonts) -> None:
@@ -354,7 +407,7 @@ def apply_fonts(document, fonts: DocumentFonts) -> None:
         for p in part_element.iter(qn("w:p")):
             name = font_role(_paragraph_style_id(p), fonts)
             for r in p.iter(qn("w:r")):
-                set_run_fonts(r.get_or_add_rPr(), name)
+                set_run_fonts(_run_properties(r), name)
 
 
 def _story_elements(document):
