@@ -81,6 +81,22 @@ def jpeg2000_pdf(path: Path) -> Path:
     return _page_pdf(path, b"q 595.3 0 0 841.9 0 0 cm /Im0 Do Q", Dictionary(), build=build)
 
 
+def truncated_jpeg_pdf(path: Path) -> Path:
+    """A scanned page whose JPEG data stops three quarters of the way (a copy cut short): viewers draw what is
+    there, the text included, but the image stream cannot be decoded to its end, which `qpdf --check` reports."""
+    image = scan_image("L")
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=85)
+    data = buffer.getvalue()
+
+    def build(pdf):
+        xobject = _image_xobject(pdf, data[: len(data) * 3 // 4], image.width, image.height, Filter=Name.DCTDecode,
+                                 ColorSpace=Name.DeviceGray, BitsPerComponent=8)
+        return Dictionary(XObject=Dictionary(Im0=xobject))
+
+    return _page_pdf(path, b"q %.1f 0 0 %.1f 0 0 cm /Im0 Do Q" % A4, Dictionary(), build=build)
+
+
 def type3_pdf(path: Path) -> Path:
     """Text set in a Type 3 font (glyphs drawn by content streams), as TeX and old drivers write."""
     def build(pdf):

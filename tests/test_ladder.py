@@ -231,6 +231,19 @@ def test_the_check_tells_violated_from_cannot_confirm(tmp_path):
     assert not pdfa.ok and "不符合：" in pdfa.message and "无法确认：" in pdfa.message
 
 
+def test_a_corrupt_image_a_rung_copied_is_caught_and_the_ladder_climbs(tmp_path):
+    """A scan whose JPEG data stops early: OCRmyPDF refuses it, Ghostscript copies the damaged JPEG into its output.
+    The candidate check (pikepdf's libqpdf, which decodes every stream) finds it, so the page is rasterised; the qpdf
+    program of Debian 12 (11.3) did not see that JPEG's damage, and Ghostscript's output used to be kept."""
+    done = normalise_upload(odd.truncated_jpeg_pdf(tmp_path / "复印件-图像数据不完整.pdf"), tmp_path / "out.pdf")
+    rungs = {a.rung: a for a in done.attempts}
+    assert rungs["ghostscript"].outcome == "violated", rungs["ghostscript"]
+    assert any("qpdf 检查发现问题" in r and "JPEG data is corrupt" in r for r in rungs["ghostscript"].reasons)
+    assert done.rung == "rasterised"
+    assert assess_pdfa(done.pdf, expect_part=2, syntax="pikepdf").ok and check_pdfa(done.pdf, expect_part=2) == []
+    assert "整改复查记录" in text_of(done.pdf), "what the damaged scan showed is kept, and searchable"
+
+
 def test_every_rung_has_its_own_time_out(tmp_path):
     # Type 3 text (refused by the first rungs) and a scanned page, so that every rung has OCR to do: a rung that
     # only checks a text layer ends in far less than 0.3 s and would not show its time-out

@@ -3,6 +3,7 @@ refused or defused, and nothing partial is ever left at the destination."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import subprocess
 import sys
@@ -361,6 +362,35 @@ def test_ocrmypdf_command_line():
     assert "--language chi_sim+eng" in joined and "--skip-text" in joined and "--jobs 1" in joined
     assert "--image-dpi 150" in joined
     assert "--output-type pdf" in joined and "--optimize 0" in joined, "PDF/A and its check are normalisation's"
+
+
+_PRELOAD_PROBE = """
+import importlib, json, sys
+from pathlib import Path
+from pipeline.external import ocrmypdf as ocr
+for name in ocr.PRELOAD:
+    importlib.import_module(name)
+before = set(sys.modules)
+work, src, dest = (Path(a) for a in sys.argv[1:4])
+code = ocr._ocrmypdf_main(ocr.ocrmypdf_arguments(src, dest, image_dpi=150), str(work), work / "ocrmypdf.log")
+(work / "imported.json").write_text(json.dumps([code, sorted(set(sys.modules) - before)]))
+"""
+
+
+def test_ocr_jobs_find_ocrmypdfs_renderer_and_plugins_preloaded(tmp_path):
+    """An OCR job is forked from a server that imported `PRELOAD`: OCRmyPDF must find there what it imports per file
+    (its fpdf2 text-layer renderer with fontTools' subsetter, 0.14 s; its plugins; pypdfium2), or every OCRed
+    upload pays for the import again."""
+    dest = tmp_path / "out.pdf"
+    subprocess.run([sys.executable, "-c", _PRELOAD_PROBE, str(tmp_path), str(SCREENSHOT), str(dest)], check=True,
+                   cwd=Path(__file__).parents[1], timeout=120)
+    code, imported = json.loads((tmp_path / "imported.json").read_text())
+    assert code == 0 and "检测线" in text_of(dest), "the probe ran OCRmyPDF through its renderer"
+    heavy = [m for m in imported if (m.split(".")[0] in ("fpdf", "fontTools", "pypdfium2", "pikepdf")
+                                     and not m.startswith("fontTools.ttLib.tables."))   # one small module a table
+             or m.startswith(("ocrmypdf.fpdf_renderer", "ocrmypdf.font", "ocrmypdf.builtin_plugins.tesseract_ocr",
+                              "ocrmypdf.builtin_plugins.pypdfium", "ocrmypdf.hocrtransform"))]
+    assert heavy == [], f"imported per OCR job, not preloaded: {heavy[:10]}"
 
 
 def test_count_ocr_pages_from_sidecar():

@@ -14,8 +14,9 @@ from archive_store.errors import ExternalProgramError, InvalidArgument
 from pipeline.external import qpdf
 from pipeline.external.qpdf import qpdf_check
 from pipeline.pdf.normalise import normalise_upload
-from pipeline.pdf.pdfa import check_pdfa
+from pipeline.pdf.pdfa import assess_pdfa, check_pdfa
 
+from . import odd_uploads as odd
 from .conftest import EXAMPLES
 
 PLAN = EXAMPLES / "institution-onsite" / "整改方案.pdf"
@@ -242,6 +243,28 @@ def test_qpdf_check_reports_damage(tmp_path, pdfa):
     problems = qpdf_check(damaged)
     assert problems and any("startxref" in p for p in problems)
     assert not any(str(damaged) in p for p in problems), "the path prefix is removed"
+
+
+def _syntax_findings(path: Path, syntax: str) -> list[str]:
+    return [p for p in assess_pdfa(path, expect_part=2, syntax=syntax).violations if p.startswith("qpdf 检查发现问题")]
+
+
+def test_the_in_process_syntax_check_finds_what_the_qpdf_program_finds(tmp_path, pdfa):
+    """The ladder checks its candidates with pikepdf's libqpdf in process (`syntax="pikepdf"`); the dossier keeps
+    the qpdf program. The first must report every kind of damage the second does, without the file's path."""
+    assert _syntax_findings(pdfa, "qpdf") == [] and _syntax_findings(pdfa, "pikepdf") == []
+    truncated = odd.truncated_jpeg_pdf(tmp_path / "截断.pdf")
+    broken = tmp_path / "内容流损坏.pdf"
+    with pikepdf.open(pdfa) as pdf:
+        pdf.pages[0].Contents = pdf.make_stream(b"q 1 0 0 1 0 0 cm <zz> Tj Q")
+        pdf.save(broken)
+    for damaged, found in ((truncated, "jpeg"), (broken, "hexstring")):
+        by_program, in_process = _syntax_findings(damaged, "qpdf"), _syntax_findings(damaged, "pikepdf")
+        assert any(found in p.lower() for p in by_program), by_program
+        assert any(found in p.lower() for p in in_process), in_process
+        assert not any(str(damaged) in p or damaged.name in p for p in in_process), "the path is left out"
+    with pytest.raises(InvalidArgument):
+        assess_pdfa(pdfa, syntax="mutool")
 
 
 def test_qpdf_not_installed_names_the_package(monkeypatch, pdfa):

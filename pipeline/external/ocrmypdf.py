@@ -83,7 +83,12 @@ def _ocrmypdf_main(args: list[str], work: str, log_file: Path) -> int:
         sys.stderr.flush()
 
 
-PRELOAD = ("ocrmypdf.__main__",)   # for `process.warm_up`: what every OCR job needs loaded
+# For `process.warm_up`: what every OCR job needs loaded. OCRmyPDF imports its text-layer renderer (fpdf2 with
+# fontTools' subsetter, 0.14 s) and its plugins only when a file is processed, so a job forked from a server that
+# had loaded only `ocrmypdf.__main__` paid that import for every upload it OCRed.
+PRELOAD = ("ocrmypdf.__main__", "ocrmypdf.fpdf_renderer", "ocrmypdf.font", "ocrmypdf.hocrtransform.hocr_parser",
+           "ocrmypdf.builtin_plugins.tesseract_ocr", "ocrmypdf.builtin_plugins.pypdfium",
+           "ocrmypdf.builtin_plugins.ghostscript", "ocrmypdf.builtin_plugins.optimize", "fontTools.subset")
 
 
 def count_ocr_pages(sidecar_text: str) -> int:

@@ -62,7 +62,7 @@ __all__ = ["NormalisedUpload", "normalise_upload", "sniff_media_type", "strip_ac
 
 # The ladder's own version, part of the normalisation cache's key: raise it whenever a change here or in
 # pipeline/pdf/ladder.py can change the PDF an upload becomes or how its normalisation is described.
-LADDER_VERSION = "2"
+LADDER_VERSION = "3"   # 3: candidates are checked with pikepdf's libqpdf, which finds damaged JPEG data qpdf 11.3 missed
 LANGUAGE = "zh-CN"
 DEFAULT_IMAGE_DPI = 150       # screenshots carry no DPI; 150 gives an A4-ish page for 1280 px
 MIN_PLAUSIBLE_DPI = 30        # below this a claimed DPI is a placeholder (0, 1, 2 ...)
@@ -573,7 +573,9 @@ def _dpi(image: Image.Image) -> int:
 def _finish(converted: Path, dest: Path, name: str, *, repair: bool = True) -> _Finished:
     """Strip (what LibreOffice exported: hyperlinks, form fields; a no-op after OCRmyPDF), set
     /Lang, write PDF/A-2b under a temporary name beside `dest`, check it in full, then rename.
-    The check is pikepdf's validator on the bytes written (once, in the save) and the rest of `assess_pdfa`.
+    The check is pikepdf's validator on the bytes written (once, in the save) and the rest of `assess_pdfa`, whose
+    file-level check (what `qpdf --check` finds) is done by pikepdf's libqpdf in this process: the dossier's own
+    check runs the qpdf program over every page kept.
     `repair` lets pikepdf declare PDF/A-2b (a rung's plain PDF); without it the file must conform as it is.
     _Rejected when the check finds a violation or something it cannot confirm."""
     try:
@@ -585,7 +587,7 @@ def _finish(converted: Path, dest: Path, name: str, *, repair: bool = True) -> _
                 if "/Lang" not in pdf.Root:
                     pdf.Root.Lang = String(LANGUAGE)
                 removed += _save_pdfa(pdf, part, repair=repair)
-            verdict = assess_pdfa(part, expect_part=2, validator=False)
+            verdict = assess_pdfa(part, expect_part=2, validator=False, syntax="pikepdf")
             if verdict.violations:
                 raise _Rejected("violated", verdict.violations[:5])
             if verdict.unconfirmed:
