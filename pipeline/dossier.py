@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -311,16 +312,19 @@ class UploadsAhead:
                 dest = self.folder / f"{uuid.uuid4().hex}.pdf"
                 self._pending[key] = job_waiters().submit(_normalise_in_job, a, dest, None, clock.StageTimes())
 
-    def take(self, original_sha256: str, name: str, dest: Path) -> Future | None:
-        """The upload normalised ahead, delivered at `dest` when done; None if it was not started."""
+    def take(self, original_sha256: str, name: str, dest: Path, times: clock.StageTimes) -> Future | None:
+        """The upload normalised ahead, delivered at `dest` when done; None if it was not started. The case's
+        normalise stage counts the time from now until it is done (none if it is done already)."""
         with self._lock:
             ahead = self._pending.pop((original_sha256, name), None)
         if ahead is None:
             return None
         self.taken += 1
         delivered: Future = Future()
+        taken_at = time.perf_counter()
 
         def deliver(done: Future) -> None:
+            times.add("normalise", time.perf_counter() - taken_at)
             try:
                 upload = done.result()
                 shutil.move(upload.pdf, dest)
@@ -351,7 +355,7 @@ def normalise_uploads(attachments: list[AttachmentFile], work: Path, *, converte
         dest = work / f"upload-{a.index}.pdf"
         original_sha = sha256_file(a.path) if cache is not None else ""
         hit = cache.get(a.path, original_sha, a.attachment.file, dest) if cache is not None else None
-        ahead = (cache.take(original_sha, a.attachment.file, dest)
+        ahead = (cache.take(original_sha, a.attachment.file, dest, times)
                  if hit is None and isinstance(cache, UploadsAhead) else None)
         if ahead is not None:
             futures.append(ahead)
