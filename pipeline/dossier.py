@@ -13,6 +13,8 @@ import os
 import shutil
 import tempfile
 import threading
+import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
@@ -272,6 +274,77 @@ class PendingUploads:
         wait(self.futures)
 
 
+class UploadsAhead:
+    """The upload cache of one ingest run, and the uploads of the cases to come normalised ahead of them.
+
+    While a case's documents are converted by LibreOffice and its dossier is checked, one core is mostly idle: the
+    next case's uploads (PDFs and images; a DOCX needs the LibreOffice the current case is using) are normalised
+    then, in jobs queued behind the current case's own, into `folder`. When that case's turn comes,
+    `normalise_uploads` takes each one whose content (sha256) and name match instead of starting it again; a job
+    still running is waited for. Uploads the cache holds are not normalised ahead. Everything else is the cache's
+    (`put` once a case is stored, `hits`), so this stands wherever an `UploadCache` is expected."""
+
+    def __init__(self, cache: UploadCache | None, folder: Path):
+        self.cache = cache
+        self.folder = Path(folder)
+        self._pending: dict[tuple[str, str], Future] = {}
+        self._lock = threading.Lock()
+        self.taken = 0
+
+    def __getattr__(self, name):
+        return getattr(self.cache, name)
+
+    def get(self, original: Path, original_sha256: str, name: str, dest: Path) -> NormalisedUpload | None:
+        return self.cache.get(original, original_sha256, name, dest) if self.cache is not None else None
+
+    def start(self, attachments: list[AttachmentFile]) -> None:
+        """Queue the normalisation of these uploads (of a case not yet begun)."""
+        for a in attachments:
+            if a.media_type == DOCX:
+                continue
+            key = (sha256_file(a.path), a.attachment.file)
+            if self.cache is not None and self.cache.holds(key[0]):
+                continue
+            with self._lock:
+                if key in self._pending:
+                    continue
+                self.folder.mkdir(parents=True, exist_ok=True)
+                dest = self.folder / f"{uuid.uuid4().hex}.pdf"
+                self._pending[key] = job_waiters().submit(_normalise_in_job, a, dest, None, clock.StageTimes())
+
+    def take(self, original_sha256: str, name: str, dest: Path, times: clock.StageTimes) -> Future | None:
+        """The upload normalised ahead, delivered at `dest` when done; None if it was not started. The case's
+        normalise stage counts the time from now until it is done (none if it is done already)."""
+        with self._lock:
+            ahead = self._pending.pop((original_sha256, name), None)
+        if ahead is None:
+            return None
+        self.taken += 1
+        delivered: Future = Future()
+        taken_at = time.perf_counter()
+
+        def deliver(done: Future) -> None:
+            times.add("normalise", time.perf_counter() - taken_at)
+            try:
+                upload = done.result()
+                shutil.move(upload.pdf, dest)
+                delivered.set_result(replace(upload, pdf=Path(dest)))
+            except BaseException as exc:  # noqa: BLE001 - the case's own build raises it, as if it had run there
+                if not delivered.cancelled():
+                    delivered.set_exception(exc)
+        ahead.add_done_callback(deliver)
+        return delivered
+
+    def close(self) -> None:
+        """Cancel what was not started, wait for what runs, and remove what nobody took."""
+        with self._lock:
+            pending, self._pending = list(self._pending.values()), {}
+        for future in pending:
+            future.cancel()
+        wait(pending)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 def normalise_uploads(attachments: list[AttachmentFile], work: Path, *, converter, times: clock.StageTimes,
                       cache: UploadCache | None = None) -> PendingUploads:
     """Start normalising every upload: each in a job of its own (`normalise_upload`), at most one per core at a
@@ -282,6 +355,11 @@ def normalise_uploads(attachments: list[AttachmentFile], work: Path, *, converte
         dest = work / f"upload-{a.index}.pdf"
         original_sha = sha256_file(a.path) if cache is not None else ""
         hit = cache.get(a.path, original_sha, a.attachment.file, dest) if cache is not None else None
+        ahead = (cache.take(original_sha, a.attachment.file, dest, times)
+                 if hit is None and isinstance(cache, UploadsAhead) else None)
+        if ahead is not None:
+            futures.append(ahead)
+            continue
         if hit is not None:
             done: Future = Future()
             done.set_result(hit)

@@ -4,6 +4,7 @@ the cache. Real archive homes (copies of the example archive), LibreOffice, OCRm
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -188,3 +189,49 @@ def test_the_index_text_read_from_the_whole_dossier_is_each_documents_own_text(e
 
     short = replace(staged, documents=documents[1:])            # pages do not add up: each document on its own
     assert [d["text"] for d in _document_texts(short)["documents"]] == alone[1:]
+
+
+def test_the_next_cases_uploads_are_normalised_ahead_and_give_the_same_dossier(new_home, tmp_path, caplog):
+    """Under -j 1 the uploads of the case to come (PDFs and images) are normalised while the current case is
+    converted and checked; the case then takes them. A refused upload refuses its case as it would without."""
+    from tests.synthetic import make_example_shaped_cases
+
+    cases = make_example_shaped_cases(4, tmp_path / "cases")
+    broken = cases[3] / "整改报告.pdf"
+    broken.write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 8)                # nothing qpdf can rebuild
+    ahead = new_home(tmp_path / "ahead")
+    with caplog.at_level("DEBUG", logger="pipeline.records.ingest"):
+        results = ingest_cases(cases, home=ahead, actor=person("档案员甲"))
+    taken = [r.getMessage() for r in caplog.records if r.getMessage().startswith("提前规范化")]
+    # every upload of cases 2-4 but a DOCX (it waits for the LibreOffice the case before is using)
+    expected = sum(1 for folder in cases[1:] for p in folder.iterdir() if p.suffix in (".pdf", ".jpg", ".png"))
+    assert taken == [f"提前规范化 {expected} 份上传材料"], taken
+    assert [r.status for r in results] == ["ingested", "ingested", "ingested", "refused"], [r.message for r in results]
+    assert broken.name in results[3].message
+
+    alone = new_home(tmp_path / "alone")
+    for folder in cases[:3]:
+        [one] = ingest_cases([folder], home=alone, actor=person("档案员甲"))
+        assert one.status == "ingested", one.message
+    for result in results[:3]:
+        got, want = (_normalisation(home, result.case_id, tmp_path / f"{home.path.name}-{result.case_id}.pdf")
+                     for home in (ahead, alone))
+        assert got == want and got, result.case_id
+    [again] = ingest_cases([cases[3]], home=alone, actor=person("档案员甲"))
+    assert (again.status, again.message) == (results[3].status, results[3].message)
+
+
+def _normalisation(home, case_id: str, dest: Path) -> list[tuple]:
+    """How each upload of the stored dossier was normalised (from its manifest) and the text of its pages."""
+    from pipeline.external.poppler import page_texts
+    from pipeline.pdf.verify import verify_dossier
+    from pipeline.records.lookup import open_dossier
+
+    open_dossier(home, case_id, dest)
+    assert verify_dossier(dest).ok
+    with pikepdf.open(dest) as pdf:
+        manifest = json.loads(pdf.attachments["manifest.json"].get_file().read_bytes())
+    entries = [(e["name"], e["rung"], json.dumps(e["attempts"], ensure_ascii=False, sort_keys=True))
+               for e in manifest["normalisation"]]
+    hashes = re.compile(r"[0-9a-f]{16,}")        # the manifest hash: the normalised PDFs' bytes are not reproducible
+    return entries + [("text", hashes.sub("#", " ".join(t.split()))) for t in page_texts(dest)]

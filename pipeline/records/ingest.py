@@ -15,6 +15,7 @@ import logging
 import os
 import queue
 import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -131,7 +132,7 @@ def ingest_cases(sources: list[Path], *, home: ArchiveHome, actor: Actor, jobs: 
     overlaps the conversions of another. The LibreOffice processes and the fork server start at once, while the
     first cases are opened. Uploads normalised before (a re-ingest, a new version) come from the archive's
     normalisation cache."""
-    from pipeline.dossier import warm_up
+    from pipeline.dossier import UploadsAhead, warm_up
     from pipeline.pdf.pdfa import pdfa_converter
 
     workers = max(1, min(jobs, len(sources)))
@@ -145,16 +146,34 @@ def ingest_cases(sources: list[Path], *, home: ArchiveHome, actor: Actor, jobs: 
         idle.put(c)
     warm_up()
     lock = threading.Lock()
-    cache = upload_cache(home)
+    cache = UploadsAhead(upload_cache(home), Path(tempfile.mkdtemp(prefix="yuetan-ahead-")))
+    upcoming = iter(list(sources)[workers:])
 
     def one(source: Path) -> IngestResult:
-        stage = (lambda name: on_stage(str(source), name)) if on_stage else None
+        ahead = threading.Event()
+
+        def start_next() -> None:
+            """The next case's uploads, queued once this case's own are (jobs start in the order queued)."""
+            if not ahead.is_set():
+                ahead.set()
+                with lock:
+                    following = next(upcoming, None)
+                if following is not None:
+                    normalise_ahead(cache, following)
+
+        def stage(name: str) -> None:
+            if name not in ("check", "normalise"):
+                start_next()
+            if on_stage:
+                on_stage(str(source), name)
+
         converter = idle.get()
         try:
             result = ingest_case(source, home=home, actor=actor, converter=lambda: converter, supersede=supersede,
                                  on_stage=stage, uploads_cache=cache)
         finally:
             idle.put(converter)
+            start_next()
         if on_result is not None:
             with lock:
                 on_result(result)
@@ -164,10 +183,24 @@ def ingest_cases(sources: list[Path], *, home: ArchiveHome, actor: Actor, jobs: 
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest") as pool:
             results = list(pool.map(one, sources))
     finally:
+        cache.close()
         for c in converters:
             c.close()
+    log.debug("提前规范化 %d 份上传材料", cache.taken)
     log_stage_table(results)
     return results
+
+
+def normalise_ahead(cache, source: Path) -> None:
+    """Start normalising the uploads of a case to come (a folder; a zip is unpacked only when its turn comes).
+    A case that does not open is left to its turn, which reports it."""
+    if not Path(source).is_dir():
+        return
+    try:
+        with open_case(source) as bundle:
+            cache.start(bundle.attachments)
+    except (InvalidCase, OSError):
+        pass
 
 
 def log_stage_table(results: list[IngestResult]) -> None:
