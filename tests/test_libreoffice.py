@@ -369,3 +369,26 @@ def test_a_failed_connection_restarts_libreoffice_and_is_not_blamed_on_the_docum
                                            tmp_path / "整改报告.pdf")
     assert_good_pdfa(first, "整改方案", "第一步")
     assert_good_pdfa(second, "整改报告")
+
+
+def test_libreoffice_restarted_after_a_crash_gets_a_fresh_profile(tmp_path, monkeypatch):
+    """Seen in CI: LibreOffice died during the first document and the restarted one died the same way; what a
+    LibreOffice killed mid-document leaves in its profile is not handed to the next one."""
+    from pipeline.external import libreoffice
+    real_export = libreoffice._Office.export
+    crashed: list[Path] = []
+
+    def crashing_once(office, *args):
+        if not crashed:
+            marker = Path(office.profile) / "left-by-the-crashed-one"
+            marker.write_text("x", encoding="utf-8")
+            crashed.append(marker)
+            raise libreoffice._Crashed("Binary URP bridge disposed during call")
+        return real_export(office, *args)
+
+    monkeypatch.setattr(libreoffice._Office, "export", crashing_once)
+    with LibreOfficeConverter(default_timeout=60) as converter:
+        pdf = converter.convert_to_pdfa(make_docx(tmp_path / "约谈通知书.docx", ["约谈通知书", "请准时参加"]),
+                                        tmp_path / "约谈通知书.pdf")
+        assert converter.restarts == 1 and crashed and not crashed[0].exists()
+    assert_good_pdfa(pdf, "约谈通知书", "请准时参加")

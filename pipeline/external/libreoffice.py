@@ -214,6 +214,10 @@ class LibreOfficeConverter:
             except (_Hung, _Crashed) as exc:
                 self._office.stop()
                 self._office = None
+                if self._given_profile is None and self._root is not None:
+                    # what a LibreOffice that died mid-document left in its profile can kill the next one too
+                    # (seen in CI: both attempts "Binary URP bridge disposed during call")
+                    shutil.rmtree(self._root / "profile", ignore_errors=True)
                 self._office = self._launch()
                 self.restarts += 1
                 if attempt == 2:
@@ -239,6 +243,7 @@ class _Office:
 
     def __init__(self, executable: Path, profile: Path, port: int, fixed_port: bool, log: Path, graceful: bool):
         self.executable = executable
+        self.profile = profile
         self.profile_url = profile.as_uri()
         self.port = port
         self.fixed_port = fixed_port
