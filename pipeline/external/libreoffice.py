@@ -256,6 +256,7 @@ class _Office:
         self._finalizer = None
         self._ready = threading.Event()     # set when the background connection is made, or has failed
         self._connect_error: BaseException | None = None
+        self._connecting: threading.Thread | None = None
 
     @property
     def pid(self) -> int | None:
@@ -300,7 +301,8 @@ class _Office:
             finally:
                 self._ready.set()
 
-        threading.Thread(target=connecting, name="yuetan-uno-connect", daemon=True).start()
+        self._connecting = threading.Thread(target=connecting, name="yuetan-uno-connect", daemon=True)
+        self._connecting.start()
 
     def connect(self) -> None:
         """Wait for the background connection (an event); connect again after a lost bridge."""
@@ -435,6 +437,10 @@ class _Office:
         if self.proc.poll() is None:
             _kill(self.proc)
             self.proc.wait()
+        connecting = self._connecting
+        if connecting is not None and connecting is not threading.current_thread():
+            # a UNO call still under way in that thread when the interpreter exits can abort the process
+            connecting.join(STOP_TIMEOUT)
         self._release_guard()
         if self._finalizer is not None:
             self._finalizer.detach()
