@@ -317,9 +317,9 @@ class UploadsAhead:
         normalise stage counts the time from now until it is done (none if it is done already)."""
         with self._lock:
             ahead = self._pending.pop((original_sha256, name), None)
-        if ahead is None:
-            return None
-        self.taken += 1
+            if ahead is None:
+                return None
+            self.taken += 1          # cases under -j 2 take theirs at the same time
         delivered: Future = Future()
         taken_at = time.perf_counter()
 
