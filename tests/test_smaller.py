@@ -6,8 +6,10 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -61,6 +63,49 @@ def test_a_killed_run_leaves_no_temporary_folder_behind(new_home, tmp_path):
     assert left, "the killed run had no scratch folder (nothing was tested)"
     assert yuetan("check", str(EXAMPLES / "bureau-video"), env=env).returncode == 0
     assert not any(p.exists() for p in left) and list(scratch.iterdir()) == []
+
+
+_JOB_CALLER = """
+import os, subprocess, sys, time
+from pathlib import Path
+from pipeline.external import process
+
+def job(marker):
+    child = subprocess.Popen(["sleep", "60"])           # a program the job started, as OCRmyPDF starts Tesseract
+    Path(marker).write_text(f"{os.getpid()} {child.pid}")
+    time.sleep(60)
+
+if __name__ == "__main__":
+    process.run_job(job, sys.argv[1], what="等待", timeout=120)
+"""
+
+
+def test_a_job_and_its_programs_die_with_a_killed_caller(tmp_path):
+    """kill -9 of a command cannot stop its jobs: they watch it and go with it, Tesseract and the like included
+    (before, an OCR job went on writing into the dead command's scratch folder while the next command removed it)."""
+    marker, script = tmp_path / "job.pids", tmp_path / "caller.py"
+    script.write_text(_JOB_CALLER, encoding="utf-8")        # a file: the fork server imports the job from it
+    caller = subprocess.Popen([sys.executable, str(script), str(marker)], cwd=Path(__file__).parents[1],
+                              env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    deadline = time.monotonic() + 60
+    while not marker.exists() and time.monotonic() < deadline and caller.poll() is None:
+        time.sleep(0.05)
+    assert marker.exists(), "the job never started"
+    pids = [int(p) for p in marker.read_text().split()]
+    os.kill(caller.pid, signal.SIGKILL)
+    caller.wait(30)
+    deadline = time.monotonic() + 10
+    while any(_running(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_running(p) for p in pids), "the job or its program outlived the killed caller"
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().split(") ")[-1][0] != "Z"        # a zombie has ended
+    except OSError:
+        return False
 
 
 def test_an_unusable_temporary_folder_is_named_not_blamed_on_the_document(new_home, tmp_path):

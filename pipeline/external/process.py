@@ -189,7 +189,7 @@ def run_job(target: Callable, *args, what: str, timeout: float, timed_out: Calla
     with LibreOffice's UNO threads) from the fork server, since forking a threaded process is not safe."""
     ctx = multiprocessing.get_context("fork" if _in_job else "forkserver")
     receive, send = ctx.Pipe(duplex=False)
-    job = ctx.Process(target=_job_main, args=(send, tempfile.gettempdir(), target, args, kwargs),
+    job = ctx.Process(target=_job_main, args=(send, tempfile.gettempdir(), os.getpid(), target, args, kwargs),
                       name=f"yuetan-job {what}")
     started = time.monotonic()
     job.start()
@@ -217,12 +217,13 @@ def run_job(target: Callable, *args, what: str, timeout: float, timed_out: Calla
     return value
 
 
-def _job_main(send, temp: str, target: Callable, args: tuple, kwargs: dict) -> None:
+def _job_main(send, temp: str, caller: int, target: Callable, args: tuple, kwargs: dict) -> None:
     """In the job: its own session and the caller's temporary folder (the command's scratch folder, not the one the
     fork server started with), then the work; the answer (value or exception) goes back over `send`."""
     global _in_job
     _in_job = True
     os.setsid()
+    _die_with(caller)
     os.environ["TMPDIR"] = tempfile.tempdir = temp
     try:
         answer = ("ok", target(*args, **kwargs))
@@ -233,6 +234,34 @@ def _job_main(send, temp: str, target: Callable, args: tuple, kwargs: dict) -> N
     except Exception as exc:  # noqa: BLE001 - an answer that does not pickle is described instead
         send.send(("error", ExternalProgramError(f"处理进程的结果无法传回（{type(exc).__name__}: {brief(exc)}）")))
     send.close()
+
+
+def _die_with(caller: int) -> None:
+    """A caller killed with `kill -9` cannot stop its jobs: each job watches it (its pidfd) and, when it is gone,
+    kills its own session, Tesseract and Ghostscript with it. Otherwise a job went on writing into the dead
+    command's scratch folder while the next command removed it (seen in CI: the folder was left behind)."""
+    try:
+        watched = os.pidfd_open(caller)
+    except (AttributeError, OSError):          # no pidfd (old kernel), or the caller is already gone
+        if not _alive(caller):
+            os.killpg(0, signal.SIGKILL)
+        return
+
+    def watch() -> None:
+        select.select([watched], [], [])
+        os.killpg(0, signal.SIGKILL)
+
+    threading.Thread(target=watch, name="yuetan-job-caller", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _kill_job(job) -> None:
