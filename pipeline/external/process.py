@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from archive_store.errors import ExternalProgramError, YuetanError
+from archive_store.scratch import process_alive
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +244,7 @@ def _die_with(caller: int) -> None:
     try:
         watched = os.pidfd_open(caller)
     except (AttributeError, OSError):          # no pidfd (old kernel), or the caller is already gone
-        if not _alive(caller):
+        if not process_alive(caller):
             os.killpg(0, signal.SIGKILL)
         return
 
@@ -252,16 +253,6 @@ def _die_with(caller: int) -> None:
         os.killpg(0, signal.SIGKILL)
 
     threading.Thread(target=watch, name="yuetan-job-caller", daemon=True).start()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _kill_job(job) -> None:
