@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,7 +70,11 @@ def sweep(base: Path) -> int:
         pid = int(match[1])
         if pid == os.getpid() or process_alive(pid) or entry.stat().st_uid != os.getuid():
             continue
-        shutil.rmtree(entry, ignore_errors=True)
+        for _ in range(5):          # a program of the dead process may still be writing there as it dies
+            shutil.rmtree(entry, ignore_errors=True)
+            if not entry.exists():
+                break
+            time.sleep(0.2)
         removed += 1
     return removed
 
