@@ -335,7 +335,8 @@ class _Office:
                 status = self.proc.poll()
                 if self.timed_out:
                     raise _Hung() from None
-                if status == RESTART_REQUESTED and not relaunched:
+                # 81: a new profile asks for a restart; 0: seen in CI, LibreOffice quitting while it starts
+                if status in (RESTART_REQUESTED, 0) and not relaunched:
                     relaunched = True
                     self._release_guard()
                     self._spawn()
