@@ -76,9 +76,17 @@ def assert_good_pdfa(pdf: Path, *expected_text: str) -> None:
 
 
 def soffice_processes(marker: str) -> list[int]:
-    """Ids of live soffice.bin processes whose command line contains `marker` (a profile path)."""
-    found = subprocess.run(["pgrep", "-f", f"soffice.bin.*{marker}"], capture_output=True, text=True).stdout
-    return [pid for pid in map(int, found.split()) if _alive(pid)]
+    """Ids of live soffice.bin processes whose arguments contain `marker` (a profile path)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                program, *args = f.read().decode(errors="replace").split("\0")
+        except (OSError, ValueError):
+            continue
+        if program.endswith("soffice.bin") and any(marker in arg for arg in args) and _alive(int(entry)):
+            found.append(int(entry))
+    return sorted(found)
 
 
 def _alive(pid: int) -> bool:
@@ -392,3 +400,61 @@ def test_libreoffice_restarted_after_a_crash_gets_a_fresh_profile(tmp_path, monk
                                         tmp_path / "约谈通知书.pdf")
         assert converter.restarts == 1 and crashed and not crashed[0].exists()
     assert_good_pdfa(pdf, "约谈通知书", "请准时参加")
+
+
+def test_a_conversion_asked_for_while_libreoffice_restarts_for_its_new_profile_waits_for_it(tmp_path, monkeypatch):
+    """Seen in CI and under kill -9 (test_smaller): LibreOffice's first start with a new profile exits (81) to be
+    started again; a conversion asked for in that moment took it for a crash, stopped the converter's LibreOffice
+    while the restarted one was coming up (that one ran on, unguarded, holding the profile) and started a third,
+    which handed over to it and quit with status 0: the document failed. The conversion now waits for the restart."""
+    from pipeline.external import libreoffice
+    real_spawn = libreoffice._Office._spawn
+    restarted = threading.Event()
+
+    def slow_restart(office):
+        if office.proc is not None:          # the restart: the first LibreOffice has exited, the next is not there
+            restarted.set()
+            time.sleep(0.5)
+        real_spawn(office)
+
+    monkeypatch.setattr(libreoffice._Office, "_spawn", slow_restart)
+    with LibreOfficeConverter(default_timeout=60) as converter:
+        assert restarted.wait(60), "LibreOffice did not ask for a restart with its new profile"
+        profile = converter.profile_dir
+        pdf = converter.convert_to_pdfa(make_docx(tmp_path / "约谈记录.docx", ["约谈记录"]), tmp_path / "约谈记录.pdf")
+        assert converter.restarts == 0
+        assert soffice_processes(os.fspath(profile)) == [converter.pid]
+    assert soffice_processes(os.fspath(profile)) == []
+    assert_good_pdfa(pdf, "约谈记录")
+
+
+def test_libreoffice_started_again_as_its_converter_is_killed_is_killed_too(tmp_path):
+    """The guard runs before LibreOffice and across its restart, and kills by profile: a converter killed just after
+    starting LibreOffice again for the new profile (before, that LibreOffice's guard was not started yet) leaves no
+    LibreOffice behind."""
+    script = textwrap.dedent("""
+        import os, signal, subprocess, time
+        from pipeline.external.libreoffice import LibreOfficeConverter
+        real_popen, started = subprocess.Popen, []
+
+        def popen(cmd, *args, **kwargs):
+            proc = real_popen(cmd, *args, **kwargs)
+            if str(cmd[0]).endswith("soffice.bin"):
+                started.append(proc)
+                if len(started) == 2:
+                    print(next(a for a in cmd if a.startswith("-env:UserInstallation=")), flush=True)
+                    os.kill(os.getpid(), signal.SIGKILL)
+            return proc
+
+        subprocess.Popen = popen
+        LibreOfficeConverter().start()
+        time.sleep(60)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=90)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    profile = proc.stdout.strip()
+    assert profile, "LibreOffice did not ask for a restart with its new profile"
+    deadline = time.monotonic() + 10
+    while soffice_processes(profile) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert soffice_processes(profile) == []

@@ -100,6 +100,18 @@ def test_a_job_and_its_programs_die_with_a_killed_caller(tmp_path):
     assert not any(_running(p) for p in pids), "the job or its program outlived the killed caller"
 
 
+def test_jobs_run_under_a_deep_temporary_folder(tmp_path):
+    """Seen once: a run under pytest's temporary folder ended with 'AF_UNIX path too long' (the fork server's socket
+    goes under the temporary folder, and a Unix socket's path has at most 107 bytes)."""
+    deep = tmp_path / ("很深的临时文件夹" * 4) / ("x" * 60)
+    deep.mkdir(parents=True)
+    script = "import os; from pipeline.external import process; print(process.run_job(os.getpid, what='测试', timeout=60))"
+    job = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parents[1], capture_output=True, text=True,
+                         env={**os.environ, "TMPDIR": str(deep), "PYTHONPATH": str(Path(__file__).parents[1])})
+    assert job.returncode == 0 and int(job.stdout) > 0, job.stderr
+    assert list(deep.iterdir()) == []
+
+
 def _running(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as f:

@@ -70,20 +70,27 @@ _NEVER_EXECUTE_MACROS = 0     # com.sun.star.document.MacroExecMode.NEVER_EXECUT
 _NO_LINK_UPDATE = 0           # com.sun.star.document.UpdateDocMode.NO_UPDATE
 _ACCEPT = "socket,host=127.0.0.1,port={port},tcpNoDelay=1;urp;StarOffice.ComponentContext"
 
-# Runs as its own process: reads its stdin until the converter writes "q" (closed normally) or the
-# pipe breaks (the converter's process died); in the second case it kills LibreOffice's group,
-# after checking that the group leader is still that LibreOffice.
+# Runs as its own process, started before LibreOffice and kept across its restarts: reads its stdin until the
+# converter writes "q" (stopped normally) or the pipe breaks (the converter's process died); in the second case it
+# kills every soffice.bin running with this converter's profile (each leads a process group of its own). It looks
+# again a little later for one whose start was under way as the converter died (not yet showing its command line).
 _GUARD = """\
-import os, signal, sys
-pid, marker = int(sys.argv[1]), sys.argv[2].encode()
+import os, signal, sys, time
+marker = sys.argv[1].encode()
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 if not sys.stdin.buffer.read(1):
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            if marker in f.read():
-                os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
+    for pause in (0, 0.2, 1.0):
+        time.sleep(pause)
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\\0")
+                if argv[0].endswith(b"soffice.bin") and marker in argv[1:]:
+                    os.killpg(int(entry), signal.SIGKILL)
+            except OSError:
+                pass
 """
 
 
@@ -252,6 +259,8 @@ class _Office:
         self.proc: subprocess.Popen | None = None
         self.guard: subprocess.Popen | None = None
         self.desktop = None
+        self._spawning = threading.Lock()   # the connecting thread restarts LibreOffice while stop() may run
+        self._stopped = False
         self.timed_out = False
         self._finalizer = None
         self._ready = threading.Event()     # set when the background connection is made, or has failed
@@ -268,23 +277,39 @@ class _Office:
         then passes while the caller does other work; the first conversion waits only for what is left of it."""
         _uno_modules()
         office = cls(_soffice_bin(), profile, port or _free_port(), port is not None, log, graceful)
+        office._start_guard()
         office._spawn()
         office._connect_in_background()
         return office
 
+    @property
+    def _profile_arg(self) -> str:
+        return f"-env:UserInstallation={self.profile_url}"
+
+    def _start_guard(self) -> None:
+        """Before LibreOffice: a converter killed at any moment after this leaves none running."""
+        self.guard = subprocess.Popen([sys.executable, "-c", _GUARD, self._profile_arg],
+                                      stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL, start_new_session=True)
+
     def _spawn(self) -> None:
         cmd = [os.fspath(self.executable), "--headless", "--invisible", "--nocrashreport", "--nodefault",
                "--nologo", "--nofirststartwizard", "--norestore", "--nolockcheck",
-               f"-env:UserInstallation={self.profile_url}", f"--accept={_ACCEPT.format(port=self.port)}"]
+               self._profile_arg, f"--accept={_ACCEPT.format(port=self.port)}"]
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                          start_new_session=True)
-        self.guard = subprocess.Popen([sys.executable, "-c", _GUARD, str(self.proc.pid), self.profile_url],
-                                      stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL, start_new_session=True)
         if self._finalizer is not None:
             self._finalizer.detach()
         self._finalizer = weakref.finalize(self, _kill_quietly, self.proc, self.guard)
+
+    def _respawn(self) -> None:
+        """Start LibreOffice again (its first start with a new profile asks for that), unless stop() has begun: a
+        LibreOffice started behind its back would run on, unguarded, and hold the profile against the next one."""
+        with self._spawning:
+            if self._stopped:
+                raise _Crashed("LibreOffice 已停止")
+            self._spawn()
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -338,8 +363,7 @@ class _Office:
                 # 81: a new profile asks for a restart; 0: seen in CI, LibreOffice quitting while it starts
                 if status in (RESTART_REQUESTED, 0) and not relaunched:
                     relaunched = True
-                    self._release_guard()
-                    self._spawn()
+                    self._respawn()
                 elif status is not None:
                     raise ExternalProgramError(
                         f"LibreOffice 启动失败（退出码 {status}）：{_log_tail(self.log)}请确认 Debian 软件包 "
@@ -367,8 +391,6 @@ class _Office:
         """Load `source` hidden and read-only, store it as PDF/A-2b; classify what goes wrong.
         The time-out covers connecting too, so a LibreOffice that hangs while starting is restarted."""
         uno, PropertyValue = _uno_modules()
-        if not self.alive():
-            raise _Crashed("LibreOffice 进程已退出")
         self.timed_out = False
         timer = threading.Timer(limit, self._time_out)
         timer.daemon = True
@@ -382,6 +404,9 @@ class _Office:
                     raise
                 except Exception as exc:  # noqa: BLE001 - LibreOffice's fault, not the document's: restart it
                     raise _Crashed(f"无法连接 LibreOffice（{brief(exc)}）") from None
+            # only now: while it starts, LibreOffice exits once to be started again (a new profile asks for that)
+            if not self.alive():
+                raise _Crashed("LibreOffice 进程已退出")
             load = (PropertyValue(Name="Hidden", Value=True), PropertyValue(Name="ReadOnly", Value=True),
                     PropertyValue(Name="FilterName", Value=import_filter),
                     PropertyValue(Name="MacroExecutionMode", Value=_NEVER_EXECUTE_MACROS),
@@ -426,18 +451,21 @@ class _Office:
 
     def stop(self) -> None:
         """Ask LibreOffice to quit; kill its process group if it does not within STOP_TIMEOUT."""
-        if self.proc is None:
+        with self._spawning:
+            self._stopped = True
+            proc = self.proc
+        if proc is None:
             return
-        if self.graceful and self.alive() and self.desktop is not None:
+        if self.graceful and proc.poll() is None and self.desktop is not None:
             try:
                 self.desktop.terminate()
-                wait_exit(self.proc, STOP_TIMEOUT)
+                wait_exit(proc, STOP_TIMEOUT)
             except Exception:  # noqa: BLE001 - the connection closes as LibreOffice exits; or it hangs
                 pass
         self.desktop = None
-        if self.proc.poll() is None:
-            _kill(self.proc)
-            self.proc.wait()
+        if proc.poll() is None:
+            _kill(proc)
+            proc.wait()
         connecting = self._connecting
         if connecting is not None and connecting is not threading.current_thread():
             # a UNO call still under way in that thread when the interpreter exits can abort the process

@@ -162,8 +162,26 @@ def warm_up(preload: Iterable[str] = ()) -> None:
     if not _in_job:
         from multiprocessing import forkserver
 
+        _short_socket_folder()
         _tolerant_temp_dir_removal()
         forkserver.ensure_running()
+
+
+_SOCKET_PATH_ROOM = 107 - len("/pymp-XXXXXXXX/listener-XXXXXXXX")     # a Unix socket's path: 107 bytes at most
+
+
+def _short_socket_folder() -> None:
+    """The fork server's socket goes in a folder (pymp-*) under the temporary folder; under a deep one (a test's,
+    with a long process id) its path passes the 107 bytes a Unix socket allows ('AF_UNIX path too long'). Then the
+    folder is made in /tmp instead, removed at exit as multiprocessing removes its own."""
+    import shutil
+    from multiprocessing import process, util
+
+    config = process.current_process()._config
+    if config.get("tempdir") is None and len(os.fsencode(tempfile.gettempdir())) > _SOCKET_PATH_ROOM:
+        folder = tempfile.mkdtemp(prefix="pymp-", dir="/tmp")
+        util.Finalize(None, util._remove_temp_dir, args=(shutil.rmtree, folder), exitpriority=-100)
+        config["tempdir"] = folder
 
 
 def _tolerant_temp_dir_removal() -> None:
@@ -188,6 +206,8 @@ def run_job(target: Callable, *args, what: str, timeout: float, timed_out: Calla
 
     Inside a job, a job is forked directly (the job is single-threaded); elsewhere (a process with threads, or
     with LibreOffice's UNO threads) from the fork server, since forking a threaded process is not safe."""
+    if not _in_job:
+        _short_socket_folder()
     ctx = multiprocessing.get_context("fork" if _in_job else "forkserver")
     receive, send = ctx.Pipe(duplex=False)
     job = ctx.Process(target=_job_main, args=(send, tempfile.gettempdir(), os.getpid(), target, args, kwargs),
