@@ -193,15 +193,20 @@ def test_the_index_text_read_from_the_whole_dossier_is_each_documents_own_text(e
 
 def test_the_next_cases_uploads_are_normalised_ahead_and_give_the_same_dossier(new_home, tmp_path, caplog):
     """Under -j 1 the uploads of the case to come (PDFs and images) are normalised while the current case is
-    converted and checked; the case then takes them. A refused upload refuses its case as it would without."""
+    converted and checked; the case then takes them. A refused upload refuses its case as it would without.
+    Once a case's dossier is sealed, the next case starts building while the dossier is checked and stored."""
     from tests.synthetic import make_example_shaped_cases
 
     cases = make_example_shaped_cases(4, tmp_path / "cases")
     broken = cases[3] / "整改报告.pdf"
     broken.write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 8)                # nothing qpdf can rebuild
     ahead = new_home(tmp_path / "ahead")
+    stages: list[tuple[str, str]] = []
     with caplog.at_level("DEBUG", logger="pipeline.records.ingest"):
-        results = ingest_cases(cases, home=ahead, actor=person("档案员甲"))
+        results = ingest_cases(cases, home=ahead, actor=person("档案员甲"),
+                               on_stage=lambda source, name: stages.append((Path(source).name, name)))
+    for before, after in zip(cases, cases[1:]):
+        assert stages.index((after.name, "check")) < stages.index((before.name, "store")), "\n".join(map(str, stages))
     taken = [r.getMessage() for r in caplog.records if r.getMessage().startswith("提前规范化")]
     # every upload of cases 2-4 but a DOCX (it waits for the LibreOffice the case before is using)
     expected = sum(1 for folder in cases[1:] for p in folder.iterdir() if p.suffix in (".pdf", ".jpg", ".png"))

@@ -127,8 +127,9 @@ def ingest_cases(sources: list[Path], *, home: ArchiveHome, actor: Actor, jobs: 
                  on_stage: Callable[[str, str], None] | None = None) -> list[IngestResult]:
     """Ingest every case; one bad case is reported and the rest go on. Results in the order of `sources`.
 
-    `jobs` cases are built at a time, each worker thread with its own LibreOffice; the uploads and the dossiers'
-    checks run in jobs (processes forked from a warm server, one per core at a time), so the OCR of one case
+    `jobs` cases are built at a time, each worker thread with its own LibreOffice, which a case hands on to the next
+    once its dossier is sealed (its check, storing and indexing go on beside the next build); the uploads and the
+    dossiers' checks run in jobs (processes forked from a warm server, one per core at a time), so the OCR of one case
     overlaps the conversions of another. The LibreOffice processes and the fork server start at once, while the
     first cases are opened. Uploads normalised before (a re-ingest, a new version) come from the archive's
     normalisation cache."""
@@ -151,6 +152,14 @@ def ingest_cases(sources: list[Path], *, home: ArchiveHome, actor: Actor, jobs: 
 
     def one(source: Path) -> IngestResult:
         ahead = threading.Event()
+        converter = idle.get()
+        holding = True
+
+        def release() -> None:
+            nonlocal holding
+            if holding:
+                holding = False
+                idle.put(converter)
 
         def start_next() -> None:
             """The next case's uploads, queued once this case's own are (jobs start in the order queued)."""
@@ -164,15 +173,16 @@ def ingest_cases(sources: list[Path], *, home: ArchiveHome, actor: Actor, jobs: 
         def stage(name: str) -> None:
             if name not in ("check", "normalise"):
                 start_next()
+            if name == "seal":
+                release()           # sealing, the dossier's check (a job), storing and indexing need no LibreOffice
             if on_stage:
                 on_stage(str(source), name)
 
-        converter = idle.get()
         try:
             result = ingest_case(source, home=home, actor=actor, converter=lambda: converter, supersede=supersede,
                                  on_stage=stage, uploads_cache=cache)
         finally:
-            idle.put(converter)
+            release()
             start_next()
         if on_result is not None:
             with lock:
@@ -180,7 +190,9 @@ def ingest_cases(sources: list[Path], *, home: ArchiveHome, actor: Actor, jobs: 
         return result
 
     try:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest") as pool:
+        # more threads than LibreOffices: a case whose dossier is being checked and stored has handed its LibreOffice
+        # to the next case, which builds meanwhile (a thread waiting for a LibreOffice holds nothing)
+        with ThreadPoolExecutor(max_workers=min(2 * workers + 1, len(sources)), thread_name_prefix="ingest") as pool:
             results = list(pool.map(one, sources))
     finally:
         cache.close()
