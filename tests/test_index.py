@@ -326,22 +326,6 @@ def test_a_search_sees_what_another_process_committed_at_once(tmp_path, engine):
     assert index.search(folder, "张建国").total == 2
 
 
-def test_a_tantivy_rebuild_commits_in_parts_and_ends_in_one_segment(tmp_path, monkeypatch):
-    """Each term of a query is looked up once a segment: a rebuild commits every BULK_COMMIT_DOCS cases from one
-    thread, so that Tantivy's merge policy merges the eight parts into one segment; the answers are the same."""
-    from pipeline.search import tantivy_engine
-    base = _documents()
-    docs = [replace(base[n % 3], case_id=f"PART-{n:03d}", manifest_sha256=f"{n:064x}") for n in range(40)]
-    whole = tmp_path / "whole"
-    index.rebuild(whole, docs, engine="tantivy", jobs=1)
-    monkeypatch.setattr(tantivy_engine, "BULK_COMMIT_DOCS", 5)
-    parts = tmp_path / "parts"
-    index.rebuild(parts, docs, engine="tantivy", jobs=1)
-    assert index.open_index(parts).index.searcher().num_segments == 1
-    for q in ["数据失实", "整改", "王", "", '"原始记录"', "91360100MA35K2Q74M"]:
-        assert index.search(whole, q, limit=50).as_dict() == index.search(parts, q, limit=50).as_dict(), q
-
-
 def test_an_index_of_another_version_asks_for_reindex(tmp_path):
     from whoosh import index as whoosh_index
     from whoosh.fields import ID, Schema

@@ -54,10 +54,6 @@ DAY_EPSILON = 2.0 ** -DAY_BITS
 EXACT_BELOW = 2.0 ** (24 - DAY_BITS)
 WRITER_HEAP = 64_000_000
 BULK_HEAP = 256_000_000
-# A rebuild commits every BULK_COMMIT_DOCS cases from one indexing thread, so that Tantivy's default merge policy
-# (LogMergePolicy: eight segments of a size are merged into one) leaves one large segment at 100,000 cases instead
-# of five: each term of a query is looked up once a segment, and a ranked query has some two hundred.
-BULK_COMMIT_DOCS = 12_500
 
 
 # Many terms a document: handed over as one whitespace-separated string (one call instead of thousands),
@@ -184,7 +180,8 @@ class TantivyIndex(SearchIndex):
         with open(lock_path, "a+b") as lock:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
             try:
-                writer = self.index.writer(BULK_HEAP if bulk else WRITER_HEAP, num_threads=1)
+                writer = (self.index.writer(BULK_HEAP, num_threads=min(2, os.cpu_count() or 1)) if bulk
+                          else self.index.writer(WRITER_HEAP, num_threads=1))
                 try:
                     yield writer
                 except BaseException:
@@ -228,8 +225,6 @@ class TantivyIndex(SearchIndex):
                     w.delete_documents_by_term("case_id", f.case_id)
                 w.add_document(self._document(f))
                 n += 1
-                if bulk and n % BULK_COMMIT_DOCS == 0:
-                    w.commit()
         return n
 
     def remove(self, case_id: str) -> int:
