@@ -325,8 +325,9 @@ class TantivyIndex(SearchIndex):
         return Q.term_set_query(self.schema, KEY_FIELD, s.fast_field_values(KEY_FIELD, [a for _, a in held]))
 
     def search(self, plan: Plan, *, limit: int, offset: int = 0, facets: bool = True) -> RawResults:
+        generation = self._generation          # before the searcher: a query kept under it was made on no older one
         s = self.index.searcher()
-        match, query, constant = self._queries_for(plan, s)
+        match, query, constant = self._queries_for(plan, s, generation)
         want = offset + limit
         order = None if plan.ranked else "day"
         counting = self._counting().submit(self._facets, s, match) if facets and FACETS_ASIDE else None
@@ -354,16 +355,15 @@ class TantivyIndex(SearchIndex):
         counts = counting.result() if counting is not None else self._facets(s, match) if facets else {}
         return RawResults(total, page, counts)
 
-    def _queries_for(self, plan: Plan, s) -> tuple[tantivy.Query, tantivy.Query, int]:
+    def _queries_for(self, plan: Plan, s, generation: int) -> tuple[tantivy.Query, tantivy.Query, int]:
         """(match, ranked query, points every match earns) of the plan, kept while the index is unchanged: the next
         page or the same search again skips asking the term dictionary about every synonym's terms and reading the
         2-gram phrases' candidates (half a millisecond for a synonym-rich query at 100,000 cases)."""
         with self._queries_lock:
             known = self._queries.get(id(plan))
-            if known is not None and known[0] is plan and known[1] == self._generation:
+            if known is not None and known[0] is plan and known[1] == generation:
                 self._queries.move_to_end(id(plan))
                 return known[2]
-        generation = self._generation
         Q, Occur = tantivy.Query, tantivy.Occur
         memo: dict = {}
         match = self.compile(plan.match, s, memo) if plan.match is not None else Q.all_query()
