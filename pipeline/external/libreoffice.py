@@ -360,8 +360,7 @@ class _Office:
                 status = self.proc.poll()
                 if self.timed_out:
                     raise _Hung() from None
-                # 81: a new profile asks for a restart; 0: seen in CI, LibreOffice quitting while it starts
-                if status in (RESTART_REQUESTED, 0) and not relaunched:
+                if status == RESTART_REQUESTED and not relaunched:     # a new profile asks for one restart
                     relaunched = True
                     self._respawn()
                 elif status is not None:
