@@ -59,6 +59,12 @@ def text_of(pdf: Path) -> str:
     return re.sub(r"\s+", "", text.decode("utf-8"))
 
 
+def fonts_of(pdf: Path) -> set[str]:
+    """The embedded fonts' names as pdffonts lists them, without the subset prefix."""
+    listing = subprocess.run(["pdffonts", str(pdf)], capture_output=True, check=True, text=True).stdout
+    return {line.split()[0].split("+")[-1] for line in listing.splitlines()[2:]}
+
+
 def refusal(src: Path, dest: Path, **kwargs) -> str:
     """Normalise `src`, expect a refusal naming the file, prove nothing was written; return the message."""
     with pytest.raises(InvalidCase) as exc:
@@ -107,6 +113,7 @@ def test_scanned_jpeg_is_ocred_into_searchable_pdfa(examples_done):
     assert check_pdfa(done.pdf, expect_part=2) == []
     text = text_of(done.pdf)
     assert "现场复查" in text and "整改到位" in text
+    assert fonts_of(done.pdf) == {"Occulta"}, "the invisible text layer is set in the glyphless font, not Noto CJK"
     with pikepdf.open(done.pdf) as pdf:
         assert str(pdf.Root.Lang) == "zh-CN"
 
@@ -121,6 +128,7 @@ def test_screenshot_without_dpi_gets_150_dpi(examples_done):
         width = float(pdf.pages[0].mediabox[2]) - float(pdf.pages[0].mediabox[0])
     assert width == pytest.approx(1280 / 150 * 72, abs=1)
     assert "检测线" in text_of(done.pdf)
+    assert fonts_of(done.pdf) == {"Occulta"}
 
 
 def test_png_with_alpha_channel_is_flattened(tmp_path):
