@@ -273,3 +273,23 @@ def test_qpdf_not_installed_names_the_package(monkeypatch, pdfa):
         qpdf_check(pdfa)
     assert "qpdf" in exc.value.message and pdfa.name in exc.value.message
     assert "apt-get install qpdf" in exc.value.message
+
+
+@pytest.mark.parametrize("key", [55665, 4330, 0, 65535])
+def test_type1_decryption_is_fonttools_own(key):
+    """The validator's faster Type 1 decryption gives byte for byte what fontTools' does (its per-byte step and its
+    encryption), for the eexec and charstring keys and the edges of the key range."""
+    import random
+
+    from fontTools.misc import eexec
+
+    from pipeline.pdf.pdfa import type1_decrypt
+
+    data = random.Random(key).randbytes(4099)
+    state, expected = key, bytearray()
+    for byte in data:
+        plain, state = eexec._decryptChar(byte, state)
+        expected += plain
+    assert type1_decrypt(data, key) == (bytes(expected), state)
+    assert type1_decrypt(eexec.encrypt(data, key)[0], key)[0] == data
+    assert type1_decrypt(b"", key) == (b"", key)
