@@ -604,11 +604,47 @@ TEMPLATES = {
 }
 
 
+_STYLE_REFERENCES = ("w:pStyle", "w:rStyle", "w:tblStyle", "w:numStyleLink", "w:styleLink")
+_STYLE_CHAINS = ("w:basedOn", "w:link", "w:next")
+
+
+def keep_used_styles(doc: Document) -> None:
+    """Only the styles the template uses (with what they are based on, linked to and followed by, and the
+    defaults), no latent-style list and no Word 2010 copy of the styles (stylesWithEffects.xml).
+
+    python-docx's blank document brings 173 styles in 354 KB and a 438 KB copy of them: docxtpl read, re-fonted and
+    wrote all of it for every document, and LibreOffice read it again to convert it (together 0.4 core-seconds a
+    case). Word and WPS still offer their built-in styles to whoever edits the template."""
+    parts = [doc.part.element, *(rel.target_part.element for rel in doc.part.rels.values()
+                                 if rel.reltype.endswith(("/header", "/footer", "/numbering")))]
+    used = {ref.get(qn("w:val")) for part in parts for tag in _STYLE_REFERENCES for ref in part.iter(qn(tag))}
+    styles = doc.styles.element
+    by_id = {style.get(qn("w:styleId")): style for style in styles.iterchildren(qn("w:style"))}
+    keep = used | {sid for sid, style in by_id.items() if style.get(qn("w:default")) in ("1", "true")}
+    pending = list(keep)
+    while pending:
+        style = by_id.get(pending.pop())
+        for tag in _STYLE_CHAINS:
+            ref = style.find(qn(tag)) if style is not None else None
+            if ref is not None and ref.get(qn("w:val")) not in keep:
+                keep.add(ref.get(qn("w:val")))
+                pending.append(ref.get(qn("w:val")))
+    for sid, style in by_id.items():
+        if sid not in keep:
+            styles.remove(style)
+    for latent in styles.findall(qn("w:latentStyles")):
+        styles.remove(latent)
+    for rid, rel in list(doc.part.rels.items()):
+        if rel.reltype.endswith("/stylesWithEffects"):
+            doc.part.drop_rel(rid)
+
+
 def main(out_dir: Path = HERE) -> None:
     for name, make in TEMPLATES.items():
         dest = out_dir / name
         tmp = dest.with_suffix(".docx.tmp")
         doc = make()
+        keep_used_styles(doc)
         props = doc.core_properties
         props.author = props.last_modified_by = "yuetan"
         props.title = Path(name).stem
