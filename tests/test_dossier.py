@@ -226,3 +226,20 @@ def test_active_content_removed_from_an_upload_is_recorded_in_manifest_and_remar
     assert len(removed) == 1 and "JavaScript" in removed[0] and removed[0].startswith("赣州宏达机动车检测有限公司整改方案")
     remarks = squeezed(text_of(dest, remarks_first, remarks_first + 1))
     assert "JavaScript" in remarks
+
+
+def test_the_dossiers_check_finds_damage_with_libqpdf_in_process(example_dossiers, tmp_path, monkeypatch):
+    """The dossier's check runs qpdf's syntax checks through pikepdf's libqpdf in its job, not the qpdf program
+    (which compresses every decoded image again): a damaged content stream is still found, with qpdf absent."""
+    from pipeline.dossier import dossier_problems
+    from pipeline.external import qpdf
+
+    monkeypatch.setattr(qpdf, "QPDF", qpdf.Program("qpdf-not-installed", ("qpdf",)))
+    dossier = example_dossiers["institution-onsite"]
+    assert dossier_problems(dossier) == []
+    broken = tmp_path / "内容流损坏.pdf"
+    with pikepdf.open(dossier) as pdf:
+        pdf.pages[2].Contents = pdf.make_stream(b"q 1 0 0 1 0 0 cm <zz> Tj Q")
+        pdf.save(broken)
+    problems = dossier_problems(broken)
+    assert any(p.startswith("qpdf 检查发现问题") and "hexstring" in p.lower() for p in problems), problems

@@ -250,8 +250,8 @@ def _syntax_findings(path: Path, syntax: str) -> list[str]:
 
 
 def test_the_in_process_syntax_check_finds_what_the_qpdf_program_finds(tmp_path, pdfa):
-    """The ladder checks its candidates with pikepdf's libqpdf in process (`syntax="pikepdf"`); the dossier keeps
-    the qpdf program. The first must report every kind of damage the second does, without the file's path."""
+    """The ladder and the build's dossier check use pikepdf's libqpdf in process (`syntax="pikepdf"`); `yuetan
+    verify` keeps the qpdf program. The first must report every kind of damage the second does, without the path."""
     assert _syntax_findings(pdfa, "qpdf") == [] and _syntax_findings(pdfa, "pikepdf") == []
     truncated = odd.truncated_jpeg_pdf(tmp_path / "截断.pdf")
     broken = tmp_path / "内容流损坏.pdf"
