@@ -293,3 +293,14 @@ def test_type1_decryption_is_fonttools_own(key):
     assert type1_decrypt(data, key) == (bytes(expected), state)
     assert type1_decrypt(eexec.encrypt(data, key)[0], key)[0] == data
     assert type1_decrypt(b"", key) == (b"", key)
+
+
+def test_the_validator_uses_the_faster_decryption_wherever_it_runs():
+    """Normalisation's `pikepdf.pdfa.save` validates too: importing the PDF/A module installs the decryption for it."""
+    import subprocess
+    import sys
+
+    probe = "import pipeline.pdf.normalise, fontTools.misc.eexec as e; print(e.decrypt.__module__)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).parents[1]).stdout
+    assert out.strip() == "pipeline.pdf.pdfa"

@@ -559,7 +559,6 @@ def _validator_problems(path: Path, part: int, extensions: XmpExtensions) -> tup
     except ImportError as exc:
         raise ExternalProgramError(
             f"pikepdf 的 PDF/A 校验模块缺少依赖（{exc}）：请在项目目录执行 make install") from None
-    _use_fast_type1_decryption()
     report = pdfa_validator.validate_written(_validator_view(path), f"{part}b")
     problems: tuple[list[str], list[str]] = ([], [])
     for finding in report.findings:
@@ -590,9 +589,13 @@ def type1_decrypt(cipher: bytes, key: int) -> tuple[bytes, int]:
 
 
 def _use_fast_type1_decryption() -> None:
+    """For every use of the validator in this process: our checks and `pikepdf.pdfa.save` in normalisation."""
     from fontTools.misc import eexec
 
     eexec.decrypt = type1_decrypt
+
+
+_use_fast_type1_decryption()
 
 
 def _validator_view(path: Path) -> io.BytesIO:
