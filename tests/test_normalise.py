@@ -370,6 +370,7 @@ def test_ocrmypdf_command_line():
     assert "--language chi_sim+eng" in joined and "--skip-text" in joined and "--jobs 1" in joined
     assert "--image-dpi 150" in joined
     assert "--output-type pdf" in joined and "--optimize 0" in joined, "PDF/A and its check are normalisation's"
+    assert "--plugin pipeline.external.ocrmypdf_raster" in joined
 
 
 _PRELOAD_PROBE = """
@@ -399,6 +400,66 @@ def test_ocr_jobs_find_ocrmypdfs_renderer_and_plugins_preloaded(tmp_path):
              or m.startswith(("ocrmypdf.fpdf_renderer", "ocrmypdf.font", "ocrmypdf.builtin_plugins.tesseract_ocr",
                               "ocrmypdf.builtin_plugins.pypdfium", "ocrmypdf.hocrtransform"))]
     assert heavy == [], f"imported per OCR job, not preloaded: {heavy[:10]}"
+
+
+_RASTER_PROBE = """
+import sys
+from pathlib import Path
+from pipeline.external import ocrmypdf as ocr
+work, src, dest = (Path(a) for a in sys.argv[1:4])
+sys.exit(ocr._ocrmypdf_main(["--keep-temporary-files", *ocr.ocrmypdf_arguments(src, dest, image_dpi=150)], str(work),
+                            work / "ocrmypdf.log"))
+"""
+
+
+def _zlib_level(png: Path) -> int:
+    """FLEVEL of the zlib stream in a PNG's first IDAT chunk: 0 or 1 for zlib levels 1-5, 2 for the default 6."""
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos = 8
+    while data[pos + 4:pos + 8] != b"IDAT":
+        pos += 12 + int.from_bytes(data[pos:pos + 4], "big")
+    return data[pos + 9] >> 6
+
+
+def test_ocr_jobs_rasterize_pages_with_a_fast_png_encode(tmp_path):
+    """OCRmyPDF's own pypdfium plugin saves the page image Tesseract reads at zlib level 6 (0.22 s of a scan's
+    1.3 s job); `ocrmypdf_raster` must be the rasterizer a job uses, writing level 1 (kept files show it)."""
+    work, dest = tmp_path / "work", tmp_path / "out.pdf"
+    work.mkdir()
+    subprocess.run([sys.executable, "-c", _RASTER_PROBE, str(work), str(SCREENSHOT), str(dest)], check=True,
+                   cwd=Path(__file__).parents[1], timeout=120)
+    assert "检测线" in text_of(dest)
+    [page] = work.glob("*/*_rasterize.png")
+    assert _zlib_level(page) < 2, "the page was rasterized by OCRmyPDF's built-in plugin, not ours"
+    with Image.open(page) as image, Image.open(SCREENSHOT) as original:
+        assert image.size == original.size and round(image.info["dpi"][0]) == 150
+
+
+@pytest.mark.parametrize(("device", "rotation", "use_cropbox"), [("pnggray", 90, False), ("png16m", 0, True)])
+def test_raster_plugin_renders_as_ocrmypdfs_pypdfium_plugin(tmp_path, device, rotation, use_cropbox):
+    """The same pixels, size, mode and DPI as the built-in hook, saved faster; Ghostscript, if chosen, is left be."""
+    from types import SimpleNamespace
+
+    from ocrmypdf.builtin_plugins import pypdfium
+    from ocrmypdf.helpers import Resolution
+
+    from pipeline.external import ocrmypdf_raster
+
+    dpi = Resolution(60, 60)
+    kwargs = {"input_file": PLAN, "raster_device": device, "raster_dpi": dpi, "pageno": 1, "page_dpi": dpi,
+              "rotation": rotation, "filter_vector": False, "stop_on_soft_error": True,
+              "options": SimpleNamespace(rasterizer="auto"), "use_cropbox": use_cropbox}
+    ours, theirs = tmp_path / "ours.png", tmp_path / "theirs.png"
+    assert ocrmypdf_raster.rasterize_pdf_page(output_file=ours, **kwargs) == ours
+    pypdfium.rasterize_pdf_page(output_file=theirs, **kwargs)
+    with Image.open(ours) as a, Image.open(theirs) as b:
+        assert (a.size, a.mode, a.info["dpi"]) == (b.size, b.mode, b.info["dpi"])
+        assert a.tobytes() == b.tobytes()
+    assert _zlib_level(ours) < 2 and _zlib_level(theirs) == 2
+    kwargs["options"] = SimpleNamespace(rasterizer="ghostscript")
+    assert ocrmypdf_raster.rasterize_pdf_page(output_file=tmp_path / "gs.png", **kwargs) is None
+    assert not (tmp_path / "gs.png").exists()
 
 
 def test_count_ocr_pages_from_sidecar():

@@ -21,6 +21,7 @@ from pipeline.external.process import Program, run_job, tail
 LANGUAGES = "chi_sim+eng"
 OCRMYPDF = Program("OCRmyPDF", ("tesseract-ocr", "tesseract-ocr-chi-sim", "tesseract-ocr-eng", "ghostscript"))
 DEFAULT_TIMEOUT = 180
+RASTER_PLUGIN = "pipeline.external.ocrmypdf_raster"   # pypdfium's rasterizer with a fast PNG encode (see there)
 
 _SKIPPED_PAGES = re.compile(r"^\[OCR skipped on page\(s\) (\d+)(?:-(\d+))?\]$")
 
@@ -34,7 +35,8 @@ def ocrmypdf_command(src: Path, dest: Path, *, sidecar: Path | None = None,
 
 def ocrmypdf_arguments(src: Path, dest: Path, *, sidecar: Path | None = None,
                        image_dpi: int | None = None) -> list[str]:
-    cmd = ["--language", LANGUAGES, "--skip-text", "--jobs", "1", "--output-type", "pdf", "--optimize", "0"]
+    cmd = ["--language", LANGUAGES, "--skip-text", "--jobs", "1", "--output-type", "pdf", "--optimize", "0",
+           "--plugin", RASTER_PLUGIN]
     if image_dpi is not None:
         cmd += ["--image-dpi", str(image_dpi)]
     if sidecar is not None:
@@ -114,7 +116,8 @@ def _glyphless_text_layer() -> None:
 # had loaded only `ocrmypdf.__main__` paid that import for every upload it OCRed.
 PRELOAD = ("ocrmypdf.__main__", "ocrmypdf.fpdf_renderer", "ocrmypdf.font", "ocrmypdf.hocrtransform.hocr_parser",
            "ocrmypdf.builtin_plugins.tesseract_ocr", "ocrmypdf.builtin_plugins.pypdfium",
-           "ocrmypdf.builtin_plugins.ghostscript", "ocrmypdf.builtin_plugins.optimize", "fontTools.subset")
+           "ocrmypdf.builtin_plugins.ghostscript", "ocrmypdf.builtin_plugins.optimize", "fontTools.subset",
+           RASTER_PLUGIN)
 
 
 def count_ocr_pages(sidecar_text: str) -> int:
