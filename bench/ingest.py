@@ -115,7 +115,11 @@ def measure_floors(home, case_ids: list[str], work: Path) -> dict:
     from archive_store.durable import fsync_dir
     from pipeline.external.poppler import page_texts, pages_without_text, render_page
     from pipeline.pdf.normalise import _checked_image_dpi
-    from pipeline.pdf.pdfa import _use_fast_type1_decryption, _validator_view, pdfa_converter
+    from pipeline.pdf.pdfa import (
+        _use_fast_type1_decryption,
+        _validator_view,
+        pdfa_converter,
+    )
 
     _use_fast_type1_decryption()
 

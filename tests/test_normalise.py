@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -113,7 +114,7 @@ def test_scanned_jpeg_is_ocred_into_searchable_pdfa(examples_done):
     assert check_pdfa(done.pdf, expect_part=2) == []
     text = text_of(done.pdf)
     assert "现场复查" in text and "整改到位" in text
-    assert fonts_of(done.pdf) == {"Occulta"}, "the invisible text layer is set in the glyphless font, not Noto CJK"
+    assert fonts_of(done.pdf) == {"YuetanGlyphless"}, "the invisible text layer is in the small glyphless font"
     with pikepdf.open(done.pdf) as pdf:
         assert str(pdf.Root.Lang) == "zh-CN"
 
@@ -128,7 +129,7 @@ def test_screenshot_without_dpi_gets_150_dpi(examples_done):
         width = float(pdf.pages[0].mediabox[2]) - float(pdf.pages[0].mediabox[0])
     assert width == pytest.approx(1280 / 150 * 72, abs=1)
     assert "检测线" in text_of(done.pdf)
-    assert fonts_of(done.pdf) == {"Occulta"}
+    assert fonts_of(done.pdf) == {"YuetanGlyphless"}
 
 
 def test_png_with_alpha_channel_is_flattened(tmp_path):
@@ -460,6 +461,33 @@ def test_raster_plugin_renders_as_ocrmypdfs_pypdfium_plugin(tmp_path, device, ro
     kwargs["options"] = SimpleNamespace(rasterizer="ghostscript")
     assert ocrmypdf_raster.rasterize_pdf_page(output_file=tmp_path / "gs.png", **kwargs) is None
     assert not (tmp_path / "gs.png").exists()
+
+
+_FONT_PROBE = """
+import json
+import os
+from ocrmypdf import font
+from pipeline.external.ocrmypdf_fonts import use_glyphless_text_layer
+use_glyphless_text_layer()
+manager = font.MultiFontManager()
+chosen = {w: manager.select_font_for_word(w, "chi_sim").font_path.name for w in ("检测线", "ABC-7K3", "龘", "检测龘")}
+print(json.dumps(chosen))
+"""
+
+
+def test_ocr_text_layer_font_is_the_small_glyphless_one_with_occulta_for_rare_characters(tmp_path):
+    """The text layer's words go to the glyphless subset of GB 2312 and Latin-1; a word with any other character (龘
+    is outside GB 2312) to OCRmyPDF's Occulta, which maps the whole BMP. The subset is made once and kept."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    run = lambda: json.loads(subprocess.run([sys.executable, "-c", _FONT_PROBE], capture_output=True, text=True,
+                                            check=True, cwd=Path(__file__).parents[1], env=env).stdout)
+    chosen = run()
+    assert chosen["检测线"] == chosen["ABC-7K3"] and chosen["检测线"].startswith("glyphless-")
+    assert chosen["龘"] == chosen["检测龘"] == "Occulta.ttf"
+    made = list((tmp_path / "yuetan").glob("glyphless-*.ttf"))
+    assert [p.name for p in made] == [chosen["检测线"]]
+    before = made[0].stat().st_mtime_ns
+    assert run() == chosen and made[0].stat().st_mtime_ns == before, "made once, then reused"
 
 
 def test_count_ocr_pages_from_sidecar():

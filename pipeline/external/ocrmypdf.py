@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from archive_store.errors import ConversionFailed, ExternalProgramError
+from pipeline.external.ocrmypdf_fonts import use_glyphless_text_layer
 from pipeline.external.process import Program, run_job, tail
 
 LANGUAGES = "chi_sim+eng"
@@ -68,6 +69,10 @@ def run_ocrmypdf(src: Path, dest: Path, *, label: str | None = None, image_dpi: 
 
 def _ocrmypdf_main(args: list[str], work: str, log_file: Path) -> int:
     """In the forked job: OCRmyPDF's command line with its temporary files in `work` and its log in `log_file`."""
+    try:
+        use_glyphless_text_layer()
+    except ImportError:
+        pass                                     # reported below
     os.environ.update(TMPDIR=str(work), PYTHONIOENCODING="utf-8")
     tempfile.tempdir = None                      # the fork server may have cached another folder
     fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -76,7 +81,6 @@ def _ocrmypdf_main(args: list[str], work: str, log_file: Path) -> int:
     sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)
     try:
         from ocrmypdf.__main__ import run as ocrmypdf_run
-        _glyphless_text_layer()
     except ImportError:
         print("No module named ocrmypdf", file=sys.stderr)
         return 2
@@ -86,37 +90,12 @@ def _ocrmypdf_main(args: list[str], work: str, log_file: Path) -> int:
         sys.stderr.flush()
 
 
-def _glyphless_text_layer() -> None:
-    """Write the text layer in OCRmyPDF's glyphless font (Occulta, which maps every character of the BMP).
-
-    The layer is invisible, so the glyphless font gives the same text, positions and ToUnicode map as the Noto CJK
-    font OCRmyPDF would look up for Chinese, without parsing and subsetting that 16 MB CFF font for every upload
-    (0.2 s of a screenshot's 0.65 s) and without the dossier check reading its outlines again. OCRmyPDF has no
-    option for the font; the job replaces the font manager its renderer creates (version pinned, tested)."""
-    from ocrmypdf import font
-
-    if getattr(font.MultiFontManager, "glyphless", False):
-        return
-    from ocrmypdf.font.font_provider import BuiltinFontProvider
-
-    class GlyphlessFontManager(font.MultiFontManager):
-        glyphless = True
-
-        def __init__(self, font_dir: Path | None = None, **_ignored) -> None:
-            super().__init__(font_dir, font_provider=BuiltinFontProvider(font_dir))
-
-        def select_font_for_word(self, word_text: str, line_language: str | None):
-            return self.font_provider.get_fallback_font()
-
-    font.MultiFontManager = GlyphlessFontManager
-
-
 # For `process.warm_up`: what every OCR job needs loaded. OCRmyPDF imports its text-layer renderer (fpdf2 with
 # fontTools' subsetter, 0.14 s) and its plugins only when a file is processed, so a job forked from a server that
 # had loaded only `ocrmypdf.__main__` paid that import for every upload it OCRed.
 PRELOAD = ("ocrmypdf.__main__", "ocrmypdf.fpdf_renderer", "ocrmypdf.font", "ocrmypdf.hocrtransform.hocr_parser",
            "ocrmypdf.builtin_plugins.tesseract_ocr", "ocrmypdf.builtin_plugins.pypdfium",
-           "ocrmypdf.builtin_plugins.ghostscript", "ocrmypdf.builtin_plugins.optimize", "fontTools.subset",
+           "ocrmypdf.builtin_plugins.ghostscript", "ocrmypdf.builtin_plugins.optimize", "fontTools.subset", "fontTools.agl",
            RASTER_PLUGIN)
 
 
