@@ -243,3 +243,47 @@ def test_the_dossiers_check_finds_damage_with_libqpdf_in_process(example_dossier
         pdf.save(broken)
     problems = dossier_problems(broken)
     assert any(p.startswith("qpdf 检查发现问题") and "hexstring" in p.lower() for p in problems), problems
+
+
+def _type1_programs(dossier: Path) -> list[bytes]:
+    with pikepdf.open(dossier) as pdf:
+        return [obj.FontFile.read_bytes() for obj in pdf.objects
+                if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == "/FontDescriptor" and "/FontFile" in obj]
+
+
+def test_type1_widths_remembered_across_subsets_are_the_fonts_own(example_dossiers):
+    """The validator remembers a glyph's width by its charstring and subroutines (the dossier's documents carry
+    subsets of the same faces): every width it gives is the one fontTools reads from that font, and most glyphs of
+    a dossier are found remembered."""
+    from pikepdf.pdfa._fontprogram import Type1Program
+
+    from pipeline.pdf import type1
+
+    programs = _type1_programs(example_dossiers["institution-onsite"])
+    assert len(programs) >= 10
+    type1._widths.clear()
+    read_afresh = Type1Program.advance_1000.__wrapped__
+    remembered = glyphs = 0
+    for data in programs:
+        ours, theirs = Type1Program(data), Type1Program(data)
+        for gid in range(ours.num_glyphs):
+            known = len(type1._widths)
+            assert ours.advance_1000(gid) == read_afresh(theirs, gid)
+            remembered += len(type1._widths) == known
+            glyphs += 1
+    assert remembered > glyphs / 3, (remembered, glyphs)
+
+
+def test_a_wrong_width_is_found_though_the_glyph_was_read_before(example_dossiers, tmp_path):
+    from pipeline.dossier import dossier_problems
+
+    dossier = example_dossiers["institution-onsite"]
+    assert dossier_problems(dossier) == []                   # every glyph's width now remembered
+    wrong = tmp_path / "字宽不符.pdf"
+    with pikepdf.open(dossier) as pdf:
+        font = next(obj for obj in pdf.objects if isinstance(obj, pikepdf.Dictionary)
+                    and obj.get("/Type") == "/Font" and obj.get("/Subtype") == "/Type1" and "/Widths" in obj)
+        font.Widths = pikepdf.Array([float(w) + 300 for w in font.Widths])
+        pdf.save(wrong)
+    problems = dossier_problems(wrong)
+    assert any("width" in p.lower() for p in problems), problems

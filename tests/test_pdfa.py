@@ -283,7 +283,7 @@ def test_type1_decryption_is_fonttools_own(key):
 
     from fontTools.misc import eexec
 
-    from pipeline.pdf.pdfa import type1_decrypt
+    from pipeline.pdf.type1 import type1_decrypt
 
     data = random.Random(key).randbytes(4099)
     state, expected = key, bytearray()
@@ -303,4 +303,4 @@ def test_the_validator_uses_the_faster_decryption_wherever_it_runs():
     probe = "import pipeline.pdf.normalise, fontTools.misc.eexec as e; print(e.decrypt.__module__)"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).parents[1]).stdout
-    assert out.strip() == "pipeline.pdf.pdfa"
+    assert out.strip() == "pipeline.pdf.type1"
