@@ -55,6 +55,7 @@ from pipeline.pdf.normalise import (
     convert_docx_upload,
     normalise_upload,
 )
+from pipeline.pdf import type1
 from pipeline.pdf.pdfa import assess_pdfa
 from pipeline.pdf.seal import seal_pdf
 from pipeline.pdf.stamp import probe_first_page, stamp_first_page
@@ -230,7 +231,9 @@ def dossier_problems(path: Path) -> list[str]:
 def check_dossier_in_job(path: Path, case_id: str) -> None:
     """The dossier is checked in full, once, as it will be stored: in a job, so the check's Python work does not
     hold up the other cases of an ingest. Its documents were only checked for what assembling needs."""
-    problems = process.run_job(dossier_problems, Path(path), what=f"检查案件 {case_id} 的案卷", timeout=CHECK_TIMEOUT)
+    problems, read = process.run_job(type1.with_shared_widths, dossier_problems, type1.shared_widths(), Path(path),
+                                     what=f"检查案件 {case_id} 的案卷", timeout=CHECK_TIMEOUT)
+    type1.learn_widths(read)
     if problems:
         raise ConversionFailed(f"案件 {case_id} 的案卷不符合 PDF/A-3b，未封存入库：" + "；".join(problems[:5])
                                + "。请把此信息报告给维护人员")
@@ -380,8 +383,10 @@ def normalise_uploads(attachments: list[AttachmentFile], work: Path, *, converte
 def _normalise_in_job(a: AttachmentFile, dest: Path, converted: Path | None,
                       times: clock.StageTimes) -> NormalisedUpload:
     with clock.timed(log, "规范化上传材料 %s", a.attachment.file), times.timed("normalise"):
-        upload = process.run_job(normalise_upload, a.path, dest, converted=converted,
-                                 what=f"规范化上传材料“{a.attachment.file}”", timeout=UPLOAD_TIMEOUT)
+        upload, read = process.run_job(type1.with_shared_widths, normalise_upload, type1.shared_widths(), a.path,
+                                       dest, converted=converted, what=f"规范化上传材料“{a.attachment.file}”",
+                                       timeout=UPLOAD_TIMEOUT)
+    type1.learn_widths(read)
     return upload
 
 

@@ -287,3 +287,19 @@ def test_a_wrong_width_is_found_though_the_glyph_was_read_before(example_dossier
         pdf.save(wrong)
     problems = dossier_problems(wrong)
     assert any("width" in p.lower() for p in problems), problems
+
+
+def test_check_jobs_hand_the_widths_they_read_to_the_next(example_dossiers):
+    """Each check runs in a job forked afresh; the Type 1 widths it read come back and go to the next job, which
+    then reads none of a dossier's glyphs again."""
+    from pipeline.dossier import check_dossier_in_job, dossier_problems
+    from pipeline.external import process
+    from pipeline.pdf import type1
+
+    dossier = example_dossiers["institution-onsite"]
+    type1._widths.clear()
+    check_dossier_in_job(dossier, "SHP-2025-TEST")
+    assert len(type1.shared_widths()) > 300
+    problems, read = process.run_job(type1.with_shared_widths, dossier_problems, type1.shared_widths(), dossier,
+                                     what="检查", timeout=120)
+    assert problems == [] and read == {}

@@ -12,7 +12,9 @@ document has its own subsets of the same faces). Two changes, each exact:
   read are remembered; a charstring that fails is run (and fails) every time.
 
 Both are installed into the pinned fontTools and pikepdf (`install`, at import of `pipeline.pdf.pdfa`);
-tests/test_pdfa.py compares them with the libraries' own results.
+tests/test_pdfa.py and tests/test_dossier.py compare them with the libraries' own results. The jobs that check
+(normalisation, the dossier's check) are forked afresh, so the widths they read come back with their answer and go
+to the next job (`with_shared_widths`): a dossier's glyphs are mostly those of the dossiers before it.
 """
 from __future__ import annotations
 
@@ -22,6 +24,33 @@ import threading
 KEPT_WIDTHS = 200_000
 _widths: dict[tuple[bytes, bytes], float] = {}
 _widths_lock = threading.Lock()
+
+
+SHARED_WIDTHS = 20_000
+
+
+def shared_widths() -> dict[tuple[bytes, bytes], float]:
+    """The widths this process has read or learnt, to hand to a job (forked jobs begin with their server's, none):
+    a copy, empty once there are more than `SHARED_WIDTHS` (then a job reads its own)."""
+    with _widths_lock:
+        return dict(_widths) if len(_widths) <= SHARED_WIDTHS else {}
+
+
+def learn_widths(widths: dict[tuple[bytes, bytes], float]) -> None:
+    """Widths a job read, for the jobs that follow."""
+    with _widths_lock:
+        if len(_widths) + len(widths) >= KEPT_WIDTHS:
+            _widths.clear()
+        _widths.update(widths)
+
+
+def with_shared_widths(target, known: dict[tuple[bytes, bytes], float], *args, **kwargs):
+    """In a job: `target(*args, **kwargs)` knowing the `known` widths; returns (its value, the widths it read)."""
+    learn_widths(known)
+    value = target(*args, **kwargs)
+    with _widths_lock:
+        read = {key: width for key, width in _widths.items() if key not in known}
+    return value, read
 
 
 def type1_decrypt(cipher: bytes, key: int) -> tuple[bytes, int]:
