@@ -58,7 +58,7 @@ from pipeline.pdf.normalise import (
 from pipeline.pdf import type1
 from pipeline.pdf.pdfa import assess_pdfa
 from pipeline.pdf.seal import seal_pdf
-from pipeline.pdf.stamp import probe_first_page, stamp_first_page
+from pipeline.pdf.stamp import probe_first_pages, stamp_first_page
 from pipeline.pdf.upload_cache import UploadCache
 
 log = logging.getLogger(__name__)
@@ -411,9 +411,9 @@ def stamp_documents(parts: list[DossierPart], code: RegisteredCode, work: Path, 
     """Each document's first page with its 归档章 (all stamps drawn in one LibreOffice conversion); notes for the
     备考表 where no blank place was found at the top of the page."""
     times = times or clock.StageTimes()
-    # Each first page is drawn (pdftoppm, to find its blank top) while LibreOffice draws the stamps.
-    with ThreadPoolExecutor(max_workers=max(1, min(4, len(parts))), thread_name_prefix="yuetan-probe") as probes:
-        drawn = [probes.submit(probe_first_page, p.pdf) for p in parts]
+    # The first pages are drawn (pdftoppm, to find their blank tops) while LibreOffice draws the stamps.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="yuetan-probe") as probes:
+        drawn = probes.submit(probe_first_pages, [p.pdf for p in parts], work) if parts else None
         stamps = [render.ArchiveStamp(
             fonds=settings.fonds_code, year=f"{code.year}", number=settings.format_number(code.seq),
             organization=settings.organization_code if settings.stamp_organization else "",
@@ -423,7 +423,7 @@ def stamp_documents(parts: list[DossierPart], code: RegisteredCode, work: Path, 
             stamps_docx = render.render_stamps(stamps, work, fonts=fonts)
         stamp_pdf = convert(converter, stamps_docx, times)
         with times.timed("assemble"):
-            first_pages = [probe.result() for probe in drawn]
+            first_pages = drawn.result() if drawn is not None else []
     stamped, notes = [], []
     for i, part in enumerate(parts):
         dest = work / f"stamped-{i}.pdf"

@@ -457,3 +457,26 @@ def test_handover_outputs_and_receiver_are_guarded(archive_copy, tmp_path):
     forged = yuetan("handover", "--year", 2025, "-o", tmp_path / "x", "--receiver", "江西省\u202e馆案档",
                     home=archive_copy.path)
     assert forged.returncode == 2 and "含有不允许的字符" in forged.stderr and not (tmp_path / "x").exists()
+
+
+def test_first_pages_drawn_in_one_pdftoppm_are_drawn_as_each_alone(tmp_path):
+    """The 归档章's blank-top probe draws every document's first page in one pdftoppm run (their first pages copied
+    into one file): each image is byte for byte what pdftoppm draws from that document alone, a turned page too."""
+    from pipeline.external.poppler import _parse_pgm, first_pages_gray
+
+    from .conftest import EXAMPLES
+
+    documents = sorted(EXAMPLES.glob("*/*.pdf"))
+    turned = tmp_path / "横放.pdf"
+    with pikepdf.open(documents[0]) as pdf:
+        pdf.pages[0].rotate(90, relative=True)
+        pdf.save(turned)
+    documents.append(turned)
+    work = tmp_path / "work"
+    work.mkdir()
+    together = first_pages_gray(documents, work, dpi=36)
+    alone = [_parse_pgm(subprocess.run(["pdftoppm", "-gray", "-r", "36", "-f", "1", "-l", "1", "-singlefile", str(d)],
+                                       capture_output=True, check=True).stdout)[:3] for d in documents]
+    assert together == alone
+    assert together[-1][0] > together[-1][1] and together[0][0] < together[0][1]
+    assert list(work.iterdir()) == [], "the joined file is removed"

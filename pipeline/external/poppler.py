@@ -96,21 +96,40 @@ def pdf_page_png(path: Path, page: int, dest: Path, *, dpi: int = 110, timeout: 
     return dest
 
 
-def page_gray(path: Path, page: int, *, dpi: int = 36, timeout: float = DEFAULT_TIMEOUT) -> tuple[int, int, bytes]:
-    """Page `page` (1-based) drawn by `pdftoppm -gray` at `dpi`: (width, height, one byte a pixel, 255 = white)."""
-    name = Path(path).name
-    cmd = [PDFTOPPM.name, "-gray", "-r", str(dpi), "-f", str(page), "-l", str(page), "-singlefile",
-           Path(path).absolute()]
-    done = run(PDFTOPPM, cmd, what=f"绘制“{name}”第 {page} 页", timeout=timeout, binary_stdout=True)
+def first_pages_gray(paths: list[Path], work: Path, *, dpi: int = 36,
+                     timeout: float = DEFAULT_TIMEOUT) -> list[tuple[int, int, bytes]]:
+    """The first page of each PDF in `paths`, drawn by one `pdftoppm -gray` at `dpi`: (width, height, one byte a
+    pixel, 255 = white) each. The pages are copied (pikepdf) into one file in `work` first: a pdftoppm run's start
+    and its setting up of a document cost more than drawing a small page (4 runs 0.07 s of CPU, one run 0.03 s),
+    and the drawing is the same, byte for byte."""
+    import pikepdf
+
+    joined = Path(work) / f"first-pages-{os.getpid()}-{threading.get_ident()}.pdf"
+    try:
+        with pikepdf.new() as pdf:
+            for path in paths:
+                with pikepdf.open(path) as source:
+                    pdf.pages.append(source.pages[0])
+            pdf.save(joined)
+        names = "、".join(f"“{Path(p).name}”" for p in paths)
+        cmd = [PDFTOPPM.name, "-gray", "-r", str(dpi), joined.absolute()]
+        done = run(PDFTOPPM, cmd, what=f"绘制{names}的首页", timeout=timeout, binary_stdout=True)
+    finally:
+        joined.unlink(missing_ok=True)
     if done.returncode != 0:
-        raise ExternalProgramError(f"pdftoppm 无法绘制“{name}”第 {page} 页（退出码 {done.returncode}）")
-    return _parse_pgm(done.stdout)
+        raise ExternalProgramError(f"pdftoppm 无法绘制{names}的首页（退出码 {done.returncode}）")
+    images, pos = [], 0
+    while pos < len(done.stdout):
+        width, height, pixels, pos = _parse_pgm(done.stdout, pos)
+        images.append((width, height, pixels))
+    if len(images) != len(paths):
+        raise ExternalProgramError(f"pdftoppm 只绘制了{names}中 {len(images)} 份的首页")
+    return images
 
 
-def _parse_pgm(data: bytes) -> tuple[int, int, bytes]:
-    """A binary PGM (P5, maxval 255) as pdftoppm writes it."""
+def _parse_pgm(data: bytes, pos: int = 0) -> tuple[int, int, bytes, int]:
+    """The binary PGM (P5, maxval 255) at `pos` of what pdftoppm wrote, and where the next one begins."""
     fields: list[bytes] = []
-    pos = 0
     while len(fields) < 4:
         while data[pos:pos + 1].isspace():
             pos += 1
@@ -125,4 +144,5 @@ def _parse_pgm(data: bytes) -> tuple[int, int, bytes]:
     if fields[0] != b"P5" or fields[3] != b"255":
         raise ExternalProgramError("pdftoppm 输出的不是 8 位灰度 PGM")
     width, height = int(fields[1]), int(fields[2])
-    return width, height, data[pos + 1:pos + 1 + width * height]
+    start = pos + 1
+    return width, height, data[start:start + width * height], start + width * height

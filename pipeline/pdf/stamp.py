@@ -14,7 +14,7 @@ from pathlib import Path
 import pikepdf
 from pikepdf import Rectangle
 
-from pipeline.external.poppler import page_gray
+from pipeline.external.poppler import first_pages_gray
 
 MM = 72 / 25.4
 TOPS_MM = (10, 5)            # the stamp's top edge below the page's top edge: the usual place, then higher
@@ -37,17 +37,17 @@ class StampPlacement:
     on_blank: bool
 
 
-def probe_first_page(document: Path) -> tuple[int, int, bytes]:
-    """`document`'s first page drawn small in grey (pdftoppm), where `stamp_first_page` looks for a blank place;
-    it needs nothing of the stamp, so a build draws it while LibreOffice draws the stamps."""
-    return page_gray(document, 1, dpi=PROBE_DPI)
+def probe_first_pages(documents: list[Path], work: Path) -> list[tuple[int, int, bytes]]:
+    """Each document's first page drawn small in grey (one pdftoppm for all), where `stamp_first_page` looks for a
+    blank place; it needs nothing of the stamp, so a build draws it while LibreOffice draws the stamps."""
+    return first_pages_gray(documents, work, dpi=PROBE_DPI)
 
 
 def stamp_first_page(document: Path, stamp_pdf: Path, stamp_index: int, dest: Path, *,
                      position: str = "top-right", probe: tuple[int, int, bytes] | None = None) -> StampPlacement:
     """Copy `document` to `dest` with page `stamp_index` of `stamp_pdf` drawn on its first page (`probe`: its
-    `probe_first_page`, if drawn already)."""
-    width, height, gray = probe or probe_first_page(document)
+    `probe_first_pages`, if drawn already)."""
+    width, height, gray = probe or probe_first_pages([document], dest.parent)[0]
     with pikepdf.open(document) as doc, pikepdf.open(stamp_pdf) as stamps:
         page = doc.pages[0]
         stamp = stamps.pages[stamp_index]
