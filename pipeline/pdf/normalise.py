@@ -62,7 +62,7 @@ __all__ = ["NormalisedUpload", "normalise_upload", "sniff_media_type", "strip_ac
 
 # The ladder's own version, part of the normalisation cache's key: raise it whenever a change here or in
 # pipeline/pdf/ladder.py can change the PDF an upload becomes or how its normalisation is described.
-LADDER_VERSION = "3"   # 3: candidates are checked with pikepdf's libqpdf, which finds damaged JPEG data qpdf 11.3 missed
+LADDER_VERSION = "4"   # 4: the OCR text layer in a glyphless font; 3: candidates checked by libqpdf in process
 LANGUAGE = "zh-CN"
 DEFAULT_IMAGE_DPI = 150       # screenshots carry no DPI; 150 gives an A4-ish page for 1280 px
 MIN_PLAUSIBLE_DPI = 30        # below this a claimed DPI is a placeholder (0, 1, 2 ...)
