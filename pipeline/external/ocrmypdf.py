@@ -95,8 +95,8 @@ def _ocrmypdf_main(args: list[str], work: str, log_file: Path) -> int:
 # had loaded only `ocrmypdf.__main__` paid that import for every upload it OCRed.
 PRELOAD = ("ocrmypdf.__main__", "ocrmypdf.fpdf_renderer", "ocrmypdf.font", "ocrmypdf.hocrtransform.hocr_parser",
            "ocrmypdf.builtin_plugins.tesseract_ocr", "ocrmypdf.builtin_plugins.pypdfium",
-           "ocrmypdf.builtin_plugins.ghostscript", "ocrmypdf.builtin_plugins.optimize", "fontTools.subset", "fontTools.agl",
-           RASTER_PLUGIN)
+           "ocrmypdf.builtin_plugins.ghostscript", "ocrmypdf.builtin_plugins.optimize", "fontTools.subset",
+           "fontTools.agl", RASTER_PLUGIN)
 
 
 def count_ocr_pages(sidecar_text: str) -> int:

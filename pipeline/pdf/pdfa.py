@@ -576,8 +576,6 @@ def _validator_problems(path: Path, part: int, extensions: XmpExtensions) -> tup
     return problems
 
 
-
-
 def _validator_view(path: Path) -> io.BytesIO:
     """The file as pikepdf's validator should see it, written to memory with streams untouched.
 
