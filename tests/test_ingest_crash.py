@@ -58,7 +58,7 @@ def test_ingest_killed_at_random_points(prepare_home, tmp_path):
             how_killed.append((point, proc.returncode))
         else:
             proc = start_ingest(home, tmp_path / "cases")
-            delay = rng.uniform(0.5, 5.0)
+            delay = rng.uniform(0.5, 3.5)      # a case takes about a second: later kills would find the work done
             try:
                 proc.communicate(timeout=delay)
             except subprocess.TimeoutExpired:
@@ -66,7 +66,7 @@ def test_ingest_killed_at_random_points(prepare_home, tmp_path):
                 proc.communicate()
             how_killed.append((f"kill -9 after {delay:.1f} s", proc.returncode))
         assert_sound(home, case_ids)
-    assert sum(code == -signal.SIGKILL for _, code in how_killed) >= 15, how_killed
+    assert sum(code == -signal.SIGKILL for _, code in how_killed) >= 15, "; ".join(f"{h} {c}" for h, c in how_killed)
 
     final = start_ingest(home, tmp_path / "cases")
     out, err = final.communicate(timeout=600)
