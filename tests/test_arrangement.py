@@ -462,7 +462,8 @@ def test_handover_outputs_and_receiver_are_guarded(archive_copy, tmp_path):
 def test_first_pages_drawn_in_one_pdftoppm_are_drawn_as_each_alone(tmp_path):
     """The 归档章's blank-top probe draws every document's first page in one pdftoppm run (their first pages copied
     into one file): each image is byte for byte what pdftoppm draws from that document alone, a turned page too."""
-    from pipeline.external.poppler import _parse_pgm, first_pages_gray
+    from pipeline.external.poppler import _parse_pgm
+    from pipeline.pdf.stamp import probe_first_pages
 
     from .conftest import EXAMPLES
 
@@ -474,7 +475,7 @@ def test_first_pages_drawn_in_one_pdftoppm_are_drawn_as_each_alone(tmp_path):
     documents.append(turned)
     work = tmp_path / "work"
     work.mkdir()
-    together = first_pages_gray(documents, work, dpi=36)
+    together = probe_first_pages(documents, work)
     alone = [_parse_pgm(subprocess.run(["pdftoppm", "-gray", "-r", "36", "-f", "1", "-l", "1", "-singlefile", str(d)],
                                        capture_output=True, check=True).stdout)[:3] for d in documents]
     assert together == alone
