@@ -72,7 +72,7 @@ def _ocrmypdf_main(args: list[str], work: str, log_file: Path) -> int:
     try:
         use_glyphless_text_layer()
     except ImportError:
-        pass                                     # reported below
+        pass                                     # OCRmyPDF missing: reported below
     os.environ.update(TMPDIR=str(work), PYTHONIOENCODING="utf-8")
     tempfile.tempdir = None                      # the fork server may have cached another folder
     fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -63,9 +63,8 @@ def common_font(occulta: Path) -> Path:
 
 
 def use_glyphless_text_layer() -> None:
-    """In an OCR job, before OCRmyPDF runs (and before the job points the temporary folder at its own): its
-    renderer sets each word in the common glyphless font, or in Occulta when the word has a character that font
-    lacks."""
+    """In an OCR job, before OCRmyPDF runs: its renderer sets each word in the common glyphless font, or in Occulta
+    when the word has a character that font lacks."""
     import ocrmypdf
     from ocrmypdf import font
 

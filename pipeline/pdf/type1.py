@@ -21,12 +21,10 @@ from __future__ import annotations
 import hashlib
 import threading
 
-KEPT_WIDTHS = 200_000
+KEPT_WIDTHS = 200_000         # widths a process keeps (then it starts again)
+SHARED_WIDTHS = 20_000        # widths handed to a job at most
 _widths: dict[tuple[bytes, bytes], float] = {}
 _widths_lock = threading.Lock()
-
-
-SHARED_WIDTHS = 20_000
 
 
 def shared_widths() -> dict[tuple[bytes, bytes], float]:
