@@ -19,9 +19,9 @@ Floors: after the -j 1 run, in the same process, the bare tools are timed on the
 (`--floor-cases` of its cases, one at a time, nothing else of ours running): LibreOffice's own export of the
 dossier's rendered DOCX (convert); Tesseract alone, as OCRmyPDF calls it (hOCR + text, chi_sim+eng, one thread, the
 image's DPI), on each scanned upload, and LibreOffice's export of each DOCX upload (normalise/OCR); pikepdf's PDF/A
-validator (with our faster Type 1 reading, pipeline/pdf/type1.py, as the check runs it) and libqpdf's syntax check (pikepdf's
-`check_pdf_syntax`, the checks of `qpdf --check`) on the sealed dossier (PDF/A check); one pdftotext over the dossier and the stored
-files written and fsynced once each (store). The stage table then has a floor column and "ours" (the stage's
+validator (with our Type 1 reading, pipeline/pdf/type1.py, as the check runs it) and libqpdf's syntax check
+(pikepdf's `check_pdf_syntax`: the checks of `qpdf --check`) on the sealed dossier (PDF/A check); one pdftotext over
+the dossier and the stored files written and fsynced once each (store). The stage table then has a floor column and "ours" (the stage's
 median minus its floor), and a line says whether the targets are reachable on the floors alone and which tool's
 floor stops them.
 """
@@ -116,7 +116,6 @@ def measure_floors(home, case_ids: list[str], work: Path) -> dict:
     from pipeline.external.poppler import page_texts, pages_without_text, render_page
     from pipeline.pdf.normalise import _checked_image_dpi
     from pipeline.pdf.pdfa import _validator_view, pdfa_converter
-
 
     tess_env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
     blobs = home.blobs()
