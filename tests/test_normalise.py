@@ -508,3 +508,13 @@ def test_ocrmypdf_exit_codes_are_translated():
             ocr._translate(code, "something broke", "扫描.jpg")
         assert "扫描.jpg" in failed.value.message
     ocr._translate(0, "", "扫描.jpg")
+
+
+def test_without_a_writable_cache_folder_the_text_layer_falls_back_to_occulta(tmp_path):
+    """A user whose cache folder cannot be written still gets OCR: every word in Occulta (only slower), no error."""
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    env = {**os.environ, "XDG_CACHE_HOME": str(blocked)}
+    done = subprocess.run([sys.executable, "-c", _FONT_PROBE], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).parents[1], env=env)
+    assert set(json.loads(done.stdout).values()) == {"Occulta.ttf"}
